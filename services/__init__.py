@@ -1,0 +1,1 @@
+"""market-reaction: links policy announcements to the market moves that follow them."""

@@ -1,0 +1,127 @@
+"""The event contracts of DESIGN.md §3 as pydantic models; `schemas/` holds the same as JSON Schema."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveFloat,
+    model_validator,
+)
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+"""An RFC 3339 time with a zone, held as UTC."""
+
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["KR"])]
+Precision = Literal["second", "minute", "hour", "day"]
+Action = Literal["impose", "raise", "lower", "pause", "delay", "exempt", "deal", "threaten", "other"]
+BarInterval = Literal["1m", "5m", "1h", "1d"]
+Granularity = Literal["tick", "1m", "1d"]
+Direction = Literal["up", "down", "flat"]
+
+
+class Event(BaseModel):
+    """Unknown extra fields are ignored (forward compatible); values are immutable."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Announcement(Event):
+    """A policy announcement on `tariff.announcements`."""
+
+    id: Annotated[str, Field(min_length=1, max_length=200)]
+    """Idempotency key: a repeat is a duplicate."""
+    published_at: UtcDatetime
+    published_at_precision: Precision = "minute"
+    """"day" when only the date is known."""
+    source: str | None = None
+    issuer: CountryCode = "US"
+    targets: Annotated[list[CountryCode], Field(min_length=1)]
+    sectors: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] = ["all"]
+    action: Action = "other"
+    tariff_rate_pct: float | None = None
+    previous_rate_pct: float | None = None
+    effective_at: UtcDatetime | date | None = None
+    headline: Annotated[str, Field(min_length=1)]
+    url: str | None = None
+
+
+class Price(Event):
+    """A tick (`price`) or a bar (`open`/`high`/`low`/`close` with `interval`) on `market.prices`.
+
+    `ts` is the tick time, or the bar's start; a bar covers [ts, ts + interval).
+    """
+
+    instrument: Annotated[str, Field(min_length=1, max_length=40)]
+    ts: UtcDatetime
+    price: PositiveFloat | None = None
+    open: PositiveFloat | None = None
+    high: PositiveFloat | None = None
+    low: PositiveFloat | None = None
+    close: PositiveFloat | None = None
+    interval: BarInterval | None = None
+    volume: Annotated[float, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _tick_or_bar(self) -> Self:
+        bar = (self.open, self.high, self.low, self.close, self.interval)
+        if self.price is not None:
+            if any(v is not None for v in bar):
+                raise ValueError("a price event is either a tick (price) or a bar (ohlc), not both")
+            return self
+        if any(v is None for v in bar):
+            raise ValueError("a bar needs open, high, low, close and interval (or give price)")
+        assert self.open and self.high and self.low and self.close
+        if self.low > min(self.open, self.close) or self.high < max(self.open, self.close):
+            raise ValueError("bar prices must satisfy low <= open, close <= high")
+        return self
+
+    @property
+    def is_bar(self) -> bool:
+        return self.price is None
+
+
+class Signal(Event):
+    """One revision of the reaction of an instrument to an announcement at one horizon."""
+
+    signal_id: str
+    """`announcement_id|instrument|horizon|revision`."""
+    cursor: int | None = None
+    """Monotonic position in the store's revision log, for resuming; null until stored."""
+    announcement_id: str
+    instrument: str
+    horizon: str
+    revision: Annotated[int, Field(ge=1)]
+    final: bool
+    corrected: bool = False
+    anchor_at: UtcDatetime
+    base_price: PositiveFloat
+    base_at: UtcDatetime
+    last_price: PositiveFloat
+    last_at: UtcDatetime
+    return_pct: float
+    max_rise_pct: float
+    max_fall_pct: float
+    peak_at: UtcDatetime
+    time_to_peak_s: float
+    gap_pct: float | None = None
+    baseline_mean_pct: float | None = None
+    baseline_std_pct: float | None = None
+    z_score: float | None = None
+    abnormal_return_pct: float | None = None
+    significant: bool | None = None
+    direction: Direction
+    confounders: list[str] = []
+    data_granularity: Granularity
+    emitted_at: UtcDatetime
