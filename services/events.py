@@ -1,4 +1,4 @@
-"""The event contracts of DESIGN.md §3 as pydantic models; `schemas/` holds the same as JSON Schema."""
+"""The event contracts of DESIGN.md §3 as pydantic models (`schemas/` holds them as JSON Schema)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pydantic import (
     PositiveFloat,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 
 def _to_utc(value: datetime) -> datetime:
@@ -25,7 +26,9 @@ UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["KR"])]
 Precision = Literal["second", "minute", "hour", "day"]
-Action = Literal["impose", "raise", "lower", "pause", "delay", "exempt", "deal", "threaten", "other"]
+Action = Literal[
+    "impose", "raise", "lower", "pause", "delay", "exempt", "deal", "threaten", "other"
+]
 BarInterval = Literal["1m", "5m", "1h", "1d"]
 Granularity = Literal["tick", "1m", "1d"]
 Direction = Literal["up", "down", "flat"]
@@ -78,14 +81,20 @@ class Price(Event):
         bar = (self.open, self.high, self.low, self.close, self.interval)
         if self.price is not None:
             if any(v is not None for v in bar):
-                raise ValueError("a price event is either a tick (price) or a bar (ohlc), not both")
+                raise PydanticCustomError(
+                    "tick_or_bar", "a price event is a tick (price) or a bar (ohlc), not both"
+                )
             return self
-        if any(v is None for v in bar):
-            raise ValueError("a bar needs open, high, low, close and interval (or give price)")
-        assert self.open and self.high and self.low and self.close
-        if self.low > min(self.open, self.close) or self.high < max(self.open, self.close):
-            raise ValueError("bar prices must satisfy low <= open, close <= high")
-        return self
+        match bar:
+            case (float() as open_, float() as high, float() as low, float() as close, str()):
+                if low > min(open_, close) or high < max(open_, close):
+                    raise PydanticCustomError(
+                        "inconsistent_bar", "bar prices must satisfy low <= open, close <= high"
+                    )
+                return self
+        raise PydanticCustomError(
+            "tick_or_bar", "a bar needs open, high, low, close and interval (or give price)"
+        )
 
     @property
     def is_bar(self) -> bool:

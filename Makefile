@@ -1,0 +1,55 @@
+# One set of commands for people and CI. `make help` lists them.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+KAFKA := deploy/local/kafka.sh
+PYTEST_ARGS ?=
+
+.PHONY: help install run test lint format typecheck bench kafka-up kafka-down clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(BIN)/.installed: pyproject.toml deploy/local/system-deps.sh
+	bash deploy/local/system-deps.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed ## create .venv and install the project with its test extras
+
+run: install ## start Kafka and the service (Ctrl-C stops both)
+	bash deploy/local/with-kafka.sh bash -c '$(BIN)/market-reaction topics && exec $(BIN)/market-reaction serve'
+
+test: install lint typecheck ## set up what the tests need, then lint, types and the whole suite
+	bash deploy/local/with-kafka.sh $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install ## ruff lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install ## apply ruff's formatting and safe fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: install ## mypy strict on services/
+	$(BIN)/mypy
+
+bench: install ## print throughput and latency figures (never fails on time)
+	bash deploy/local/with-kafka.sh bash benchmarks/run-all.sh
+
+kafka-up: install ## fetch (once) and start the local Kafka broker on 127.0.0.1:19092
+	bash $(KAFKA) up
+	$(BIN)/market-reaction topics
+
+kafka-down: ## stop the local Kafka broker
+	bash $(KAFKA) down
+
+clean: ## remove the venv, caches and broker data
+	-bash $(KAFKA) down
+	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache .hypothesis

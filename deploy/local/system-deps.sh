@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that `make run` and `make test` need, when they are missing.
+# Java 17+ and Maven must already be there (they fetch and run the Kafka broker).
+set -euo pipefail
+
+packages=(kcat)
+missing=()
+for tool in java mvn; do
+  command -v "$tool" >/dev/null || { echo "deps: $tool is required (Java 17+ and Maven 3.8+)" >&2; exit 1; }
+done
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+if [[ $(id -u) -ne 0 ]]; then
+  echo "deps: please install the Debian packages: ${missing[*]} (sudo apt-get install -y ${missing[*]})" >&2
+  exit 1
+fi
+echo "deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${missing[@]}" >/dev/null

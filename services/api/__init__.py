@@ -1,0 +1,1 @@
+"""HTTP interface: health, metrics and (later) the /v1 API."""

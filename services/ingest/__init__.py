@@ -1,0 +1,1 @@
+"""Kafka ingest: batched consumers that validate, deduplicate and hand typed batches to a sink."""

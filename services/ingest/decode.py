@@ -1,0 +1,77 @@
+"""Raw Kafka record values → validated events, or a rejection with a reason."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypeVar
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from services.events import Announcement, Price
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class RejectReason(StrEnum):
+    """Why a record went to the dead-letter topic; a bounded label set for metrics."""
+
+    NOT_UTF8 = "not_utf8"
+    INVALID_JSON = "invalid_json"
+    NOT_AN_OBJECT = "not_an_object"
+    SCHEMA = "schema"
+    OUT_OF_RANGE = "out_of_range"
+    INCONSISTENT_BAR = "inconsistent_bar"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    reason: RejectReason
+    detail: str
+
+
+_RANGE_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
+
+
+def _classify(error: ValidationError) -> Rejection:
+    first = error.errors(include_url=False)[0]
+    location = ".".join(str(part) for part in first["loc"]) or "event"
+    detail = f"{location}: {first['msg']}"
+    if first["type"] in _RANGE_ERRORS:
+        return Rejection(RejectReason.OUT_OF_RANGE, detail)
+    if first["type"] == "inconsistent_bar":
+        return Rejection(RejectReason.INCONSISTENT_BAR, detail)
+    return Rejection(RejectReason.SCHEMA, detail)
+
+
+def _undecodable(value: bytes, error: orjson.JSONDecodeError) -> Rejection:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Rejection(RejectReason.NOT_UTF8, f"byte {exc.start}: {exc.reason}")
+    return Rejection(RejectReason.INVALID_JSON, str(error))
+
+
+def _decoder(model: type[M]) -> Callable[[bytes | None], M | Rejection]:
+    def decode(value: bytes | None) -> M | Rejection:
+        if value is None:
+            return Rejection(RejectReason.INVALID_JSON, "empty record value (tombstone)")
+        try:
+            data = orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
+            return _undecodable(value, exc)
+        if not isinstance(data, dict):
+            kind = type(data).__name__
+            return Rejection(RejectReason.NOT_AN_OBJECT, f"expected an object, got {kind}")
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            return _classify(exc)
+
+    return decode
+
+
+decode_announcement = _decoder(Announcement)
+decode_price = _decoder(Price)

@@ -1,0 +1,76 @@
+"""Runs the two topic consumers and the dead-letter producer as one unit with a lifetime."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from types import TracebackType
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from services.ingest.consumer import ANNOUNCEMENTS, PRICES, ConsumerConfig, TopicConsumer
+from services.ingest.metrics import IngestMetrics
+from services.ingest.types import BatchSink
+from services.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class IngestService:
+    def __init__(self, settings: Settings, sink: BatchSink, metrics: IngestMetrics) -> None:
+        self._settings = settings
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5
+        )
+        config = ConsumerConfig(
+            bootstrap_servers=settings.kafka_bootstrap,
+            group_id=settings.group_id,
+            max_records=settings.ingest_max_records,
+            poll_timeout_ms=settings.ingest_poll_timeout_ms,
+            dedupe_capacity=settings.dedupe_capacity,
+        )
+        self.consumers: list[TopicConsumer[Any]] = [
+            TopicConsumer(
+                settings.announcements_topic, ANNOUNCEMENTS, config, sink, self._producer, metrics
+            ),
+            TopicConsumer(settings.prices_topic, PRICES, config, sink, self._producer, metrics),
+        ]
+        self._tasks: list[asyncio.Task[None]] = []
+        self.failure: BaseException | None = None
+
+    @property
+    def ready(self) -> bool:
+        return self.failure is None and all(c.assigned for c in self.consumers)
+
+    def lag(self) -> dict[str, dict[int, int]]:
+        return {c.topic: dict(c.lag) for c in self.consumers}
+
+    async def __aenter__(self) -> IngestService:
+        await self._producer.start()
+        for consumer in self.consumers:
+            task = asyncio.create_task(consumer.run(), name=f"consume {consumer.topic}")
+            task.add_done_callback(self._on_done)
+            self._tasks.append(task)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._producer.stop()
+
+    def wait_failed(self) -> asyncio.Future[list[None]]:
+        """Completes (with the error) when any consumer stops by itself."""
+        return asyncio.gather(*self._tasks)
+
+    def _on_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or task.exception() is None:
+            return
+        self.failure = task.exception()
+        log.error("%s stopped: %r", task.get_name(), self.failure)

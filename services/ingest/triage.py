@@ -1,0 +1,59 @@
+"""Sorts one poll's records into valid new events, duplicates and dead letters (no I/O)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass, field
+from typing import Generic, Protocol, TypeVar
+
+from services.ingest.decode import Rejection
+from services.ingest.dedupe import RecentSet
+from services.ingest.dlq import DeadLetter
+
+E = TypeVar("E")
+
+
+class RawRecord(Protocol):
+    """The parts of a Kafka record that triage reads (aiokafka's ConsumerRecord has them)."""
+
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+    @property
+    def key(self) -> bytes | None: ...
+    @property
+    def value(self) -> bytes | None: ...
+
+
+@dataclass(slots=True)
+class Triage(Generic[E]):
+    valid: list[E] = field(default_factory=list)
+    dead: list[DeadLetter] = field(default_factory=list)
+    duplicates: int = 0
+    consumed: int = 0
+
+
+def triage(
+    records: Iterable[RawRecord],
+    decode: Callable[[bytes | None], E | Rejection],
+    identity: Callable[[E], Hashable],
+    seen: RecentSet,
+) -> Triage[E]:
+    result: Triage[E] = Triage()
+    for record in records:
+        result.consumed += 1
+        event = decode(record.value)
+        if isinstance(event, Rejection):
+            result.dead.append(
+                DeadLetter(
+                    record.topic, record.partition, record.offset, record.key, record.value, event
+                )
+            )
+        elif seen.add(identity(event)):
+            result.valid.append(event)
+        else:
+            result.duplicates += 1
+    return result

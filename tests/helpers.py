@@ -1,0 +1,87 @@
+"""Helpers for tests against real processes: an in-process uvicorn server, an independent
+Kafka client (kcat), and bounded waiting for a condition."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+
+import uvicorn
+from fastapi import FastAPI
+
+
+async def eventually(
+    condition: Callable[[], bool | Awaitable[bool]],
+    *,
+    timeout_s: float = 60,
+    what: str = "condition",
+) -> None:
+    """Poll `condition` until it holds; fail after `timeout_s` (a bound, not an input)."""
+    deadline = time.monotonic() + timeout_s
+    while not await _holds(condition):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def _holds(condition: Callable[[], bool | Awaitable[bool]]) -> bool:
+    result = condition()
+    return await result if inspect.isawaitable(result) else result
+
+
+@asynccontextmanager
+async def live_server(app: FastAPI) -> AsyncIterator[str]:
+    """Serve `app` with a real uvicorn on a free loopback port; yields the base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    await eventually(lambda: server.started or task.done(), timeout_s=60, what="uvicorn start")
+    if task.done():
+        task.result()
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+def kcat_produce(bootstrap: str, topic: str, values: Sequence[bytes], key: bytes = b"") -> None:
+    """Produce one record per value with Debian's kcat, a client independent of the service."""
+    kcat = shutil.which("kcat")
+    assert kcat, "kcat is missing: `make install` installs it"
+    if any(b"\n" in v or b"\t" in v for v in values):
+        raise ValueError("kcat reads one record per line: values must not hold newlines or tabs")
+    data = b"".join((key + b"\t" if key else b"") + v + b"\n" for v in values)
+    command = [kcat, "-P", "-b", bootstrap, "-t", topic]
+    if key:
+        command += ["-K", "\t"]
+    subprocess.run(command, input=data, check=True, timeout=60)
+
+
+def kcat_consume(bootstrap: str, topic: str) -> list[dict[str, bytes]]:
+    """Every record of `topic` with its headers, read with kcat from the beginning to the end."""
+    kcat = shutil.which("kcat")
+    assert kcat, "kcat is missing: `make install` installs it"
+    fmt = "%o\x1f%h\x1f%s\x1e"
+    out = subprocess.run(
+        [kcat, "-C", "-b", bootstrap, "-t", topic, "-o", "beginning", "-e", "-q", "-f", fmt],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    ).stdout
+    records = []
+    for chunk in out.split(b"\x1e")[:-1]:
+        offset, headers, value = chunk.split(b"\x1f", 2)
+        record = {"offset": offset, "value": value}
+        # header values may hold commas; every header of ours is named mr.*
+        for header in re.split(rb",(?=mr\.)", headers):
+            name, _, header_value = header.partition(b"=")
+            record[name.decode()] = header_value
+        records.append(record)
+    return records

@@ -1,0 +1,56 @@
+"""The real Kafka broker for integration tests: started by the project's own script when it is
+not already answering, and stopped at the end only if this session started it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.settings import Settings
+from services.topics import ensure_topics, service_topics
+
+ROOT = Path(__file__).resolve().parents[1]
+KAFKA_SCRIPT = ROOT / "deploy" / "local" / "kafka.sh"
+BOOTSTRAP = os.environ.get("MR_TEST_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
+
+
+def _answers(bootstrap: str) -> bool:
+    host, port = bootstrap.rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    started = False
+    if not _answers(BOOTSTRAP):
+        subprocess.run(["bash", str(KAFKA_SCRIPT), "up"], check=True)
+        started = True
+    yield BOOTSTRAP
+    if started:
+        subprocess.run(["bash", str(KAFKA_SCRIPT), "down"], check=True)
+
+
+@pytest.fixture
+async def kafka_settings(kafka_bootstrap: str) -> Settings:
+    """Settings with fresh topics and a fresh consumer group, so tests never see each other."""
+    run = uuid.uuid4().hex[:10]
+    settings = Settings(
+        kafka_bootstrap=kafka_bootstrap,
+        announcements_topic=f"test-{run}.announcements",
+        prices_topic=f"test-{run}.prices",
+        signals_topic=f"test-{run}.signals",
+        group_id=f"test-{run}",
+        ingest_poll_timeout_ms=50,
+    )
+    await ensure_topics(kafka_bootstrap, service_topics(settings))
+    return settings
