@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal, Self
 
@@ -9,20 +10,43 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
-    PositiveFloat,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+_RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)")
+_ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d")
+
+
+def _rfc3339(value: object) -> object:
+    """Only RFC 3339 strings (or datetimes): no epoch numbers, no space or zone-less forms."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _RFC3339.fullmatch(value)):
+        return value
+    raise PydanticCustomError("rfc3339", "expected an RFC 3339 time with a zone")
+
+
+def _iso_date(value: object) -> object:
+    is_date = isinstance(value, date) and not isinstance(value, datetime)
+    if is_date or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+        return value
+    raise PydanticCustomError("iso_date", "expected a YYYY-MM-DD date")
 
 
 def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_to_utc)]
 """An RFC 3339 time with a zone, held as UTC."""
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+PositiveFloat = Annotated[StrictFloat, Field(gt=0)]
+"""JSON numbers only: a number in a string is a wrong type, not a number."""
 
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["KR"])]
 Precision = Literal["second", "minute", "hour", "day"]
@@ -53,9 +77,9 @@ class Announcement(Event):
     targets: Annotated[list[CountryCode], Field(min_length=1)]
     sectors: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] = ["all"]
     action: Action = "other"
-    tariff_rate_pct: float | None = None
-    previous_rate_pct: float | None = None
-    effective_at: UtcDatetime | date | None = None
+    tariff_rate_pct: StrictFloat | None = None
+    previous_rate_pct: StrictFloat | None = None
+    effective_at: UtcDatetime | IsoDate | None = None
     headline: Annotated[str, Field(min_length=1)]
     url: str | None = None
 
@@ -74,7 +98,7 @@ class Price(Event):
     low: PositiveFloat | None = None
     close: PositiveFloat | None = None
     interval: BarInterval | None = None
-    volume: Annotated[float, Field(ge=0)] | None = None
+    volume: Annotated[StrictFloat, Field(ge=0)] | None = None
 
     @model_validator(mode="after")
     def _tick_or_bar(self) -> Self:
@@ -106,30 +130,30 @@ class Signal(Event):
 
     signal_id: str
     """`announcement_id|instrument|horizon|revision`."""
-    cursor: int | None = None
+    cursor: StrictInt | None = None
     """Monotonic position in the store's revision log, for resuming; null until stored."""
     announcement_id: str
     instrument: str
     horizon: str
-    revision: Annotated[int, Field(ge=1)]
-    final: bool
-    corrected: bool = False
+    revision: Annotated[StrictInt, Field(ge=1)]
+    final: StrictBool
+    corrected: StrictBool = False
     anchor_at: UtcDatetime
     base_price: PositiveFloat
     base_at: UtcDatetime
     last_price: PositiveFloat
     last_at: UtcDatetime
-    return_pct: float
-    max_rise_pct: float
-    max_fall_pct: float
+    return_pct: StrictFloat
+    max_rise_pct: StrictFloat
+    max_fall_pct: StrictFloat
     peak_at: UtcDatetime
-    time_to_peak_s: float
-    gap_pct: float | None = None
-    baseline_mean_pct: float | None = None
-    baseline_std_pct: float | None = None
-    z_score: float | None = None
-    abnormal_return_pct: float | None = None
-    significant: bool | None = None
+    time_to_peak_s: StrictFloat
+    gap_pct: StrictFloat | None = None
+    baseline_mean_pct: StrictFloat | None = None
+    baseline_std_pct: StrictFloat | None = None
+    z_score: StrictFloat | None = None
+    abnormal_return_pct: StrictFloat | None = None
+    significant: StrictBool | None = None
     direction: Direction
     confounders: list[str] = []
     data_granularity: Granularity
