@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import subprocess
 import time
 import uuid
+from asyncio.subprocess import PIPE
 
 import orjson
 from aiokafka import AIOKafkaProducer
@@ -59,11 +59,12 @@ def events(n: int) -> list[bytes]:
 async def produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
     kcat = shutil.which("kcat")
     if kcat:
-        subprocess.run(
-            [kcat, "-P", "-b", bootstrap, "-t", topic, "-X", "linger.ms=20"],
-            input=b"\n".join(values) + b"\n",
-            check=True,
+        process = await asyncio.create_subprocess_exec(
+            kcat, "-P", "-b", bootstrap, "-t", topic, "-X", "linger.ms=20", stdin=PIPE
         )
+        await process.communicate(b"\n".join(values) + b"\n")
+        if process.returncode:
+            raise RuntimeError(f"kcat exited with {process.returncode}")
         return
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20)
     await producer.start()
@@ -88,7 +89,9 @@ async def main(bootstrap: str, n: int, max_records: int) -> None:
     config = ConsumerConfig(bootstrap, f"bench-{run}", max_records=max_records)
     dlq = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await dlq.start()
-    consumer = TopicConsumer(topic, PRICES, config, sink, dlq, IngestMetrics.create(CollectorRegistry()))
+    consumer = TopicConsumer(
+        topic, PRICES, config, sink, dlq, IngestMetrics.create(CollectorRegistry())
+    )
     started = time.perf_counter()
     task = asyncio.create_task(consumer.run())
     await sink.done.wait()

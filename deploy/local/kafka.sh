@@ -3,7 +3,7 @@
 #   kafka.sh fetch   download the jars once into $MR_CACHE_DIR/kafka/libs
 #   kafka.sh up      format storage if new, start the broker in the background, wait until it answers
 #   kafka.sh down    stop the broker this script started, by its pid
-#   kafka.sh status  say whether it runs
+#   kafka.sh status  say whether a broker answers (exit 1 when none does)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -22,6 +22,8 @@ log() { printf 'kafka: %s\n' "$*" >&2; }
 
 running() { [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; }
 
+answering() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
+
 fetch() {
   if [[ -f $libs/.complete ]]; then return; fi
   log "fetching the broker's jars from Maven Central (once)"
@@ -37,6 +39,7 @@ java_cmd=(java -Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true
 
 up() {
   if running; then log "already running (pid $(cat "$pidfile")) on 127.0.0.1:$port"; return; fi
+  if answering; then log "a broker not started here answers on 127.0.0.1:$port; using it"; return; fi
   fetch
   mkdir -p "$data"
   sed -e "s|@DATA_DIR@|$data|" -e "s|@PORT@|$port|" -e "s|@CONTROLLER_PORT@|$controller_port|" \
@@ -55,8 +58,7 @@ up() {
       tail -n 30 "$stdout_log" "$home/broker.log" >&2 2>/dev/null || true
       rm -f "$pidfile"; exit 1
     fi
-    if grep -q "Kafka Server started" "$home/broker.log" 2>/dev/null \
-      && (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    if grep -q "Kafka Server started" "$home/broker.log" 2>/dev/null && answering; then
       log "ready on 127.0.0.1:$port (log: $home/broker.log)"
       return
     fi
@@ -81,7 +83,9 @@ down() {
 }
 
 status() {
-  if running; then echo "running pid $(cat "$pidfile") on 127.0.0.1:$port"; else echo "stopped"; return 1; fi
+  if running; then echo "running pid $(cat "$pidfile") on 127.0.0.1:$port"
+  elif answering; then echo "a broker not started here answers on 127.0.0.1:$port"
+  else echo "stopped"; return 1; fi
 }
 
 case "${1:-}" in
