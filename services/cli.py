@@ -43,6 +43,37 @@ def _parser() -> argparse.ArgumentParser:
     topics = commands.add_parser("topics", help="create the service's Kafka topics if missing")
     topics.set_defaults(command=_topics)
 
+    replay = commands.add_parser(
+        "replay", help="the engine over files: announcements and prices in, reactions out"
+    )
+    replay.add_argument(
+        "--announcements", required=True, metavar="FILE", help="JSON lines or CSV; - for stdin"
+    )
+    replay.add_argument(
+        "--prices", required=True, metavar="FILE", help="JSON lines or CSV; - for stdin"
+    )
+    replay.add_argument(
+        "--out", default="-", metavar="FILE", help="reactions as JSON lines (default -: stdout)"
+    )
+    replay.add_argument("--instruments", type=Path, metavar="TOML", help="instrument registry")
+    replay.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    replay.set_defaults(command=_replay)
+
+    simulate = commands.add_parser(
+        "simulate", help="play the seed story (the July 2025 letter to Seoul) into Kafka"
+    )
+    simulate.add_argument(
+        "--speedup",
+        type=float,
+        default=600.0,
+        help="event time runs this many times faster than the clock (0: all at once; default 600)",
+    )
+    simulate.add_argument("--seed", type=int, default=7, help="random seed of the price path")
+    simulate.add_argument(
+        "--write", type=Path, metavar="DIR", help="write the scenario as JSON lines files instead"
+    )
+    simulate.set_defaults(command=_simulate)
+
     ingest = commands.add_parser(
         "ingest", help="consume both topics and append every distinct valid event to a file"
     )
@@ -71,7 +102,40 @@ def _topics(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _replay(args: argparse.Namespace, settings: Settings) -> int:
+    from services.engine import EngineError, load_registry
+    from services.replay import run_replay
+
+    try:
+        run_replay(
+            args.announcements,
+            args.prices,
+            args.out,
+            progress=not args.quiet,
+            registry=load_registry(args.instruments or settings.instruments_file),
+        )
+    except EngineError as exc:
+        print(f"market-reaction replay: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from services.scenario import seed_story
+    from services.simulate import play, write_files
+
+    scenario = seed_story(args.seed)
+    if args.write:
+        for path in write_files(scenario, args.write):
+            print(f"wrote {path}")
+        return 0
+    sent = asyncio.run(play(scenario, settings, speedup=args.speedup))
+    print(f"simulate: done, {sent:,} events sent")
+    return 0
+
+
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from aiokafka import AIOKafkaProducer
     from prometheus_client import CollectorRegistry
 
     from services.ingest.metrics import IngestMetrics
@@ -81,8 +145,13 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
     async def consume() -> None:
         sink = JsonlFileSink(args.to)
         metrics = IngestMetrics.create(CollectorRegistry())
-        async with IngestService(settings, sink, metrics) as ingest:
-            await ingest.wait_failed()
+        producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+        await producer.start()
+        try:
+            async with IngestService(settings, sink, metrics, producer) as ingest:
+                await ingest.wait_failed()
+        finally:
+            await producer.stop()
 
     return _run_until_signalled(consume())
 

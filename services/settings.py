@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field
@@ -21,4 +22,8 @@ class Settings(BaseSettings):
     ingest_max_records: Annotated[int, Field(ge=1)] = 5000
     ingest_poll_timeout_ms: Annotated[int, Field(ge=1)] = 200
     dedupe_capacity: Annotated[int, Field(ge=1)] = 200_000
+    instruments_file: Path | None = None
+    """The instrument registry (TOML); None: the packaged default for Korea."""
+    idle_interval_s: Annotated[float, Field(gt=0)] = 1.0
+    """How often the engine checks for windows to finalise after their market closed."""
     log_level: str = "INFO"

@@ -3,7 +3,7 @@
 # Java 17+ and Maven must already be there (they fetch and run the Kafka broker).
 set -euo pipefail
 
-packages=(kcat postgresql)
+packages=(kcat postgresql prometheus)
 missing=()
 for tool in java mvn; do
   command -v "$tool" >/dev/null || { echo "deps: $tool is required (Java 17+ and Maven 3.8+)" >&2; exit 1; }

@@ -1,4 +1,4 @@
-"""Runs the two topic consumers and the dead-letter producer as one unit with a lifetime."""
+"""Runs the two topic consumers as one unit with a lifetime."""
 
 from __future__ import annotations
 
@@ -18,11 +18,14 @@ log = logging.getLogger(__name__)
 
 
 class IngestService:
-    def __init__(self, settings: Settings, sink: BatchSink, metrics: IngestMetrics) -> None:
-        self._settings = settings
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5
-        )
+    def __init__(
+        self,
+        settings: Settings,
+        sink: BatchSink,
+        metrics: IngestMetrics,
+        dlq_producer: AIOKafkaProducer,
+    ) -> None:
+        """`dlq_producer` is started and stopped by the caller."""
         config = ConsumerConfig(
             bootstrap_servers=settings.kafka_bootstrap,
             group_id=settings.group_id,
@@ -32,9 +35,9 @@ class IngestService:
         )
         self.consumers: list[TopicConsumer[Any]] = [
             TopicConsumer(
-                settings.announcements_topic, ANNOUNCEMENTS, config, sink, self._producer, metrics
+                settings.announcements_topic, ANNOUNCEMENTS, config, sink, dlq_producer, metrics
             ),
-            TopicConsumer(settings.prices_topic, PRICES, config, sink, self._producer, metrics),
+            TopicConsumer(settings.prices_topic, PRICES, config, sink, dlq_producer, metrics),
         ]
         self._tasks: list[asyncio.Task[None]] = []
         self.failure: BaseException | None = None
@@ -47,7 +50,6 @@ class IngestService:
         return {c.topic: dict(c.lag) for c in self.consumers}
 
     async def __aenter__(self) -> IngestService:
-        await self._producer.start()
         for consumer in self.consumers:
             task = asyncio.create_task(consumer.run(), name=f"consume {consumer.topic}")
             task.add_done_callback(self._on_done)
@@ -63,7 +65,6 @@ class IngestService:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._producer.stop()
 
     def wait_failed(self) -> asyncio.Future[list[None]]:
         """Completes (with the error) when any consumer stops by itself."""

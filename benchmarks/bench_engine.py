@@ -1,0 +1,123 @@
+"""Engine throughput and per-batch latency (prints figures; never asserts on time).
+
+    .venv/bin/python benchmarks/bench_engine.py [--ticks 1000000]
+
+1M ticks across the 5 default instruments (2 ticks/s each, inside XKRX sessions), 50 open
+announcements routed to all of them (6 horizons each), fed in time order in batches of 2,000
+and of 100. To profile: `.venv/bin/python -m cProfile -s cumtime benchmarks/bench_engine.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from services.engine import ManualClock, ReactionEngine, get_calendar, load_registry
+from services.engine.calendar import from_us
+from services.events import Announcement
+from services.frames import PRICE_SCHEMA
+
+SYMBOLS = ["KOSPI", "KOSDAQ", "USDKRW", "005380.KS", "005490.KS"]
+TICK_EVERY_US = 500_000
+
+
+def make_prices(n_ticks: int, seed: int = 7) -> pl.DataFrame:
+    cal = get_calendar("XKRX", date(2010, 1, 1), date(2030, 12, 31))
+    first = cal.session_by_date(date(2025, 7, 7))
+    per_symbol = n_ticks // len(SYMBOLS)
+    times: list[np.ndarray] = []
+    left, s = per_symbol, first - 1
+    while left > 0:  # the previous session's close gives every window its base
+        o, c = cal.session_open_us(s), cal.session_close_us(s)
+        t = np.arange(o, c + 1, TICK_EVERY_US, dtype=np.int64)[:left]
+        times.append(t)
+        left -= len(t)
+        s += 1
+    ts = np.concatenate(times)
+    rng = np.random.default_rng(seed)
+    frames = []
+    for i, sym in enumerate(SYMBOLS):
+        walk = 100.0 * (i + 1) * np.exp(np.cumsum(rng.normal(0, 2e-4, len(ts))))
+        frames.append(pl.DataFrame({"instrument": sym, "ts": ts, "price": walk}))
+    df = pl.concat(frames).sort("ts", maintain_order=True)
+    return df.select(
+        pl.col("instrument"),
+        pl.col("ts").cast(pl.Datetime("us", "UTC")),
+        pl.col("price"),
+        *[
+            pl.lit(None, dtype=PRICE_SCHEMA[c]).alias(c)
+            for c in ("open", "high", "low", "close", "interval", "volume")
+        ],
+    )
+
+
+def make_announcements(n: int) -> list[Announcement]:
+    cal = get_calendar("XKRX", date(2010, 1, 1), date(2030, 12, 31))
+    s = cal.session_by_date(date(2025, 7, 7))
+    o, c = cal.session_open_us(s), cal.session_close_us(s)
+    return [
+        Announcement(
+            id=f"ann-{i}",
+            published_at=from_us(o + (c - o) * i // n),
+            targets=["KR"],
+            sectors=["autos", "steel"],
+            headline=f"bench {i}",
+        )
+        for i in range(n)
+    ]
+
+
+def run(
+    prices: pl.DataFrame, batch: int, n_ann: int
+) -> tuple[float, np.ndarray, int, dict[str, int]]:
+    engine = ReactionEngine(load_registry(), clock=ManualClock(datetime(2026, 1, 1, tzinfo=UTC)))
+    engine.add_announcements(make_announcements(n_ann))
+    latencies = []
+    signals = 0
+    start = time.perf_counter()
+    for offset in range(0, prices.height, batch):
+        chunk = prices.slice(offset, batch)
+        t0 = time.perf_counter()
+        signals += len(engine.add_prices(chunk))
+        latencies.append(time.perf_counter() - t0)
+    total = time.perf_counter() - start
+    return total, np.asarray(latencies), signals, engine.counters
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--ticks", type=int, default=1_000_000)
+    parser.add_argument("--announcements", type=int, default=50)
+    parser.add_argument(
+        "--small-batch-ticks", type=int, default=200_000, help="ticks for batch size 100"
+    )
+    args = parser.parse_args()
+    prices = make_prices(args.ticks)
+    print(
+        f"{prices.height:,} ticks, {len(SYMBOLS)} instruments, {args.announcements} announcements"
+    )
+    # the small-batch run takes ticks from the announcements' session, where windows are live
+    cal = get_calendar("XKRX", date(2010, 1, 1), date(2030, 12, 31))
+    live_from = from_us(cal.session_open_us(cal.session_by_date(date(2025, 7, 7))) - 60_000_000)
+    live = prices.filter(pl.col("ts") >= live_from)
+    for batch, frame in ((2_000, prices), (100, live.head(args.small_batch_ticks))):
+        n = frame.height
+        total, lat, signals, counters = run(frame, batch, args.announcements)
+        p50, p99 = np.percentile(lat, [50, 99]) * 1e3
+        print(
+            f"batch {batch:>5}: {n / total:>10,.0f} ticks/s over {n:,} ticks | per batch "
+            f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {lat.max() * 1e3:.2f} ms | "
+            f"{signals:,} signals, open windows {counters['open_windows']}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,175 @@
+"""Per-instrument state: watermark, bounded price history (polars) and session closes.
+
+History keeps full detail for the current session, 1-minute bars for `minute_sessions` before it
+and daily bars for the baseline's sessions before that; older data is dropped. Session closes
+(the last observation in [open, close] of each session) feed the baseline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from services.engine.calendar import SessionCalendar
+from services.engine.config import EngineConfig
+from services.engine.rows import DAY_US, Rows
+
+NO_TIME = -(2**62)
+_MINUTE_US = 60_000_000
+
+
+@dataclass(slots=True)
+class IngestResult:
+    """What one batch did to an instrument."""
+
+    rows: Rows
+    """Accepted observations, sorted and without duplicates."""
+    late_dropped: int
+    duplicates: int
+    min_changed_session: int | None
+    """Earliest session whose close changed (invalidates baselines after it)."""
+
+
+@dataclass(slots=True)
+class InstrumentState:
+    symbol: str
+    calendar: SessionCalendar
+    config: EngineConfig
+    watermark_us: int = NO_TIME
+    """Largest observation time accepted so far (event time)."""
+    last_arrival_s: float = 0.0
+    """Processing time of the last batch with data (for the grace period)."""
+    session_closes: dict[int, tuple[int, float]] = field(default_factory=dict)
+    """Session index → (observation time, close) of its last observation."""
+    _chunks: list[pl.DataFrame] = field(default_factory=list)
+    _rows: int = 0
+    _compact_at: int = 0
+
+    def ingest(self, rows: Rows, now_s: float) -> IngestResult:
+        """Apply lateness, sort and de-duplicate a batch, and keep it."""
+        lateness_us = int(self.config.allowed_lateness_s * 1_000_000)
+        # the watermark each row saw on arrival, as if the batch were fed one event at a time
+        running = np.maximum.accumulate(rows.obs_us)
+        seen = np.empty_like(running)
+        seen[0] = self.watermark_us
+        np.maximum(running[:-1], self.watermark_us, out=seen[1:])
+        keep = rows.obs_us >= seen - lateness_us
+        late = int(len(rows) - keep.sum())
+        if late:
+            rows = rows.take(keep)
+        n_in = len(rows)
+        rows = rows.sorted_unique()
+        if len(rows) == 0:
+            return IngestResult(rows, late, 0, None)
+        self.watermark_us = max(self.watermark_us, int(rows.obs_us[-1]))
+        self.last_arrival_s = now_s
+        self._chunks.append(rows.frame())
+        self._rows += len(rows)
+        changed = self._update_closes(rows)
+        if self._rows > max(self.config.compact_rows, self._compact_at):
+            self.compact()
+        return IngestResult(rows, late, n_in - len(rows), changed)
+
+    def _update_closes(self, rows: Rows) -> int | None:
+        sessions = self.calendar.sessions_of(rows.obs_us)
+        inside = sessions >= 0
+        if not inside.any():
+            return None
+        idx = np.flatnonzero(inside)
+        s = sessions[idx]
+        # rows are sorted, so the last row of each session run is its lexicographic maximum
+        last = idx[np.flatnonzero(np.diff(s, append=-1) != 0)]
+        changed: int | None = None
+        for i in last.tolist():
+            sess = int(sessions[i])
+            cand = (int(rows.obs_us[i]), float(rows.close[i]))
+            cur = self.session_closes.get(sess)
+            if cur is None or cand > cur:
+                self.session_closes[sess] = cand
+                changed = sess if changed is None else min(changed, sess)
+        return changed
+
+    def history(self) -> Rows:
+        """All kept observations, sorted and de-duplicated."""
+        if not self._chunks:
+            return Rows.empty()
+        if len(self._chunks) > 1:
+            self._consolidate()
+        return Rows.from_frame(self._chunks[0])
+
+    def _consolidate(self) -> None:
+        rows = Rows.from_frame(
+            pl.concat(self._chunks, how="vertical", rechunk=True)
+        ).sorted_unique()
+        self._chunks = [rows.frame()]
+        self._rows = len(rows)
+
+    def compact(self) -> None:
+        """Summarise history older than the current session (1-minute, then daily bars)."""
+        self._consolidate()
+        cal = self.calendar
+        current = cal.session_of_close(self.watermark_us)
+        if current < 0:
+            current = cal.anchor(self.watermark_us, day_precision=False)[1]
+        detail_from = cal.session_open_us(current)
+        minute_from = cal.session_open_us(max(current - self.config.minute_sessions, 0))
+        keep_sessions = self.config.baseline_sessions + self.config.minute_sessions + 10
+        daily_from = cal.session_open_us(max(current - keep_sessions, 0))
+        df = self._chunks[0]
+        obs = pl.col("obs_us")
+        recent = df.filter(obs >= detail_from)
+        fine = pl.col("interval_us") < _MINUTE_US
+        minute = df.filter((obs >= minute_from) & (obs < detail_from))
+        minute = pl.concat(
+            [
+                minute.filter(~fine),
+                minute.filter(fine)
+                .with_columns((-((-obs) // _MINUTE_US) * _MINUTE_US).alias("bucket"))
+                .group_by("bucket", maintain_order=True)
+                .agg(
+                    pl.col("open").first(),
+                    pl.col("high").max(),
+                    pl.col("low").min(),
+                    pl.col("close").last(),
+                )
+                .select(
+                    pl.col("bucket").alias("obs_us"),
+                    "open",
+                    "high",
+                    "low",
+                    "close",
+                    pl.lit(_MINUTE_US, dtype=pl.Int64).alias("interval_us"),
+                ),
+            ]
+        )
+        old = df.filter((obs >= daily_from) & (obs < minute_from))
+        sessions = cal.sessions_of(old["obs_us"].to_numpy().astype(np.int64))
+        closes = np.asarray(cal.closes_us)[np.maximum(sessions, 0)]
+        daily = (
+            old.with_columns(pl.Series("session_close", np.where(sessions >= 0, closes, -1)))
+            .filter(pl.col("session_close") >= 0)
+            .group_by("session_close", maintain_order=True)
+            .agg(
+                pl.col("open").first(),
+                pl.col("high").max(),
+                pl.col("low").min(),
+                pl.col("close").last(),
+            )
+            .select(
+                pl.col("session_close").alias("obs_us"),
+                "open",
+                "high",
+                "low",
+                "close",
+                pl.lit(DAY_US, dtype=pl.Int64).alias("interval_us"),
+            )
+        )
+        merged = pl.concat([daily, minute, recent], how="vertical", rechunk=True)
+        self._chunks = [Rows.from_frame(merged).sorted_unique().frame()]
+        self._rows = self._chunks[0].height
+        self._compact_at = 2 * self._rows
+        oldest = current - keep_sessions
+        for sess in [s for s in self.session_closes if s < oldest]:
+            del self.session_closes[sess]

@@ -1,0 +1,36 @@
+"""Publishes reaction revisions to `market.signals`, keyed `announcement_id|instrument` so every
+revision of a reaction lands in one partition, in order."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import orjson
+from aiokafka import AIOKafkaProducer
+
+from services.events import Signal
+
+
+def signal_key(signal: Signal) -> bytes:
+    return f"{signal.announcement_id}|{signal.instrument}".encode()
+
+
+def signal_value(signal: Signal) -> bytes:
+    return orjson.dumps(signal.model_dump(mode="json"))
+
+
+class KafkaSignalPublisher:
+    def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
+        self._producer = producer
+        self._topic = topic
+
+    async def publish(self, signals: Sequence[Signal]) -> None:
+        """Returns once the broker acknowledged every signal."""
+        if not signals:
+            return
+        acks = [
+            await self._producer.send(self._topic, key=signal_key(s), value=signal_value(s))
+            for s in signals
+        ]
+        for ack in acks:
+            await ack

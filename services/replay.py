@@ -1,0 +1,206 @@
+"""`market-reaction replay`: the live engine over files, for backfills and audits.
+
+Reads announcements and prices (JSON lines in the schemas/ contracts, or CSV by extension;
+"-" is stdin/stdout), feeds them to the same `ReactionEngine` in time order, and writes the
+latest revision of every reaction as one JSON line each. End of input counts as no new data.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import numpy as np
+import orjson
+import polars as pl
+from pydantic import BaseModel, ValidationError
+
+from services.engine import EngineConfig, InstrumentRegistry, ReactionEngine, load_registry
+from services.engine.calendar import to_us
+from services.engine.exceptions import ReplayError
+from services.engine.rows import INTERVAL_US
+from services.events import Announcement, Price, Signal
+from services.frames import prices_frame
+
+M = TypeVar("M", bound=BaseModel)
+_LIST_FIELDS = ("targets", "sectors")
+
+
+def run_replay(
+    announcements: str,
+    prices: str,
+    out: str,
+    *,
+    store: str | None = None,
+    progress: bool = True,
+    registry: InstrumentRegistry | None = None,
+    config: EngineConfig | None = None,
+    chunk_rows: int = 20_000,
+) -> int:
+    """Replay the files through the engine; returns the number of reactions written."""
+    if store is not None:
+        raise ReplayError("--store is not supported yet: replay writes reactions to --out only")
+    if announcements == "-" and prices == "-":
+        raise ReplayError("only one of --announcements and --prices can be '-' (stdin)")
+    anns = _read_models(announcements, Announcement)
+    price_list = _read_models(prices, Price)
+    engine = ReactionEngine(registry or load_registry(), config)
+    reporter = _Progress(len(price_list), enabled=progress)
+    latest: dict[tuple[str, str, str], Signal] = {}
+
+    def keep(signals: list[Signal]) -> None:
+        for s in signals:
+            latest[(s.announcement_id, s.instrument, s.horizon)] = s
+
+    anns.sort(key=lambda a: a.published_at)
+    ann_us = np.asarray([to_us(a.published_at) for a in anns], dtype=np.int64)
+    frame = _time_ordered(price_list)
+    obs_us = frame["_obs_us"].to_numpy()
+    frame = frame.drop("_obs_us")
+    # announcements go in just before the first price observed after them
+    ann_pos = np.searchsorted(obs_us, ann_us, side="right")
+    cuts = sorted({*range(0, frame.height, chunk_rows), *ann_pos.tolist(), frame.height})
+    a = 0
+    for start, stop in itertools.pairwise(cuts):
+        b = int(np.searchsorted(ann_pos, start, side="right"))
+        if b > a:
+            keep(engine.add_announcements(anns[a:b]))
+            a = b
+        if stop > start:
+            keep(engine.add_prices(frame.slice(start, stop - start)))
+            reporter.update(stop, len(latest))
+    keep(engine.add_announcements(anns[a:]))
+    keep(engine.finish())
+    reporter.done(len(latest), engine.stats.late_dropped)
+    order = {h: i for i, h in enumerate(engine.config.horizons)}
+    rows = sorted(
+        latest.values(),
+        key=lambda s: (s.anchor_at, s.announcement_id, s.instrument, order.get(s.horizon, 99)),
+    )
+    with _open_out(out) as fh:
+        for s in rows:
+            fh.write(orjson.dumps(s.model_dump(mode="json")) + b"\n")
+    return len(rows)
+
+
+def _time_ordered(prices: list[Price]) -> pl.DataFrame:
+    """Prices sorted by when they are observed (a bar at its end; a daily bar after its day)."""
+    frame = prices_frame(prices)
+    iv = pl.col("interval").replace_strict(INTERVAL_US, default=0, return_dtype=pl.Int64)
+    return frame.with_columns((pl.col("ts").dt.epoch("us") + iv).alias("_obs_us")).sort(
+        "_obs_us", maintain_order=True
+    )
+
+
+def _read_models(path: str, model: type[M]) -> list[M]:
+    name = "<stdin>" if path == "-" else path
+    if path != "-" and path.lower().endswith(".csv"):
+        return _read_csv(path, model)
+    out: list[M] = []
+    with _open_in(path) as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                out.append(model.model_validate_json(line))
+            except ValidationError as exc:
+                raise ReplayError(
+                    f"{name}:{lineno}: invalid {model.__name__}: {_brief(exc)}"
+                ) from exc
+    return out
+
+
+def _read_csv(path: str, model: type[M]) -> list[M]:
+    try:
+        frame = pl.read_csv(path, infer_schema=False)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise ReplayError(f"{path}: cannot read CSV: {exc}") from exc
+    out: list[M] = []
+    for i, row in enumerate(frame.iter_rows(named=True)):
+        record: dict[str, Any] = {k: v for k, v in row.items() if v not in (None, "")}
+        for key in _LIST_FIELDS:
+            if isinstance(record.get(key), str):
+                record[key] = _split_list(record[key])
+        try:
+            out.append(model.model_validate(record, strict=False))
+        except ValidationError as exc:
+            # line 1 is the header
+            raise ReplayError(f"{path}:{i + 2}: invalid {model.__name__}: {_brief(exc)}") from exc
+    return out
+
+
+def _split_list(value: str) -> list[str]:
+    value = value.strip()
+    if value.startswith("["):
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            return [value]
+        return [str(v) for v in parsed] if isinstance(parsed, list) else [value]
+    return [v.strip() for v in value.replace(";", ",").split(",") if v.strip()]
+
+
+def _brief(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}" for e in exc.errors()[:3]
+    )
+
+
+@contextmanager
+def _open_in(path: str) -> Iterator[IO[bytes]]:
+    if path == "-":
+        yield sys.stdin.buffer
+        return
+    try:
+        fh = Path(path).open("rb")  # noqa: SIM115
+    except OSError as exc:
+        raise ReplayError(f"{path}: {exc.strerror or exc}") from exc
+    with fh:
+        yield fh
+
+
+@contextmanager
+def _open_out(path: str) -> Iterator[IO[bytes]]:
+    if path == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    try:
+        fh = Path(path).open("wb")  # noqa: SIM115
+    except OSError as exc:
+        raise ReplayError(f"{path}: {exc.strerror or exc}") from exc
+    with fh:
+        yield fh
+
+
+class _Progress:
+    """Progress lines on stderr, at most every two seconds, for inputs worth waiting on."""
+
+    def __init__(self, total: int, *, enabled: bool, clock: Callable[[], float] = time.monotonic):
+        self._total = total
+        self._enabled = enabled and total >= 100_000
+        self._clock = clock
+        self._last = clock()
+
+    def update(self, done: int, reactions: int) -> None:
+        if self._enabled and self._clock() - self._last >= 2.0:
+            self._last = self._clock()
+            print(
+                f"replay: {done:,}/{self._total:,} prices ({100 * done / self._total:.0f}%), "
+                f"{reactions:,} reactions",
+                file=sys.stderr,
+            )
+
+    def done(self, reactions: int, late_dropped: int) -> None:
+        if self._enabled:
+            print(
+                f"replay: done, {self._total:,} prices, {reactions:,} reactions, "
+                f"{late_dropped:,} late prices dropped",
+                file=sys.stderr,
+            )

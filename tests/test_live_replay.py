@@ -1,0 +1,92 @@
+"""The live path (Kafka → ingest → engine → market.signals) and `replay` (files → the same
+engine) give identical final reactions for the same input."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from aiokafka import AIOKafkaConsumer
+from prometheus_client import CollectorRegistry
+from prometheus_client.parser import text_string_to_metric_families
+
+from services.app import create_app
+from services.replay import run_replay
+from services.scenario import Scenario, seed_story
+from services.settings import Settings
+from services.simulate import play, write_files
+from tests.helpers import eventually, live_server
+
+pytestmark = pytest.mark.kafka
+
+RUN_DEPENDENT = {"signal_id", "revision", "cursor", "emitted_at"}
+"""Fields that name a revision or its moment, not the reaction itself."""
+
+
+def reaction_key(signal: dict[str, object]) -> tuple[object, object, object]:
+    return signal["announcement_id"], signal["instrument"], signal["horizon"]
+
+
+def comparable(signal: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in signal.items() if k not in RUN_DEPENDENT}
+
+
+async def consumed_announcements(http: httpx.AsyncClient, topic: str) -> float:
+    text = (await http.get("/metrics")).text
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == "mr_events_consumed_total" and sample.labels["topic"] == topic:
+                return sample.value
+    return 0.0
+
+
+async def test_live_and_replay_agree_on_every_final_reaction(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    scenario = seed_story(seed=11)
+    announcements, prices = write_files(scenario, tmp_path)
+    out = tmp_path / "replayed.jsonl"
+    run_replay(str(announcements), str(prices), str(out), progress=False)
+    replayed = {reaction_key(s): s for s in map(orjson.loads, out.read_bytes().splitlines())}
+    assert replayed, "replay produced no reaction"
+    assert all(s["final"] for s in replayed.values())
+
+    s = kafka_settings
+    latest: dict[tuple[object, object, object], dict[str, object]] = {}
+    signals = AIOKafkaConsumer(
+        s.signals_topic,
+        bootstrap_servers=s.kafka_bootstrap,
+        group_id=f"reader-{uuid.uuid4().hex[:8]}",
+        auto_offset_reset="earliest",
+    )
+    app = create_app(s, registry=CollectorRegistry())
+    async with live_server(app) as base, httpx.AsyncClient(base_url=base) as http:
+        await signals.start()
+        try:
+            # the letter first, as it happened; then the market's history and sessions
+            await play(Scenario(scenario.announcements, [], []), s, speedup=0, progress=False)
+
+            async def letter_consumed() -> bool:
+                return await consumed_announcements(http, s.announcements_topic) == 1
+
+            await eventually(letter_consumed, what="the letter consumed")
+            await play(Scenario([], scenario.history, scenario.live), s, speedup=0, progress=False)
+
+            async def all_final() -> bool:
+                polled = await signals.getmany(timeout_ms=200)
+                for record in (r for batch in polled.values() for r in batch):
+                    signal = orjson.loads(record.value)
+                    latest[reaction_key(signal)] = signal
+                    key = f"{signal['announcement_id']}|{signal['instrument']}"
+                    assert record.key == key.encode()
+                return latest.keys() == replayed.keys() and all(v["final"] for v in latest.values())
+
+            await eventually(all_final, timeout_s=120, what="every reaction final on Kafka")
+        finally:
+            await signals.stop()
+
+    for key, replay_signal in replayed.items():
+        assert comparable(latest[key]) == comparable(replay_signal), key
