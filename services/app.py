@@ -1,53 +1,113 @@
-"""The app factory: FastAPI with a lifespan that owns the consumers and everything long-lived."""
+"""The app factory: FastAPI with a lifespan that owns everything long-lived.
+
+Roles (DESIGN §2): `all` runs everything in one process; `engine` runs the consumers, the
+engine, the store writes and the `market.signals` producer; `api` serves REST and the live
+streams, reading signals from `market.signals` and history from the shared store."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any, Literal
 
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
-from services.api import health
+from services.api import health, streams
 from services.api.deps import Runtime
+from services.api.feed import SignalFeed
+from services.api.hub import SignalHub
+from services.api.problems import install_problem_handlers
+from services.api.resume import TagCache
+from services.api.v1 import ApiLimits, include_v1
 from services.engine import ReactionEngine, load_registry
+from services.events import Signal
 from services.ingest.metrics import IngestMetrics
 from services.ingest.service import IngestService
-from services.ingest.types import BatchSink
-from services.live import EngineSink
+from services.ingest.types import BatchSink, IngestBatch
+from services.live import EngineSink, SignalPublisher
 from services.publisher import KafkaSignalPublisher
 from services.settings import Settings
+from services.store import open_store
+from services.store.types import Store
+
+Role = Literal["all", "engine", "api"]
+ROLES: tuple[Role, ...] = ("all", "engine", "api")
+
+
+class HubPublisher:
+    """Hands stored revisions to the live clients of this process (role all)."""
+
+    def __init__(self, hub: SignalHub) -> None:
+        self._hub = hub
+
+    async def publish(self, signals: Sequence[Signal]) -> None:
+        self._hub.publish(signals)
+
+
+class RememberingSink:
+    """Keeps the tags of every announcement for the live filters, then passes the batch on."""
+
+    def __init__(self, inner: BatchSink, tags: TagCache) -> None:
+        self._inner = inner
+        self._tags = tags
+
+    async def accept(self, batch: IngestBatch) -> None:
+        self._tags.remember(batch.announcements)
+        await self._inner.accept(batch)
 
 
 def create_app(
-    settings: Settings, *, sink: BatchSink | None = None, registry: CollectorRegistry | None = None
+    settings: Settings,
+    *,
+    role: Role = "all",
+    sink: BatchSink | None = None,
+    registry: CollectorRegistry | None = None,
 ) -> FastAPI:
-    """The all-in-one service. `sink` replaces the engine (tests of ingest alone)."""
+    """`sink` replaces the engine and the store writes (tests of ingest alone)."""
     registry = registry or CollectorRegistry()
-    metrics = IngestMetrics.create(registry)
+    ingest_metrics = IngestMetrics.create(registry) if role != "api" else None
+    stream_metrics = streams.StreamMetrics.create(registry) if role != "engine" else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            producer = AIOKafkaProducer(
-                bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5
-            )
-            await producer.start()
-            stack.push_async_callback(producer.stop)
-            batch_sink = sink
-            if batch_sink is None:
-                engine = ReactionEngine(load_registry(settings.instruments_file))
-                live = EngineSink(engine, KafkaSignalPublisher(producer, settings.signals_topic))
-                idle = asyncio.create_task(live.run_idle_timer(settings.idle_interval_s))
-                stack.push_async_callback(_cancel, idle)
-                batch_sink = live
-            ingest = await stack.enter_async_context(
-                IngestService(settings, batch_sink, metrics, producer)
-            )
-            app.state.runtime = Runtime(registry=registry, ingest=ingest)
+            store = await open_store(settings.database_url)
+            stack.push_async_callback(store.close)
+            tags = TagCache()
+            hub = SignalHub(tags.get) if stream_metrics is not None else None
+            if hub is not None and stream_metrics is not None:
+                app.state.streams = streams.Streams(
+                    hub=hub,
+                    tags=tags,
+                    revisions=store,
+                    metrics=stream_metrics,
+                    queue_size=settings.stream_queue_size,
+                    heartbeat_s=settings.stream_heartbeat_s,
+                    send_timeout_s=settings.stream_send_timeout_s,
+                )
+            ingest = feed = None
+            if ingest_metrics is not None:
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5
+                )
+                await producer.start()
+                stack.push_async_callback(producer.stop)
+                batch_sink = sink or _engine_sink(settings, store, producer, hub, stack)
+                ingest = await stack.enter_async_context(
+                    IngestService(
+                        settings, RememberingSink(batch_sink, tags), ingest_metrics, producer
+                    )
+                )
+            elif hub is not None:
+                feed = SignalFeed(
+                    settings.kafka_bootstrap, settings.signals_topic, hub, tags, store
+                )
+                _background(stack, feed.run())
+            app.state.runtime = Runtime(registry=registry, store=store, ingest=ingest, feed=feed)
             yield
 
     app = FastAPI(
@@ -56,8 +116,33 @@ def create_app(
         summary="Links US tariff announcements to the market moves that follow them.",
         lifespan=lifespan,
     )
+    install_problem_handlers(app)
     app.include_router(health.router)
+    if role != "engine":
+        include_v1(app, ApiLimits.from_settings(settings))
+        app.include_router(streams.router)
     return app
+
+
+def _engine_sink(
+    settings: Settings,
+    store: Store,
+    producer: AIOKafkaProducer,
+    hub: SignalHub | None,
+    stack: AsyncExitStack,
+) -> EngineSink:
+    engine = ReactionEngine(load_registry(settings.instruments_file))
+    publishers: list[SignalPublisher] = [KafkaSignalPublisher(producer, settings.signals_topic)]
+    if hub is not None:
+        publishers.append(HubPublisher(hub))
+    live = EngineSink(engine, store, publishers)
+    _background(stack, live.run_idle_timer(settings.idle_interval_s))
+    return live
+
+
+def _background(stack: AsyncExitStack, work: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.create_task(work)
+    stack.push_async_callback(_cancel, task)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -38,6 +38,13 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="consume both topics and serve HTTP (all in one)")
     serve.add_argument("--host", help="bind address (default MR_HTTP_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default MR_HTTP_PORT or 8000)")
+    serve.add_argument(
+        "--role",
+        choices=("all", "engine", "api"),
+        default="all",
+        help="all (default): everything in one process; engine: consumers, engine, store "
+        "writes and the signals producer; api: REST and live streams",
+    )
     serve.set_defaults(command=_serve)
 
     topics = commands.add_parser("topics", help="create the service's Kafka topics if missing")
@@ -86,7 +93,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from services.app import create_app
 
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, role=args.role),
         host=args.host or settings.http_host,
         port=args.port or settings.http_port,
         log_level=settings.log_level.lower(),

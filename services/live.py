@@ -1,31 +1,39 @@
-"""The live path: ingest batches feed the reaction engine; every revision it emits is published
-before the batch counts as accepted (so its offsets are committed only after)."""
+"""The live path: ingest batches feed the reaction engine; each batch's events and the revisions
+it caused are written to the store in one transaction, then published (Kafka, live clients)
+before the batch counts as accepted, so its offsets are committed only after all of that."""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from typing import Protocol
 
 from services.engine import ReactionEngine
 from services.events import Signal
 from services.ingest.types import IngestBatch
-
-log = logging.getLogger(__name__)
+from services.store.batch import StoreBatch
+from services.store.types import ReactionWriter
 
 
 class SignalPublisher(Protocol):
-    async def publish(self, signals: Sequence[Signal]) -> None: ...
+    async def publish(self, signals: Sequence[Signal]) -> None:
+        """Returns once the signals are delivered (or queued for live clients)."""
+        ...
 
 
 class EngineSink:
     """A BatchSink around the engine. The engine is not re-entrant: one lock orders batches from
-    both consumers and the idle timer, and keeps each reaction's revisions in order."""
+    both consumers and the idle timer, and keeps each reaction's revisions in cursor order."""
 
-    def __init__(self, engine: ReactionEngine, publisher: SignalPublisher) -> None:
+    def __init__(
+        self,
+        engine: ReactionEngine,
+        store: ReactionWriter,
+        publishers: Sequence[SignalPublisher],
+    ) -> None:
         self.engine = engine
-        self._publisher = publisher
+        self._store = store
+        self._publishers = publishers
         self._lock = asyncio.Lock()
 
     async def accept(self, batch: IngestBatch) -> None:
@@ -35,14 +43,21 @@ class EngineSink:
                 signals += self.engine.add_announcements(batch.announcements)
             if batch.prices.height:
                 signals += self.engine.add_prices(batch.prices)
-            await self._publisher.publish(signals)
+            await self._commit(StoreBatch(batch.announcements, batch.prices, signals))
 
     async def idle(self) -> None:
         """Finalise windows whose market closed after its last event, once grace has passed."""
         async with self._lock:
-            await self._publisher.publish(self.engine.on_idle())
+            signals = self.engine.on_idle()
+            if signals:
+                await self._commit(StoreBatch(signals=signals))
 
     async def run_idle_timer(self, interval_s: float) -> None:
         while True:
             await asyncio.sleep(interval_s)
             await self.idle()
+
+    async def _commit(self, batch: StoreBatch) -> None:
+        stored = (await self._store.write_batch(batch)).signals
+        for publisher in self._publishers:
+            await publisher.publish(stored)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,9 @@ class Settings(BaseSettings):
     prices_topic: str = "market.prices"
     signals_topic: str = "market.signals"
     group_id: str = "market-reaction"
+    """Engine replicas share `market.prices` through this consumer group."""
+    replica_id: str = Field(default_factory=socket.gethostname, min_length=1)
+    """Names this replica's own group for `tariff.announcements`, which every replica reads."""
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, Field(ge=1, le=65535)] = 8000
     ingest_max_records: Annotated[int, Field(ge=1)] = 5000
@@ -26,4 +30,18 @@ class Settings(BaseSettings):
     """The instrument registry (TOML); None: the packaged default for Korea."""
     idle_interval_s: Annotated[float, Field(gt=0)] = 1.0
     """How often the engine checks for windows to finalise after their market closed."""
+    database_url: str = "sqlite+aiosqlite:///data/market-reaction.db"
+    """The store: `sqlite+aiosqlite:///path` (relative to the working dir) or
+    `postgresql+asyncpg://user@host:port/db`."""
+    api_page_size_default: Annotated[int, Field(ge=1)] = 100
+    api_page_size_max: Annotated[int, Field(ge=1)] = 1000
+    """Hard maximum of `limit` on JSON pages."""
+    api_export_rows_max: Annotated[int, Field(ge=1)] = 50_000
+    """Hard maximum of `limit` for CSV and Parquet answers."""
+    api_price_points_max: Annotated[int, Field(ge=1)] = 50_000
+    """Widest price query, counted in bars of the requested interval."""
+    stream_queue_size: Annotated[int, Field(ge=1)] = 1000
+    """Signals a live client may have pending before it is dropped as too slow."""
+    stream_heartbeat_s: Annotated[float, Field(gt=0)] = 15.0
+    stream_send_timeout_s: Annotated[float, Field(gt=0)] = 10.0
     log_level: str = "INFO"

@@ -41,8 +41,9 @@ def kafka_bootstrap() -> Iterator[str]:
 
 
 @pytest.fixture
-async def kafka_settings(kafka_bootstrap: str) -> Settings:
-    """Settings with fresh topics and a fresh consumer group, so tests never see each other."""
+async def kafka_settings(kafka_bootstrap: str, tmp_path: Path) -> Settings:
+    """Settings with fresh topics, consumer group and SQLite store, so tests never see each
+    other."""
     run = uuid.uuid4().hex[:10]
     settings = Settings(
         kafka_bootstrap=kafka_bootstrap,
@@ -50,6 +51,7 @@ async def kafka_settings(kafka_bootstrap: str) -> Settings:
         prices_topic=f"test-{run}.prices",
         signals_topic=f"test-{run}.signals",
         group_id=f"test-{run}",
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'store.db'}",
         ingest_poll_timeout_ms=50,
     )
     await ensure_topics(kafka_bootstrap, service_topics(settings))

@@ -8,15 +8,21 @@ from typing import Annotated
 from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry
 
+from services.api.feed import SignalFeed
 from services.ingest.service import IngestService
+from services.store.types import Store
 
 
 @dataclass(frozen=True, slots=True)
 class Runtime:
-    """What the app's lifespan started."""
+    """What the app's lifespan started; a role leaves out what it does not run."""
 
     registry: CollectorRegistry
-    ingest: IngestService
+    store: Store
+    ingest: IngestService | None = None
+    """Consumers of announcements and prices (roles all and engine)."""
+    feed: SignalFeed | None = None
+    """Reader of market.signals for live clients (role api)."""
 
 
 def _runtime(request: Request) -> Runtime:

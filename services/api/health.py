@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.api.deps import RuntimeDep
+from services.store.exceptions import StoreUnavailable
 
 router = APIRouter(tags=["operations"])
 
@@ -19,19 +20,27 @@ async def healthz() -> dict[str, str]:
 
 @router.get(
     "/readyz",
-    summary="Consumers are assigned and running",
+    summary="The store answers and this role's Kafka readers are assigned",
     responses={503: {"description": "Not ready; the body says which part is not"}},
 )
 async def readyz(runtime: RuntimeDep, response: Response) -> dict[str, Any]:
-    ingest = runtime.ingest
-    consumers = {c.topic: {"assigned": c.assigned, "lag": c.lag} for c in ingest.consumers}
-    ready = ingest.ready
+    checks: dict[str, dict[str, Any]] = {}
+    try:
+        await runtime.store.ping()
+        checks["store"] = {"ok": True}
+    except StoreUnavailable as exc:
+        checks["store"] = {"ok": False, "detail": str(exc)}
+    if runtime.ingest is not None:
+        for consumer in runtime.ingest.consumers:
+            checks[consumer.topic] = {"ok": consumer.assigned, "lag": consumer.lag}
+        if runtime.ingest.failure is not None:
+            checks["ingest"] = {"ok": False, "detail": repr(runtime.ingest.failure)}
+    if runtime.feed is not None:
+        checks["signals feed"] = {"ok": runtime.feed.assigned}
+    ready = all(check["ok"] for check in checks.values())
     if not ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    body: dict[str, Any] = {"status": "ready" if ready else "not ready", "consumers": consumers}
-    if ingest.failure is not None:
-        body["failure"] = repr(ingest.failure)
-    return body
+    return {"status": "ready" if ready else "not ready", "checks": checks}
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

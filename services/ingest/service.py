@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
@@ -33,9 +34,16 @@ class IngestService:
             poll_timeout_ms=settings.ingest_poll_timeout_ms,
             dedupe_capacity=settings.dedupe_capacity,
         )
+        # every engine replica reads every announcement: a group of its own for that topic
+        announcements = replace(config, group_id=f"{settings.group_id}.{settings.replica_id}")
         self.consumers: list[TopicConsumer[Any]] = [
             TopicConsumer(
-                settings.announcements_topic, ANNOUNCEMENTS, config, sink, dlq_producer, metrics
+                settings.announcements_topic,
+                ANNOUNCEMENTS,
+                announcements,
+                sink,
+                dlq_producer,
+                metrics,
             ),
             TopicConsumer(settings.prices_topic, PRICES, config, sink, dlq_producer, metrics),
         ]

@@ -1,0 +1,41 @@
+"""The /v1 REST API: announcements, reactions, statistics and prices, read from the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter, FastAPI
+
+from services.api.problems import install_problem_handlers
+from services.api.v1 import announcements, prices, reactions, stats
+from services.api.v1.deps import ApiLimits
+from services.store.types import HistoryReader
+
+__all__ = ["ApiLimits", "create_api_app", "include_v1", "v1_router"]
+
+
+def v1_router() -> APIRouter:
+    router = APIRouter(prefix="/v1")
+    for part in (announcements, reactions, stats, prices):
+        router.include_router(part.router)
+    return router
+
+
+def include_v1(app: FastAPI, limits: ApiLimits) -> None:
+    """Mount /v1 on `app`; its routes read `app.state.runtime.store`."""
+    app.state.api_limits = limits
+    app.include_router(v1_router())
+
+
+@dataclass(frozen=True, slots=True)
+class _StoreRuntime:
+    store: HistoryReader
+
+
+def create_api_app(store: HistoryReader, limits: ApiLimits | None = None) -> FastAPI:
+    """The /v1 API alone over an open store (no consumers): for tests and read-only replicas."""
+    app = FastAPI(title="market-reaction", version="0.1.0")
+    install_problem_handlers(app)
+    app.state.runtime = _StoreRuntime(store)
+    include_v1(app, limits or ApiLimits())
+    return app

@@ -1,0 +1,19 @@
+"""The reaction store: announcements, price bars and every reaction revision."""
+
+from services.store.batch import StoreBatch, WriteResult
+from services.store.filters import AnnouncementFilter, ReactionFilter
+from services.store.sql import SqlStore, open_store
+from services.store.types import HistoryReader, ReactionWriter, RecoverySource, Store
+
+__all__ = [
+    "AnnouncementFilter",
+    "HistoryReader",
+    "ReactionFilter",
+    "ReactionWriter",
+    "RecoverySource",
+    "SqlStore",
+    "Store",
+    "StoreBatch",
+    "WriteResult",
+    "open_store",
+]

@@ -1,0 +1,84 @@
+"""Conversions between the event models and table rows."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from services.events import Announcement, Signal
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+_SIGNAL_TIMES = ("anchor_at", "base_at", "last_at", "peak_at", "emitted_at")
+
+
+def to_us(t: datetime) -> int:
+    """Exact microseconds since the epoch of an aware datetime."""
+    return (t - _EPOCH) // _US
+
+
+def from_us(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+def announcement_row(a: Announcement) -> dict[str, Any]:
+    effective = a.effective_at
+    return {
+        "id": a.id,
+        "published_at_us": to_us(a.published_at),
+        "published_at_precision": a.published_at_precision,
+        "source": a.source,
+        "issuer": a.issuer,
+        "targets": json.dumps(a.targets),
+        "sectors": json.dumps(a.sectors),
+        "action": a.action,
+        "tariff_rate_pct": a.tariff_rate_pct,
+        "previous_rate_pct": a.previous_rate_pct,
+        "effective_at": _iso(effective) if effective is not None else None,
+        "headline": a.headline,
+        "url": a.url,
+    }
+
+
+def _iso(value: datetime | date) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    return value.isoformat()
+
+
+def announcement_from_row(row: Mapping[str, Any]) -> Announcement:
+    return Announcement.model_validate(
+        {
+            "id": row["id"],
+            "published_at": from_us(row["published_at_us"]),
+            "published_at_precision": row["published_at_precision"],
+            "source": row["source"],
+            "issuer": row["issuer"],
+            "targets": json.loads(row["targets"]),
+            "sectors": json.loads(row["sectors"]),
+            "action": row["action"],
+            "tariff_rate_pct": row["tariff_rate_pct"],
+            "previous_rate_pct": row["previous_rate_pct"],
+            "effective_at": row["effective_at"],
+            "headline": row["headline"],
+            "url": row["url"],
+        }
+    )
+
+
+def signal_row(s: Signal) -> dict[str, Any]:
+    row = s.model_dump(exclude={"cursor", *_SIGNAL_TIMES})
+    for name in _SIGNAL_TIMES:
+        row[f"{name}_us"] = to_us(getattr(s, name))
+    row["confounders"] = json.dumps(s.confounders)
+    return row
+
+
+def signal_from_row(row: Mapping[str, Any]) -> Signal:
+    data = dict(row)
+    for name in _SIGNAL_TIMES:
+        data[name] = from_us(data.pop(f"{name}_us"))
+    data["confounders"] = json.loads(data["confounders"])
+    return Signal.model_validate(data)

@@ -1,0 +1,61 @@
+"""One URL picks the back-end: `sqlite+aiosqlite:///path` or `postgresql+asyncpg://...`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from services.store.exceptions import UnsupportedDatabaseUrl
+
+_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}
+
+
+def database_url(url: str) -> URL:
+    """The URL with the async driver filled in (`sqlite:///x.db` → `sqlite+aiosqlite:///x.db`)."""
+    try:
+        parsed = make_url(url)
+    except Exception as exc:
+        raise UnsupportedDatabaseUrl(f"cannot parse database URL: {exc}") from exc
+    backend = parsed.get_backend_name()
+    driver = _DRIVERS.get(backend)
+    if driver is None:
+        raise UnsupportedDatabaseUrl(f"unsupported database {backend!r}: use sqlite or postgresql")
+    if parsed.drivername == backend:
+        parsed = parsed.set(drivername=f"{backend}+{driver}")
+    elif parsed.get_driver_name() != driver:
+        raise UnsupportedDatabaseUrl(
+            f"{backend} needs the {driver} driver, not {parsed.drivername}"
+        )
+    return parsed
+
+
+def create_engine(url: str) -> AsyncEngine:
+    parsed = database_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    return create_async_engine(parsed, pool_size=10, max_overflow=20, pool_recycle=3600)
+
+
+def _sqlite_engine(url: URL) -> AsyncEngine:
+    database = url.database or ":memory:"
+    options: dict[str, Any] = {"connect_args": {"timeout": 30}}
+    if database == ":memory:" or database.startswith("file:"):
+        options["poolclass"] = StaticPool
+    else:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, **options)
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL: readers never block the writer; NORMAL sync is durable across application crashes
+    cursor = dbapi_connection.cursor()
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()

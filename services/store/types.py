@@ -1,0 +1,98 @@
+"""The store's interfaces: what the engine writes, reloads at start-up, and what the API reads."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+from typing import Literal, Protocol
+
+import polars as pl
+
+from services.events import Announcement, Signal
+from services.store.batch import StoreBatch, WriteResult
+from services.store.filters import (
+    AnnouncementFilter,
+    AnnouncementKey,
+    GroupBy,
+    Metric,
+    ReactionFilter,
+    ReactionKey,
+)
+
+StoredInterval = Literal["1m", "1d"]
+
+
+class ReactionWriter(Protocol):
+    async def write_batch(self, batch: StoreBatch) -> WriteResult:
+        """Write a batch in one transaction; idempotent on event identity (`id`, bar time,
+        `signal_id`). New revisions get cursors in commit order."""
+        ...
+
+
+class RecoverySource(Protocol):
+    """What the engine reloads at start-up to continue where it stopped."""
+
+    async def open_reactions(self) -> list[Signal]:
+        """The latest revision of every reaction that is not final yet."""
+        ...
+
+    async def announcements_since(self, since: datetime) -> list[Announcement]:
+        """Announcements published at or after `since`, oldest first."""
+        ...
+
+    async def bars_since(
+        self,
+        since: datetime,
+        *,
+        interval: StoredInterval,
+        instruments: Collection[str] | None = None,
+    ) -> pl.DataFrame:
+        """Stored bars starting at or after `since`, as a frame in `PRICE_SCHEMA`, by time."""
+        ...
+
+
+class HistoryReader(Protocol):
+    """The queries behind the REST API."""
+
+    async def get_announcement(self, announcement_id: str) -> Announcement | None: ...
+
+    async def list_announcements(
+        self, where: AnnouncementFilter, *, after: AnnouncementKey | None, limit: int
+    ) -> list[Announcement]: ...
+
+    async def list_reactions(
+        self, where: ReactionFilter, *, after: ReactionKey | None, limit: int
+    ) -> list[Signal]:
+        """Latest revisions in `ReactionKey` order, strictly after `after`."""
+        ...
+
+    async def reactions_of(self, announcement_id: str) -> list[Signal]: ...
+
+    async def revisions(self, announcement_id: str, instrument: str, horizon: str) -> list[Signal]:
+        """Every revision of one reaction, in cursor order."""
+        ...
+
+    async def revisions_after(self, cursor: int, *, limit: int) -> list[Signal]:
+        """The revision log after `cursor`, in cursor order (for resuming live streams)."""
+        ...
+
+    async def reaction_values(
+        self, where: ReactionFilter, *, group_by: GroupBy, metric: Metric
+    ) -> pl.DataFrame:
+        """Columns `group` (str) and `value` (f64), one row per reaction and group (a reaction
+        counts once in each of its announcement's targets or sectors); null values left out."""
+        ...
+
+    async def bars(
+        self, instrument: str, start: datetime, end: datetime, *, interval: StoredInterval
+    ) -> pl.DataFrame:
+        """Bars with `start <= ts < end`: columns ts, open, high, low, close, volume, by time."""
+        ...
+
+
+class Store(ReactionWriter, RecoverySource, HistoryReader, Protocol):
+    async def ping(self) -> None:
+        """Raise if the database does not answer."""
+        ...
+
+    async def close(self) -> None: ...

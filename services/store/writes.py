@@ -1,0 +1,195 @@
+"""The statements of one write transaction. Every write is an idempotent, order-independent merge:
+announcements and revisions insert-or-ignore, bars merge (earliest open, latest close, extremes),
+the latest table keeps the highest revision."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import polars as pl
+from sqlalchemy import Table, case
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.events import Announcement, Signal
+from services.store.codec import announcement_row, signal_row
+from services.store.schema import (
+    announcement_sectors,
+    announcement_targets,
+    announcements,
+    reaction_revisions,
+    reactions_latest,
+)
+
+T = TypeVar("T")
+
+_MINUTE_US = 60_000_000
+_DAY_US = 86_400_000_000
+_REACTION_KEY = ("announcement_id", "instrument", "horizon")
+
+
+def _insert(conn: AsyncConnection, table: Table) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT."""
+    module = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return module.insert(table)
+
+
+def _first_of_each(items: Sequence[T], key: Callable[[T], str]) -> list[T]:
+    seen: set[str] = set()
+    unique = []
+    for item in items:
+        k = key(item)
+        if k not in seen:
+            seen.add(k)
+            unique.append(item)
+    return unique
+
+
+async def write_announcements(conn: AsyncConnection, items: Sequence[Announcement]) -> int:
+    if not items:
+        return 0
+    unique = _first_of_each(items, lambda a: a.id)
+    stmt = _insert(conn, announcements).on_conflict_do_nothing(index_elements=["id"])
+    added = await conn.execute(
+        stmt.returning(announcements.c.id), [announcement_row(a) for a in unique]
+    )
+    new_ids = set(added.scalars().all())
+    new = [a for a in unique if a.id in new_ids]
+    targets = [{"announcement_id": a.id, "target": t} for a in new for t in set(a.targets)]
+    sectors = [{"announcement_id": a.id, "sector": s} for a in new for s in set(a.sectors)]
+    for table, rows in ((announcement_targets, targets), (announcement_sectors, sectors)):
+        if rows:
+            await conn.execute(_insert(conn, table).on_conflict_do_nothing(), rows)
+    return len(new)
+
+
+def bar_frames(prices: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
+    """(1-minute rows, daily rows, skipped bars) of a `PRICE_SCHEMA` frame, each merged per
+    (instrument, ts_us) so a statement never touches a row twice."""
+    if prices.height == 0:
+        empty = _merge(pl.DataFrame(schema=_BAR_SCHEMA))
+        return empty, empty, 0
+    ts_us = pl.col("ts").dt.epoch("us")
+    ticks = prices.filter(pl.col("price").is_not_null()).select(
+        "instrument",
+        (ts_us // _MINUTE_US * _MINUTE_US).alias("ts_us"),
+        pl.col("price").alias("open"),
+        pl.col("price").alias("high"),
+        pl.col("price").alias("low"),
+        pl.col("price").alias("close"),
+        pl.lit(None, dtype=pl.Float64).alias("volume"),
+        ts_us.alias("first_at_us"),
+        ts_us.alias("last_at_us"),
+    )
+    bars = prices.filter(pl.col("price").is_null())
+
+    def of(interval: str, length_us: int) -> pl.DataFrame:
+        return bars.filter(pl.col("interval") == interval).select(
+            "instrument",
+            ts_us.alias("ts_us"),
+            "open",
+            "high",
+            "low",
+            "close",
+            "volume",
+            ts_us.alias("first_at_us"),
+            (ts_us + length_us).alias("last_at_us"),
+        )
+
+    minute = _merge(pl.concat([ticks, of("1m", _MINUTE_US)]))
+    daily = _merge(of("1d", _DAY_US))
+    skipped = bars.filter(~pl.col("interval").is_in(["1m", "1d"])).height
+    return minute, daily, skipped
+
+
+_BAR_SCHEMA = {
+    "instrument": pl.String(),
+    "ts_us": pl.Int64(),
+    "open": pl.Float64(),
+    "high": pl.Float64(),
+    "low": pl.Float64(),
+    "close": pl.Float64(),
+    "volume": pl.Float64(),
+    "first_at_us": pl.Int64(),
+    "last_at_us": pl.Int64(),
+}
+
+
+def _merge(rows: pl.DataFrame) -> pl.DataFrame:
+    return (
+        rows.sort("instrument", "ts_us", "first_at_us", "last_at_us")
+        .group_by("instrument", "ts_us", maintain_order=True)
+        .agg(
+            pl.col("open").sort_by("first_at_us").first(),
+            pl.col("high").max(),
+            pl.col("low").min(),
+            pl.col("close").sort_by("last_at_us").last(),
+            pl.col("volume").max(),
+            pl.col("first_at_us").min(),
+            pl.col("last_at_us").max(),
+        )
+    )
+
+
+async def write_bars(conn: AsyncConnection, table: Table, rows: pl.DataFrame) -> int:
+    if rows.height == 0:
+        return 0
+    stmt = _insert(conn, table)
+    new, old = stmt.excluded, table.c
+    earlier, later = new.first_at_us < old.first_at_us, new.last_at_us > old.last_at_us
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["instrument", "ts_us"],
+        set_={
+            "open": case((earlier, new.open), else_=old.open),
+            "first_at_us": case((earlier, new.first_at_us), else_=old.first_at_us),
+            "close": case((later, new.close), else_=old.close),
+            "last_at_us": case((later, new.last_at_us), else_=old.last_at_us),
+            "high": case((new.high > old.high, new.high), else_=old.high),
+            "low": case((new.low < old.low, new.low), else_=old.low),
+            "volume": case(
+                (old.volume.is_(None), new.volume),
+                (new.volume > old.volume, new.volume),
+                else_=old.volume,
+            ),
+        },
+    )
+    await conn.execute(stmt, rows.to_dicts())
+    return rows.height
+
+
+async def write_signals(conn: AsyncConnection, items: Sequence[Signal]) -> list[Signal]:
+    """Append new revisions to the log (repeats ignored) and advance the latest table."""
+    if not items:
+        return []
+    unique = _first_of_each(items, lambda s: s.signal_id)
+    stmt = _insert(conn, reaction_revisions).on_conflict_do_nothing(index_elements=["signal_id"])
+    inserted = await conn.execute(
+        stmt.returning(reaction_revisions.c.signal_id, reaction_revisions.c.cursor),
+        [signal_row(s) for s in unique],
+    )
+    cursors: dict[str, int] = {row[0]: row[1] for row in inserted.all()}
+    stored = [
+        s.model_copy(update={"cursor": cursors[s.signal_id]})
+        for s in unique
+        if s.signal_id in cursors
+    ]
+    if not stored:
+        return []
+    newest: dict[tuple[str, str, str], Signal] = {}
+    for s in stored:
+        key = (s.announcement_id, s.instrument, s.horizon)
+        if key not in newest or s.revision > newest[key].revision:
+            newest[key] = s
+    latest = _insert(conn, reactions_latest)
+    latest = latest.on_conflict_do_update(
+        index_elements=list(_REACTION_KEY),
+        set_={
+            c.name: latest.excluded[c.name]
+            for c in reactions_latest.c
+            if c.name not in _REACTION_KEY
+        },
+        where=latest.excluded.revision > reactions_latest.c.revision,
+    )
+    await conn.execute(latest, [{**signal_row(s), "cursor": s.cursor} for s in newest.values()])
+    return sorted(stored, key=lambda s: s.cursor or 0)
