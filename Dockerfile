@@ -1,0 +1,46 @@
+# The service image. The builder installs the project the way `make install` does (`pip install .`,
+# without the test extras) into a venv; the runtime stage gets only that venv and runs unprivileged.
+# Roles: `docker run IMAGE serve --role engine|api|all`; settings are the MR_* environment variables.
+
+FROM python:3.11-slim-bookworm AS builder
+
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+RUN python -m venv /opt/venv
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY services ./services
+# then drop what only installing needs (pip, setuptools) and the test suites numpy and pandas ship
+RUN /opt/venv/bin/pip install --no-cache-dir . \
+ && /opt/venv/bin/pip uninstall --yes pip setuptools \
+ && find /opt/venv/lib/python3.11/site-packages/numpy /opt/venv/lib/python3.11/site-packages/pandas \
+      -depth -type d -name tests -prune -exec rm -rf {} +
+
+
+FROM python:3.11-slim-bookworm
+
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    MR_HTTP_HOST=0.0.0.0 \
+    MR_HTTP_PORT=8000
+
+# a system user without a login shell; its home is the working directory, where the default
+# store (SQLite, MR_DATABASE_URL unset) writes data/market-reaction.db: mount a volume there to keep it
+RUN groupadd --system --gid 10001 market-reaction \
+ && useradd --system --uid 10001 --gid 10001 --no-log-init --create-home \
+      --home-dir /var/lib/market-reaction --shell /usr/sbin/nologin market-reaction \
+ && install -d -o 10001 -g 10001 /var/lib/market-reaction/data
+
+COPY --from=builder /opt/venv /opt/venv
+
+USER 10001:10001
+WORKDIR /var/lib/market-reaction
+EXPOSE 8000
+
+# liveness only (/healthz); there is no curl in the slim image, so python's urllib does the request
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('MR_HTTP_PORT', '8000'), timeout=4)"]
+
+ENTRYPOINT ["market-reaction"]
+CMD ["serve", "--host", "0.0.0.0"]
