@@ -7,16 +7,18 @@ streams, reading signals from `market.signals` and history from the shared store
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import logging
 from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, Literal
 
 from aiokafka import AIOKafkaProducer
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CollectorRegistry
 
 from services.api import health, streams
+from services.api.auth import ApiKeys, require_api_key
 from services.api.deps import Runtime
 from services.api.feed import SignalFeed
 from services.api.hub import SignalHub
@@ -33,6 +35,8 @@ from services.publisher import KafkaSignalPublisher
 from services.settings import Settings
 from services.store import open_store
 from services.store.types import Store
+
+log = logging.getLogger(__name__)
 
 Role = Literal["all", "engine", "api"]
 ROLES: tuple[Role, ...] = ("all", "engine", "api")
@@ -119,8 +123,18 @@ def create_app(
     install_problem_handlers(app)
     app.include_router(health.router)
     if role != "engine":
-        include_v1(app, ApiLimits.from_settings(settings))
-        app.include_router(streams.router)
+        app.state.api_keys = ApiKeys.create(settings.api_keys_sha256, registry)
+        guarded = [Depends(require_api_key)]
+        include_v1(app, ApiLimits.from_settings(settings), dependencies=guarded)
+        app.include_router(streams.router, dependencies=guarded)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET"],
+            allow_headers=["Authorization", "Accept", "Last-Event-ID"],
+            expose_headers=["X-Next-Cursor"],
+        )
     return app
 
 
@@ -141,11 +155,22 @@ def _engine_sink(
 
 
 def _background(stack: AsyncExitStack, work: Coroutine[Any, Any, None]) -> None:
+    """Run `work` until the app stops; a failure shows in /readyz and in the log at once."""
     task = asyncio.create_task(work)
+    task.add_done_callback(_log_failure)
     stack.push_async_callback(_cancel, task)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task %s failed: %r", task.get_name(), task.exception())
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
+    try:
         await task
+    except asyncio.CancelledError:
+        pass
+    except Exception:
+        log.exception("background task %s had failed", task.get_name())

@@ -44,4 +44,9 @@ class Settings(BaseSettings):
     """Signals a live client may have pending before it is dropped as too slow."""
     stream_heartbeat_s: Annotated[float, Field(gt=0)] = 15.0
     stream_send_timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    api_keys_sha256: list[str] = []
+    """SHA-256 digests (hex) of the accepted API keys, as JSON; empty: no key needed.
+    `python -c 'import hashlib,sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest())' KEY`"""
+    cors_origins: list[str] = []
+    """Origins allowed to call the API from a browser, as JSON, e.g. ["https://desk.example"]."""
     log_level: str = "INFO"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 
 from services.api.hub import SignalHub
@@ -32,21 +32,24 @@ class SignalFeed:
         self._hub = hub
         self._tags = tags
         self._revisions = revisions
-        self.assigned = False
+        self._consumer: AIOKafkaConsumer | None = None
+
+    @property
+    def assigned(self) -> bool:
+        return self._consumer is not None and bool(self._consumer.assignment())
 
     async def run(self) -> None:
         """Consume until cancelled."""
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap_servers, group_id=None, enable_auto_commit=False
+            self._topic,
+            bootstrap_servers=self._bootstrap_servers,
+            group_id=None,  # no group: every partition is this replica's, from the end
+            enable_auto_commit=False,
+            auto_offset_reset="latest",
         )
+        self._consumer = consumer
         await consumer.start()
         try:
-            await consumer.topics()  # fetches the cluster's metadata
-            partitions = sorted(consumer.partitions_for_topic(self._topic) or ())
-            assignment = [TopicPartition(self._topic, p) for p in partitions]
-            consumer.assign(assignment)
-            await consumer.seek_to_end(*assignment)
-            self.assigned = bool(assignment)
             while True:
                 polled = await consumer.getmany(timeout_ms=500, max_records=2000)
                 signals = [
@@ -59,7 +62,7 @@ class SignalFeed:
                     await self._tags.load(announcement_id, self._revisions)
                 self._hub.publish(signals)
         finally:
-            self.assigned = False
+            self._consumer = None
             await consumer.stop()
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, params
 
 from services.api.problems import install_problem_handlers
 from services.api.v1 import announcements, prices, reactions, stats
@@ -21,10 +22,12 @@ def v1_router() -> APIRouter:
     return router
 
 
-def include_v1(app: FastAPI, limits: ApiLimits) -> None:
+def include_v1(
+    app: FastAPI, limits: ApiLimits, dependencies: Sequence[params.Depends] = ()
+) -> None:
     """Mount /v1 on `app`; its routes read `app.state.runtime.store`."""
     app.state.api_limits = limits
-    app.include_router(v1_router())
+    app.include_router(v1_router(), dependencies=dependencies)
 
 
 @dataclass(frozen=True, slots=True)
