@@ -23,8 +23,8 @@ $(BIN)/.installed: pyproject.toml deploy/local/system-deps.sh
 
 install: $(BIN)/.installed ## create .venv and install the project with its test extras
 
-run: install ## start Kafka and the service (Ctrl-C stops both)
-	bash deploy/local/with-kafka.sh bash -c '$(BIN)/market-reaction topics && exec $(BIN)/market-reaction serve'
+run: install ## start Kafka and the service, and play the seed story into it (Ctrl-C stops all)
+	bash deploy/local/with-kafka.sh bash deploy/local/run.sh
 
 test: install lint typecheck ## set up what the tests need, then lint, types and the whole suite
 	bash deploy/local/with-kafka.sh $(BIN)/pytest $(PYTEST_ARGS)
