@@ -15,7 +15,8 @@ from typing import Any, Literal
 from aiokafka import AIOKafkaProducer
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, Gauge
+from prometheus_fastapi_instrumentator import Instrumentator
 
 from services.api import health, streams
 from services.api.auth import ApiKeys, require_api_key
@@ -25,12 +26,13 @@ from services.api.hub import SignalHub
 from services.api.problems import install_problem_handlers
 from services.api.resume import TagCache
 from services.api.v1 import ApiLimits, include_v1
-from services.engine import ReactionEngine, load_registry
+from services.engine import ReactionEngine, SystemClock, load_registry
 from services.events import Signal
 from services.ingest.metrics import IngestMetrics
 from services.ingest.service import IngestService
 from services.ingest.types import BatchSink, IngestBatch
 from services.live import EngineSink, SignalPublisher
+from services.live_metrics import LiveMetrics
 from services.publisher import KafkaSignalPublisher
 from services.settings import Settings
 from services.store import open_store
@@ -100,7 +102,7 @@ def create_app(
                 )
                 await producer.start()
                 stack.push_async_callback(producer.stop)
-                batch_sink = sink or _engine_sink(settings, store, producer, hub, stack)
+                batch_sink = sink or _engine_sink(settings, registry, store, producer, hub, stack)
                 ingest = await stack.enter_async_context(
                     IngestService(
                         settings, RememberingSink(batch_sink, tags), ingest_metrics, producer
@@ -122,6 +124,14 @@ def create_app(
     )
     install_problem_handlers(app)
     app.include_router(health.router)
+    Instrumentator(
+        registry=registry, excluded_handlers=["/metrics"], should_exclude_streaming_duration=True
+    ).instrument(app)
+    Gauge(
+        "mr_ready",
+        "1 when this replica's Kafka readers are assigned and running.",
+        registry=registry,
+    ).set_function(lambda: float(_kafka_ready(app)))
     if role != "engine":
         app.state.api_keys = ApiKeys.create(settings.api_keys_sha256, registry)
         guarded = [Depends(require_api_key)]
@@ -138,18 +148,31 @@ def create_app(
     return app
 
 
+def _kafka_ready(app: FastAPI) -> bool:
+    runtime: Runtime | None = getattr(app.state, "runtime", None)
+    if runtime is None:
+        return False
+    return (runtime.ingest is None or runtime.ingest.ready) and (
+        runtime.feed is None or runtime.feed.assigned
+    )
+
+
 def _engine_sink(
     settings: Settings,
+    registry: CollectorRegistry,
     store: Store,
     producer: AIOKafkaProducer,
     hub: SignalHub | None,
     stack: AsyncExitStack,
 ) -> EngineSink:
-    engine = ReactionEngine(load_registry(settings.instruments_file))
+    instruments = load_registry(settings.instruments_file)
+    clock = SystemClock()
+    engine = ReactionEngine(instruments, clock=clock)
     publishers: list[SignalPublisher] = [KafkaSignalPublisher(producer, settings.signals_topic)]
     if hub is not None:
         publishers.append(HubPublisher(hub))
-    live = EngineSink(engine, store, publishers)
+    metrics = LiveMetrics.create(registry, (i.symbol for i in instruments), engine.config.horizons)
+    live = EngineSink(engine, store, publishers, metrics, clock)
     _background(stack, live.run_idle_timer(settings.idle_interval_s))
     return live
 

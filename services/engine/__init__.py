@@ -13,7 +13,7 @@ from services.engine.exceptions import (
     ReplayError,
 )
 from services.engine.registry import Instrument, InstrumentRegistry, load_registry
-from services.engine.stats import EngineStats
+from services.engine.stats import EngineStats, InstrumentStatus
 from services.engine.types import Clock, TradingCalendar
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "Horizon",
     "Instrument",
     "InstrumentRegistry",
+    "InstrumentStatus",
     "ManualClock",
     "PriceFrameError",
     "ReactionEngine",

@@ -47,7 +47,14 @@ class EngineConfig:
     """|return_pct| below which the direction is "flat"."""
     baseline_sessions: int = 60
     revision_interval_s: float = 60.0
-    """Event time between provisional revisions that are not new extremes."""
+    """Least event time between two provisional revisions of one reaction; a material change
+    inside it is held and sent at the first evaluation after it, if still material."""
+    min_extreme_step_pct: float = 0.02
+    """Percentage points by which max_rise_pct or max_fall_pct must go beyond the last sent
+    value to count as a new extreme (a material change)."""
+    min_return_step_pct: float = 0.05
+    """Percentage points by which return_pct must move from the last sent value to count as
+    a material change."""
     allowed_lateness_s: float = 600.0
     """Ticks older than the instrument's watermark minus this are counted and dropped."""
     grace_s: float = 30.0
@@ -67,4 +74,6 @@ class EngineConfig:
             raise ConfigError("at least one horizon is needed")
         if self.baseline_sessions < 2:
             raise ConfigError("baseline_sessions must be at least 2 (sample standard deviation)")
+        if min(self.revision_interval_s, self.min_extreme_step_pct, self.min_return_step_pct) < 0:
+            raise ConfigError("revision interval and steps must not be negative")
         object.__setattr__(self, "parsed_horizons", tuple(Horizon.parse(h) for h in self.horizons))

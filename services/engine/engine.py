@@ -7,21 +7,26 @@ which uses the injected clock's processing time; wall time only stamps `emitted_
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
-from services.engine.calendar import SessionCalendar, from_us, get_calendar, to_us
+from services.engine.baselines import Baselines
+from services.engine.calendar import SessionCalendar, get_calendar, to_us
 from services.engine.clock import SystemClock
 from services.engine.config import EngineConfig
 from services.engine.exceptions import CalendarError
 from services.engine.history import NO_TIME, InstrumentState
-from services.engine.reaction import Aggregates, Baseline, baseline_from_closes, content, pct
+from services.engine.reaction import pct, reaction_columns
 from services.engine.registry import Instrument, InstrumentRegistry
+from services.engine.revisions import RevisionPolicy, due_revisions
 from services.engine.rows import observations, split_prices
-from services.engine.stats import EngineStats
+from services.engine.signals import construct, same_content, signal_fields
+from services.engine.stats import EngineStats, InstrumentStatus
 from services.engine.types import Clock
-from services.engine.windows import AGGREGATES, WindowMeta, WindowTable
+from services.engine.windows import STATIC, WindowMeta, WindowTable
 from services.events import Announcement, Signal
 
 _US = 1_000_000
@@ -40,6 +45,8 @@ class ReactionEngine:
         self._config = config or EngineConfig()
         self._clock: Clock = clock or SystemClock()
         cfg = self._config
+        self._policy = RevisionPolicy.from_config(cfg)
+        self._symbols = [i.symbol for i in registry]
         self._calendars: dict[str, SessionCalendar] = {
             i.symbol: get_calendar(i.calendar, cfg.calendar_start, cfg.calendar_end)
             for i in registry
@@ -56,7 +63,9 @@ class ReactionEngine:
         # benchmarks are evaluated first so dependents see their latest return
         self._order = sorted(self._states, key=lambda s: s not in self._dependents)
         self._announcements: dict[str, Announcement] = {}
-        self._baselines: dict[tuple[str, int], Baseline | None] = {}
+        self._baselines = {
+            s: Baselines(st.session_closes, cfg.baseline_sessions) for s, st in self._states.items()
+        }
         self._retired_returns: dict[tuple[str, str, str], float] = {}
         # final reactions no tick can change; kept (one per window) so a late announcement
         # anchored inside them still corrects their confounders
@@ -83,6 +92,23 @@ class ReactionEngine:
         state = self._states.get(instrument)
         return None if state is None or state.watermark_us == NO_TIME else state.watermark_us
 
+    def instrument_status(self) -> list[InstrumentStatus]:
+        """Per instrument, in registry order: event time, feed activity and open windows."""
+        out: list[InstrumentStatus] = []
+        for symbol, state in self._states.items():
+            seen = state.watermark_us != NO_TIME
+            out.append(
+                InstrumentStatus(
+                    symbol=symbol,
+                    watermark_us=state.watermark_us if seen else None,
+                    last_arrival_s=state.last_arrival_s,
+                    market_open=seen and state.calendar.is_open(state.watermark_us),
+                    open_windows=len(self._tables[symbol]),
+                    late_dropped=state.late_dropped,
+                )
+            )
+        return out
+
     def add_announcements(self, announcements: Sequence[Announcement]) -> list[Signal]:
         touched: set[str] = set()
         corrections: list[Signal] = []
@@ -106,16 +132,14 @@ class ReactionEngine:
         self._stats.price_events += prices.height
         if prices.height == 0:
             return []
-        parts, invalid = split_prices(prices)
-        self._stats.invalid_prices += invalid
+        batch = split_prices(prices, self._symbols)
+        self._stats.invalid_prices += batch.invalid
+        self._stats.unknown_instrument += batch.unknown
         now_s = self._clock.monotonic_s()
         touched: set[str] = set()
-        for symbol, frame in parts.items():
-            state = self._states.get(symbol)
-            if state is None:
-                self._stats.unknown_instrument += frame.height
-                continue
-            rows, off = observations(frame, state.calendar)
+        for symbol, columns in batch.parts.items():
+            state = self._states[symbol]
+            rows, off = observations(columns, state.calendar)
             self._stats.off_calendar_bars += off
             if len(rows) == 0:
                 continue
@@ -123,7 +147,7 @@ class ReactionEngine:
             self._stats.late_dropped += result.late_dropped
             self._stats.duplicate_prices += result.duplicates
             if result.min_changed_session is not None:
-                self._invalidate_baselines(symbol, result.min_changed_session)
+                self._baselines[symbol].invalidate_after(result.min_changed_session)
             self._tables[symbol].merge(result.rows)
             touched.add(symbol)
         return self._evaluate(touched, {})
@@ -131,8 +155,11 @@ class ReactionEngine:
     def on_idle(self) -> list[Signal]:
         """Finalise windows of markets that closed after their last event, once grace has passed."""
         now_s = self._clock.monotonic_s()
+        grace_s = self._config.grace_s
         return self._finalise_closed(
-            s for s, st in self._states.items() if now_s - st.last_arrival_s >= self._config.grace_s
+            s
+            for s, st in self._states.items()
+            if st.last_arrival_s is not None and now_s - st.last_arrival_s >= grace_s
         )
 
     def finish(self) -> list[Signal]:
@@ -149,13 +176,27 @@ class ReactionEngine:
         except CalendarError:
             self._stats.beyond_calendar += 1
             return False
+        metas, static = self._horizon_windows(ann.id, inst.symbol, anchor, session, at_open)
+        if not metas:
+            return False
+        self._add_confounder(inst.symbol, anchor, ann.id)
+        corrections.extend(self._correct_retired(inst.symbol, anchor, ann.id))
+        self._anchors[inst.symbol].append((anchor, ann.id))
+        table = self._tables[inst.symbol]
+        positions = table.add(metas, static)
+        self._stats.windows_opened += len(metas)
+        # a late announcement is computed at once from the history kept so far
+        history = self._states[inst.symbol].history()
+        table.merge(history, only=np.asarray(positions, dtype=np.intp))
+        return True
+
+    def _horizon_windows(
+        self, ann_id: str, symbol: str, anchor: int, session: int, at_open: bool
+    ) -> tuple[list[WindowMeta], dict[str, list[Any]]]:
+        """One window per horizon that ends inside the calendar: metas and static columns."""
+        cal = self._calendars[symbol]
         metas: list[WindowMeta] = []
-        static: dict[str, list[int]] = {
-            "anchor_us": [],
-            "base_cut_us": [],
-            "end_us": [],
-            "duration_us": [],
-        }
+        static: dict[str, list[Any]] = {name: [] for name in STATIC}
         for h in self._config.parsed_horizons:
             try:
                 if h.duration_s is not None:
@@ -165,37 +206,30 @@ class ReactionEngine:
             except CalendarError:
                 self._stats.beyond_calendar += 1
                 continue
-            metas.append(
-                WindowMeta(ann.id, h.name, at_open, session, cal.session_fractions(anchor, end))
+            confounders = sorted(
+                other
+                for a, other in self._anchors[symbol]
+                if anchor <= a <= end and other != ann_id
             )
+            metas.append(WindowMeta(ann_id, h.name, tuple(confounders)))
             static["anchor_us"].append(anchor)
             # a window that starts at an open takes the opening print; the base is before it
             static["base_cut_us"].append(anchor - 1 if at_open else anchor)
             static["end_us"].append(end)
             static["duration_us"].append(0 if h.duration_s is None else h.duration_s * _US)
-        if not metas:
-            return False
-        table = self._tables[inst.symbol]
-        anchors = table.cols["anchor_us"]
-        ends = table.cols["end_us"]
-        for i in np.flatnonzero((anchors <= anchor) & (ends >= anchor)).tolist():
-            if table.meta[i].announcement_id != ann.id:
-                table.meta[i].confounders.add(ann.id)
-                table.cols["dirty"][i] = True
-        corrections.extend(self._correct_retired(inst.symbol, anchor, ann.id))
-        for meta, end in zip(metas, static["end_us"], strict=True):
-            meta.confounders = {
-                other
-                for a, other in self._anchors[inst.symbol]
-                if anchor <= a <= end and other != ann.id
-            }
-        self._anchors[inst.symbol].append((anchor, ann.id))
-        positions = table.add(metas, static)
-        self._stats.windows_opened += len(metas)
-        # a late announcement is computed at once from the history kept so far
-        history = self._states[inst.symbol].history()
-        table.merge(history, only=np.asarray(positions, dtype=np.intp))
-        return True
+            static["at_open"].append(at_open)
+            static["session"].append(session)
+            static["sessions_k"].append(cal.session_fractions(anchor, end))
+        return metas, static
+
+    def _add_confounder(self, symbol: str, anchor_us: int, ann_id: str) -> None:
+        """Open windows of other announcements that hold `anchor_us` gain `ann_id`."""
+        table = self._tables[symbol]
+        c = table.cols
+        for i in np.flatnonzero((c["anchor_us"] <= anchor_us) & (c["end_us"] >= anchor_us)):
+            if table.meta[i].announcement_id != ann_id:
+                table.meta[i].add_confounder(ann_id)
+                c["dirty"][i] = True
 
     def _correct_retired(self, symbol: str, anchor_us: int, ann_id: str) -> list[Signal]:
         out: list[Signal] = []
@@ -230,6 +264,7 @@ class ReactionEngine:
                 until[symbol] = next_open
         return self._evaluate(set(until), until)
 
+    # --- revisions -----------------------------------------------------------------------
     def _evaluate(self, symbols: set[str], until: dict[str, int]) -> list[Signal]:
         signals: list[Signal] = []
         dirtied: set[str] = set()
@@ -242,34 +277,12 @@ class ReactionEngine:
         table = self._tables[symbol]
         if not len(table):
             return []
-        state = self._states[symbol]
-        c, e = table.cols, table.emitted
-        wm = state.watermark_us
-        started = (c["base_t"] > NO_TIME) & (c["n"] > 0)
-        supported = (c["duration_us"] == 0) | (c["max_iv"] <= c["duration_us"])
-        reach = c["end_us"] <= wm
-        if until_us is not None:
-            reach |= c["end_us"] <= until_us
-        final = c["final"]
-        changed = np.zeros(len(table), dtype=np.bool_)
-        for name in AGGREGATES:
-            changed |= c[name] != e[name]
-        new_extreme = (c["hi"] > e["hi"]) | (c["lo"] < e["lo"])
-        due = changed & (wm - c["e_wm"] >= int(self._config.revision_interval_s * _US))
-        cand = (
-            started
-            & supported
-            & (
-                (c["rev"] == 0)
-                | (~final & (reach | new_extreme | due))
-                | (final & changed)
-                | c["dirty"]
-            )
-        )
-        idx = np.flatnonzero(cand)
+        wm = self._states[symbol].watermark_us
+        due = due_revisions(table.cols, watermark_us=wm, until_us=until_us, policy=self._policy)
+        idx = np.flatnonzero(due.any)
         signals: list[Signal] = []
         if len(idx):
-            signals = self._emit(symbol, table, idx, reach, dirtied)
+            signals = self._emit(symbol, table, idx, due.finalise[idx], dirtied)
         self._retire(symbol, table, wm)
         return signals
 
@@ -277,98 +290,92 @@ class ReactionEngine:
         self,
         symbol: str,
         table: WindowTable,
-        idx: np.ndarray,
-        reach: np.ndarray,
+        idx: npt.NDArray[np.intp],
+        finalise: npt.NDArray[np.bool_],
         dirtied: set[str],
     ) -> list[Signal]:
-        c = table.cols
-        inst = self._registry.get(symbol)
-        assert inst is not None
-        names = (
-            "anchor_us",
-            "base_t",
-            "base_p",
-            "first_o",
-            "last_t",
-            "last_c",
-            "hi",
-            "hi_t",
-            "lo",
-            "lo_t",
-            "max_iv",
-            "rev",
-            "final",
-        )
-        v = {n: c[n][idx].tolist() for n in names}
-        reach_l = reach[idx].tolist()
-        now = self._clock.now()
+        """Revisions of the windows `idx`; a final one only if its content changed."""
+        metas = [table.meta[i] for i in idx.tolist()]
+        numbers = self._reaction_columns(symbol, table, idx, metas)
+        was_final = table.cols["final"][idx]
+        final = was_final | finalise
+        rows = signal_fields(numbers, self._identity(symbol, table, idx, metas, final))
+        sent = np.ones(len(idx), dtype=np.bool_)
+        for j in np.flatnonzero(was_final).tolist():
+            previous = metas[j].last_signal
+            # an input of a final reaction changed; a correction only if the reaction did
+            sent[j] = previous is None or not same_content(previous, rows[j])
         signals: list[Signal] = []
-        emitted: list[int] = []
-        for j, i in enumerate(idx.tolist()):
-            meta = table.meta[i]
-            agg = Aggregates(
-                v["anchor_us"][j], meta.at_open, v["base_t"][j], v["base_p"][j], v["first_o"][j],
-                v["last_t"][j], v["last_c"][j], v["hi"][j], v["hi_t"][j], v["lo"][j], v["lo_t"][j],
-                v["max_iv"][j],
-            )  # fmt: skip
-            fields = content(
-                agg,
-                sessions_k=meta.sessions_k,
-                baseline=self._baseline(symbol, meta.anchor_session),
-                benchmark_return_pct=self._benchmark_return(inst, meta),
-                has_benchmark=inst.benchmark is not None,
-                confounders=meta.confounders,
-                config=self._config,
-            )
-            was_final = bool(v["final"][j])
-            finalise = not was_final and bool(reach_l[j])
-            if v["rev"][j] > 0 and not finalise and fields == meta.last_content:
-                continue
-            revision = int(v["rev"][j]) + 1
-            c["rev"][i] = revision
-            c["final"][i] = was_final or finalise
-            meta.last_content = fields
-            emitted.append(i)
-            fields = {
-                **fields,
-                "anchor_at": from_us(fields["anchor_at"]),
-                "base_at": from_us(fields["base_at"]),
-                "last_at": from_us(fields["last_at"]),
-                "peak_at": from_us(fields["peak_at"]),
-            }
-            # the values are computed here from validated inputs: skip re-validation (hot path)
-            signal = Signal.model_construct(
-                cursor=None,
-                signal_id=f"{meta.announcement_id}|{symbol}|{meta.horizon}|{revision}",
-                announcement_id=meta.announcement_id,
-                instrument=symbol,
-                horizon=meta.horizon,
-                revision=revision,
-                final=was_final or finalise,
-                corrected=was_final,
-                emitted_at=now,
-                **fields,
-            )
-            meta.last_signal = signal
-            signals.append(signal)
-            if was_final:
-                self._stats.corrections += 1
-            if (was_final or finalise) and symbol in self._dependents:
-                for dep in self._dependents[symbol]:
-                    dep_table = self._tables[dep]
-                    pos = dep_table.index.get((meta.announcement_id, meta.horizon))
-                    if pos is not None:
-                        dep_table.cols["dirty"][pos] = True
-                        dirtied.add(dep)
-        # candidates that did not change still count as seen, so they are not re-examined
-        e = table.emitted
-        for name in AGGREGATES:
-            e[name][idx] = c[name][idx]
-        c["dirty"][idx] = False
-        if emitted:
-            c["e_wm"][np.asarray(emitted)] = self._states[symbol].watermark_us
+        for meta, fields, send in zip(metas, rows, sent.tolist(), strict=True):
+            if send:
+                meta.last_signal = construct(fields)
+                signals.append(meta.last_signal)
         self._stats.signals += len(signals)
+        self._stats.corrections += int((sent & was_final).sum())
+        self._record_sent(symbol, table, idx, sent, final, numbers)
+        if symbol in self._dependents:
+            self._mark_dependents(symbol, table, idx[sent & final], dirtied)
         return signals
+
+    def _identity(
+        self,
+        symbol: str,
+        table: WindowTable,
+        idx: npt.NDArray[np.intp],
+        metas: list[WindowMeta],
+        final: npt.NDArray[np.bool_],
+    ) -> dict[str, list[Any]]:
+        """The fields that name each revision: which reaction, which revision, sent when."""
+        n = len(idx)
+        revisions = (table.cols["rev"][idx] + 1).tolist()
+        return {
+            "signal_id": [
+                f"{m.announcement_id}|{symbol}|{m.horizon}|{r}"
+                for m, r in zip(metas, revisions, strict=True)
+            ],
+            "cursor": [None] * n,
+            "announcement_id": [m.announcement_id for m in metas],
+            "instrument": [symbol] * n,
+            "horizon": [m.horizon for m in metas],
+            "revision": revisions,
+            "final": final.tolist(),
+            "corrected": table.cols["final"][idx].tolist(),
+            "confounders": [list(m.confounders) for m in metas],
+            "emitted_at": [self._clock.now()] * n,
+        }
+
+    def _record_sent(
+        self,
+        symbol: str,
+        table: WindowTable,
+        idx: npt.NDArray[np.intp],
+        sent: npt.NDArray[np.bool_],
+        final: npt.NDArray[np.bool_],
+        columns: dict[str, npt.NDArray[Any]],
+    ) -> None:
+        """Remember what each sent revision said, for the next material-change test."""
+        c = table.cols
+        c["dirty"][idx] = False
+        done = idx[sent]
+        c["rev"][done] += 1
+        c["final"][done] = final[sent]
+        c["e_wm"][done] = self._states[symbol].watermark_us
+        c["e_return"][done] = columns["return_pct"][sent]
+        c["e_rise"][done] = columns["max_rise_pct"][sent]
+        c["e_fall"][done] = columns["max_fall_pct"][sent]
+
+    def _mark_dependents(
+        self, symbol: str, table: WindowTable, finals: npt.NDArray[np.intp], dirtied: set[str]
+    ) -> None:
+        """A benchmark's final return changes its dependents' abnormal returns."""
+        for dep in self._dependents[symbol]:
+            dep_table = self._tables[dep]
+            for i in finals.tolist():
+                meta = table.meta[i]
+                pos = dep_table.index.get((meta.announcement_id, meta.horizon))
+                if pos is not None:
+                    dep_table.cols["dirty"][pos] = True
+                    dirtied.add(dep)
 
     def _retire(self, symbol: str, table: WindowTable, wm: int) -> None:
         """Forget final windows that no accepted tick can reach any more."""
@@ -377,44 +384,49 @@ class ReactionEngine:
         done = c["final"] & (c["end_us"] + lateness_us < wm)
         if not done.any():
             return
-        if symbol in self._dependents:
-            for i in np.flatnonzero(done).tolist():
-                m = table.meta[i]
-                self._retired_returns[(symbol, m.announcement_id, m.horizon)] = pct(
+        for i in np.flatnonzero(done).tolist():
+            meta = table.meta[i]
+            if symbol in self._dependents:
+                self._retired_returns[(symbol, meta.announcement_id, meta.horizon)] = pct(
                     float(c["last_c"][i]), float(c["base_p"][i])
                 )
-        for i in np.flatnonzero(done).tolist():
-            last = table.meta[i].last_signal
-            if last is not None:
-                self._retired[symbol].append((int(c["anchor_us"][i]), int(c["end_us"][i]), last))
+            if meta.last_signal is not None:
+                self._retired[symbol].append(
+                    (int(c["anchor_us"][i]), int(c["end_us"][i]), meta.last_signal)
+                )
         self._stats.windows_retired += int(done.sum())
         table.keep(~done)
 
-    # --- baseline and benchmark ----------------------------------------------------------
-    def _baseline(self, symbol: str, session: int) -> Baseline | None:
-        key = (symbol, session)
-        if key not in self._baselines:
-            closes = self._states[symbol].session_closes
-            n = self._config.baseline_sessions
-            wanted = range(session - n - 1, session)
-            values = [closes[s][1] for s in wanted if s in closes]
-            ok = wanted.start >= 0 and len(values) == n + 1
-            self._baselines[key] = baseline_from_closes(values) if ok else None
-        return self._baselines[key]
+    # --- reaction numbers ----------------------------------------------------------------
+    def _reaction_columns(
+        self, symbol: str, table: WindowTable, idx: npt.NDArray[np.intp], metas: list[WindowMeta]
+    ) -> dict[str, npt.NDArray[Any]]:
+        """Signal fields of the windows `idx` (their `metas`) as columns."""
+        mean, std = self._baselines[symbol].columns(table.cols["session"][idx])
+        inst = self._registry.get(symbol)
+        assert inst is not None
+        bench = None if inst.benchmark is None else self._benchmark_returns(inst.benchmark, metas)
+        return reaction_columns(
+            table.cols,
+            idx,
+            baseline_mean_pct=mean,
+            baseline_std_pct=std,
+            benchmark_return_pct=bench,
+            config=self._config,
+        )
 
-    def _invalidate_baselines(self, symbol: str, changed_session: int) -> None:
-        stale = [k for k in self._baselines if k[0] == symbol and k[1] > changed_session]
-        for k in stale:
-            del self._baselines[k]
-
-    def _benchmark_return(self, inst: Instrument, meta: WindowMeta) -> float | None:
-        if inst.benchmark is None:
-            return None
-        table = self._tables[inst.benchmark]
-        pos = table.index.get((meta.announcement_id, meta.horizon))
-        if pos is None:
-            return self._retired_returns.get((inst.benchmark, meta.announcement_id, meta.horizon))
+    def _benchmark_returns(
+        self, benchmark: str, metas: list[WindowMeta]
+    ) -> npt.NDArray[np.float64]:
+        """The benchmark's return over each window (same announcement and horizon), or NaN."""
+        out = np.full(len(metas), np.nan)
+        table = self._tables[benchmark]
         c = table.cols
-        if c["base_t"][pos] == NO_TIME or c["n"][pos] == 0:
-            return None
-        return pct(float(c["last_c"][pos]), float(c["base_p"][pos]))
+        for j, meta in enumerate(metas):
+            key = (meta.announcement_id, meta.horizon)
+            pos = table.index.get(key)
+            if pos is None:
+                out[j] = self._retired_returns.get((benchmark, *key), np.nan)
+            elif c["base_t"][pos] != NO_TIME and c["n"][pos] > 0:
+                out[j] = pct(float(c["last_c"][pos]), float(c["base_p"][pos]))
+        return out

@@ -39,16 +39,19 @@ class InstrumentState:
     config: EngineConfig
     watermark_us: int = NO_TIME
     """Largest observation time accepted so far (event time)."""
-    last_arrival_s: float = 0.0
-    """Processing time of the last batch with data (for the grace period)."""
+    last_arrival_s: float | None = None
+    """Processing time of the last batch with a price event, late or not (grace period)."""
+    late_dropped: int = 0
+    """Observations counted and dropped as older than the allowed lateness."""
     session_closes: dict[int, tuple[int, float]] = field(default_factory=dict)
     """Session index → (observation time, close) of its last observation."""
-    _chunks: list[pl.DataFrame] = field(default_factory=list)
+    _chunks: list[Rows] = field(default_factory=list)
     _rows: int = 0
     _compact_at: int = 0
 
     def ingest(self, rows: Rows, now_s: float) -> IngestResult:
         """Apply lateness, sort and de-duplicate a batch, and keep it."""
+        self.last_arrival_s = now_s
         lateness_us = int(self.config.allowed_lateness_s * 1_000_000)
         # the watermark each row saw on arrival, as if the batch were fed one event at a time
         running = np.maximum.accumulate(rows.obs_us)
@@ -57,6 +60,7 @@ class InstrumentState:
         np.maximum(running[:-1], self.watermark_us, out=seen[1:])
         keep = rows.obs_us >= seen - lateness_us
         late = int(len(rows) - keep.sum())
+        self.late_dropped += late
         if late:
             rows = rows.take(keep)
         n_in = len(rows)
@@ -64,8 +68,7 @@ class InstrumentState:
         if len(rows) == 0:
             return IngestResult(rows, late, 0, None)
         self.watermark_us = max(self.watermark_us, int(rows.obs_us[-1]))
-        self.last_arrival_s = now_s
-        self._chunks.append(rows.frame())
+        self._chunks.append(rows)
         self._rows += len(rows)
         changed = self._update_closes(rows)
         if self._rows > max(self.config.compact_rows, self._compact_at):
@@ -97,13 +100,11 @@ class InstrumentState:
             return Rows.empty()
         if len(self._chunks) > 1:
             self._consolidate()
-        return Rows.from_frame(self._chunks[0])
+        return self._chunks[0]
 
     def _consolidate(self) -> None:
-        rows = Rows.from_frame(
-            pl.concat(self._chunks, how="vertical", rechunk=True)
-        ).sorted_unique()
-        self._chunks = [rows.frame()]
+        rows = Rows.concat(self._chunks).sorted_unique()
+        self._chunks = [rows]
         self._rows = len(rows)
 
     def compact(self) -> None:
@@ -117,7 +118,7 @@ class InstrumentState:
         minute_from = cal.session_open_us(max(current - self.config.minute_sessions, 0))
         keep_sessions = self.config.baseline_sessions + self.config.minute_sessions + 10
         daily_from = cal.session_open_us(max(current - keep_sessions, 0))
-        df = self._chunks[0]
+        df = self._chunks[0].frame()
         obs = pl.col("obs_us")
         recent = df.filter(obs >= detail_from)
         fine = pl.col("interval_us") < _MINUTE_US
@@ -167,8 +168,8 @@ class InstrumentState:
             )
         )
         merged = pl.concat([daily, minute, recent], how="vertical", rechunk=True)
-        self._chunks = [Rows.from_frame(merged).sorted_unique().frame()]
-        self._rows = self._chunks[0].height
+        self._chunks = [Rows.from_frame(merged).sorted_unique()]
+        self._rows = len(self._chunks[0])
         self._compact_at = 2 * self._rows
         oldest = current - keep_sessions
         for sess in [s for s in self.session_closes if s < oldest]:

@@ -2,115 +2,80 @@
 
 from __future__ import annotations
 
-import itertools
-import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
+import numpy.typing as npt
 
 from services.engine.config import EngineConfig
 from services.engine.rows import DAY_US
 
-DAILY_GRANULARITY = "1d"
-
-
-@dataclass(frozen=True, slots=True)
-class Baseline:
-    mean_pct: float
-    std_pct: float
-
-
-@dataclass(frozen=True, slots=True)
-class Aggregates:
-    """What the window has seen (see windows.py); times in microseconds UTC."""
-
-    anchor_us: int
-    at_open: bool
-    base_t: int
-    base_p: float
-    first_o: float
-    last_t: int
-    last_c: float
-    hi: float
-    hi_t: int
-    lo: float
-    lo_t: int
-    max_iv_us: int
-
-
-def baseline_from_closes(closes: Sequence[float]) -> Baseline | None:
-    """Mean and sample std (ddof=1) of close-to-close returns in percent; None if too few."""
-    if len(closes) < 3:
-        return None
-    returns = [(b / a - 1.0) * 100.0 for a, b in itertools.pairwise(closes)]
-    mean = math.fsum(returns) / len(returns)
-    var = math.fsum((r - mean) ** 2 for r in returns) / (len(returns) - 1)
-    return Baseline(mean, math.sqrt(var))
-
-
-def granularity(max_iv_us: int) -> str:
-    if max_iv_us >= DAY_US:
-        return DAILY_GRANULARITY
-    return "1m" if max_iv_us > 0 else "tick"
+F64 = npt.NDArray[np.float64]
+Columns = dict[str, npt.NDArray[Any]]
+_LABELS = np.asarray(["up", "down", "flat", "tick", "1m", "1d"], dtype=object)
+_UP, _DOWN, _FLAT, _TICK, _MINUTE, _DAILY = range(6)
 
 
 def pct(value: float, base: float) -> float:
     return (value / base - 1.0) * 100.0
 
 
-def content(
-    agg: Aggregates,
+def reaction_columns(
+    cols: Columns,
+    idx: npt.NDArray[np.intp],
     *,
-    sessions_k: float,
-    baseline: Baseline | None,
-    benchmark_return_pct: float | None,
-    has_benchmark: bool,
-    confounders: Iterable[str],
+    baseline_mean_pct: F64,
+    baseline_std_pct: F64,
+    benchmark_return_pct: F64 | None,
     config: EngineConfig,
-) -> dict[str, Any]:
-    """Signal fields except identity, revision flags and `emitted_at` (times still in µs)."""
-    ret = pct(agg.last_c, agg.base_p)
-    rise = pct(agg.hi, agg.base_p)
-    fall = pct(agg.lo, agg.base_p)
-    peak_us = agg.hi_t if abs(rise) >= abs(fall) else agg.lo_t
-    mean = std = z = abnormal = None
-    significant: bool | None = None
-    expected: float | None = None
-    if baseline is not None:
-        mean, std = baseline.mean_pct, baseline.std_pct
-        expected = sessions_k * mean
-        spread = math.sqrt(sessions_k) * std
-        if spread > 0:
-            z = (ret - expected) / spread
-            significant = abs(z) >= config.significance_z
-    if has_benchmark:
-        abnormal = None if benchmark_return_pct is None else ret - benchmark_return_pct
-    elif expected is not None:
-        abnormal = ret - expected
-    if ret >= config.flat_threshold_pct:
-        direction = "up"
-    elif ret <= -config.flat_threshold_pct:
-        direction = "down"
-    else:
-        direction = "flat"
+) -> dict[str, npt.NDArray[Any]]:
+    """Signal fields of the windows `idx` from their aggregates (see windows.py).
+
+    Baseline arrays hold one value per window, NaN where there is too little history;
+    `benchmark_return_pct` is None for an instrument without a benchmark, else NaN where the
+    benchmark has no return yet. Times stay in µs; NaN stands for null.
+    """
+    base = cols["base_p"][idx]
+    anchor = cols["anchor_us"][idx]
+    ret = _pct(cols["last_c"][idx], base)
+    rise = _pct(cols["hi"][idx], base)
+    fall = _pct(cols["lo"][idx], base)
+    peak = np.where(np.abs(rise) >= np.abs(fall), cols["hi_t"][idx], cols["lo_t"][idx])
+    gap = np.where(cols["at_open"][idx], _pct(cols["first_o"][idx], base), np.nan)
+    k = cols["sessions_k"][idx]
+    expected = k * baseline_mean_pct
+    spread = np.sqrt(k) * baseline_std_pct
+    known = spread > 0  # False where there is no baseline (NaN)
+    z = np.full(len(idx), np.nan)
+    np.divide(ret - expected, spread, out=z, where=known)
+    significant = np.where(known, np.abs(z) >= config.significance_z, np.nan)
+    abnormal = ret - (expected if benchmark_return_pct is None else benchmark_return_pct)
+    direction = np.where(ret <= -config.flat_threshold_pct, _DOWN, _FLAT)
+    direction[ret >= config.flat_threshold_pct] = _UP
+    max_iv = cols["max_iv"][idx]
+    granularity = np.where(max_iv >= DAY_US, _DAILY, np.where(max_iv > 0, _MINUTE, _TICK))
     return {
-        "anchor_at": agg.anchor_us,
-        "base_price": agg.base_p,
-        "base_at": agg.base_t,
-        "last_price": agg.last_c,
-        "last_at": agg.last_t,
+        "anchor_at": anchor,
+        "base_price": base,
+        "base_at": cols["base_t"][idx],
+        "last_price": cols["last_c"][idx],
+        "last_at": cols["last_t"][idx],
         "return_pct": ret,
         "max_rise_pct": rise,
         "max_fall_pct": fall,
-        "peak_at": peak_us,
-        "time_to_peak_s": (peak_us - agg.anchor_us) / 1e6,
-        "gap_pct": pct(agg.first_o, agg.base_p) if agg.at_open else None,
-        "baseline_mean_pct": mean,
-        "baseline_std_pct": std,
+        "peak_at": peak,
+        "time_to_peak_s": (peak - anchor) / 1e6,
+        "gap_pct": gap,
+        "baseline_mean_pct": baseline_mean_pct,
+        "baseline_std_pct": baseline_std_pct,
         "z_score": z,
         "abnormal_return_pct": abnormal,
         "significant": significant,
-        "direction": direction,
-        "confounders": sorted(confounders),
-        "data_granularity": granularity(agg.max_iv_us),
+        "direction": _LABELS[direction],
+        "data_granularity": _LABELS[granularity],
     }
+
+
+def _pct(value: F64, base: F64) -> F64:
+    out: F64 = (value / base - 1.0) * 100.0
+    return out

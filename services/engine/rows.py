@@ -6,7 +6,9 @@ open/high/low/close at its end (`ts + interval`; a daily bar at its session's cl
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +23,11 @@ INTERVAL_US = {"1m": 60_000_000, "5m": 300_000_000, "1h": 3_600_000_000, "1d": 8
 DAY_US = INTERVAL_US["1d"]
 _EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
 REQUIRED = ("instrument", "ts", "price", "open", "high", "low", "close", "interval")
+_INTERVALS = pl.Enum(list(INTERVAL_US))
+# bar length by position in _INTERVALS, then 0 (a tick) for no or an unknown interval
+_INTERVAL_US = np.asarray([*INTERVAL_US.values(), 0], dtype=np.int64)
+_TICK_CODE = len(INTERVAL_US)
+_OHLC = ("open", "high", "low", "close")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +58,8 @@ class Rows:
 
     def sorted_unique(self) -> Rows:
         """Sorted by (obs time, close, open, high, low); exact duplicates removed."""
+        if len(self) < 2 or bool((self.obs_us[1:] > self.obs_us[:-1]).all()):
+            return self  # in time order with distinct times: the usual live batch
         order = np.lexsort((self.low, self.high, self.open, self.close, self.obs_us))
         s = self.take(order)
         if len(s) < 2:
@@ -108,69 +117,116 @@ class Rows:
         )
 
 
-def split_prices(prices: pl.DataFrame) -> tuple[dict[str, pl.DataFrame], int]:
-    """One vectorised pass over a PRICE_SCHEMA batch: (per-instrument frames, invalid rows)."""
+@dataclass(frozen=True, slots=True)
+class PriceColumns:
+    """Valid price events of one instrument, in arrival order (a tick as a bar of length 0)."""
+
+    ts_us: I64
+    interval_us: I64
+    open: F64
+    high: F64
+    low: F64
+    close: F64
+
+    def __len__(self) -> int:
+        return len(self.ts_us)
+
+    def take(self, index: npt.NDArray[np.intp]) -> PriceColumns:
+        return PriceColumns(
+            self.ts_us[index],
+            self.interval_us[index],
+            self.open[index],
+            self.high[index],
+            self.low[index],
+            self.close[index],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SplitBatch:
+    """A PRICE_SCHEMA batch split by instrument."""
+
+    parts: dict[str, PriceColumns]
+    invalid: int
+    """Rows missing a required value, or with a price that is not positive."""
+    unknown: int
+    """Valid rows of instruments that the registry does not list."""
+
+
+def split_prices(prices: pl.DataFrame, symbols: Sequence[str]) -> SplitBatch:
+    """A PRICE_SCHEMA batch split by the instruments in `symbols`.
+
+    Series and numpy operations, skipped where a column has no nulls or only nulls: on a batch
+    of a few thousand rows a lazy query's fixed cost exceeds the work.
+    """
     missing = [c for c in REQUIRED if c not in prices.columns]
     if missing:
         raise PriceFrameError(f"price frame lacks columns {missing}")
-    price = pl.col("price")
-    norm = prices.select(
-        pl.col("instrument"),
-        pl.col("ts").dt.convert_time_zone("UTC").dt.epoch("us").alias("ts_us"),
-        pl.col("interval")
-        .replace_strict(INTERVAL_US, default=0, return_dtype=pl.Int64)
-        .alias("interval_us"),
-        pl.coalesce(pl.col("open"), price).alias("open"),
-        pl.coalesce(pl.col("high"), price).alias("high"),
-        pl.coalesce(pl.col("low"), price).alias("low"),
-        pl.coalesce(pl.col("close"), price).alias("close"),
-    )
-    valid = (
-        pl.col("instrument").is_not_null()
-        & pl.col("ts_us").is_not_null()
-        & pl.col("close").is_not_null()
-        & (pl.col("close") > 0)
-        & pl.col("open").is_not_null()
-        & pl.col("high").is_not_null()
-        & pl.col("low").is_not_null()
-    )
-    good = norm.filter(valid)
-    invalid = norm.height - good.height
-    parts = good.partition_by("instrument", maintain_order=True, as_dict=True, include_key=False)
-    return {str(k[0]): v for k, v in parts.items()}, invalid
+    code = _enum_codes(prices["instrument"], _enum(tuple(symbols)), len(symbols))
+    ts = prices["ts"].dt.epoch("us")  # an instant, whatever the zone
+    price = prices["price"].to_numpy()
+    o, h, lo, c = (_coalesce(prices[name].to_numpy(), price) for name in _OHLC)
+    ok = (c > 0) & ~(np.isnan(o) | np.isnan(h) | np.isnan(lo))
+    if prices["instrument"].null_count():
+        ok &= prices["instrument"].is_not_null().to_numpy()
+    if ts.null_count():
+        ok &= ts.is_not_null().to_numpy()
+        ts = ts.fill_null(0)
+    keep = np.flatnonzero(ok & (code != len(symbols)))
+    # a stable sort keeps each instrument's arrival order
+    keep = keep[np.argsort(code[keep], kind="stable")]
+    interval = _enum_codes(prices["interval"], _INTERVALS, _TICK_CODE)
+    columns = PriceColumns(ts.to_numpy(), _INTERVAL_US[interval], o, h, lo, c).take(keep)
+    present, starts = np.unique(code[keep], return_index=True)
+    bounds = [*starts.tolist(), len(keep)]
+    parts = {
+        symbols[k]: columns.take(np.arange(bounds[j], bounds[j + 1]))
+        for j, k in enumerate(present.tolist())
+    }
+    n_valid = int(ok.sum())
+    return SplitBatch(parts, prices.height - n_valid, n_valid - len(keep))
 
 
-def observations(frame: pl.DataFrame, calendar: SessionCalendar) -> tuple[Rows, int]:
+@lru_cache(maxsize=8)
+def _enum(symbols: tuple[str, ...]) -> pl.Enum:
+    return pl.Enum(symbols)
+
+
+def _enum_codes(values: pl.Series, categories: pl.Enum, missing: int) -> npt.NDArray[np.intp]:
+    """Each value's position among the categories; `missing` for a null or unknown value."""
+    if values.null_count() == len(values):
+        return np.full(len(values), missing, dtype=np.intp)
+    codes = values.cast(categories, strict=False).to_physical()
+    if codes.null_count():
+        codes = codes.fill_null(missing)
+    return codes.to_numpy().astype(np.intp)
+
+
+def _coalesce(value: F64, fallback: F64) -> F64:
+    """`value`, or `fallback` where it is missing (null arrives from polars as NaN)."""
+    out: F64 = np.where(np.isnan(value), fallback, value)
+    return out
+
+
+def observations(prices: PriceColumns, calendar: SessionCalendar) -> tuple[Rows, int]:
     """Arrival-order observations of one instrument, and how many daily bars were off-calendar."""
-    ts = frame["ts_us"].to_numpy().astype(np.int64, copy=False)
-    iv = frame["interval_us"].to_numpy().astype(np.int64, copy=False)
-    obs = ts + iv
+    iv = prices.interval_us
+    obs = prices.ts_us + iv
     off = 0
     daily = iv == DAY_US
     if daily.any():
         local_days = (
-            frame.filter(pl.Series(daily))
-            .select(
-                pl.from_epoch(pl.col("ts_us"), time_unit="us")
-                .dt.replace_time_zone("UTC")
-                .dt.convert_time_zone(str(calendar.tz))
-                .dt.date()
-                .cast(pl.Int64)
-            )
-            .to_series()
+            pl.Series(prices.ts_us[daily])
+            .cast(pl.Datetime("us", "UTC"))
+            .dt.convert_time_zone(str(calendar.tz))
+            .dt.date()
+            .cast(pl.Int64)
             .to_numpy()
         )
         closes = calendar.closes_by_dates(local_days + _EPOCH_ORDINAL)
         obs[daily] = closes
         off = int((closes < 0).sum())
-    rows = Rows(
-        obs,
-        frame["open"].to_numpy().astype(np.float64, copy=False),
-        frame["high"].to_numpy().astype(np.float64, copy=False),
-        frame["low"].to_numpy().astype(np.float64, copy=False),
-        frame["close"].to_numpy().astype(np.float64, copy=False),
-        iv,
-    )
+    rows = Rows(obs, prices.open, prices.high, prices.low, prices.close, iv)
     if off:
         rows = rows.take(obs >= 0)
     return rows, off

@@ -7,7 +7,7 @@ out-of-order rows and duplicates give the same result as one sorted pass.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,6 +27,9 @@ _COLUMNS: dict[str, tuple[type, float | int | bool]] = {
     "base_cut_us": (np.int64, 0),
     "end_us": (np.int64, 0),
     "duration_us": (np.int64, 0),
+    "at_open": (np.bool_, False),
+    "session": (np.int64, 0),
+    "sessions_k": (np.float64, 0.0),
     # aggregates
     "base_t": (np.int64, NO_TIME),
     "base_p": (np.float64, np.nan),
@@ -41,25 +44,16 @@ _COLUMNS: dict[str, tuple[type, float | int | bool]] = {
     "lo": (np.float64, np.inf),
     "lo_t": (np.int64, LATEST),
     "max_iv": (np.int64, 0),
-    # emission state
+    # emission state: what the last revision said, and whether anything changed since
     "rev": (np.int64, 0),
     "final": (np.bool_, False),
     "dirty": (np.bool_, False),
     "e_wm": (np.int64, NO_TIME),
+    "e_return": (np.float64, np.nan),
+    "e_rise": (np.float64, np.nan),
+    "e_fall": (np.float64, np.nan),
 }
-AGGREGATES = (
-    "base_t",
-    "base_p",
-    "first_t",
-    "first_o",
-    "last_t",
-    "last_c",
-    "hi",
-    "hi_t",
-    "lo",
-    "lo_t",
-    "max_iv",
-)
+STATIC = ("anchor_us", "base_cut_us", "end_us", "duration_us", "at_open", "session", "sessions_k")
 
 
 @dataclass(slots=True)
@@ -68,22 +62,20 @@ class WindowMeta:
 
     announcement_id: str
     horizon: str
-    at_open: bool
-    anchor_session: int
-    sessions_k: float
-    """Length of the window in sessions (each counted by its own trading length)."""
-    confounders: set[str] = field(default_factory=set)
-    last_content: dict[str, Any] | None = None
+    confounders: tuple[str, ...] = ()
+    """Other announcements anchored inside the window, sorted."""
     last_signal: Signal | None = None
+
+    def add_confounder(self, announcement_id: str) -> None:
+        self.confounders = tuple(sorted({*self.confounders, announcement_id}))
 
 
 class WindowTable:
+    """Column arrays, one position per open window; `dirty` marks content changes to emit."""
+
     def __init__(self) -> None:
         self.cols: dict[str, npt.NDArray[Any]] = {
             name: np.empty(0, dtype=dtype) for name, (dtype, _) in _COLUMNS.items()
-        }
-        self.emitted: dict[str, npt.NDArray[Any]] = {
-            name: np.empty(0, dtype=self.cols[name].dtype) for name in AGGREGATES
         }
         self.meta: list[WindowMeta] = []
         self.index: dict[tuple[str, str], int] = {}
@@ -91,22 +83,17 @@ class WindowTable:
     def __len__(self) -> int:
         return len(self.meta)
 
-    def add(self, metas: list[WindowMeta], static: dict[str, list[int]]) -> range:
-        """Append windows (aggregates empty); returns their positions."""
+    def add(self, metas: list[WindowMeta], static: dict[str, list[Any]]) -> range:
+        """Append windows (aggregates empty; `static` has every STATIC column)."""
         n_new = len(metas)
         start = len(self.meta)
         for name, (dtype, init) in _COLUMNS.items():
             new: npt.NDArray[Any] = (
                 np.asarray(static[name], dtype=dtype)
-                if name in static
+                if name in STATIC
                 else np.full(n_new, init, dtype=dtype)
             )
             self.cols[name] = np.concatenate([self.cols[name], new])
-        for name in AGGREGATES:
-            _, init = _COLUMNS[name]
-            self.emitted[name] = np.concatenate(
-                [self.emitted[name], np.full(n_new, init, dtype=self.emitted[name].dtype)]
-            )
         self.meta.extend(metas)
         self._reindex()
         return range(start, start + n_new)
@@ -114,8 +101,6 @@ class WindowTable:
     def keep(self, mask: npt.NDArray[np.bool_]) -> None:
         for name in self.cols:
             self.cols[name] = self.cols[name][mask]
-        for name in self.emitted:
-            self.emitted[name] = self.emitted[name][mask]
         self.meta = [m for m, k in zip(self.meta, mask.tolist(), strict=True) if k]
         self._reindex()
 
@@ -144,6 +129,7 @@ class WindowTable:
             w, j = w[better], j[better]
             c["base_t"][w] = t[j]
             c["base_p"][w] = rows.close[j]
+            c["dirty"][w] = True
 
         inside = hi_i > lo_i
         if not inside.any():
@@ -159,12 +145,14 @@ class WindowTable:
         c["first_t"][wb] = t[ab]
         c["first_c"][wb] = rows.close[ab]
         c["first_o"][wb] = rows.open[ab]
+        c["dirty"][wb] = True
         z = b - 1
         lt, lc = c["last_t"][w], c["last_c"][w]
         better = (t[z] > lt) | ((t[z] == lt) & (rows.close[z] > lc))
         wb, zb = w[better], z[better]
         c["last_t"][wb] = t[zb]
         c["last_c"][wb] = rows.close[zb]
+        c["dirty"][wb] = True
 
         # extremes: windows share few distinct slices, so loop over distinct (a, b) pairs
         key = a * (len(t) + 1) + b
@@ -186,9 +174,13 @@ class WindowTable:
         better = (nh > cur) | ((nh == cur) & (nht < cur_t))
         c["hi"][w[better]] = nh[better]
         c["hi_t"][w[better]] = nht[better]
+        c["dirty"][w[better]] = True
         nl, nlt = lo_v[inverse], t[lo_j[inverse]]
         cur, cur_t = c["lo"][w], c["lo_t"][w]
         better = (nl < cur) | ((nl == cur) & (nlt < cur_t))
         c["lo"][w[better]] = nl[better]
         c["lo_t"][w[better]] = nlt[better]
-        c["max_iv"][w] = np.maximum(c["max_iv"][w], iv_v[inverse])
+        c["dirty"][w[better]] = True
+        coarser = iv_v[inverse] > c["max_iv"][w]
+        c["max_iv"][w[coarser]] = iv_v[inverse][coarser]
+        c["dirty"][w[coarser]] = True

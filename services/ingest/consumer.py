@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from services.events import Announcement, Price
 from services.frames import prices_frame
-from services.ingest.decode import Rejection, decode_announcement, decode_price
+from services.ingest.decode import Rejection, RejectReason, decode_announcement, decode_price
 from services.ingest.dedupe import RecentSet, announcement_identity, price_identity
 from services.ingest.dlq import DeadLetter, dlq_topic
 from services.ingest.metrics import IngestMetrics
@@ -73,6 +73,11 @@ class TopicConsumer(Generic[E]):
         self._seen = RecentSet(config.dedupe_capacity)
         self._consumer: AIOKafkaConsumer | None = None
         self.lag: dict[int, int] = {}
+        # every series exists from the start, so dashboards and rate() see zeros, not gaps
+        metrics.consumed.labels(topic)
+        metrics.duplicate.labels(topic)
+        for reason in RejectReason:
+            metrics.rejected.labels(topic, reason.value)
 
     @property
     def assigned(self) -> bool:

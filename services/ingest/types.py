@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -17,6 +18,8 @@ class IngestBatch:
 
     announcements: list[Announcement] = field(default_factory=list)
     prices: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=PRICE_SCHEMA))
+    received_s: float = field(default_factory=time.monotonic)
+    """When the batch was polled (monotonic seconds), for latency metrics."""
 
     def __len__(self) -> int:
         return len(self.announcements) + self.prices.height

@@ -324,26 +324,3 @@ def test_grace_does_not_finalise_mid_session() -> None:
     engine.add_prices(ticks("KOSPI", PREV_CLOSE + SESSION[:3]))  # stops at 12:00
     clock.advance(3600)
     assert all(not s.final or s.horizon in ("5m", "30m", "2h") for s in engine.on_idle())
-
-
-def test_provisional_revisions_on_new_extremes_and_interval() -> None:
-    engine, _ = make_engine(revision_interval_s=600)
-    engine.add_announcements([announcement("a", kst(2025, 7, 8, 9, 0))])
-    engine.add_prices(ticks("KOSPI", PREV_CLOSE))
-    revs: list[Signal] = []
-    path = [(9, 0, 100.5), (9, 1, 100.4), (9, 2, 100.6), (9, 3, 100.55), (9, 20, 100.52)]
-    for h, m, p in path:
-        revs += [
-            s
-            for s in engine.add_prices(ticks("KOSPI", [(kst(2025, 7, 8, h, m), p)]))
-            if s.horizon == "close"
-        ]
-    # rev1 opens; 09:01 is a new low, 09:02 a new high; 09:03 is neither and within 10 min;
-    # 09:20 is 18 minutes of event time after the last revision
-    assert [(s.revision, s.last_price) for s in revs] == [
-        (1, 100.5),
-        (2, 100.4),
-        (3, 100.6),
-        (4, 100.52),
-    ]
-    assert not any(s.final for s in revs)

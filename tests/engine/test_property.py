@@ -1,8 +1,9 @@
 """Random tick streams, shuffled within the lateness bound and with duplicates, agree with
-the reference implementation on every final reaction."""
+the reference implementation on every final reaction, and every revision follows the policy."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from datetime import date
@@ -21,6 +22,10 @@ START = to_us(kst(2025, 7, 7, 14, 0))  # Monday afternoon
 SPAN_US = 3 * 86_400_000_000  # to Thursday afternoon
 LATENESS_S = 900.0
 CONFIG = EngineConfig(allowed_lateness_s=LATENESS_S, revision_interval_s=120)
+Stream = tuple[
+    list[Announcement], list[tuple[int, float]], list[list[tuple[int, float]]], list[int]
+]
+"""Announcements, every tick, the ticks in arrival batches, and each announcement's batch."""
 
 
 def history_ticks(with_history: bool) -> list[tuple[int, float]]:
@@ -32,9 +37,7 @@ def history_ticks(with_history: bool) -> list[tuple[int, float]]:
 
 
 @st.composite
-def streams(
-    draw: st.DrawFn,
-) -> tuple[list[Announcement], list[tuple[int, float]], list[list[tuple[int, float]]], list[int]]:
+def streams(draw: st.DrawFn) -> Stream:
     rng = random.Random(draw(st.integers(0, 2**32 - 1)))
     n = draw(st.integers(1, 300))
     # ticks on whole seconds, many of them inside sessions, some at exact opens and closes
@@ -96,11 +99,7 @@ def _same(a: object, b: object) -> bool:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(streams())
-def test_engine_agrees_with_reference(
-    stream: tuple[
-        list[Announcement], list[tuple[int, float]], list[list[tuple[int, float]]], list[int]
-    ],
-) -> None:
+def test_engine_agrees_with_reference(stream: Stream) -> None:
     anns, data, batches, positions = stream
     got = _run_engine(anns, batches, positions)
     want = reference_finals(anns, data, XKRX, CONFIG)
@@ -112,3 +111,48 @@ def test_engine_agrees_with_reference(
             if name.endswith("_at"):
                 mine = to_us(mine)
             assert _same(mine, value), (key, name, mine, value)
+
+
+def _run_tagged(stream: Stream) -> dict[tuple[str, str], list[tuple[int, Signal]]]:
+    """Each reaction's revisions in order, with the watermark at which each was sent."""
+    anns, _, batches, positions = stream
+    engine = ReactionEngine(kospi_only(), CONFIG, ManualClock(utc(2026, 1, 1)))
+    out: dict[tuple[str, str], list[tuple[int, Signal]]] = {}
+
+    def tag(signals: list[Signal]) -> None:
+        watermark = engine.watermark("KOSPI") or 0
+        for sig in signals:
+            out.setdefault((sig.announcement_id, sig.horizon), []).append((watermark, sig))
+
+    for b, batch in enumerate([*batches, []]):
+        tag(engine.add_announcements([a for a, p in zip(anns, positions, strict=True) if p == b]))
+        if batch:
+            tag(engine.add_prices(ticks("KOSPI", [(from_us(t), p) for t, p in batch])))
+    tag(engine.finish())
+    return out
+
+
+def _material(before: Signal, after: Signal) -> bool:
+    step_x = CONFIG.min_extreme_step_pct - 1e-9
+    step_r = CONFIG.min_return_step_pct - 1e-9
+    return (
+        after.max_rise_pct - before.max_rise_pct >= step_x
+        or before.max_fall_pct - after.max_fall_pct >= step_x
+        or abs(after.return_pct - before.return_pct) >= step_r
+    )
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(streams())
+def test_every_revision_follows_the_policy(stream: Stream) -> None:
+    interval_us = int(CONFIG.revision_interval_s * 1_000_000)
+    for key, revisions in _run_tagged(stream).items():
+        assert [s.revision for _, s in revisions] == list(range(1, len(revisions) + 1)), key
+        final_at = next((n for n, (_, s) in enumerate(revisions) if s.final), len(revisions))
+        # after the final only corrections; before it only provisional revisions
+        assert all(s.final and s.corrected for _, s in revisions[final_at + 1 :]), key
+        assert not any(s.final or s.corrected for _, s in revisions[:final_at]), key
+        for (wm_before, before), (wm, after) in itertools.pairwise(revisions[: final_at + 1]):
+            if not after.final:
+                assert wm - wm_before >= interval_us, (key, after.revision)
+                assert _material(before, after), (key, after.revision)

@@ -1,0 +1,93 @@
+"""Which windows get a new revision now (DESIGN §4 "Revisions"), decided for all at once.
+
+Per reaction: the first revision as soon as the window has a base and an observation; a
+provisional one on a material change (a new extreme or a moved return, by at least a step) but
+at most once per interval of event time, so a change inside the interval waits for the first
+evaluation after it and is sent only if it is still material then; final and corrected
+revisions at once, never held.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from services.engine.config import EngineConfig
+from services.engine.history import NO_TIME
+
+Mask = npt.NDArray[np.bool_]
+Columns = dict[str, npt.NDArray[Any]]
+_STEP_TOLERANCE_PCT = 1e-9
+"""Float noise allowed when a change is compared with a step ("at least 0.02 pp")."""
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionPolicy:
+    interval_us: int
+    extreme_step_pct: float
+    return_step_pct: float
+
+    @classmethod
+    def from_config(cls, config: EngineConfig) -> RevisionPolicy:
+        return cls(
+            int(config.revision_interval_s * 1_000_000),
+            config.min_extreme_step_pct,
+            config.min_return_step_pct,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DueRevisions:
+    """Boolean masks over a window table, one per reason for a new revision."""
+
+    first: Mask
+    finalise: Mask
+    """Provisional windows whose end the event time (or a market closure) has reached."""
+    provisional: Mask
+    correction: Mask
+    """Final windows whose inputs changed: a corrected revision if their content did."""
+
+    @property
+    def any(self) -> Mask:
+        return self.first | self.finalise | self.provisional | self.correction
+
+
+def due_revisions(
+    cols: Columns, *, watermark_us: int, until_us: int | None, policy: RevisionPolicy
+) -> DueRevisions:
+    """The windows of one instrument that get a revision at this watermark."""
+    started = (cols["base_t"] > NO_TIME) & (cols["n"] > 0)
+    # a horizon finer than the data (5m over daily bars) is never emitted
+    supported = (cols["duration_us"] == 0) | (cols["max_iv"] <= cols["duration_us"])
+    live = started & supported
+    final = cols["final"]
+    reached = cols["end_us"] <= watermark_us
+    if until_us is not None:
+        reached |= cols["end_us"] <= until_us
+    first = live & (cols["rev"] == 0)
+    finalise = live & ~final & reached
+    waiting = live & ~final & ~reached & ~first
+    waiting &= watermark_us - cols["e_wm"] >= policy.interval_us
+    provisional = np.zeros_like(waiting)
+    provisional[waiting] = material_change(cols, np.flatnonzero(waiting), policy)
+    return DueRevisions(first, finalise, provisional, live & final & cols["dirty"])
+
+
+def material_change(cols: Columns, idx: npt.NDArray[np.intp], policy: RevisionPolicy) -> Mask:
+    """Whether each window moved materially from its last revision (`idx`: started windows)."""
+    base = cols["base_p"][idx]
+    step_x = policy.extreme_step_pct - _STEP_TOLERANCE_PCT
+    step_r = policy.return_step_pct - _STEP_TOLERANCE_PCT
+    rise = _pct(cols["hi"][idx], base) - cols["e_rise"][idx]
+    fall = cols["e_fall"][idx] - _pct(cols["lo"][idx], base)
+    moved = np.abs(_pct(cols["last_c"][idx], base) - cols["e_return"][idx])
+    changed: Mask = (rise >= step_x) | (fall >= step_x) | (moved >= step_r)
+    return changed
+
+
+def _pct(value: npt.NDArray[np.float64], base: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    out: npt.NDArray[np.float64] = (value / base - 1.0) * 100.0
+    return out

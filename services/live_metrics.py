@@ -1,0 +1,181 @@
+"""Prometheus instruments of the live path: what the engine emitted, how fast, and the latest
+reaction per instrument and horizon. Observed once per batch, never per price event."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter as Tally
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from services.engine import EngineStats, InstrumentStatus
+from services.events import Announcement, Signal
+
+LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+FIRST_SIGNAL_BUCKETS_S = (0.01, 0.1, 1, 10, 60, 300, 1800, 3600, 6 * 3600, 24 * 3600, 72 * 3600)
+PENDING_ANNOUNCEMENTS_MAX = 10_000
+
+
+@dataclass(slots=True)
+class LiveMetrics:
+    signals: Counter
+    tick_to_signal: Histogram
+    announcement_to_first_signal: Histogram
+    store_write: Histogram
+    latest_return: Gauge
+    latest_z: Gauge
+    last_announcement: Gauge
+    last_signal: Gauge
+    open_windows: Gauge
+    late: Counter
+    watermark_lag: Gauge
+    staleness: Gauge
+    market_open: Gauge
+    _awaiting_first: dict[str, float] = field(default_factory=dict)
+    _late_seen: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def create(
+        cls,
+        registry: CollectorRegistry,
+        instruments: Iterable[str] = (),
+        horizons: Iterable[str] = (),
+    ) -> LiveMetrics:
+        by_instrument = ["instrument"]
+        by_reaction = ["instrument", "horizon"]
+        metrics = cls(
+            signals=Counter(
+                "mr_signals_emitted",
+                "Reaction revisions stored and published.",
+                ["instrument", "horizon", "final"],
+                registry=registry,
+            ),
+            tick_to_signal=Histogram(
+                "mr_tick_to_signal_seconds",
+                "From polling a batch to its revisions acknowledged on market.signals.",
+                buckets=LATENCY_BUCKETS_S,
+                registry=registry,
+            ),
+            announcement_to_first_signal=Histogram(
+                "mr_announcement_to_first_signal_seconds",
+                "From receiving an announcement to publishing its first revision (processing "
+                "time; a closed market's first revision waits for the next open).",
+                buckets=FIRST_SIGNAL_BUCKETS_S,
+                registry=registry,
+            ),
+            store_write=Histogram(
+                "mr_store_write_seconds",
+                "One engine batch written to the store (one transaction).",
+                buckets=LATENCY_BUCKETS_S,
+                registry=registry,
+            ),
+            latest_return=Gauge(
+                "mr_reaction_return_pct",
+                "Return of the latest revision, per instrument and horizon.",
+                by_reaction,
+                registry=registry,
+            ),
+            latest_z=Gauge(
+                "mr_reaction_z_score",
+                "z-score of the latest revision, per instrument and horizon.",
+                by_reaction,
+                registry=registry,
+            ),
+            last_announcement=Gauge(
+                "mr_last_announcement_timestamp_seconds",
+                "Wall-clock time the last announcement was received.",
+                registry=registry,
+            ),
+            last_signal=Gauge(
+                "mr_last_signal_timestamp_seconds",
+                "Wall-clock time the last revision was published.",
+                registry=registry,
+            ),
+            open_windows=Gauge(
+                "mr_open_windows", "Reaction windows not final yet.", registry=registry
+            ),
+            late=Counter(
+                "mr_events_late",
+                "Price events older than the allowed lateness, counted and dropped.",
+                by_instrument,
+                registry=registry,
+            ),
+            watermark_lag=Gauge(
+                "mr_watermark_lag_seconds",
+                "Wall-clock time minus the instrument's event time (watermark).",
+                by_instrument,
+                registry=registry,
+            ),
+            staleness=Gauge(
+                "mr_price_staleness_seconds",
+                "Seconds since the last price event while the market is open at the "
+                "instrument's event time; 0 while it is closed.",
+                by_instrument,
+                registry=registry,
+            ),
+            market_open=Gauge(
+                "mr_market_open",
+                "1 when the calendar says the market is open at the instrument's event time.",
+                by_instrument,
+                registry=registry,
+            ),
+        )
+        for instrument in instruments:
+            metrics.late.labels(instrument)
+            for horizon in horizons:
+                for final in ("true", "false"):
+                    metrics.signals.labels(instrument, horizon, final)
+        return metrics
+
+    def announcements_received(self, announcements: Sequence[Announcement]) -> None:
+        if not announcements:
+            return
+        now = time.monotonic()
+        for announcement in announcements:
+            self._awaiting_first.setdefault(announcement.id, now)
+        while len(self._awaiting_first) > PENDING_ANNOUNCEMENTS_MAX:
+            del self._awaiting_first[next(iter(self._awaiting_first))]
+        self.last_announcement.set_to_current_time()
+
+    def published(self, signals: Sequence[Signal], *, received_s: float | None) -> None:
+        """After `signals` were acknowledged; `received_s` is the batch's poll time
+        (monotonic), None for revisions the idle timer caused."""
+        if not signals:
+            return
+        now = time.monotonic()
+        if received_s is not None:
+            self.tick_to_signal.observe(now - received_s)
+        tally = Tally((s.instrument, s.horizon, "true" if s.final else "false") for s in signals)
+        for labels, count in tally.items():
+            self.signals.labels(*labels).inc(count)
+        for signal in signals:
+            self.latest_return.labels(signal.instrument, signal.horizon).set(signal.return_pct)
+            if signal.z_score is not None:
+                self.latest_z.labels(signal.instrument, signal.horizon).set(signal.z_score)
+            received = self._awaiting_first.pop(signal.announcement_id, None)
+            if received is not None:
+                self.announcement_to_first_signal.observe(now - received)
+        self.last_signal.set_to_current_time()
+
+    def engine_state(
+        self, stats: EngineStats, status: Sequence[InstrumentStatus], *, now_s: float
+    ) -> None:
+        """`now_s`: the engine clock's monotonic seconds, the same clock as `last_arrival_s`."""
+        self.open_windows.set(stats.open_windows)
+        wall_us = time.time() * 1_000_000
+        for instrument in status:
+            symbol = instrument.symbol
+            late = instrument.late_dropped - self._late_seen.get(symbol, 0)
+            if late > 0:
+                self.late.labels(symbol).inc(late)
+                self._late_seen[symbol] = instrument.late_dropped
+            if instrument.watermark_us is not None:
+                self.watermark_lag.labels(symbol).set((wall_us - instrument.watermark_us) / 1e6)
+            self.market_open.labels(symbol).set(1 if instrument.market_open else 0)
+            last = instrument.last_arrival_s
+            stale_s = 0.0
+            if instrument.market_open and last is not None:
+                stale_s = now_s - last
+            self.staleness.labels(symbol).set(stale_s)
