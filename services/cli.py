@@ -63,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
         "--out", default="-", metavar="FILE", help="reactions as JSON lines (default -: stdout)"
     )
     replay.add_argument("--instruments", type=Path, metavar="TOML", help="instrument registry")
+    replay.add_argument(
+        "--store",
+        metavar="URL",
+        help="also backfill this store (e.g. sqlite+aiosqlite:///data/market-reaction.db)",
+    )
     replay.add_argument("--quiet", action="store_true", help="no progress on stderr")
     replay.set_defaults(command=_replay)
 
@@ -118,6 +123,7 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
             args.announcements,
             args.prices,
             args.out,
+            store=args.store,
             progress=not args.quiet,
             registry=load_registry(args.instruments or settings.instruments_file),
         )

@@ -7,11 +7,12 @@ latest revision of every reaction as one JSON line each. End of input counts as 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -20,6 +21,7 @@ import numpy as np
 import orjson
 import polars as pl
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import ArgumentError
 
 from services.engine import EngineConfig, InstrumentRegistry, ReactionEngine, load_registry
 from services.engine.calendar import to_us
@@ -27,6 +29,9 @@ from services.engine.exceptions import ReplayError
 from services.engine.rows import INTERVAL_US
 from services.events import Announcement, Price, Signal
 from services.frames import prices_frame
+from services.store import open_store
+from services.store.batch import StoreBatch
+from services.store.exceptions import StoreError
 
 M = TypeVar("M", bound=BaseModel)
 _LIST_FIELDS = ("targets", "sectors")
@@ -43,9 +48,9 @@ def run_replay(
     config: EngineConfig | None = None,
     chunk_rows: int = 20_000,
 ) -> int:
-    """Replay the files through the engine; returns the number of reactions written."""
-    if store is not None:
-        raise ReplayError("--store is not supported yet: replay writes reactions to --out only")
+    """Replay the files through the engine; returns the number of reactions written. With
+    `store` (a database URL), the announcements, prices and every revision are also written to
+    that store, one transaction per chunk; writes are idempotent, so a backfill can be re-run."""
     if announcements == "-" and prices == "-":
         raise ReplayError("only one of --announcements and --prices can be '-' (stdin)")
     anns = _read_models(announcements, Announcement)
@@ -53,10 +58,19 @@ def run_replay(
     engine = ReactionEngine(registry or load_registry(), config)
     reporter = _Progress(len(price_list), enabled=progress)
     latest: dict[tuple[str, str, str], Signal] = {}
+    backfill: list[StoreBatch] = []
 
-    def keep(signals: list[Signal]) -> None:
+    def keep(
+        signals: list[Signal],
+        announced: Sequence[Announcement] = (),
+        priced: pl.DataFrame | None = None,
+    ) -> None:
         for s in signals:
             latest[(s.announcement_id, s.instrument, s.horizon)] = s
+        if store is not None:
+            backfill.append(
+                StoreBatch(announced, frame.clear() if priced is None else priced, signals)
+            )
 
     anns.sort(key=lambda a: a.published_at)
     ann_us = np.asarray([to_us(a.published_at) for a in anns], dtype=np.int64)
@@ -70,14 +84,17 @@ def run_replay(
     for start, stop in itertools.pairwise(cuts):
         b = int(np.searchsorted(ann_pos, start, side="right"))
         if b > a:
-            keep(engine.add_announcements(anns[a:b]))
+            keep(engine.add_announcements(anns[a:b]), anns[a:b])
             a = b
         if stop > start:
-            keep(engine.add_prices(frame.slice(start, stop - start)))
+            chunk = frame.slice(start, stop - start)
+            keep(engine.add_prices(chunk), priced=chunk)
             reporter.update(stop, len(latest))
-    keep(engine.add_announcements(anns[a:]))
+    keep(engine.add_announcements(anns[a:]), anns[a:])
     keep(engine.finish())
     reporter.done(len(latest), engine.stats.late_dropped)
+    if store is not None:
+        asyncio.run(_write(store, backfill))
     order = {h: i for i, h in enumerate(engine.config.horizons)}
     rows = sorted(
         latest.values(),
@@ -87,6 +104,18 @@ def run_replay(
         for s in rows:
             fh.write(orjson.dumps(s.model_dump(mode="json")) + b"\n")
     return len(rows)
+
+
+async def _write(url: str, batches: list[StoreBatch]) -> None:
+    try:
+        target = await open_store(url)
+    except (StoreError, ArgumentError, OSError) as exc:
+        raise ReplayError(f"cannot open the store {url!r}: {exc}") from exc
+    try:
+        for batch in batches:
+            await target.write_batch(batch)
+    finally:
+        await target.close()
 
 
 def _time_ordered(prices: list[Price]) -> pl.DataFrame:
