@@ -96,8 +96,9 @@ def query_panels(dashboard: dict[str, Any]) -> Iterator[dict[str, Any]]:
             yield panel
 
 
-def expressions() -> dict[str, str]:
-    """Every PromQL expression of the dashboard and the alert rules, by a name that finds it."""
+def dashboard_expressions() -> dict[str, str]:
+    """Every PromQL expression of the dashboard (panels and annotations), by a name that finds
+    it."""
     dashboard = load_dashboard()
     found: dict[str, str] = {}
     for panel in query_panels(dashboard):
@@ -108,9 +109,16 @@ def expressions() -> dict[str, str]:
     for annotation in dashboard.get("annotations", {}).get("list", []):
         if "expr" in annotation:
             found[f"dashboard annotation: {annotation['name']}"] = annotation["expr"]
-    for rule in alert_rules():
-        found[f"alert: {rule['alert']}"] = rule["expr"]
     return found
+
+
+def alert_expressions() -> dict[str, str]:
+    return {f"alert: {rule['alert']}": rule["expr"] for rule in alert_rules()}
+
+
+def expressions() -> dict[str, str]:
+    """Every PromQL expression of the dashboard and the alert rules, by a name that finds it."""
+    return dashboard_expressions() | alert_expressions()
 
 
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'')
