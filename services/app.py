@@ -102,10 +102,22 @@ def create_app(
                 )
                 await producer.start()
                 stack.push_async_callback(producer.stop)
-                batch_sink = sink or _engine_sink(settings, registry, store, producer, hub, stack)
+                engine_sink: EngineSink | None = None
+                batch_sink: BatchSink
+                if sink is None:
+                    engine_sink = await _engine_sink(
+                        settings, registry, store, producer, hub, stack
+                    )
+                    batch_sink = engine_sink
+                else:
+                    batch_sink = sink
                 ingest = await stack.enter_async_context(
                     IngestService(
-                        settings, RememberingSink(batch_sink, tags), ingest_metrics, producer
+                        settings,
+                        RememberingSink(batch_sink, tags),
+                        ingest_metrics,
+                        producer,
+                        owner=engine_sink,
                     )
                 )
             elif hub is not None:
@@ -157,7 +169,7 @@ def _kafka_ready(app: FastAPI) -> bool:
     )
 
 
-def _engine_sink(
+async def _engine_sink(
     settings: Settings,
     registry: CollectorRegistry,
     store: Store,
@@ -165,6 +177,8 @@ def _engine_sink(
     hub: SignalHub | None,
     stack: AsyncExitStack,
 ) -> EngineSink:
+    """The engine, its store writes and publishers; restored from the store before any
+    consumer starts (with `replay_on_assign`, see services/live.py)."""
     instruments = load_registry(settings.instruments_file)
     clock = SystemClock()
     engine = ReactionEngine(instruments, clock=clock)
@@ -172,7 +186,10 @@ def _engine_sink(
     if hub is not None:
         publishers.append(HubPublisher(hub))
     metrics = LiveMetrics.create(registry, (i.symbol for i in instruments), engine.config.horizons)
-    live = EngineSink(engine, store, publishers, metrics, clock)
+    live = EngineSink(
+        engine, store, publishers, metrics, clock, store if settings.replay_on_assign else None
+    )
+    await live.recover()
     _background(stack, live.run_idle_timer(settings.idle_interval_s))
     return live
 

@@ -1,19 +1,60 @@
 """The live path: ingest batches feed the reaction engine; each batch's events and the revisions
 it caused are written to the store in one transaction, then published (Kafka, live clients)
-before the batch counts as accepted, so its offsets are committed only after all of that."""
+before the batch counts as accepted, so its offsets are committed only after all of that.
+
+Recovery (a restart, or instruments handed over in a rebalance): Kafka is the durable log of
+inputs and the store holds the outputs. At start-up and on every assignment the engine is
+restored from the latest stored revision of each reaction (`latest_revisions`), then the
+consumers replay their topics from the start of retention (`Settings.replay_on_assign`), so
+the windows are rebuilt from the exact ticks and only what was not sent yet goes out, with the
+revision numbers continuing. Instruments taken away in a rebalance are forgotten, so a stale
+replica never finalises them."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import timedelta
 from typing import Protocol
 
 from services.engine import Clock, ReactionEngine
+from services.engine.calendar import to_us
 from services.events import Signal
 from services.ingest.types import IngestBatch
 from services.live_metrics import LiveMetrics
 from services.store.batch import StoreBatch
-from services.store.types import ReactionWriter
+from services.store.filters import ReactionFilter, ReactionKey
+from services.store.types import HistoryReader, ReactionWriter
+
+log = logging.getLogger(__name__)
+
+RECOVERY_LOOKBACK = timedelta(days=45)
+"""Reactions anchored this long before the newest stored one are not restored: their windows
+(close+5 at most) and the allowed lateness are long over, and their inputs are older than any
+sensible retention of `market.prices`. Measured in event time, so a historical replay behaves
+as a live run."""
+_PAGE = 1000
+
+
+async def latest_revisions(
+    reader: HistoryReader, *, lookback: timedelta = RECOVERY_LOOKBACK
+) -> list[Signal]:
+    """The latest stored revision of every reaction anchored within `lookback` of the newest
+    one, final or not: what the engine restores before replaying its inputs. Reads the latest
+    revisions once, in pages."""
+    out: list[Signal] = []
+    after: ReactionKey | None = None
+    while page := await reader.list_reactions(ReactionFilter(), after=after, limit=_PAGE):
+        out += page
+        last = page[-1]
+        after = ReactionKey(
+            to_us(last.anchor_at), last.announcement_id, last.instrument, last.horizon
+        )
+    if not out:
+        return out
+    since = out[-1].anchor_at - lookback
+    return [s for s in out if s.anchor_at >= since]
 
 
 class SignalPublisher(Protocol):
@@ -33,9 +74,12 @@ class EngineSink:
         publishers: Sequence[SignalPublisher],
         metrics: LiveMetrics,
         clock: Clock,
+        recovery: HistoryReader | None = None,
     ) -> None:
-        """`clock` is the engine's: grace and staleness use its processing time."""
+        """`clock` is the engine's: grace and staleness use its processing time. `recovery`
+        is where the revisions sent before are read back (`recover`)."""
         self.engine = engine
+        self._recovery = recovery
         self._clock = clock
         self._store = store
         self._publishers = publishers
@@ -52,6 +96,26 @@ class EngineSink:
                 signals += self.engine.add_prices(batch.prices)
             batch_to_store = StoreBatch(batch.announcements, batch.prices, signals)
             await self._commit(batch_to_store, received_s=batch.received_s)
+
+    async def recover(self) -> int:
+        """Restore the engine from the latest stored revisions; returns how many."""
+        if self._recovery is None:
+            return 0
+        latest = await latest_revisions(self._recovery)
+        async with self._lock:
+            self.engine.restore(latest)
+        log.info("engine restored from %d stored reactions", len(latest))
+        return len(latest)
+
+    async def released(self, keys: Iterable[str]) -> None:
+        """Another replica owns these instruments now (a PartitionOwner)."""
+        async with self._lock:
+            self.engine.forget(keys)
+        self._observe_engine()
+
+    async def acquired(self) -> None:
+        """Partitions assigned, about to be replayed: continue from what the store has."""
+        await self.recover()
 
     async def idle(self) -> None:
         """Finalise windows whose market closed after its last event, once grace has passed."""

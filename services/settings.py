@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     dedupe_capacity: Annotated[int, Field(ge=1)] = 200_000
     instruments_file: Path | None = None
     """The instrument registry (TOML); None: the packaged default for Korea."""
+    replay_on_assign: bool = True
+    """Engine replicas re-read `market.prices` and `tariff.announcements` from the start of
+    their retention whenever partitions are assigned (start-up, rebalance), after restoring the
+    revisions already sent from the store, so a restart continues exactly where it stopped.
+    Start-up reads the retained topics: fine for days of ticks; keep retention to what the
+    longest window and the baseline need."""
     idle_interval_s: Annotated[float, Field(gt=0)] = 1.0
     """How often the engine checks for windows to finalise after their market closed."""
     database_url: str = "sqlite+aiosqlite:///data/market-reaction.db"

@@ -139,5 +139,7 @@ def test_bad_input_names_file_and_line(
 def test_missing_file_and_store_are_errors(tmp_path: Path) -> None:
     with pytest.raises(ReplayError, match=r"nope\.jsonl"):
         run_replay(str(tmp_path / "nope.jsonl"), "x", str(tmp_path / "o"), progress=False)
-    with pytest.raises(ReplayError, match="store"):
-        run_replay("a", "p", "o", store="sqlite:///x.db")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    with pytest.raises(ReplayError, match="cannot open the store 'nosuchdb://x'"):
+        run_replay(str(empty), str(empty), str(tmp_path / "o"), store="nosuchdb://x")

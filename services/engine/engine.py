@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from services.engine import restore
 from services.engine.baselines import Baselines
 from services.engine.calendar import SessionCalendar, get_calendar, to_us
 from services.engine.clock import SystemClock
@@ -71,6 +72,8 @@ class ReactionEngine:
         # anchored inside them still corrects their confounders
         self._retired: dict[str, list[tuple[int, int, Signal]]] = {i.symbol: [] for i in registry}
         self._stats = EngineStats()
+        # restored revisions of windows that have not opened yet (restore before any input)
+        self._pending: dict[restore.ReactionKey, Signal] = {}
 
     # --- public API ----------------------------------------------------------------------
     @property
@@ -152,6 +155,54 @@ class ReactionEngine:
             touched.add(symbol)
         return self._evaluate(touched, {})
 
+    def restore(self, latest: Sequence[Signal]) -> None:
+        """Continue from the last revision sent of each reaction (by a previous run of this
+        engine over the same inputs, e.g. before a restart).
+
+        Each reaction's window takes that revision's number, final flag and sent values, so
+        replaying the inputs from the start sends nothing already sent, and the next material
+        change, final or correction continues at revision + 1. A reaction whose window does not
+        exist yet is applied when it opens. A revision not newer than the window's own is
+        ignored, so restoring twice, or what this engine sent itself, changes nothing.
+        """
+        for signal in latest:
+            table = self._tables.get(signal.instrument)
+            if table is None:
+                continue
+            pos = table.index.get((signal.announcement_id, signal.horizon))
+            if pos is not None:
+                restore.apply(table, pos, signal)
+                continue
+            key = restore.reaction_key(signal)
+            pending = self._pending.get(key)
+            if pending is None or signal.revision > pending.revision:
+                self._pending[key] = signal
+
+    def forget(self, instruments: Iterable[str]) -> None:
+        """Drop all price state of `instruments` (another replica owns them now): windows,
+        history, watermark and restored revisions. Their windows are opened again, empty, for
+        the announcements known so far, as if no price of theirs had been seen, so that after a
+        later `restore` and a replay of their prices this engine continues where the owner
+        stopped."""
+        for symbol in set(instruments) & self._states.keys():
+            state = InstrumentState(symbol, self._calendars[symbol], self._config)
+            self._states[symbol] = state
+            self._baselines[symbol] = Baselines(
+                state.session_closes, self._config.baseline_sessions
+            )
+            self._tables[symbol] = WindowTable()
+            self._anchors[symbol] = []
+            self._retired[symbol] = []
+            self._retired_returns = {
+                k: v for k, v in self._retired_returns.items() if k[0] != symbol
+            }
+            self._pending = {k: v for k, v in self._pending.items() if k[1] != symbol}
+            inst = self._registry.get(symbol)
+            assert inst is not None
+            for ann in self._announcements.values():
+                if inst in self._registry.route(ann):
+                    self._open_windows(ann, inst, [])
+
     def on_idle(self) -> list[Signal]:
         """Finalise windows of markets that closed after their last event, once grace has passed."""
         now_s = self._clock.monotonic_s()
@@ -185,6 +236,12 @@ class ReactionEngine:
         table = self._tables[inst.symbol]
         positions = table.add(metas, static)
         self._stats.windows_opened += len(metas)
+        if self._pending:
+            for pos in positions:
+                key = (ann.id, inst.symbol, table.meta[pos].horizon)
+                restored = self._pending.pop(key, None)
+                if restored is not None:
+                    restore.apply(table, pos, restored)
         # a late announcement is computed at once from the history kept so far
         history = self._states[inst.symbol].history()
         table.merge(history, only=np.asarray(positions, dtype=np.intp))
@@ -278,8 +335,14 @@ class ReactionEngine:
         if not len(table):
             return []
         wm = self._states[symbol].watermark_us
+        held = restore.held_positions(table)
+        if held:
+            inst = self._registry.get(symbol)
+            bench = None if inst is None or inst.benchmark is None else inst.benchmark
+            restore.release_caught_up(table, held, None if bench is None else self._tables[bench])
         due = due_revisions(table.cols, watermark_us=wm, until_us=until_us, policy=self._policy)
-        idx = np.flatnonzero(due.any)
+        # a restored window still catching up sends nothing but a final it reaches
+        idx = np.flatnonzero(due.any & ~(table.cols["held"] & ~due.finalise))
         signals: list[Signal] = []
         if len(idx):
             signals = self._emit(symbol, table, idx, due.finalise[idx], dirtied)
@@ -358,6 +421,7 @@ class ReactionEngine:
         c["dirty"][idx] = False
         done = idx[sent]
         c["rev"][done] += 1
+        c["held"][done] = False
         c["final"][done] = final[sent]
         c["e_wm"][done] = self._states[symbol].watermark_us
         c["e_return"][done] = columns["return_pct"][sent]

@@ -52,6 +52,8 @@ _COLUMNS: dict[str, tuple[type, float | int | bool]] = {
     "e_return": (np.float64, np.nan),
     "e_rise": (np.float64, np.nan),
     "e_fall": (np.float64, np.nan),
+    # restored from a previous run and not yet rebuilt up to what that run had sent
+    "held": (np.bool_, False),
 }
 STATIC = ("anchor_us", "base_cut_us", "end_us", "duration_us", "at_open", "session", "sessions_k")
 

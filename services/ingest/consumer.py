@@ -1,4 +1,11 @@
-"""A batched, at-least-once Kafka consumer: poll, triage, hand to the sink, dead-letter, commit."""
+"""A batched, at-least-once Kafka consumer: poll, triage, hand to the sink, dead-letter, commit.
+
+With `replay_on_assign`, every partition assigned is read again from the start of its retention
+(the sink rebuilds its state from the exact inputs; what it sent before is restored from its
+outputs), and the keys seen on partitions taken away are handed to the `PartitionOwner` so it
+forgets them. aiokafka rebalances eagerly: every rebalance revokes all partitions and assigns
+them anew, so each one replays the retained topic. That is the price of keeping no state but
+Kafka and the store; it is fine for days of ticks."""
 
 from __future__ import annotations
 
@@ -6,9 +13,9 @@ import asyncio
 import logging
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
 from services.events import Announcement, Price
 from services.frames import prices_frame
@@ -41,6 +48,18 @@ PRICES: EventKind[Price] = EventKind(
 )
 
 
+class PartitionOwner(Protocol):
+    """Told when partitions change hands between the members of a consumer group."""
+
+    async def released(self, keys: set[str]) -> None:
+        """Partitions were taken away; `keys` are the record keys seen on them."""
+        ...
+
+    async def acquired(self) -> None:
+        """Partitions were assigned; called before any of their records is read."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class ConsumerConfig:
     bootstrap_servers: str
@@ -49,6 +68,8 @@ class ConsumerConfig:
     poll_timeout_ms: int = 200
     dedupe_capacity: int = 200_000
     client_id: str = "market-reaction"
+    replay_on_assign: bool = False
+    """Read every newly assigned partition from the start of its retention."""
 
 
 class TopicConsumer(Generic[E]):
@@ -63,7 +84,10 @@ class TopicConsumer(Generic[E]):
         sink: BatchSink,
         dlq_producer: AIOKafkaProducer,
         metrics: IngestMetrics,
+        owner: PartitionOwner | None = None,
     ) -> None:
+        """`owner` hears of rebalances (with `replay_on_assign` only: without a replay, a
+        forgotten key could not be rebuilt)."""
         self.topic = topic
         self._kind = kind
         self._config = config
@@ -72,6 +96,9 @@ class TopicConsumer(Generic[E]):
         self._metrics = metrics
         self._seen = RecentSet(config.dedupe_capacity)
         self._consumer: AIOKafkaConsumer | None = None
+        self._owner = owner if config.replay_on_assign else None
+        self._keys: dict[TopicPartition, set[bytes]] = {}
+        """Record keys seen per partition since it was assigned (the owner's instruments)."""
         self.lag: dict[int, int] = {}
         # every series exists from the start, so dashboards and rate() see zeros, not gaps
         metrics.consumed.labels(topic)
@@ -86,7 +113,6 @@ class TopicConsumer(Generic[E]):
     async def run(self) -> None:
         """Consume until cancelled."""
         consumer = AIOKafkaConsumer(
-            self.topic,
             bootstrap_servers=self._config.bootstrap_servers,
             group_id=self._config.group_id,
             client_id=self._config.client_id,
@@ -94,6 +120,7 @@ class TopicConsumer(Generic[E]):
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
+        consumer.subscribe([self.topic], listener=_Rebalance(self, consumer))
         await consumer.start()
         self._consumer = consumer
         try:
@@ -108,10 +135,33 @@ class TopicConsumer(Generic[E]):
             self._consumer = None
             await consumer.stop()
 
+    async def _revoked(self, revoked: list[TopicPartition]) -> None:
+        keys: set[bytes] = set()
+        for tp in revoked:
+            keys |= self._keys.pop(tp, set())
+            # the partition's lag is its next owner's to report now
+            if self.lag.pop(tp.partition, None) is not None:
+                self._metrics.lag.remove(tp.topic, str(tp.partition))
+        if self._owner is not None and keys:
+            await self._owner.released({k.decode(errors="replace") for k in keys})
+
+    async def _assigned(self, consumer: AIOKafkaConsumer, assigned: list[TopicPartition]) -> None:
+        if not self._config.replay_on_assign or not assigned:
+            return
+        if self._owner is not None:
+            await self._owner.acquired()
+        # replayed records are not duplicates: the sink forgot (or never had) their effect
+        self._seen = RecentSet(self._config.dedupe_capacity)
+        await consumer.seek_to_beginning(*assigned)
+        log.info("%s: replaying %d partitions from the start", self.topic, len(assigned))
+
     async def _process(
         self, consumer: AIOKafkaConsumer, polled: dict[TopicPartition, list[Any]]
     ) -> None:
         records = [record for batch in polled.values() for record in batch]
+        if self._owner is not None:
+            for tp, batch in polled.items():
+                self._keys.setdefault(tp, set()).update({r.key for r in batch if r.key})
         result = triage(records, self._kind.decode, self._kind.identity, self._seen)
         if result.valid:
             await self._sink.accept(self._kind.to_batch(result.valid))
@@ -147,3 +197,15 @@ class TopicConsumer(Generic[E]):
             lag = max(0, highwater - await consumer.position(tp))
             self.lag[tp.partition] = lag
             self._metrics.lag.labels(tp.topic, str(tp.partition)).set(lag)
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, owner: TopicConsumer[Any], consumer: AIOKafkaConsumer) -> None:
+        self._owner = owner
+        self._consumer = consumer
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self._owner._revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self._owner._assigned(self._consumer, assigned)

@@ -10,7 +10,13 @@ from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from services.ingest.consumer import ANNOUNCEMENTS, PRICES, ConsumerConfig, TopicConsumer
+from services.ingest.consumer import (
+    ANNOUNCEMENTS,
+    PRICES,
+    ConsumerConfig,
+    PartitionOwner,
+    TopicConsumer,
+)
 from services.ingest.metrics import IngestMetrics
 from services.ingest.types import BatchSink
 from services.settings import Settings
@@ -25,14 +31,17 @@ class IngestService:
         sink: BatchSink,
         metrics: IngestMetrics,
         dlq_producer: AIOKafkaProducer,
+        owner: PartitionOwner | None = None,
     ) -> None:
-        """`dlq_producer` is started and stopped by the caller."""
+        """`dlq_producer` is started and stopped by the caller. `owner` hears which instruments
+        this replica loses and gains in a rebalance of `market.prices`."""
         config = ConsumerConfig(
             bootstrap_servers=settings.kafka_bootstrap,
             group_id=settings.group_id,
             max_records=settings.ingest_max_records,
             poll_timeout_ms=settings.ingest_poll_timeout_ms,
             dedupe_capacity=settings.dedupe_capacity,
+            replay_on_assign=settings.replay_on_assign,
         )
         # every engine replica reads every announcement: a group of its own for that topic
         announcements = replace(config, group_id=f"{settings.group_id}.{settings.replica_id}")
@@ -45,7 +54,9 @@ class IngestService:
                 dlq_producer,
                 metrics,
             ),
-            TopicConsumer(settings.prices_topic, PRICES, config, sink, dlq_producer, metrics),
+            TopicConsumer(
+                settings.prices_topic, PRICES, config, sink, dlq_producer, metrics, owner
+            ),
         ]
         self._tasks: list[asyncio.Task[None]] = []
         self.failure: BaseException | None = None

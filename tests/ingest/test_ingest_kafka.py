@@ -75,10 +75,11 @@ async def test_valid_reach_sink_invalid_go_to_dlq_duplicates_counted(
 
         async def all_consumed() -> bool:
             metrics.update(samples((await http.get("/metrics")).text))
-            counted = ("mr_events_consumed_total", (("topic", s.prices_topic),))
-            return metrics.get(counted) == 29
+            prices = ("mr_events_consumed_total", (("topic", s.prices_topic),))
+            announcements = ("mr_events_consumed_total", (("topic", s.announcements_topic),))
+            return metrics.get(prices) == 29 and metrics.get(announcements) == 3
 
-        await eventually(all_consumed, what="29 price records counted in /metrics")
+        await eventually(all_consumed, what="29 price and 3 announcement records counted")
         ready = (await http.get("/readyz")).json()
 
     prices = [e for e in sink.events.values() if isinstance(e, Price)]
