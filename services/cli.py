@@ -102,6 +102,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         host=args.host or settings.http_host,
         port=args.port or settings.http_port,
         log_level=settings.log_level.lower(),
+        # each client's copy would be compressed on its own: a signal is encoded once, sent as is
+        ws_per_message_deflate=False,
     )
     return 0
 

@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     """Hard maximum of `limit` for CSV and Parquet answers."""
     api_price_points_max: Annotated[int, Field(ge=1)] = 50_000
     """Widest price query, counted in bars of the requested interval."""
-    stream_queue_size: Annotated[int, Field(ge=1)] = 1000
+    stream_queue_size: Annotated[int, Field(ge=1)] = 10_000
     """Signals a live client may have pending before it is dropped as too slow."""
     stream_heartbeat_s: Annotated[float, Field(gt=0)] = 15.0
     stream_send_timeout_s: Annotated[float, Field(gt=0)] = 10.0

@@ -33,10 +33,13 @@ class SignalFeed:
         self._tags = tags
         self._revisions = revisions
         self._consumer: AIOKafkaConsumer | None = None
+        self._positioned = False
+        self._last_cursor = 0
+        """The highest cursor handed to the hub (or stored before the start)."""
 
     @property
     def assigned(self) -> bool:
-        return self._consumer is not None and bool(self._consumer.assignment())
+        return self._positioned and self._consumer is not None and bool(self._consumer.assignment())
 
     async def run(self) -> None:
         """Consume until cancelled."""
@@ -48,8 +51,16 @@ class SignalFeed:
             auto_offset_reset="latest",
         )
         self._consumer = consumer
+        # before the Kafka positions: a revision stored after this is live, either from its
+        # record or, published too early for the positions, through a hole it leaves
+        self._last_cursor = await _latest_cursor(self._revisions)
         await consumer.start()
         try:
+            # "latest" is looked up lazily: settle it now, so that once `assigned` (ready) every
+            # signal published later reaches the hub
+            for partition in consumer.assignment():
+                await consumer.position(partition)
+            self._positioned = True
             while True:
                 polled = await consumer.getmany(timeout_ms=500, max_records=2000)
                 signals = [
@@ -58,12 +69,52 @@ class SignalFeed:
                     for record in batch
                     if (signal := _decode(record.value, record.offset)) is not None
                 ]
+                signals = await self._in_cursor_order(signals)
                 for announcement_id in {s.announcement_id for s in signals}:
                     await self._tags.load(announcement_id, self._revisions)
                 self._hub.publish(signals)
         finally:
             self._consumer = None
+            self._positioned = False
             await consumer.stop()
+
+    async def _in_cursor_order(self, polled: list[Signal]) -> list[Signal]:
+        """A poll's signals as clients must get them: in cursor order, without a hole, since
+        they resume from the last cursor they saw. Kafka orders a partition, not the topic: a
+        batch of the engine spans partitions, and a poll may hold later cursors of one before
+        earlier ones of another. The store fills such a hole (the engine stores, then
+        publishes); the hole's own records are skipped when they come."""
+        last = self._last_cursor
+        fresh = sorted((s for s in polled if _cursor(s) > last), key=_cursor)
+        if not fresh:
+            return []
+        high = _cursor(fresh[-1])
+        if high - last != len(fresh):
+            stored = await self._revisions.revisions_after(last, limit=high - last)
+            fresh = [s for s in stored if _cursor(s) <= high]
+        self._last_cursor = high
+        return fresh
+
+
+def _cursor(signal: Signal) -> int:
+    return -1 if signal.cursor is None else signal.cursor
+
+
+async def _latest_cursor(log: RevisionLog) -> int:
+    """The highest stored cursor (0: none), bisected with one-row reads of the log: a few
+    dozen index seeks, once at the start."""
+    low, high = 0, 1  # a cursor above `low` exists (or low is 0); none above `high`
+    if not await log.revisions_after(0, limit=1):
+        return 0
+    while await log.revisions_after(high, limit=1):
+        low, high = high, high * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        if await log.revisions_after(middle, limit=1):
+            low = middle
+        else:
+            high = middle
+    return high
 
 
 def _decode(value: bytes | None, offset: int) -> Signal | None:

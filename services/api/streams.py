@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from sse_starlette.sse import SendTimeoutError
+from starlette.types import Receive, Scope, Send
 
 from services.api.hub import Dropped, SignalHub
 from services.api.resume import RevisionLog, TagCache, messages_after
@@ -105,27 +107,59 @@ async def stream(
     last_event_id = request.headers.get("last-event-id", "")
     if cursor is None and last_event_id.isdigit():
         cursor = int(last_event_id)
-    subscription = streams.hub.subscribe(where, streams.queue_size)
-    messages = messages_after(subscription, streams.revisions, streams.tags, cursor)
     sent = streams.metrics.sent.labels("sse")
     clients = streams.metrics.clients.labels("sse")
+    dropped_for: list[str] = []  # the reason, once this client is disconnected by the service
+
+    def drop(reason: str) -> None:
+        if not dropped_for:
+            dropped_for.append(reason)
+            streams.metrics.dropped.labels("sse", reason).inc()
 
     async def events() -> AsyncIterator[bytes | ServerSentEvent]:
+        # subscribed here, not in the route: a stream that never starts must not leave one
+        subscription = streams.hub.subscribe(where, streams.queue_size)
+        messages = messages_after(subscription, streams.revisions, streams.tags, cursor)
         clients.inc()
         try:
             async for message in messages:
                 yield message.sse
                 sent.inc()
         except Dropped as dropped:
-            streams.metrics.dropped.labels("sse", dropped.reason).inc()
+            drop(dropped.reason)
             yield ServerSentEvent(data=dropped.reason, event="dropped")
         finally:
             clients.dec()
             subscription.close()
 
-    return EventSourceResponse(
-        events(), ping=streams.heartbeat_s, send_timeout=streams.send_timeout_s
+    return _SignalEvents(
+        events(),
+        ping=streams.heartbeat_s,
+        send_timeout=streams.send_timeout_s,
+        on_send_timeout=lambda: drop("send_timeout"),
     )
+
+
+class _SignalEvents(EventSourceResponse):
+    """A client that stopped reading makes a send time out: that ends its stream as a counted
+    drop (the server then closes the connection), not as an application error."""
+
+    def __init__(
+        self,
+        content: AsyncIterator[bytes | ServerSentEvent],
+        *,
+        ping: float,
+        send_timeout: float,
+        on_send_timeout: Callable[[], None],
+    ) -> None:
+        super().__init__(content, ping=ping, send_timeout=send_timeout)
+        self._on_send_timeout = on_send_timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        except SendTimeoutError:
+            self._on_send_timeout()
 
 
 @router.websocket("/ws")
@@ -143,43 +177,58 @@ async def websocket(
     sent = streams.metrics.sent.labels("ws")
     streams.metrics.clients.labels("ws").inc()
 
+    loop = asyncio.get_running_loop()
+    last_sent_at = loop.time()
+
+    async def send_text(text: str) -> None:
+        nonlocal last_sent_at
+        # a timeout context, not wait_for: no task per message (hundreds of clients each)
+        async with asyncio.timeout(streams.send_timeout_s):
+            await websocket.send_text(text)
+        last_sent_at = loop.time()
+
     async def send() -> None:
-        # the pending read survives heartbeats: cancelling it would close the generator
-        upcoming = asyncio.ensure_future(anext(messages))
-        try:
-            while True:
-                done, _ = await asyncio.wait({upcoming}, timeout=streams.heartbeat_s)
-                if not done:
-                    await asyncio.wait_for(websocket.send_text(HEARTBEAT), streams.send_timeout_s)
-                    continue
-                message = upcoming.result()
-                upcoming = asyncio.ensure_future(anext(messages))
-                await asyncio.wait_for(websocket.send_text(message.text), streams.send_timeout_s)
-                sent.inc()
-        finally:
-            upcoming.cancel()
+        async for message in messages:
+            await send_text(message.text)
+            sent.inc()
+
+    async def heartbeat() -> None:
+        # beside send(), not racing it per message: a frame is written whole once writable
+        while True:
+            idle_s = loop.time() - last_sent_at
+            if idle_s >= streams.heartbeat_s:
+                await send_text(HEARTBEAT)
+            else:
+                await asyncio.sleep(streams.heartbeat_s - idle_s)
 
     async def receive() -> None:
         while (await websocket.receive())["type"] != "websocket.disconnect":
             pass
 
-    tasks = [asyncio.create_task(send()), asyncio.create_task(receive())]
+    tasks = [asyncio.create_task(work()) for work in (send, heartbeat, receive)]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        await _stop(tasks)  # before closing: no send may follow the close frame
         error = next(iter(done)).exception()
         reason = _drop_reason(error)
         if reason is not None:
+            # a hub drop while a send was blocked surfaces as the send's timeout: name the first
+            reason = subscription.dropped or reason
             streams.metrics.dropped.labels("ws", reason).inc()
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(
                     websocket.close(WS_TRY_AGAIN_LATER, reason), streams.send_timeout_s
                 )
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _stop(tasks)
         streams.metrics.clients.labels("ws").dec()
         subscription.close()
+
+
+async def _stop(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _drop_reason(error: BaseException | None) -> str | None:
