@@ -7,6 +7,7 @@ import asyncio
 import inspect
 import re
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -28,6 +29,14 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+def free_port() -> int:
+    """A loopback port free now (a server binds it a moment later; a clash fails loudly)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 async def _holds(condition: Callable[[], bool | Awaitable[bool]]) -> bool:

@@ -14,24 +14,13 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.app import create_app
-from services.replay import run_replay
 from services.scenario import Scenario, seed_story
 from services.settings import Settings
-from services.simulate import play, write_files
+from services.simulate import play
 from tests.helpers import eventually, live_server
+from tests.reactions import comparable, reaction_key, replayed
 
 pytestmark = pytest.mark.kafka
-
-RUN_DEPENDENT = {"signal_id", "revision", "cursor", "emitted_at"}
-"""Fields that name a revision or its moment, not the reaction itself."""
-
-
-def reaction_key(signal: dict[str, object]) -> tuple[object, object, object]:
-    return signal["announcement_id"], signal["instrument"], signal["horizon"]
-
-
-def comparable(signal: dict[str, object]) -> dict[str, object]:
-    return {k: v for k, v in signal.items() if k not in RUN_DEPENDENT}
 
 
 async def consumed_announcements(http: httpx.AsyncClient, topic: str) -> float:
@@ -47,12 +36,9 @@ async def test_live_and_replay_agree_on_every_final_reaction(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
     scenario = seed_story(seed=11)
-    announcements, prices = write_files(scenario, tmp_path)
-    out = tmp_path / "replayed.jsonl"
-    run_replay(str(announcements), str(prices), str(out), progress=False)
-    replayed = {reaction_key(s): s for s in map(orjson.loads, out.read_bytes().splitlines())}
-    assert replayed, "replay produced no reaction"
-    assert all(s["final"] for s in replayed.values())
+    replay = replayed(scenario, tmp_path)
+    assert replay, "replay produced no reaction"
+    assert all(s["final"] for s in replay.values())
 
     s = kafka_settings
     latest: dict[tuple[object, object, object], dict[str, object]] = {}
@@ -82,11 +68,11 @@ async def test_live_and_replay_agree_on_every_final_reaction(
                     latest[reaction_key(signal)] = signal
                     key = f"{signal['announcement_id']}|{signal['instrument']}"
                     assert record.key == key.encode()
-                return latest.keys() == replayed.keys() and all(v["final"] for v in latest.values())
+                return latest.keys() == replay.keys() and all(v["final"] for v in latest.values())
 
             await eventually(all_final, timeout_s=120, what="every reaction final on Kafka")
         finally:
             await signals.stop()
 
-    for key, replay_signal in replayed.items():
+    for key, replay_signal in replay.items():
         assert comparable(latest[key]) == comparable(replay_signal), key

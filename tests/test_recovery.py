@@ -15,17 +15,15 @@ from prometheus_client import CollectorRegistry
 from services.app import create_app
 from services.events import Signal
 from services.live import latest_revisions
-from services.replay import run_replay
 from services.scenario import Scenario, seed_story
 from services.settings import Settings
-from services.simulate import play, write_files
+from services.simulate import play
 from services.store import open_store
 from tests.helpers import eventually, kcat_consume, live_server
-from tests.test_live_replay import comparable, consumed_announcements, reaction_key
+from tests.reactions import Key, comparable, reaction_key, replayed
+from tests.test_live_replay import consumed_announcements
 
 pytestmark = pytest.mark.kafka
-
-Key = tuple[object, object, object]
 
 
 async def stored_latest(settings: Settings) -> dict[Key, Signal]:
@@ -40,10 +38,7 @@ async def test_a_restarted_engine_continues_where_it_stopped(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
     scenario = seed_story(seed=11)
-    announcements, prices = write_files(scenario, tmp_path)
-    out = tmp_path / "replayed.jsonl"
-    run_replay(str(announcements), str(prices), str(out), progress=False)
-    replayed = {reaction_key(s): s for s in map(orjson.loads, out.read_bytes().splitlines())}
+    replay = replayed(scenario, tmp_path)
     s = kafka_settings
     # stop in the middle of the third session after the letter
     split = len(scenario.live) // 2
@@ -76,18 +71,18 @@ async def test_a_restarted_engine_continues_where_it_stopped(
 
         async def all_final() -> bool:
             latest = await stored_latest(s)
-            return latest.keys() == replayed.keys() and all(v.final for v in latest.values())
+            return latest.keys() == replay.keys() and all(v.final for v in latest.values())
 
         await eventually(all_final, timeout_s=120, what="every reaction final in the store")
 
     after = await stored_latest(s)
-    for key, replay_signal in replayed.items():
+    for key, replay_signal in replay.items():
         assert comparable(after[key].model_dump(mode="json")) == comparable(replay_signal), key
 
     stored: set[str] = set()
     store = await open_store(s.database_url)
     try:
-        for announcement_id, instrument, horizon in replayed:
+        for announcement_id, instrument, horizon in replay:
             revisions = await store.revisions(str(announcement_id), str(instrument), str(horizon))
             stored |= {r.signal_id for r in revisions}
             numbers = [r.revision for r in revisions]

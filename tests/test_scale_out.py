@@ -12,7 +12,6 @@ import contextlib
 import itertools
 import os
 import signal
-import socket
 import sys
 import time
 from collections import Counter
@@ -31,14 +30,13 @@ from websockets.asyncio.client import connect
 from services.events import Signal
 from services.ingest.dlq import dlq_topic
 from services.live import latest_revisions
-from services.replay import run_replay
 from services.scenario import Scenario, seed_story
 from services.settings import Settings
-from services.simulate import play, write_files
+from services.simulate import play
 from services.store import open_store
 from services.topics import TopicSpec, ensure_topics
-from tests.helpers import eventually
-from tests.test_live_replay import comparable, reaction_key
+from tests.helpers import eventually, free_port
+from tests.reactions import Key, comparable, reaction_key, replayed
 
 pytestmark = pytest.mark.kafka
 
@@ -49,15 +47,7 @@ and even ones, and murmur2 puts KOSPI (1), KOSDAQ (3) and USDKRW (3) all on odd 
 would own every instrument of the story and the other idle. With 3 partitions each engine owns
 some (KOSPI: 1; KOSDAQ, USDKRW: 0), so both write to the store and publish concurrently before
 the kill, and the survivor hands over its own instruments to itself in the rebalance too."""
-Key = tuple[object, object, object]
 STOP_TIMEOUT_S = 10.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def open_log(path: Path) -> IO[bytes]:
@@ -220,12 +210,9 @@ async def test_two_engines_one_killed_every_final_reaction_once(
 ) -> None:
     started_at = time.monotonic()
     scenario = seed_story(seed=11)
-    announcements, prices = write_files(scenario, tmp_path)
-    out = tmp_path / "replayed.jsonl"
-    run_replay(str(announcements), str(prices), str(out), progress=False)
-    replayed = {reaction_key(s): s for s in map(orjson.loads, out.read_bytes().splitlines())}
-    assert replayed, "replay produced no reaction"
-    routed = {str(instrument) for _, instrument, _ in replayed}
+    replay = replayed(scenario, tmp_path)
+    assert replay, "replay produced no reaction"
+    routed = {str(instrument) for _, instrument, _ in replay}
     # SQLite is not for several writers: the replicas share one PostgreSQL database
     s = kafka_settings.model_copy(
         update={"database_url": postgres_url, "prices_topic": f"{kafka_settings.prices_topic}.p3"}
@@ -315,7 +302,7 @@ async def test_two_engines_one_killed_every_final_reaction_once(
             timings["killed"] = killed_at - started_at
 
             at_kill, _ = await stored_log(s)
-            theirs = [k for k in replayed if k[1] in owners[victim.name]]
+            theirs = [k for k in replay if k[1] in owners[victim.name]]
             open_at_kill = [k for k in theirs if k not in at_kill or not at_kill[k].final]
             assert open_at_kill, "the kill must come while the victim has open windows"
             assert len(open_at_kill) < len(theirs), "the victim had finalised some reactions"
@@ -335,7 +322,7 @@ async def test_two_engines_one_killed_every_final_reaction_once(
                 received = subscriber.received()
                 latest, log = await stored_log(s)
                 return (
-                    latest.keys() == replayed.keys()
+                    latest.keys() == replay.keys()
                     and all(v.final for v in latest.values())
                     and received >= len(log)
                 )
@@ -361,12 +348,12 @@ async def test_two_engines_one_killed_every_final_reaction_once(
 
     # the store: every reaction final, equal to the replay's, its final revision stored once
     latest, log = await stored_log(s)
-    for key, replay_signal in replayed.items():
+    for key, replay_signal in replay.items():
         assert comparable(latest[key].model_dump(mode="json")) == comparable(replay_signal), key
     assert len({r.signal_id for r in log}) == len(log), "a revision was stored twice"
     store = await open_store(s.database_url)
     try:
-        for announcement_id, instrument, horizon in replayed:
+        for announcement_id, instrument, horizon in replay:
             revisions = await store.revisions(str(announcement_id), str(instrument), str(horizon))
             numbers = [r.revision for r in revisions]
             assert numbers == list(range(1, len(numbers) + 1)), (instrument, horizon, numbers)
@@ -383,8 +370,8 @@ async def test_two_engines_one_killed_every_final_reaction_once(
     assert all(a < b for a, b in itertools.pairwise(cursors)), "cursors not increasing"
     assert [m["signal_id"] for m in got] == [r.signal_id for r in log]
     first_finals = Counter(reaction_key(m) for m in got if m["final"] and not m["corrected"])
-    assert first_finals.keys() == replayed.keys()
+    assert first_finals.keys() == replay.keys()
     assert all(n == 1 for n in first_finals.values()), first_finals
     last = {reaction_key(m): m for m in got}
-    for key, replay_signal in replayed.items():
+    for key, replay_signal in replay.items():
         assert comparable(last[key]) == comparable(replay_signal), key

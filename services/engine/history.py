@@ -126,46 +126,24 @@ class InstrumentState:
         minute = pl.concat(
             [
                 minute.filter(~fine),
-                minute.filter(fine)
-                .with_columns((-((-obs) // _MINUTE_US) * _MINUTE_US).alias("bucket"))
-                .group_by("bucket", maintain_order=True)
-                .agg(
-                    pl.col("open").first(),
-                    pl.col("high").max(),
-                    pl.col("low").min(),
-                    pl.col("close").last(),
-                )
-                .select(
-                    pl.col("bucket").alias("obs_us"),
-                    "open",
-                    "high",
-                    "low",
-                    "close",
-                    pl.lit(_MINUTE_US, dtype=pl.Int64).alias("interval_us"),
+                _bars(
+                    minute.filter(fine).with_columns(
+                        (-((-obs) // _MINUTE_US) * _MINUTE_US).alias("bucket")
+                    ),
+                    "bucket",
+                    _MINUTE_US,
                 ),
             ]
         )
         old = df.filter((obs >= daily_from) & (obs < minute_from))
         sessions = cal.sessions_of(old["obs_us"].to_numpy().astype(np.int64))
         closes = np.asarray(cal.closes_us)[np.maximum(sessions, 0)]
-        daily = (
-            old.with_columns(pl.Series("session_close", np.where(sessions >= 0, closes, -1)))
-            .filter(pl.col("session_close") >= 0)
-            .group_by("session_close", maintain_order=True)
-            .agg(
-                pl.col("open").first(),
-                pl.col("high").max(),
-                pl.col("low").min(),
-                pl.col("close").last(),
-            )
-            .select(
-                pl.col("session_close").alias("obs_us"),
-                "open",
-                "high",
-                "low",
-                "close",
-                pl.lit(DAY_US, dtype=pl.Int64).alias("interval_us"),
-            )
+        daily = _bars(
+            old.with_columns(
+                pl.Series("session_close", np.where(sessions >= 0, closes, -1))
+            ).filter(pl.col("session_close") >= 0),
+            "session_close",
+            DAY_US,
         )
         merged = pl.concat([daily, minute, recent], how="vertical", rechunk=True)
         self._chunks = [Rows.from_frame(merged).sorted_unique()]
@@ -174,3 +152,24 @@ class InstrumentState:
         oldest = current - keep_sessions
         for sess in [s for s in self.session_closes if s < oldest]:
             del self.session_closes[sess]
+
+
+def _bars(frame: pl.DataFrame, bucket: str, interval_us: int) -> pl.DataFrame:
+    """One bar per `bucket` (the time it is observed at), in order."""
+    return (
+        frame.group_by(bucket, maintain_order=True)
+        .agg(
+            pl.col("open").first(),
+            pl.col("high").max(),
+            pl.col("low").min(),
+            pl.col("close").last(),
+        )
+        .select(
+            pl.col(bucket).alias("obs_us"),
+            "open",
+            "high",
+            "low",
+            "close",
+            pl.lit(interval_us, dtype=pl.Int64).alias("interval_us"),
+        )
+    )
