@@ -139,8 +139,4 @@ class EngineSink:
         self._observe_engine()
 
     def _observe_engine(self) -> None:
-        self._metrics.engine_state(
-            self.engine.stats,
-            self.engine.instrument_status(),
-            now_s=self._clock.monotonic_s(),
-        )
+        self._metrics.engine_state(self.engine.instrument_status(), now_s=self._clock.monotonic_s())

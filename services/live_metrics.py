@@ -4,13 +4,13 @@ reaction per instrument and horizon. Observed once per batch, never per price ev
 from __future__ import annotations
 
 import time
-from collections import Counter as Tally
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from services.engine import EngineStats, InstrumentStatus
+from services.engine import InstrumentStatus
 from services.events import Announcement, Signal
 
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
@@ -35,6 +35,7 @@ class LiveMetrics:
     market_open: Gauge
     _awaiting_first: dict[str, float] = field(default_factory=dict)
     _late_seen: dict[str, int] = field(default_factory=dict)
+    _children: dict[tuple[int, tuple[object, ...]], Any] = field(default_factory=dict)
 
     @classmethod
     def create(
@@ -147,23 +148,37 @@ class LiveMetrics:
         now = time.monotonic()
         if received_s is not None:
             self.tick_to_signal.observe(now - received_s)
-        tally = Tally((s.instrument, s.horizon, "true" if s.final else "false") for s in signals)
-        for labels, count in tally.items():
-            self.signals.labels(*labels).inc(count)
+        counts: dict[tuple[str, str, bool], int] = {}
+        latest: dict[tuple[str, str], Signal] = {}
         for signal in signals:
-            self.latest_return.labels(signal.instrument, signal.horizon).set(signal.return_pct)
+            reaction = (signal.instrument, signal.horizon)
+            latest[reaction] = signal
+            emitted = (*reaction, signal.final)
+            counts[emitted] = counts.get(emitted, 0) + 1
+        for emitted, count in counts.items():
+            self._child(self.signals, emitted).inc(count)
+        for reaction, signal in latest.items():
+            self._child(self.latest_return, reaction).set(signal.return_pct)
             if signal.z_score is not None:
-                self.latest_z.labels(signal.instrument, signal.horizon).set(signal.z_score)
-            received = self._awaiting_first.pop(signal.announcement_id, None)
-            if received is not None:
-                self.announcement_to_first_signal.observe(now - received)
+                self._child(self.latest_z, reaction).set(signal.z_score)
+        if self._awaiting_first:
+            for announcement_id in {s.announcement_id for s in signals}:
+                received = self._awaiting_first.pop(announcement_id, None)
+                if received is not None:
+                    self.announcement_to_first_signal.observe(now - received)
         self.last_signal.set_to_current_time()
 
-    def engine_state(
-        self, stats: EngineStats, status: Sequence[InstrumentStatus], *, now_s: float
-    ) -> None:
+    def _child(self, family: Counter | Gauge, key: tuple[str | bool, ...]) -> Any:
+        """`family.labels(*key)`, remembered: a batch touches the same few dozen series."""
+        child = self._children.get((id(family), key))
+        if child is None:
+            labels = [v if isinstance(v, str) else ("true" if v else "false") for v in key]
+            child = self._children[(id(family), key)] = family.labels(*labels)
+        return child
+
+    def engine_state(self, status: Sequence[InstrumentStatus], *, now_s: float) -> None:
         """`now_s`: the engine clock's monotonic seconds, the same clock as `last_arrival_s`."""
-        self.open_windows.set(stats.open_windows)
+        self.open_windows.set(sum(instrument.open_windows for instrument in status))
         wall_us = time.time() * 1_000_000
         for instrument in status:
             symbol = instrument.symbol

@@ -1,0 +1,74 @@
+"""What the live path's metrics cost: engine throughput with and without them (prints figures;
+never asserts on time).
+
+    .venv/bin/python benchmarks/bench_metrics.py [--ticks 500000] [--rounds 3]
+
+The same 2,000-tick batches as bench_engine.py go through the engine; with metrics on, each
+batch is also observed as the live path observes it (`LiveMetrics.published` for its revisions
+and `engine_state` for the engine's gauges). Rounds alternate off/on and the best of each is
+compared, so background load hurts both alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+from prometheus_client import CollectorRegistry, generate_latest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench_engine import make_announcements, make_prices
+
+from services.engine import ManualClock, ReactionEngine, load_registry
+from services.live_metrics import LiveMetrics
+
+BATCH = 2_000
+
+
+def run(prices: pl.DataFrame, *, metrics_on: bool) -> tuple[float, int]:
+    """Seconds for all batches, and the size of one scrape at the end (bytes)."""
+    instruments = load_registry()
+    clock = ManualClock(datetime(2026, 1, 1, tzinfo=UTC))
+    engine = ReactionEngine(instruments, clock=clock)
+    registry = CollectorRegistry()
+    metrics = LiveMetrics.create(registry, (i.symbol for i in instruments), engine.config.horizons)
+    engine.add_announcements(make_announcements(50))
+    start = time.perf_counter()
+    for offset in range(0, prices.height, BATCH):
+        received_s = time.monotonic()
+        signals = engine.add_prices(prices.slice(offset, BATCH))
+        if metrics_on:
+            metrics.published(signals, received_s=received_s)
+            metrics.engine_state(engine.instrument_status(), now_s=clock.monotonic_s())
+    return time.perf_counter() - start, len(generate_latest(registry))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--ticks", type=int, default=500_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    prices = make_prices(args.ticks)
+    best = {False: float("inf"), True: float("inf")}
+    scrape_bytes = 0
+    for _ in range(args.rounds):
+        for metrics_on in (False, True):
+            seconds, size = run(prices, metrics_on=metrics_on)
+            best[metrics_on] = min(best[metrics_on], seconds)
+            scrape_bytes = max(scrape_bytes, size)
+    off, on = args.ticks / best[False], args.ticks / best[True]
+    print(
+        f"metrics: engine {off:,.0f} ticks/s without, {on:,.0f} ticks/s with the live path's "
+        f"metrics ({(1 - on / off) * 100:.1f}% lost; best of {args.rounds} rounds, batches of "
+        f"{BATCH}); one scrape is {scrape_bytes:,} bytes"
+    )
+
+
+if __name__ == "__main__":
+    main()
