@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import signal
 import sys
 from collections.abc import Coroutine, Sequence
@@ -14,6 +13,7 @@ from typing import Any
 
 import uvicorn
 
+from services.logs import configure_logging
 from services.settings import Settings
 
 
@@ -21,9 +21,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     code: int = args.command(args, settings)
     return code
 
@@ -102,6 +100,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         host=args.host or settings.http_host,
         port=args.port or settings.http_port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # uvicorn's lines go through the service's handler (text or JSON)
         # each client's copy would be compressed on its own: a signal is encoded once, sent as is
         ws_per_message_deflate=False,
     )

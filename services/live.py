@@ -57,6 +57,28 @@ async def latest_revisions(
     return [s for s in out if s.anchor_at >= since]
 
 
+def _log_revision(signal: Signal) -> None:
+    """Finals and corrections at INFO, provisional revisions at DEBUG."""
+    level = logging.INFO if signal.final else logging.DEBUG
+    if not log.isEnabledFor(level):
+        return
+    kind = "corrected" if signal.corrected else "final" if signal.final else "provisional"
+    log.log(
+        level,
+        "%s reaction rev %d: %+.2f%% (max rise %+.2f%%, z %s)",
+        kind,
+        signal.revision,
+        signal.return_pct,
+        signal.max_rise_pct,
+        "n/a" if signal.z_score is None else f"{signal.z_score:.2f}",
+        extra={
+            "announcement_id": signal.announcement_id,
+            "instrument": signal.instrument,
+            "horizon": signal.horizon,
+        },
+    )
+
+
 class SignalPublisher(Protocol):
     async def publish(self, signals: Sequence[Signal]) -> None:
         """Returns once the signals are delivered (or queued for live clients)."""
@@ -136,6 +158,8 @@ class EngineSink:
         for publisher in self._publishers:
             await publisher.publish(stored)
         self._metrics.published(stored, received_s=received_s)
+        for signal in stored:
+            _log_revision(signal)
         self._observe_engine()
 
     def _observe_engine(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,3 +56,5 @@ class Settings(BaseSettings):
     cors_origins: list[str] = []
     """Origins allowed to call the API from a browser, as JSON, e.g. ["https://desk.example"]."""
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    """json: one JSON object per line, engine lines with announcement_id and instrument."""
