@@ -148,11 +148,17 @@ class TopicConsumer(Generic[E]):
     async def _assigned(self, consumer: AIOKafkaConsumer, assigned: list[TopicPartition]) -> None:
         if not self._config.replay_on_assign or not assigned:
             return
-        if self._owner is not None:
-            await self._owner.acquired()
-        # replayed records are not duplicates: the sink forgot (or never had) their effect
-        self._seen = RecentSet(self._config.dedupe_capacity)
-        await consumer.seek_to_beginning(*assigned)
+        # nothing from the committed position may reach the sink before the replay starts:
+        # it would move the watermark ahead and make the replayed records late
+        consumer.pause(*assigned)
+        try:
+            if self._owner is not None:
+                await self._owner.acquired()
+            # replayed records are not duplicates: the sink forgot (or never had) their effect
+            self._seen = RecentSet(self._config.dedupe_capacity)
+            await consumer.seek_to_beginning(*assigned)
+        finally:
+            consumer.resume(*assigned)
         log.info("%s: replaying %d partitions from the start", self.topic, len(assigned))
 
     async def _process(
