@@ -22,20 +22,30 @@ STATS_SCHEMA: dict[str, pl.DataType] = {
 
 
 def reaction_stats(values: pl.DataFrame) -> pl.DataFrame:
-    """Per `group` of `values` (columns group, value): n, mean, median, sample std (ddof 1),
-    t-stat of the mean (mean / (std / √n); null when std is null or 0), hit rate (share > 0),
-    min and max, sorted by group."""
+    """Per `group` of `values` (columns group, value; any order): n, mean, median, sample std
+    (ddof 1), t-stat of the mean (mean / (std / √n); null when std is null or 0), hit rate
+    (share > 0), min and max, sorted by group."""
     v = pl.col("value")
     std = v.std(ddof=1)
-    stats = values.group_by("group").agg(
-        pl.len().alias("n"),
-        v.mean().alias("mean"),
-        v.median().alias("median"),
-        std.alias("std"),
-        pl.when(std > 0).then(v.mean() / (std / pl.len().cast(pl.Float64).sqrt())).alias("t_stat"),
-        (v > 0).mean().alias("hit_rate"),
-        v.min().alias("min"),
-        v.max().alias("max"),
+    # every group's values together and ascending: mean and std then come out the same to the
+    # last bit whatever order the database returned the rows in (it differs by back-end and
+    # query plan). Sorted by value alone, a group's rows stay scattered and polars sums them in
+    # ways that varied with the frame's layout and threads.
+    stats = (
+        values.sort("group", "value")
+        .group_by("group")
+        .agg(
+            pl.len().alias("n"),
+            v.mean().alias("mean"),
+            v.median().alias("median"),
+            std.alias("std"),
+            pl.when(std > 0)
+            .then(v.mean() / (std / pl.len().cast(pl.Float64).sqrt()))
+            .alias("t_stat"),
+            (v > 0).mean().alias("hit_rate"),
+            v.min().alias("min"),
+            v.max().alias("max"),
+        )
     )
     return stats.sort("group").cast(STATS_SCHEMA)  # type: ignore[arg-type]
 

@@ -18,6 +18,7 @@ from typing import Any, Self
 
 import polars as pl
 from sqlalchemy import select, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,6 +27,7 @@ from services.frames import PRICE_SCHEMA
 from services.store import reads, writes
 from services.store.batch import StoreBatch, WriteResult
 from services.store.codec import announcement_from_row, signal_from_row, to_us
+from services.store.columns import value_frame
 from services.store.connect import create_engine
 from services.store.exceptions import StoreUnavailable
 from services.store.filters import (
@@ -37,6 +39,7 @@ from services.store.filters import (
     ReactionKey,
 )
 from services.store.schema import (
+    RETIRED_INDEXES,
     announcements,
     bars_1d,
     bars_1m,
@@ -60,6 +63,14 @@ async def open_store(url: str) -> SqlStore:
         await store.close()
         raise
     return store
+
+
+def _create_tables_and_indexes(conn: Connection) -> None:
+    metadata.create_all(conn)
+    # create_all skips the indexes of a table that exists already
+    for table in metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
 
 
 class SqlStore:
@@ -91,7 +102,9 @@ class SqlStore:
                 await conn.execute(
                     text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CURSOR_LOCK_KEY}
                 )
-            await conn.run_sync(metadata.create_all)
+            for name in RETIRED_INDEXES:
+                await conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
+            await conn.run_sync(_create_tables_and_indexes)
 
     async def close(self) -> None:
         await self._engine.dispose()
@@ -203,12 +216,9 @@ class SqlStore:
     async def reaction_values(
         self, where: ReactionFilter, *, group_by: GroupBy, metric: Metric
     ) -> pl.DataFrame:
+        stmt = reads.reaction_values(where, group_by, metric)
         async with self._engine.connect() as conn:
-            result = await conn.execute(reads.reaction_values(where, group_by, metric))
-            rows = result.all()
-        return pl.DataFrame(
-            rows, schema={"group": pl.String(), "value": pl.Float64()}, orient="row"
-        )
+            return await value_frame(conn, stmt)
 
     async def bars(
         self, instrument: str, start: datetime, end: datetime, *, interval: StoredInterval
