@@ -16,6 +16,7 @@ def signal_key(signal: Signal) -> bytes:
 
 
 def signal_value(signal: Signal) -> bytes:
+    """The signal contract as JSON: what Kafka, live clients and replay files carry."""
     return orjson.dumps(signal.model_dump(mode="json"))
 
 

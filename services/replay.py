@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import numpy as np
-import orjson
 import polars as pl
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import ArgumentError
@@ -29,6 +28,7 @@ from services.engine.exceptions import ReplayError
 from services.engine.rows import INTERVAL_US
 from services.events import Announcement, Price, Signal
 from services.frames import prices_frame
+from services.publisher import signal_value
 from services.store import open_store
 from services.store.batch import StoreBatch
 from services.store.exceptions import StoreError
@@ -102,7 +102,7 @@ def run_replay(
     )
     with _open_out(out) as fh:
         for s in rows:
-            fh.write(orjson.dumps(s.model_dump(mode="json")) + b"\n")
+            fh.write(signal_value(s) + b"\n")
     return len(rows)
 
 

@@ -9,9 +9,8 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import orjson
-
 from services.events import Signal
+from services.publisher import signal_value
 from services.store.filters import ReactionFilter
 
 SLOW_CONSUMER = "slow_consumer"
@@ -64,7 +63,7 @@ class Message:
 
     @classmethod
     def of(cls, signal: Signal) -> Message:
-        data = orjson.dumps(signal.model_dump(mode="json"))
+        data = signal_value(signal)
         event_id = b"" if signal.cursor is None else b"id: %d\n" % signal.cursor
         return cls(
             signal, data, data.decode(), event_id + b"event: signal\ndata: " + data + b"\n\n"
