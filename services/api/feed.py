@@ -5,6 +5,7 @@ must not join the engines' rebalances), starting at the end: history comes from 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import orjson
@@ -16,6 +17,8 @@ from services.api.resume import RevisionLog, TagCache
 from services.events import Signal
 
 log = logging.getLogger(__name__)
+
+POSITION_RETRY_S = 5.0
 
 
 class SignalFeed:
@@ -56,11 +59,7 @@ class SignalFeed:
         self._last_cursor = await _latest_cursor(self._revisions)
         await consumer.start()
         try:
-            # "latest" is looked up lazily: settle it now, so that once `assigned` (ready) every
-            # signal published later reaches the hub
-            for partition in consumer.assignment():
-                await consumer.position(partition)
-            self._positioned = True
+            await self._settle_positions(consumer)
             while True:
                 polled = await consumer.getmany(timeout_ms=500, max_records=2000)
                 signals = [
@@ -77,6 +76,24 @@ class SignalFeed:
             self._consumer = None
             self._positioned = False
             await consumer.stop()
+
+    async def _settle_positions(self, consumer: AIOKafkaConsumer) -> None:
+        """ "latest" is looked up lazily: settle it now, so that once `assigned` (ready) every
+        signal published later reaches the hub. A lookup that does not answer in time (a topic
+        whose leaders are still being elected) is asked again, and said in the log."""
+        # aiokafka has no event for a group-less assignment (it follows the first metadata)
+        while not consumer.assignment():  # noqa: ASYNC110
+            await asyncio.sleep(POSITION_RETRY_S / 10)
+        for partition in sorted(consumer.assignment()):
+            while True:
+                try:
+                    await asyncio.wait_for(consumer.position(partition), POSITION_RETRY_S)
+                    break
+                except TimeoutError:
+                    log.warning("no position for %s yet; asking again", partition)
+                    await consumer.seek_to_end(partition)
+        self._positioned = True
+        log.info("signals feed positioned at the end of %d partitions", len(consumer.assignment()))
 
     async def _in_cursor_order(self, polled: list[Signal]) -> list[Signal]:
         """A poll's signals as clients must get them: in cursor order, without a hole, since
