@@ -240,15 +240,7 @@ class SqlStore:
 
     @staticmethod
     def _bar_frame(rows: list[Any]) -> pl.DataFrame:
-        schema = {
-            "instrument": pl.String(),
-            "ts_us": pl.Int64(),
-            "open": pl.Float64(),
-            "high": pl.Float64(),
-            "low": pl.Float64(),
-            "close": pl.Float64(),
-            "volume": pl.Float64(),
-        }
+        schema = writes.STORED_BAR_SCHEMA
         frame = pl.DataFrame(
             [[r[name] for name in schema] for r in rows], schema=schema, orient="row"
         )

@@ -103,7 +103,7 @@ def bar_frames(prices: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
     return minute, daily, skipped
 
 
-_BAR_SCHEMA = {
+STORED_BAR_SCHEMA: dict[str, pl.DataType] = {
     "instrument": pl.String(),
     "ts_us": pl.Int64(),
     "open": pl.Float64(),
@@ -111,6 +111,10 @@ _BAR_SCHEMA = {
     "low": pl.Float64(),
     "close": pl.Float64(),
     "volume": pl.Float64(),
+}
+"""The columns of a stored bar as the tables hold them."""
+_BAR_SCHEMA = {
+    **STORED_BAR_SCHEMA,
     "first_at_us": pl.Int64(),
     "last_at_us": pl.Int64(),
 }
