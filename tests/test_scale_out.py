@@ -145,12 +145,12 @@ async def readyz(http: httpx.AsyncClient, service: Service) -> dict[str, Any] | 
 async def owned_partitions(
     http: httpx.AsyncClient, engine: Service, settings: Settings
 ) -> set[int] | None:
-    """The `market.prices` partitions assigned to `engine` (from its /readyz lag), None if not
+    """The `market.prices` partitions assigned to `engine` (from its /readyz), None if not
     ready."""
     body = await readyz(http, engine)
     if body is None:
         return None
-    return {int(p) for p in body["checks"][settings.prices_topic]["lag"]}
+    return set(body["checks"][settings.prices_topic]["partitions"])
 
 
 async def metric(http: httpx.AsyncClient, service: Service, name: str, **labels: str) -> float:

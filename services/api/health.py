@@ -32,7 +32,11 @@ async def readyz(runtime: RuntimeDep, response: Response) -> dict[str, Any]:
         checks["store"] = {"ok": False, "detail": str(exc)}
     if runtime.ingest is not None:
         for consumer in runtime.ingest.consumers:
-            checks[consumer.topic] = {"ok": consumer.assigned, "lag": consumer.lag}
+            checks[consumer.topic] = {
+                "ok": consumer.assigned,
+                "partitions": consumer.partitions,
+                "lag": consumer.lag,
+            }
         if runtime.ingest.failure is not None:
             checks["ingest"] = {"ok": False, "detail": repr(runtime.ingest.failure)}
     if runtime.feed is not None:

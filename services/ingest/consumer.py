@@ -108,7 +108,14 @@ class TopicConsumer(Generic[E]):
 
     @property
     def assigned(self) -> bool:
-        return self._consumer is not None and bool(self._consumer.assignment())
+        return bool(self.partitions)
+
+    @property
+    def partitions(self) -> list[int]:
+        """The partitions this member holds now (lag is known only once a fetch answered)."""
+        if self._consumer is None:
+            return []
+        return sorted(tp.partition for tp in self._consumer.assignment())
 
     async def run(self) -> None:
         """Consume until cancelled."""

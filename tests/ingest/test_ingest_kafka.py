@@ -98,6 +98,7 @@ async def test_valid_reach_sink_invalid_go_to_dlq_duplicates_counted(
         assert metric("mr_events_rejected_total", topic=s.prices_topic, reason=reason) == 1
     assert metric("mr_events_rejected_total", topic=s.announcements_topic, reason="schema") == 1
     assert ready["status"] == "ready"
+    assert ready["checks"][s.prices_topic]["partitions"] == list(range(6))
     assert ready["checks"][s.prices_topic]["lag"] == {str(p): 0 for p in range(6)}
 
     dead = kcat_consume(s.kafka_bootstrap, f"{s.prices_topic}.dlq")
