@@ -81,7 +81,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            store = await open_store(settings.database_url)
+            store = await open_store(settings.database_url, upgrade=settings.database_auto_upgrade)
             stack.push_async_callback(store.close)
             tags = TagCache()
             hub = SignalHub(tags.get) if stream_metrics is not None else None

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///data/market-reaction.db"
     """The store: `sqlite+aiosqlite:///path` (relative to the working dir) or
     `postgresql+asyncpg://user@host:port/db`."""
+    database_auto_upgrade: bool = True
+    """Migrate the store's schema at start-up. Off: the service refuses a store that is not
+    at its schema, and `market-reaction db upgrade` migrates it (one step of a deployment)."""
     api_page_size_default: Annotated[int, Field(ge=1)] = 100
     api_page_size_max: Annotated[int, Field(ge=1)] = 1000
     """Hard maximum of `limit` on JSON pages."""
