@@ -21,6 +21,14 @@ class Settings(BaseSettings):
     """Engine replicas share `market.prices` through this consumer group."""
     replica_id: str = Field(default_factory=socket.gethostname, min_length=1)
     """Names this replica's own group for `tariff.announcements`, which every replica reads."""
+    kafka_static_membership: bool = False
+    """Join the consumer groups as a static member (`group.instance.id` from `replica_id`): a
+    replica that restarts within `kafka_session_timeout_ms` gets its partitions back and no
+    other replica is rebalanced. Needs a `replica_id` that is unique and stable across restarts
+    (compose gives each engine a fixed hostname); two live members with one id fence each other."""
+    kafka_session_timeout_ms: Annotated[int, Field(ge=6_000, le=300_000)] = 10_000
+    """How long the group waits for a member that stopped heartbeating before its partitions go
+    to the others. With static membership, make it longer than a restart takes."""
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, Field(ge=1, le=65535)] = 8000
     ingest_max_records: Annotated[int, Field(ge=1)] = 5000
