@@ -50,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(command=_serve)
 
-    topics = commands.add_parser("topics", help="create the service's Kafka topics if missing")
+    topics = commands.add_parser(
+        "topics", help="create the service's Kafka topics, keep their retention"
+    )
     topics.set_defaults(command=_topics)
 
     replay = commands.add_parser(
@@ -122,10 +124,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _topics(args: argparse.Namespace, settings: Settings) -> int:
-    from services.topics import ensure_topics, service_topics
+    from services.topics import reconcile_topics, service_topics
 
-    created = asyncio.run(ensure_topics(settings.kafka_bootstrap, service_topics(settings)))
-    print(f"created: {', '.join(created)}" if created else "all topics exist")
+    report = asyncio.run(reconcile_topics(settings.kafka_bootstrap, service_topics(settings)))
+    print(f"created: {', '.join(report.created) or 'none'}")
+    print(f"settings changed: {', '.join(report.reconfigured) or 'none'}")
+    for name, (found, wanted) in report.partition_mismatches.items():
+        print(f"{name}: {found} partitions, settings say {wanted} (left as is: see README)")
     return 0
 
 

@@ -17,6 +17,15 @@ class Settings(BaseSettings):
     announcements_topic: str = "tariff.announcements"
     prices_topic: str = "market.prices"
     signals_topic: str = "market.signals"
+    prices_partitions: Annotated[int, Field(ge=1)] = 6
+    """The unit of scale-out: engine replicas split `market.prices` by partition."""
+    signals_partitions: Annotated[int, Field(ge=1)] = 3
+    prices_retention_days: Annotated[float, Field(gt=0)] = 100.0
+    """Engines rebuild their windows and 60-session baselines from `market.prices` on every
+    assignment, so it must hold the baseline's sessions plus the longest window (close+5)."""
+    signals_retention_days: Annotated[float, Field(gt=0)] = 7.0
+    """Live clients resume from the store; the topic only feeds the api replicas."""
+    dlq_retention_days: Annotated[float, Field(gt=0)] = 30.0
     group_id: str = "market-reaction"
     """Engine replicas share `market.prices` through this consumer group."""
     replica_id: str = Field(default_factory=socket.gethostname, min_length=1)
