@@ -9,6 +9,7 @@ import numpy.typing as npt
 
 from services.engine.config import EngineConfig
 from services.engine.rows import DAY_US
+from services.engine.span import covered_sessions
 
 F64 = npt.NDArray[np.float64]
 Columns = dict[str, npt.NDArray[Any]]
@@ -42,7 +43,7 @@ def reaction_columns(
     fall = _pct(cols["lo"][idx], base)
     peak = np.where(np.abs(rise) >= np.abs(fall), cols["hi_t"][idx], cols["lo_t"][idx])
     gap = np.where(cols["at_open"][idx], _pct(cols["first_o"][idx], base), np.nan)
-    k = cols["sessions_k"][idx]
+    k = covered_sessions(cols["sessions_k"][idx], cols["max_iv"][idx])
     expected = k * baseline_mean_pct
     spread = np.sqrt(k) * baseline_std_pct
     known = spread > 0  # False where there is no baseline (NaN)
