@@ -1,0 +1,172 @@
+"""The study engine (DESIGN §4b) in polars: abnormal returns per event, then across events.
+
+Input is one instrument's session returns as a dense array over its calendar's sessions (NaN
+where a close is missing), the benchmark's on the same sessions for the models that need one,
+and the events by their day-0 session. Every event contributes the rows τ ∈ [E1, E2] ∪ [τ1, τ2]
+that have a return; everything after that is grouped arithmetic on that long frame.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from services.study.aggregate import aggregate
+from services.study.exceptions import StudyParamsError
+from services.study.params import StudyParams
+from services.study.result import EventResult, StudyResult
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class StudyEvent:
+    announcement_id: str
+    day0: int
+    """Index of the anchor session on the instrument's calendar."""
+    confounded: bool = False
+
+
+def run_study(
+    events: Sequence[StudyEvent],
+    returns_pct: F64,
+    sessions: Sequence[date],
+    params: StudyParams,
+    *,
+    market_pct: F64 | None = None,
+    instrument: str = "",
+) -> StudyResult:
+    """The study of `events` on one instrument; `sessions[i]` is the date of session i."""
+    if params.needs_benchmark and market_pct is None:
+        raise StudyParamsError(f"model {params.model!r} needs a benchmark for {instrument!r}")
+    kept = [e for e in events if not (params.exclude_confounded and e.confounded)]
+    excluded = len(events) - len(kept)
+    rows = _long_frame(kept, returns_pct, market_pct, params)
+    rows, per_event = _abnormal(rows, params)
+    included = per_event.filter(pl.col("ok"))
+    used = rows.join(included.select("event"), on="event")
+    stats = aggregate(included, used, params)
+    by_event = {row["event"]: row for row in per_event.iter_rows(named=True)}
+    results = []
+    for i, e in enumerate(kept):
+        row = by_event.get(i)
+        ok = row is not None and bool(row["ok"])
+        mm = params.model == "market_model"
+        results.append(
+            EventResult(
+                announcement_id=e.announcement_id,
+                anchor_session=sessions[e.day0] if 0 <= e.day0 < len(sessions) else date.min,
+                car_pct=_num(row, "car") if ok else None,
+                scar=_num(row, "scar") if ok else None,
+                sigma_pct=_sqrt(_num(row, "sigma2")) if ok else None,
+                alpha=_num(row, "alpha") if ok and mm else None,
+                beta=_num(row, "beta") if ok and mm else None,
+                n_estimation=int(row["n_est"]) if row is not None and row["n_est"] else 0,
+                confounded=e.confounded,
+            )
+        )
+    return StudyResult(
+        instrument=instrument,
+        params=params,
+        n=included.height,
+        n_left_out=len(kept) - included.height,
+        n_excluded_confounded=excluded,
+        events=results,
+        **stats,
+    )
+
+
+def _long_frame(
+    events: Sequence[StudyEvent], returns_pct: F64, market_pct: F64 | None, params: StudyParams
+) -> pl.DataFrame:
+    """One row per (event, τ) of the two windows with a return (and a benchmark return)."""
+    (e1, e2), (t1, t2) = params.estimation, params.window
+    taus = np.concatenate([np.arange(e1, e2 + 1), np.arange(t1, t2 + 1)]).astype(np.int64)
+    day0 = np.asarray([e.day0 for e in events], dtype=np.int64)
+    idx = (day0[:, None] + taus[None, :]).ravel()
+    inside = (idx >= 0) & (idx < len(returns_pct))
+    safe = np.where(inside, idx, 0)
+    r = np.where(inside, returns_pct[safe], np.nan)
+    rm = np.zeros_like(r) if market_pct is None else np.where(inside, market_pct[safe], np.nan)
+    present = ~(np.isnan(r) | np.isnan(rm))
+    event = np.repeat(np.arange(len(events), dtype=np.int64), len(taus))
+    return pl.DataFrame(
+        {
+            "event": event[present],
+            "tau": np.tile(taus, len(events))[present],
+            "r": r[present],
+            "rm": rm[present],
+        }
+    ).with_columns(est=pl.col("tau") <= e2)
+
+
+def _abnormal(rows: pl.DataFrame, params: StudyParams) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The rows with their abnormal return `ar` and standardised `sar`, and per event: n_est,
+    alpha, beta, sigma2, car, scar and whether it has a result (`ok`)."""
+    r, rm = pl.col("r"), pl.col("rm")
+    est = (
+        rows.filter(pl.col("est"))
+        .group_by("event")
+        .agg(
+            n_est=pl.len(),
+            rbar=r.mean(),
+            mbar=rm.mean(),
+            sxx=((rm - rm.mean()) ** 2).sum(),
+            sxy=((rm - rm.mean()) * (r - r.mean())).sum(),
+        )
+        .with_columns(beta=pl.col("sxy") / pl.col("sxx"))
+        .with_columns(alpha=pl.col("rbar") - pl.col("beta") * pl.col("mbar"))
+    )
+    n = pl.col("n_est").cast(pl.Float64)
+    if params.model == "mean":
+        ar, c = r - pl.col("rbar"), 1.0 + 1.0 / n
+    elif params.model == "market":
+        ar, c = r - rm, pl.lit(1.0)
+    else:
+        ar = r - pl.col("alpha") - pl.col("beta") * rm
+        c = 1.0 + 1.0 / n + (rm - pl.col("mbar")) ** 2 / pl.col("sxx")
+    d = params.degrees
+    full = rows.join(est, on="event", how="left").with_columns(ar=ar, c=c)
+    sigma = (
+        full.filter(pl.col("est"))
+        .group_by("event")
+        .agg(sigma2=((pl.col("ar") - pl.col("ar").mean()) ** 2).sum() / (n.first() - d))
+    )
+    full = full.join(sigma, on="event", how="left").with_columns(
+        sar=pl.col("ar") / (pl.col("sigma2") * pl.col("c")).sqrt()
+    )
+    window = (
+        full.filter(~pl.col("est"))
+        .group_by("event")
+        .agg(car=pl.col("ar").sum(), scar=pl.col("sar").sum() / pl.len().cast(pl.Float64).sqrt())
+    )
+    ok = (
+        (pl.col("n_est") >= params.min_estimation)
+        & (pl.col("sigma2") > 0)
+        & pl.col("car").is_not_null()
+    )
+    if params.model == "market_model":
+        ok &= pl.col("sxx") > 0
+    rows_out = full.select("event", "tau", "est", "ar", "sar", "rm")
+    per_event = (
+        est.join(sigma, on="event", how="left")
+        .join(window, on="event", how="full", coalesce=True)
+        .with_columns(ok=ok.fill_null(False))
+    )
+    return rows_out, per_event
+
+
+def _num(row: dict[str, object] | None, key: str) -> float | None:
+    value = None if row is None else row.get(key)
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
+
+
+def _sqrt(value: float | None) -> float | None:
+    return None if value is None else math.sqrt(value)
