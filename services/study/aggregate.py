@@ -45,7 +45,9 @@ def aggregate(events: pl.DataFrame, rows: pl.DataFrame, params: StudyParams) -> 
     out["t_cs"] = _ratio(caar, se)
     lengths = events["n_est"].to_numpy().astype(np.float64)
     d = params.degrees
-    out["z_patell"] = _ratio(float(scar.sum()), math.sqrt(float(((lengths - d) / (lengths - d - 2)).sum())))
+    out["z_patell"] = _ratio(
+        float(scar.sum()), math.sqrt(float(((lengths - d) / (lengths - d - 2)).sum()))
+    )
     out["t_bmp"] = _ratio(float(scar.mean()), float(scar.std(ddof=1)) / math.sqrt(n))
     out["z_sign"] = _sign(rows, car)
     out["z_rank"] = _rank(rows, params)
@@ -71,11 +73,12 @@ def _rank(rows: pl.DataFrame, params: StudyParams) -> float | None:
         u=pl.col("ar").rank("average").over("event") / (pl.len().over("event") + 1)
     )
     by_tau = ranked.group_by("tau").agg(u=pl.col("u").mean(), est=pl.col("est").first())
-    s = math.sqrt(float(((by_tau["u"] - 0.5) ** 2).mean()))  # type: ignore[operator]
-    window = by_tau.filter(~pl.col("est"))["u"]
-    if window.len() == 0:
+    u = by_tau["u"].to_numpy()
+    s = math.sqrt(float(((u - 0.5) ** 2).mean()))
+    window = by_tau.filter(~pl.col("est"))["u"].to_numpy()
+    if len(window) == 0:
         return None
-    mean_u = float(window.mean())  # type: ignore[arg-type]
+    mean_u = float(window.mean())
     return _ratio(math.sqrt(params.event_length) * (mean_u - 0.5), s)
 
 

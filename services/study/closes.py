@@ -1,0 +1,97 @@
+"""Session closes (DESIGN §4b): per instrument and session, the last price observed at or before
+the session's end; and the session returns they give, on the instrument's calendar.
+
+One function serves the files (`market-reaction study`) and the store's write path, so both
+see the same closes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from services.engine.calendar import SessionCalendar, get_calendar
+from services.engine.config import EngineConfig
+from services.engine.registry import InstrumentRegistry
+from services.engine.rows import observations, split_prices
+
+F64 = npt.NDArray[np.float64]
+CLOSES_SCHEMA: dict[str, pl.DataType] = {
+    "instrument": pl.String(),
+    "session_close_us": pl.Int64(),
+    "close": pl.Float64(),
+    "observed_at_us": pl.Int64(),
+}
+"""One row per instrument and session: the session's end, its close and when that was seen."""
+
+
+class SessionCloses:
+    """Finds the session closes in price batches, with the registry's calendars."""
+
+    def __init__(self, registry: InstrumentRegistry, config: EngineConfig | None = None) -> None:
+        cfg = config or EngineConfig()
+        self.calendars: dict[str, SessionCalendar] = {
+            i.symbol: get_calendar(i.calendar, cfg.calendar_start, cfg.calendar_end)
+            for i in registry
+        }
+
+    def of_prices(self, prices: pl.DataFrame) -> pl.DataFrame:
+        """The closes a `PRICE_SCHEMA` frame holds (its last observation of each session)."""
+        parts: list[pl.DataFrame] = []
+        if prices.height == 0:
+            return pl.DataFrame(schema=CLOSES_SCHEMA)
+        for symbol, columns in split_prices(prices, list(self.calendars)).parts.items():
+            cal = self.calendars[symbol]
+            rows, _ = observations(columns, cal)
+            session = cal.sessions_of(rows.obs_us)
+            inside = session >= 0
+            parts.append(
+                pl.DataFrame(
+                    {
+                        "instrument": symbol,
+                        "session_close_us": cal.closes_us[session[inside]],
+                        "close": rows.close[inside],
+                        "observed_at_us": rows.obs_us[inside],
+                    },
+                    schema=CLOSES_SCHEMA,
+                )
+            )
+        return latest_closes(pl.concat(parts) if parts else pl.DataFrame(schema=CLOSES_SCHEMA))
+
+
+def latest_closes(closes: pl.DataFrame) -> pl.DataFrame:
+    """One row per (instrument, session): the latest observation, the higher close on a tie
+    (the order the engine's own session closes use), whatever order rows came in."""
+    return (
+        closes.sort("instrument", "session_close_us", "observed_at_us", "close")
+        .group_by("instrument", "session_close_us", maintain_order=True)
+        .last()
+    )
+
+
+def session_returns(closes: pl.DataFrame, calendar: SessionCalendar) -> F64:
+    """r_t = close_t / close_(t−1) − 1, in percent, by session index; NaN where either close
+    is missing. `closes` has `session_close_us` and `close` of one instrument."""
+    n = len(calendar.labels)
+    dense = np.full(n + 1, np.nan)
+    close_us = closes["session_close_us"].to_numpy()
+    index = np.searchsorted(calendar.closes_us, close_us)
+    ok = (index < n) & (calendar.closes_us[np.minimum(index, n - 1)] == close_us)
+    dense[index[ok]] = closes["close"].to_numpy()[ok]
+    out: F64 = np.full(n, np.nan)
+    out[1:] = (dense[1:n] / dense[: n - 1] - 1.0) * 100.0
+    return out
+
+
+def on_sessions_of(returns_pct: F64, source: SessionCalendar, target: SessionCalendar) -> F64:
+    """Returns on `source`'s sessions moved to `target`'s sessions of the same date (NaN where
+    `source` has no session that day)."""
+    if source is target:
+        return returns_pct
+    src = np.asarray(source.labels, dtype=np.int64)
+    want = np.asarray(target.labels, dtype=np.int64)
+    j = np.searchsorted(src, want)
+    safe = np.minimum(j, len(src) - 1)
+    out: F64 = np.where((j < len(src)) & (src[safe] == want), returns_pct[safe], np.nan)
+    return out
