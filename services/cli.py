@@ -105,6 +105,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--to", type=Path, required=True, help="JSON lines file to append to")
     ingest.set_defaults(command=_ingest)
+
+    from services.study.command import add_study_command
+
+    add_study_command(commands)
     return parser
 
 

@@ -1,0 +1,31 @@
+"""An event study over files (`market-reaction study`), for analysts without a running service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.engine import load_registry
+from services.events import Announcement, Price
+from services.frames import prices_frame
+from services.replay import _read_models
+from services.study.assemble import assemble_study
+from services.study.closes import SessionCloses
+from services.study.params import StudyParams
+from services.study.result import StudyResult
+from services.study.select import EventFilter
+
+
+def study_files(
+    announcements: str,
+    prices: str,
+    symbol: str,
+    params: StudyParams,
+    where: EventFilter | None = None,
+    instruments: Path | None = None,
+) -> StudyResult:
+    """Read the files (JSON lines or CSV, as `replay` does) and run the study."""
+    registry = load_registry(instruments)
+    anns = _read_models(announcements, Announcement)
+    frame = prices_frame(_read_models(prices, Price))
+    closes = SessionCloses(registry).of_prices(frame)
+    return assemble_study(anns, closes, registry, symbol, params, where)
