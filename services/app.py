@@ -37,6 +37,7 @@ from services.publisher import KafkaSignalPublisher
 from services.settings import Settings
 from services.store import open_store
 from services.store.types import Store
+from services.study.closes import SessionCloses
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,8 @@ def create_app(
         async with AsyncExitStack() as stack:
             store = await open_store(settings.database_url, upgrade=settings.database_auto_upgrade)
             stack.push_async_callback(store.close)
+            app.state.instruments = load_registry(settings.instruments_file)
+            store.close_finder = SessionCloses(app.state.instruments)  # for event studies
             tags = TagCache()
             hub = SignalHub(tags.get) if stream_metrics is not None else None
             if hub is not None and stream_metrics is not None:

@@ -142,3 +142,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+def unprocessable(detail: str) -> ProblemError:
+    """Parameters each valid alone that cannot be served together (e.g. a study's windows)."""
+    return ProblemError(422, detail, kind="unprocessable", title="Unprocessable parameters")

@@ -198,3 +198,15 @@ RETIRED_INDEXES = (
 )
 """Indexes of earlier versions, replaced by those above; dropped at start-up (some made SQLite
 sort every matching row of a page)."""
+
+session_closes = Table(
+    "session_closes",
+    metadata,
+    Column("instrument", String(40), primary_key=True),
+    Column("session_close_us", BigInteger, primary_key=True),
+    Column("close", Float, nullable=False),
+    Column("observed_at_us", BigInteger, nullable=False),
+)
+"""Each instrument's close of every session (its last price at or before the session's end), kept
+for event studies' estimation windows whatever the Kafka retention; a merge keeps the latest
+observation, the higher close on a tie (DESIGN §4b)."""

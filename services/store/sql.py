@@ -23,8 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.events import Announcement, Signal
 from services.frames import PRICE_SCHEMA
-from services.store import migrate, reads, writes
+from services.store import as_of, migrate, reads, writes
 from services.store.batch import StoreBatch, WriteResult
+from services.store.closes import CLOSE_COLUMNS, CloseFinder, closes_query, write_session_closes
 from services.store.codec import announcement_from_row, signal_from_row, to_us
 from services.store.columns import value_frame
 from services.store.connect import create_engine
@@ -69,6 +70,8 @@ class SqlStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._write_lock = asyncio.Lock()
+        self.close_finder: CloseFinder | None = None
+        """Set (by the app, with the registry's calendars) to keep session closes on write."""
 
     @property
     def engine(self) -> AsyncEngine:
@@ -114,6 +117,8 @@ class SqlStore:
             bars = await writes.write_bars(conn, bars_1m, minute)
             bars += await writes.write_bars(conn, bars_1d, daily)
             stored = await writes.write_signals(conn, batch.signals)
+            if self.close_finder is not None and batch.prices.height:
+                await write_session_closes(conn, self.close_finder.of_prices(batch.prices))
         return WriteResult(
             announcements_added=added, bars_written=bars, bars_skipped=skipped, signals=stored
         )
@@ -229,3 +234,25 @@ class SqlStore:
         )
         ts = pl.from_epoch("ts_us", time_unit="us").dt.replace_time_zone("UTC").alias("ts")
         return frame.select("instrument", ts, "open", "high", "low", "close", "volume")
+
+    # -- event studies ---------------------------------------------------------------------------
+
+    async def session_closes(
+        self, instruments: Collection[str], *, as_of_us: int | None = None
+    ) -> pl.DataFrame:
+        """Stored session closes of `instruments` (CLOSES_SCHEMA columns); with `as_of_us`, what
+        was known then: sessions over and closes observed by that time."""
+        rows = await self._rows(closes_query(instruments, as_of_us))
+        schema = {"instrument": pl.String(), "session_close_us": pl.Int64()}
+        schema |= {"close": pl.Float64(), "observed_at_us": pl.Int64()}
+        return pl.DataFrame(
+            [[r[name] for name in CLOSE_COLUMNS] for r in rows], schema=schema, orient="row"
+        )
+
+    async def reactions_as_of(
+        self, where: ReactionFilter, as_of_us: int, *, after: ReactionKey | None, limit: int
+    ) -> list[Signal]:
+        """As `list_reactions`, with each reaction's latest revision emitted at or before
+        `as_of_us` (from the revision log)."""
+        stmt = as_of.reactions_page_as_of(where, as_of_us, after, limit)
+        return [signal_from_row(r) for r in await self._rows(stmt)]

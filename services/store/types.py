@@ -89,6 +89,18 @@ class HistoryReader(Protocol):
         """Bars with `start <= ts < end`: columns ts, open, high, low, close, volume, by time."""
         ...
 
+    async def reactions_as_of(
+        self, where: ReactionFilter, as_of_us: int, *, after: ReactionKey | None, limit: int
+    ) -> list[Signal]:
+        """As `list_reactions`, each reaction at its latest revision emitted by `as_of_us`."""
+        ...
+
+    async def session_closes(
+        self, instruments: Collection[str], *, as_of_us: int | None = None
+    ) -> pl.DataFrame:
+        """Stored session closes (instrument, session_close_us, close, observed_at_us)."""
+        ...
+
 
 class Store(ReactionWriter, RecoverySource, HistoryReader, Protocol):
     async def ping(self) -> None:

@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from fastapi import APIRouter, FastAPI, params
 
 from services.api.problems import install_problem_handlers
-from services.api.v1 import announcements, prices, reactions, stats
+from services.api.v1 import announcements, prices, reactions, stats, studies
 from services.api.v1.deps import ApiLimits
+from services.engine.registry import InstrumentRegistry
 from services.store.types import HistoryReader
 
 __all__ = ["ApiLimits", "create_api_app", "include_v1", "v1_router"]
@@ -17,7 +18,7 @@ __all__ = ["ApiLimits", "create_api_app", "include_v1", "v1_router"]
 
 def v1_router() -> APIRouter:
     router = APIRouter(prefix="/v1")
-    for part in (announcements, reactions, stats, prices):
+    for part in (announcements, reactions, stats, prices, studies):
         router.include_router(part.router)
     return router
 
@@ -35,10 +36,15 @@ class _StoreRuntime:
     store: HistoryReader
 
 
-def create_api_app(store: HistoryReader, limits: ApiLimits | None = None) -> FastAPI:
+def create_api_app(
+    store: HistoryReader,
+    limits: ApiLimits | None = None,
+    instruments: InstrumentRegistry | None = None,
+) -> FastAPI:
     """The /v1 API alone over an open store (no consumers): for tests and read-only replicas."""
     app = FastAPI(title="market-reaction", version="0.1.0")
     install_problem_handlers(app)
+    app.state.instruments = instruments
     app.state.runtime = _StoreRuntime(store)
     include_v1(app, limits or ApiLimits())
     return app

@@ -32,6 +32,10 @@ Cursor = Annotated[
     str | None, Query(max_length=2000, description="`next_cursor` of the previous page")
 ]
 Limit = Annotated[int | None, Query(ge=1, description="Page size (hard maximum applies)")]
+AsOf = Annotated[
+    AwareDatetime | None,
+    Query(description="What was known at this time (RFC 3339): revisions emitted by then"),
+]
 
 
 def check_range(start: datetime | None, end: datetime | None) -> None:

@@ -17,7 +17,14 @@ from services.api.v1.formats import (
     negotiate,
     reactions_frame,
 )
-from services.api.v1.params import HORIZON_PATTERN, Cursor, Limit, ReactionFilterDep, page_size
+from services.api.v1.params import (
+    HORIZON_PATTERN,
+    AsOf,
+    Cursor,
+    Limit,
+    ReactionFilterDep,
+    page_size,
+)
 from services.api.v1.schemas import ReactionPublic, ReactionsPage, RevisionHistory
 from services.events import Signal
 from services.store.codec import to_us
@@ -44,12 +51,16 @@ async def list_reactions(
     cursor: Cursor = None,
     limit: Limit = None,
     format: Annotated[Format | None, Query(description="Overrides the Accept header")] = None,
+    as_of: AsOf = None,
 ) -> ReactionsPage | Response:
     fmt = negotiate(request, format)
     maximum = limits.page_size_max if fmt == "json" else limits.export_rows_max
     size = page_size(limit, default=limits.page_size_default, maximum=maximum)
     after = decode_reaction_key(cursor) if cursor else None
-    rows = await store.list_reactions(where, after=after, limit=size + 1)
+    if as_of is None:
+        rows = await store.list_reactions(where, after=after, limit=size + 1)
+    else:
+        rows = await store.reactions_as_of(where, to_us(as_of), after=after, limit=size + 1)
     items, more = rows[:size], len(rows) > size
     next_cursor = None
     if more:

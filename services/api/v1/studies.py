@@ -1,0 +1,140 @@
+"""GET /v1/studies: an event study (DESIGN §4b) over the stored announcements and session closes,
+the same computation as `market-reaction study` over files."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from services.api.problems import PROBLEM_RESPONSES, unprocessable
+from services.api.v1.deps import StoreDep
+from services.api.v1.formats import EXPORT_RESPONSES, Format, frame_response, negotiate
+from services.api.v1.params import AsOf, From, Sector, Target, To, check_range
+from services.engine.registry import InstrumentRegistry, load_registry
+from services.events import Action
+from services.store.codec import to_us
+from services.store.filters import AnnouncementFilter
+from services.study.assemble import assemble_study, study_instrument
+from services.study.exceptions import StudyParamsError
+from services.study.params import Model, StudyParams
+from services.study.select import EventFilter
+
+router = APIRouter(prefix="/studies", tags=["studies"], responses=PROBLEM_RESPONSES)
+_PAIR = r"^-?[0-9]{1,4},-?[0-9]{1,4}$"
+_ALL = 10_000_000
+
+
+class StudyEventPublic(BaseModel):
+    announcement_id: str
+    anchor_session: str
+    car_pct: float | None
+    scar: float | None
+    sigma_pct: float | None
+    alpha: float | None
+    beta: float | None
+    n_estimation: int
+    confounded: bool
+
+
+class StudyPathPoint(BaseModel):
+    tau: int
+    caar_pct: float | None
+    lower_pct: float | None
+    upper_pct: float | None
+
+
+class StudyPublic(BaseModel):
+    """Aggregate fields at the top; `path` for a plot; one row per announcement in `events`."""
+
+    instrument: str
+    model: Model
+    window: list[int]
+    estimation: list[int]
+    exclude_confounded: bool
+    n: int
+    n_left_out: int
+    n_excluded_confounded: int
+    caar_pct: float | None
+    caar_lower_pct: float | None
+    caar_upper_pct: float | None
+    t_cs: float | None
+    z_patell: float | None
+    t_bmp: float | None
+    z_sign: float | None
+    z_rank: float | None
+    path: list[StudyPathPoint]
+    events: list[StudyEventPublic]
+
+
+def _instruments(request: Request) -> InstrumentRegistry:
+    registry: InstrumentRegistry | None = getattr(request.app.state, "instruments", None)
+    return registry if registry is not None else load_registry()
+
+
+def _pair(text: str) -> tuple[int, int]:
+    a, b = text.split(",")
+    return int(a), int(b)
+
+
+@router.get(
+    "",
+    summary="Event study: CAAR, its path and the standard tests, from the stored history",
+    response_model=StudyPublic,
+    responses={
+        **EXPORT_RESPONSES,
+        422: {
+            "description": "A model needing a benchmark the instrument lacks, an inverted "
+            "window, or an estimation window that overlaps the event window"
+        },
+    },
+)
+async def get_study(
+    request: Request,
+    store: StoreDep,
+    registry: Annotated[InstrumentRegistry, Depends(_instruments)],
+    instrument: Annotated[str, Query(min_length=1, max_length=40, examples=["KOSPI"])],
+    model: Annotated[Model, Query(description="mean, market or market_model")] = "mean",
+    window: Annotated[
+        str, Query(pattern=_PAIR, description="Event window τ1,τ2 in sessions", examples=["0,5"])
+    ] = "0,5",
+    estimation: Annotated[
+        str, Query(pattern=_PAIR, description="Estimation window E1,E2", examples=["-130,-11"])
+    ] = "-130,-11",
+    exclude_confounded: bool = False,
+    action: Annotated[Action | None, Query()] = None,
+    sector: Sector = None,
+    target: Target = None,
+    start: From = None,
+    end: To = None,
+    as_of: AsOf = None,
+    format: Annotated[Format | None, Query(description="Overrides the Accept header")] = None,
+) -> StudyPublic | Response:
+    check_range(start, end)
+    fmt = negotiate(request, format)
+    try:
+        params = StudyParams(
+            model=model,
+            window=_pair(window),
+            estimation=_pair(estimation),
+            exclude_confounded=exclude_confounded,
+        )
+        inst, bench = study_instrument(registry, instrument, params)
+    except StudyParamsError as exc:
+        raise unprocessable(str(exc)) from exc
+    as_of_us = None if as_of is None else to_us(as_of)
+    known = AnnouncementFilter(
+        target=inst.country, end=None if as_of is None else as_of + timedelta(microseconds=1)
+    )
+    announcements = await store.list_announcements(known, after=None, limit=_ALL)
+    symbols = [instrument] if bench is None else [instrument, bench]
+    closes = await store.session_closes(symbols, as_of_us=as_of_us)
+    where = EventFilter(action=action, sector=sector, target=target, start=start, end=end)
+    result = assemble_study(announcements, closes, registry, instrument, params, where)
+    if fmt != "json":
+        return frame_response(result.events_frame(), fmt, next_cursor=None)
+    body: dict[str, Any] = result.as_dict()
+    return StudyPublic.model_validate(body)
