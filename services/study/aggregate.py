@@ -72,7 +72,9 @@ def _rank(rows: pl.DataFrame, params: StudyParams) -> float | None:
     ranked = rows.with_columns(
         u=pl.col("ar").rank("average").over("event") / (pl.len().over("event") + 1)
     )
-    by_tau = ranked.group_by("tau").agg(u=pl.col("u").mean(), est=pl.col("est").first())
+    by_tau = ranked.group_by("tau", maintain_order=True).agg(
+        u=pl.col("u").mean(), est=pl.col("est").first()
+    )
     u = by_tau["u"].to_numpy()
     s = math.sqrt(float(((u - 0.5) ** 2).mean()))
     window = by_tau.filter(~pl.col("est"))["u"].to_numpy()

@@ -51,7 +51,7 @@ def run_study(
     rows = _long_frame(kept, returns_pct, market_pct, params)
     rows, per_event = _abnormal(rows, params)
     included = per_event.filter(pl.col("ok"))
-    used = rows.join(included.select("event"), on="event")
+    used = rows.join(included.select("event"), on="event", maintain_order="left")
     stats = aggregate(included, used, params)
     by_event = {row["event"]: row for row in per_event.iter_rows(named=True)}
     results = []
@@ -113,7 +113,7 @@ def _abnormal(rows: pl.DataFrame, params: StudyParams) -> tuple[pl.DataFrame, pl
     r, rm = pl.col("r"), pl.col("rm")
     est = (
         rows.filter(pl.col("est"))
-        .group_by("event")
+        .group_by("event", maintain_order=True)
         .agg(
             n_est=pl.len(),
             rbar=r.mean(),
@@ -133,18 +133,18 @@ def _abnormal(rows: pl.DataFrame, params: StudyParams) -> tuple[pl.DataFrame, pl
         ar = r - pl.col("alpha") - pl.col("beta") * rm
         c = 1.0 + 1.0 / n + (rm - pl.col("mbar")) ** 2 / pl.col("sxx")
     d = params.degrees
-    full = rows.join(est, on="event", how="left").with_columns(ar=ar, c=c)
+    full = rows.join(est, on="event", how="left", maintain_order="left").with_columns(ar=ar, c=c)
     sigma = (
         full.filter(pl.col("est"))
-        .group_by("event")
+        .group_by("event", maintain_order=True)
         .agg(sigma2=((pl.col("ar") - pl.col("ar").mean()) ** 2).sum() / (n.first() - d))
     )
-    full = full.join(sigma, on="event", how="left").with_columns(
+    full = full.join(sigma, on="event", how="left", maintain_order="left").with_columns(
         sar=pl.col("ar") / (pl.col("sigma2") * pl.col("c")).sqrt()
     )
     window = (
         full.filter(~pl.col("est"))
-        .group_by("event")
+        .group_by("event", maintain_order=True)
         .agg(car=pl.col("ar").sum(), scar=pl.col("sar").sum() / pl.len().cast(pl.Float64).sqrt())
     )
     ok = (
@@ -158,6 +158,7 @@ def _abnormal(rows: pl.DataFrame, params: StudyParams) -> tuple[pl.DataFrame, pl
     per_event = (
         est.join(sigma, on="event", how="left")
         .join(window, on="event", how="full", coalesce=True)
+        .sort("event")
         .with_columns(ok=ok.fill_null(False))
     )
     return rows_out, per_event
