@@ -3,7 +3,8 @@
 Input is one instrument's session returns as a dense array over its calendar's sessions (NaN
 where a close is missing), the benchmark's on the same sessions for the models that need one,
 and the events by their day-0 session. Every event contributes the rows τ ∈ [E1, E2] ∪ [τ1, τ2]
-that have a return; everything after that is grouped arithmetic on that long frame.
+that have a return (a missing session adds nothing to a CAR); an event whose window is not over
+by the last known return has no result yet. Everything else is grouped arithmetic on that frame.
 """
 
 from __future__ import annotations
@@ -49,6 +50,11 @@ def run_study(
     kept = [e for e in events if not (params.exclude_confounded and e.confounded)]
     excluded = len(events) - len(kept)
     rows = _long_frame(kept, returns_pct, market_pct, params)
+    # an event window not over by the last return known is not a result yet (left out)
+    last = _last_known(returns_pct if market_pct is None else returns_pct + market_pct)
+    unfinished = [i for i, e in enumerate(kept) if e.day0 + params.window[1] > last]
+    if unfinished:
+        rows = rows.filter(pl.col("est") | ~pl.col("event").is_in(unfinished))
     rows, per_event = _abnormal(rows, params)
     included = per_event.filter(pl.col("ok"))
     used = rows.join(included.select("event"), on="event", maintain_order="left")
@@ -162,6 +168,12 @@ def _abnormal(rows: pl.DataFrame, params: StudyParams) -> tuple[pl.DataFrame, pl
         .with_columns(ok=ok.fill_null(False))
     )
     return rows_out, per_event
+
+
+def _last_known(values: F64) -> int:
+    """Index of the last non-NaN value, −1 when there is none."""
+    known = np.flatnonzero(~np.isnan(values))
+    return int(known[-1]) if len(known) else -1
 
 
 def _num(row: dict[str, object] | None, key: str) -> float | None:

@@ -115,8 +115,13 @@ def reference_event(
         ars[tau] = ar
         car += ar
         sars.append(ar / (sigma * math.sqrt(c_factor(m))))
-    if not sars:
-        return out
+    known = [
+        s
+        for s in range(len(returns))
+        if returns[s] is not None and at(market, s - day0) is not None
+    ]
+    if not sars or not known or day0 + window[1] > known[-1]:
+        return out  # no return in the window, or the window is not over yet
     out.car = car
     out.scar = math.fsum(sars) / math.sqrt(len(sars))
     out.sigma = sigma
