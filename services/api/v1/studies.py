@@ -3,7 +3,6 @@ the same computation as `market-reaction study` over files."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -16,16 +15,13 @@ from services.api.v1.formats import EXPORT_RESPONSES, Format, frame_response, ne
 from services.api.v1.params import AsOf, From, Sector, Target, To, check_range
 from services.engine.registry import InstrumentRegistry, load_registry
 from services.events import Action
-from services.store.codec import to_us
-from services.store.filters import AnnouncementFilter
-from services.study.assemble import assemble_study, study_instrument
 from services.study.exceptions import StudyParamsError
 from services.study.params import Model, StudyParams
 from services.study.select import EventFilter
+from services.study.stored import study_from_store
 
 router = APIRouter(prefix="/studies", tags=["studies"], responses=PROBLEM_RESPONSES)
 _PAIR = r"^-?[0-9]{1,4},-?[0-9]{1,4}$"
-_ALL = 10_000_000
 
 
 class StudyEventPublic(BaseModel):
@@ -122,18 +118,10 @@ async def get_study(
             estimation=_pair(estimation),
             exclude_confounded=exclude_confounded,
         )
-        inst, bench = study_instrument(registry, instrument, params)
+        where = EventFilter(action=action, sector=sector, target=target, start=start, end=end)
+        result = await study_from_store(store, registry, instrument, params, where, as_of)
     except StudyParamsError as exc:
         raise unprocessable(str(exc)) from exc
-    as_of_us = None if as_of is None else to_us(as_of)
-    known = AnnouncementFilter(
-        target=inst.country, end=None if as_of is None else as_of + timedelta(microseconds=1)
-    )
-    announcements = await store.list_announcements(known, after=None, limit=_ALL)
-    symbols = [instrument] if bench is None else [instrument, bench]
-    closes = await store.session_closes(symbols, as_of_us=as_of_us)
-    where = EventFilter(action=action, sector=sector, target=target, start=start, end=end)
-    result = assemble_study(announcements, closes, registry, instrument, params, where)
     if fmt != "json":
         return frame_response(result.events_frame(), fmt, next_cursor=None)
     body: dict[str, Any] = result.as_dict()
