@@ -72,7 +72,7 @@ def study_events(
     for session, ann_id in by_session:
         if not where.admits(anchored[ann_id][1]):
             continue
+        # the event itself is among the anchors in its window (ids are unique): any more are others
         lo, hi = bisect_left(keys, session + t1), bisect_right(keys, session + t2)
-        others = any(by_session[k][1] != ann_id for k in range(lo, hi))
-        events.append(StudyEvent(ann_id, session, others))
+        events.append(StudyEvent(ann_id, session, hi - lo > 1))
     return events
