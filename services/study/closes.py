@@ -26,15 +26,21 @@ CLOSES_SCHEMA: dict[str, pl.DataType] = {
 """One row per instrument and session: the session's end, its close and when that was seen."""
 
 
+def load_calendars(
+    registry: InstrumentRegistry, config: EngineConfig | None = None
+) -> dict[str, SessionCalendar]:
+    """Every instrument's calendar (built once per process: seconds for an exchange's)."""
+    cfg = config or EngineConfig()
+    return {
+        i.symbol: get_calendar(i.calendar, cfg.calendar_start, cfg.calendar_end) for i in registry
+    }
+
+
 class SessionCloses:
     """Finds the session closes in price batches, with the registry's calendars."""
 
     def __init__(self, registry: InstrumentRegistry, config: EngineConfig | None = None) -> None:
-        cfg = config or EngineConfig()
-        self.calendars: dict[str, SessionCalendar] = {
-            i.symbol: get_calendar(i.calendar, cfg.calendar_start, cfg.calendar_end)
-            for i in registry
-        }
+        self.calendars = load_calendars(registry, config)
 
     def of_prices(self, prices: pl.DataFrame) -> pl.DataFrame:
         """The closes a `PRICE_SCHEMA` frame holds (its last observation of each session)."""

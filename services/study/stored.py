@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 from services.engine.calendar import to_us
@@ -32,4 +33,7 @@ async def study_from_store(
     announcements = await store.list_announcements(known, after=None, limit=_ALL)
     symbols = [symbol] if bench is None else [symbol, bench]
     closes = await store.session_closes(symbols, as_of_us=None if as_of is None else to_us(as_of))
-    return assemble_study(announcements, closes, registry, symbol, params, where)
+    # polars and numpy work off the event loop, which keeps serving meanwhile
+    return await asyncio.to_thread(
+        assemble_study, announcements, closes, registry, symbol, params, where
+    )

@@ -10,8 +10,9 @@ from fastapi import APIRouter, FastAPI, params
 from services.api.problems import install_problem_handlers
 from services.api.v1 import announcements, prices, reactions, stats, studies
 from services.api.v1.deps import ApiLimits
-from services.engine.registry import InstrumentRegistry
+from services.engine.registry import InstrumentRegistry, load_registry
 from services.store.types import HistoryReader
+from services.study.closes import load_calendars
 
 __all__ = ["ApiLimits", "create_api_app", "include_v1", "v1_router"]
 
@@ -44,7 +45,8 @@ def create_api_app(
     """The /v1 API alone over an open store (no consumers): for tests and read-only replicas."""
     app = FastAPI(title="market-reaction", version="0.1.0")
     install_problem_handlers(app)
-    app.state.instruments = instruments
+    app.state.instruments = instruments or load_registry()
+    load_calendars(app.state.instruments)  # now, rather than in the first study's request
     app.state.runtime = _StoreRuntime(store)
     include_v1(app, limits or ApiLimits())
     return app
