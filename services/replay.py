@@ -32,6 +32,7 @@ from services.publisher import signal_value
 from services.store import open_store
 from services.store.batch import StoreBatch
 from services.store.exceptions import StoreError
+from services.study.closes import SessionCloses
 
 M = TypeVar("M", bound=BaseModel)
 _LIST_FIELDS = ("targets", "sectors")
@@ -55,7 +56,8 @@ def run_replay(
         raise ReplayError("only one of --announcements and --prices can be '-' (stdin)")
     anns = _read_models(announcements, Announcement)
     price_list = _read_models(prices, Price)
-    engine = ReactionEngine(registry or load_registry(), config)
+    registry = registry or load_registry()
+    engine = ReactionEngine(registry, config)
     reporter = _Progress(len(price_list), enabled=progress)
     latest: dict[tuple[str, str, str], Signal] = {}
     backfill: list[StoreBatch] = []
@@ -94,7 +96,7 @@ def run_replay(
     keep(engine.finish())
     reporter.done(len(latest), engine.stats.late_dropped)
     if store is not None:
-        asyncio.run(_write(store, backfill))
+        asyncio.run(_write(store, backfill, SessionCloses(registry, config)))
     order = {h: i for i, h in enumerate(engine.config.horizons)}
     rows = sorted(
         latest.values(),
@@ -106,11 +108,12 @@ def run_replay(
     return len(rows)
 
 
-async def _write(url: str, batches: list[StoreBatch]) -> None:
+async def _write(url: str, batches: list[StoreBatch], closes: SessionCloses) -> None:
     try:
         target = await open_store(url)
     except (StoreError, ArgumentError, OSError) as exc:
         raise ReplayError(f"cannot open the store {url!r}: {exc}") from exc
+    target.close_finder = closes  # a backfill keeps session closes for event studies too
     try:
         for batch in batches:
             await target.write_batch(batch)
