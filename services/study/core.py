@@ -9,7 +9,6 @@ by the last known return has no result yet. Everything else is grouped arithmeti
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -59,34 +58,56 @@ def run_study(
     included = per_event.filter(pl.col("ok"))
     used = rows.join(included.select("event"), on="event", maintain_order="left")
     stats = aggregate(included, used, params)
-    by_event = {row["event"]: row for row in per_event.iter_rows(named=True)}
-    results = []
-    for i, e in enumerate(kept):
-        row = by_event.get(i)
-        ok = row is not None and bool(row["ok"])
-        mm = params.model == "market_model"
-        results.append(
-            EventResult(
-                announcement_id=e.announcement_id,
-                anchor_session=sessions[e.day0] if 0 <= e.day0 < len(sessions) else date.min,
-                car_pct=_num(row, "car") if ok else None,
-                scar=_num(row, "scar") if ok else None,
-                sigma_pct=_sqrt(_num(row, "sigma2")) if ok else None,
-                alpha=_num(row, "alpha") if ok and mm else None,
-                beta=_num(row, "beta") if ok and mm else None,
-                n_estimation=int(row["n_est"]) if row is not None and row["n_est"] else 0,
-                confounded=e.confounded,
-            )
-        )
     return StudyResult(
         instrument=instrument,
         params=params,
         n=included.height,
         n_left_out=len(kept) - included.height,
         n_excluded_confounded=excluded,
-        events=results,
+        events=_event_results(kept, per_event, sessions, params),
         **stats,
     )
+
+
+def _event_results(
+    events: Sequence[StudyEvent],
+    per_event: pl.DataFrame,
+    sessions: Sequence[date],
+    params: StudyParams,
+) -> list[EventResult]:
+    """One result per event, in the order given; None where it has no result."""
+    ok = per_event["ok"].to_numpy()
+    sigma = np.sqrt(np.where(ok, per_event["sigma2"].fill_null(np.nan).to_numpy(), np.nan))
+    columns = {
+        "car": per_event["car"].to_numpy(),
+        "scar": per_event["scar"].to_numpy(),
+        "alpha": per_event["alpha"].to_numpy(),
+        "beta": per_event["beta"].to_numpy(),
+    }
+    mm = params.model == "market_model"
+    fields = {k: _nullable(np.where(ok, v, np.nan)) for k, v in columns.items()}
+    sigma_pct = _nullable(sigma)
+    n_est = per_event["n_est"].fill_null(0).to_list()
+    position = {e: i for i, e in enumerate(per_event["event"].to_list())}
+    none: list[float | None] = [None] * len(events)
+    alpha, beta = (fields["alpha"], fields["beta"]) if mm else (none, none)
+    out = []
+    for i, e in enumerate(events):
+        j = position.get(i)
+        out.append(
+            EventResult(
+                announcement_id=e.announcement_id,
+                anchor_session=sessions[e.day0] if 0 <= e.day0 < len(sessions) else date.min,
+                car_pct=None if j is None else fields["car"][j],
+                scar=None if j is None else fields["scar"][j],
+                sigma_pct=None if j is None else sigma_pct[j],
+                alpha=None if j is None else alpha[j],
+                beta=None if j is None else beta[j],
+                n_estimation=0 if j is None else int(n_est[j]),
+                confounded=e.confounded,
+            )
+        )
+    return out
 
 
 def _long_frame(
@@ -176,10 +197,7 @@ def _last_known(values: F64) -> int:
     return int(known[-1]) if len(known) else -1
 
 
-def _num(row: dict[str, object] | None, key: str) -> float | None:
-    value = None if row is None else row.get(key)
-    return float(value) if isinstance(value, int | float) and math.isfinite(value) else None
-
-
-def _sqrt(value: float | None) -> float | None:
-    return None if value is None else math.sqrt(value)
+def _nullable(values: F64) -> list[float | None]:
+    """Floats, with None for NaN (and for ±inf, which no result may carry)."""
+    finite = np.isfinite(values)
+    return [float(v) if f else None for v, f in zip(values.tolist(), finite.tolist(), strict=True)]
