@@ -50,7 +50,6 @@ def plot_study(result: StudyResult, path: Path) -> None:
         range(len(done)),
         cars,
         color=["tab:green" if c > 0 else "tab:red" for c in cars],
-        hatch=None,
     )
     for i, e in enumerate(done):
         if e.confounded:
