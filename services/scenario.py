@@ -48,6 +48,17 @@ MOVES = (
     Move("KOSDAQ", 775.62, 1.05, 0.42, 1.1),
     Move("USDKRW", 1367.3, -0.46, -0.31, 0.4),
 )
+SECTOR_MOVES = (
+    Move("005380.KS", 213_500.0, -2.6, -1.9, 1.7),
+    Move("005490.KS", 281_000.0, 2.2, 1.3, 1.9),
+)
+SECTOR_LETTER = LETTER.model_copy(
+    update={
+        "id": "us-kr-2025-07-07-autos-steel",
+        "sectors": ["autos", "steel"],
+        "headline": "US letter sets a 25% tariff on South Korean cars and steel from 1 August",
+    }
+)
 HISTORY_SESSIONS = 70
 SESSIONS_AFTER = 6
 PEAK_AT_FRACTION = 0.55
@@ -63,6 +74,19 @@ class Scenario:
 
 
 def seed_story(seed: int = 7, tick_s: int = 10) -> Scenario:
+    return _story([LETTER], MOVES, seed, tick_s)
+
+
+def benchmark_story(seed: int = 7, tick_s: int = 10) -> Scenario:
+    """The seed story with two stocks benchmarked to KOSPI in the registry (Hyundai Motor,
+    POSCO) and the letter naming their sectors, so every reaction of theirs has an abnormal
+    return against KOSPI's return over the same window."""
+    return _story([SECTOR_LETTER], MOVES + SECTOR_MOVES, seed, tick_s)
+
+
+def _story(
+    announcements: list[Announcement], moves: tuple[Move, ...], seed: int, tick_s: int
+) -> Scenario:
     rng = random.Random(seed)
     calendar = get_calendar("XKRX", date(2025, 1, 1), date(2025, 12, 31))
     letter_day = LETTER.published_at.astimezone(calendar.tz).date().toordinal()
@@ -71,12 +95,12 @@ def seed_story(seed: int = 7, tick_s: int = 10) -> Scenario:
     after = range(at, at + SESSIONS_AFTER)
     history: list[Price] = []
     live: list[Price] = []
-    for move in MOVES:
+    for move in moves:
         history += _daily_bars(rng, move, calendar, before)
         live += _session_ticks(rng, move, calendar, after, tick_s)
     history.sort(key=lambda p: p.ts)
     live.sort(key=lambda p: p.ts)
-    return Scenario([LETTER], history, live)
+    return Scenario(announcements, history, live)
 
 
 def _daily_bars(

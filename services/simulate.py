@@ -12,7 +12,9 @@ from pathlib import Path
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from services.engine.registry import load_registry
 from services.events import Announcement, Price
+from services.partitioning import BenchmarkGroupPartitioner
 from services.scenario import Scenario
 from services.settings import Settings
 
@@ -48,7 +50,11 @@ async def play(
     that event time runs `speedup` times faster than the wall clock (closures are shortened to
     `max_gap_s`). `speedup` of 0 sends everything at once. Returns the events sent."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=10
+        bootstrap_servers=settings.kafka_bootstrap,
+        acks="all",
+        linger_ms=10,
+        # a dependent instrument's ticks go to its benchmark's partition (one replica sees both)
+        partitioner=BenchmarkGroupPartitioner(load_registry(settings.instruments_file)),
     )
     await producer.start()
     try:
