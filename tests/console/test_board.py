@@ -8,13 +8,11 @@ from playwright.async_api import Page, expect
 
 from services.scenario import Scenario, seed_story
 from services.settings import Settings
-from services.simulate import play
 from tests.console.fixtures import screenshot
 from tests.console.service import ServiceProcess
+from tests.console.story import KOSPI_CLOSE, play_story, stream_live, until_final
 
 pytestmark = pytest.mark.kafka
-
-KOSPI_CLOSE = '.tile[data-key="us-kr-2025-07-07-letter|KOSPI|close"]'
 
 
 async def test_the_kospi_close_tile_forms_live_then_turns_final(
@@ -22,33 +20,48 @@ async def test_the_kospi_close_tile_forms_live_then_turns_final(
 ) -> None:
     story = seed_story()
     await page.goto(service.base)
-    await expect(page.locator("#health [data-stream]")).to_have_attribute(
-        "data-stream", "live", timeout=30_000
-    )
+    await stream_live(page)
     # the letter and the first part of its session: the window is open
-    first_session = [p for p in story.live if p.ts.date() == story.live[0].ts.date()]
-    await play(
-        Scenario(story.announcements, story.history, first_session[: len(first_session) // 2]),
-        kafka_settings,
-        speedup=0,
-        progress=False,
-    )
+    first_day = story.live[0].ts.date()
+    half = len([p for p in story.live if p.ts.date() == first_day]) // 2
+    opening = Scenario(story.announcements, story.history, story.live[:half])
+    await play_story(kafka_settings, opening)
     tile = page.locator(KOSPI_CLOSE)
     await expect(tile).to_have_attribute("data-state", "provisional", timeout=60_000)
     await expect(page.locator(".announcement h2")).to_have_text(story.announcements[0].headline)
     await screenshot(page, "board-provisional")
 
-    await play(
-        Scenario([], [], story.live[len(first_session) // 2 :]),
-        kafka_settings,
-        speedup=0,
-        progress=False,
-    )
-    await expect(tile).to_have_attribute("data-state", "final", timeout=90_000)
+    await play_story(kafka_settings, Scenario([], [], story.live[half:]))
+    await until_final(page)
     await expect(tile.locator('[data-field="return"]')).to_have_text("+1.81%")
     await expect(tile.locator('[data-field="peak"]')).to_have_text("+1.84%")
     # times in the exchange's zone, named, with UTC on hover
     foot = tile.locator(".tile-foot")
     await expect(foot).to_contain_text("KST")
     assert (await foot.get_attribute("title") or "").endswith("UTC")
+    # the health strip: each instrument's feed, the consumers' lag, the stream's state
+    await expect(page.locator('#health [data-instrument="KOSPI"]')).to_be_visible(timeout=15_000)
+    await expect(page.locator("#health .lag")).to_contain_text("consumer lag")
     await screenshot(page, "board")
+
+
+async def test_filters_hide_the_tiles_that_do_not_match(
+    kafka_settings: Settings, service: ServiceProcess, page: Page
+) -> None:
+    await page.goto(service.base)
+    await play_story(kafka_settings)
+    await until_final(page)
+    tiles = page.locator(".tile:visible")
+    everything = await tiles.count()
+    await page.fill('.filters input[name="instrument"]', "kospi")
+    await page.select_option('.filters select[name="horizon"]', "close")
+    await expect(tiles).to_have_count(1)
+    await expect(page.locator(".tile:visible")).to_have_attribute(
+        "data-key", "us-kr-2025-07-07-letter|KOSPI|close"
+    )
+    await page.fill('.filters input[name="instrument"]', "")
+    await page.select_option('.filters select[name="horizon"]', "")
+    await expect(tiles).to_have_count(everything)
+    await page.check('.filters input[name="significant"]')
+    significant = page.locator(".tile.significant")
+    await expect(tiles).to_have_count(await significant.count())

@@ -112,14 +112,9 @@ export class Board {
     let tile = this.tiles.get(key);
     if (!tile) {
       tile = el("a", { class: "tile", "data-key": key, href: `#/reaction/${encodeURIComponent(key)}` });
+      tile.style.gridColumn = String(HORIZONS.indexOf(r.horizon) + 2);
       this.tiles.set(key, tile);
-      const tiles = this.cards.get(r.announcement_id)!.querySelector(".tiles")!;
-      const order = (k: string) => {
-        const [, instrument, horizon] = k.split("|");
-        return `${instrument}|${String(HORIZONS.indexOf(horizon)).padStart(2, "0")}`;
-      };
-      const next = [...tiles.children].find((t) => order((t as HTMLElement).dataset.key!) > order(key));
-      tiles.insertBefore(tile, next ?? null);
+      this.rowOf(r).append(tile);
     }
     const state = r.corrected ? "corrected" : r.final ? "final" : "provisional";
     tile.dataset.state = state;
@@ -127,7 +122,7 @@ export class Board {
     tile.dataset.direction = r.direction ?? "flat";
     tile.classList.toggle("significant", r.significant === true);
     tile.replaceChildren(
-      el("div", { class: "tile-head" }, el("b", {}, r.instrument), el("span", {}, r.horizon), el("span", { class: `state state-${state}` }, `${state} r${r.revision}`)),
+      el("div", { class: "tile-head" }, el("b", {}, r.horizon), el("span", { class: `state state-${state}` }, `${state} r${r.revision}`)),
       el("div", { class: "ret", "data-field": "return" }, pct(r.return_pct)),
       el(
         "dl",
@@ -146,10 +141,22 @@ export class Board {
       ),
     );
     tile.hidden = !this.passes(r);
+    if (!tile.hidden) this.cards.get(r.announcement_id)!.hidden = false;
     tile.classList.remove("flash");
     void tile.offsetWidth; // restart the animation
     tile.classList.add("flash");
     window.setTimeout(() => tile!.classList.remove("flash"), FLASH_MS);
+  }
+
+  /** One row per instrument under its announcement, a column per horizon. */
+  private rowOf(r: Reaction): HTMLElement {
+    const tiles = this.cards.get(r.announcement_id)!.querySelector(".tiles")!;
+    const rows = [...tiles.children] as HTMLElement[];
+    const existing = rows.find((row) => row.dataset.instrument === r.instrument);
+    if (existing) return existing;
+    const row = el("div", { class: "instrument-row", "data-instrument": r.instrument }, el("div", { class: "instrument" }, r.instrument));
+    tiles.insertBefore(row, rows.find((other) => other.dataset.instrument! > r.instrument) ?? null);
+    return row;
   }
 
   private passes(r: Reaction): boolean {
@@ -162,13 +169,16 @@ export class Board {
 
   private refilter(): void {
     for (const [key, tile] of this.tiles) tile.hidden = !this.passes(this.reactions.get(key)!);
+    for (const row of this.list.querySelectorAll<HTMLElement>(".instrument-row")) {
+      row.hidden = ![...row.querySelectorAll<HTMLElement>(".tile")].some((t) => !t.hidden);
+    }
     for (const card of this.cards.values()) {
       card.hidden = ![...card.querySelectorAll<HTMLElement>(".tile")].some((t) => !t.hidden);
     }
   }
 
   private filterBar(): HTMLElement {
-    const instrument = el("input", { name: "instrument", placeholder: "all", list: "instruments", size: "9" });
+    const instrument = el("input", { name: "instrument", placeholder: "all", size: "9" });
     const horizon = el("select", { name: "horizon" }, el("option", { value: "" }, "all"), ...HORIZONS.map((h) => el("option", { value: h }, h)));
     const minZ = el("input", { name: "min_abs_z", type: "number", min: "0", step: "0.5", value: "0", size: "4" });
     const significant = el("input", { name: "significant", type: "checkbox" });

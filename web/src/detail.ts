@@ -7,6 +7,7 @@ import {
   createSeriesMarkers,
   LineSeries,
   LineStyle,
+  type AutoscaleInfo,
   type SeriesMarker,
   type UTCTimestamp,
 } from "lightweight-charts";
@@ -17,6 +18,7 @@ import type { PriceBar, Reaction } from "./types";
 
 const Z_LIMIT = 1.96;
 const SCALE = 4; // the z bar spans −4…+4
+const LEAD_BARS = 12;
 
 type Revisions = { revisions: Reaction[] };
 type Bars = { bars: PriceBar[] };
@@ -26,7 +28,7 @@ const seconds = (iso: string): number => Math.floor(Date.parse(iso) / 1000);
 
 function intervalFor(spanS: number): { interval: string; step: number } {
   if (spanS > 3 * 86_400) return { interval: "1h", step: 3600 };
-  if (spanS > 12 * 3600) return { interval: "5m", step: 300 };
+  if (spanS > 26 * 3600) return { interval: "5m", step: 300 };
   return { interval: "1m", step: 60 };
 }
 
@@ -38,9 +40,12 @@ export async function renderDetail(root: HTMLElement, key: string): Promise<void
     getJson<Detail>(`/v1/announcements/${encodeURIComponent(announcementId)}`),
   ]);
   const r = revisions[revisions.length - 1];
-  const ends = announcement.reactions.filter((x) => x.instrument === instrument && x.last_at);
+  // from the base to this horizon's end; the other horizons that end inside are marked too
   const start = seconds(r.base_at ?? r.anchor_at) - 1800;
-  const stop = Math.max(...ends.map((x) => seconds(x.last_at!)), seconds(r.last_at ?? r.anchor_at)) + 1800;
+  const stop = seconds(r.last_at ?? r.anchor_at) + 1800;
+  const ends = announcement.reactions.filter(
+    (x) => x.instrument === instrument && x.last_at && seconds(x.last_at) <= stop,
+  );
   const { interval, step } = intervalFor(stop - start);
   const { bars } = await getJson<Bars>(`/v1/prices/${encodeURIComponent(instrument)}`, {
     from: new Date(start * 1000).toISOString(),
@@ -75,11 +80,27 @@ function drawChart(box: HTMLElement, bars: PriceBar[], r: Reaction, ends: Reacti
     autoSize: true,
     layout: { background: { type: ColorType.Solid, color: "#10151c" }, textColor: "#c7d0db" },
     grid: { vertLines: { color: "#1c2530" }, horzLines: { color: "#1c2530" } },
-    timeScale: { timeVisible: true, tickMarkFormatter: (t: number) => clock.format(t * 1000) },
+    timeScale: { timeVisible: true, rightOffset: 12, tickMarkFormatter: (t: number) => clock.format(t * 1000) },
     localization: { timeFormatter: (t: number) => `${clock.format(t * 1000)} ${zone.name}` },
   });
-  const series = chart.addSeries(LineSeries, { color: "#5fb3ff", lineWidth: 2 });
-  series.setData(bars.map((b) => ({ time: seconds(b.ts) as UTCTimestamp, value: b.close })));
+  const base = r.base_price;
+  const series = chart.addSeries(LineSeries, {
+    color: "#5fb3ff",
+    lineWidth: 2,
+    // keep the base line in view: the move is read against it
+    autoscaleInfoProvider: (original: () => AutoscaleInfo | null) => {
+      const info = original();
+      if (info?.priceRange && base !== null) {
+        info.priceRange.minValue = Math.min(info.priceRange.minValue, base);
+        info.priceRange.maxValue = Math.max(info.priceRange.maxValue, base);
+      }
+      return info;
+    },
+  });
+  // a little room before the first bar, so the anchor's mark is not cut at the edge
+  const first = bars.length ? seconds(bars[0].ts) : seconds(r.anchor_at);
+  const lead = Array.from({ length: LEAD_BARS }, (_, i) => ({ time: (first - (LEAD_BARS - i) * step) as UTCTimestamp }));
+  series.setData([...lead, ...bars.map((b) => ({ time: seconds(b.ts) as UTCTimestamp, value: b.close }))]);
   const marks: string[] = [];
   if (r.base_price !== null) {
     series.createPriceLine({ price: r.base_price, color: "#8a96a3", lineStyle: LineStyle.Dashed, title: "base" });
