@@ -5,9 +5,10 @@
 import { el, num, pct, time, timeElement, utc } from "./format";
 import { HORIZONS, type Announcement, type Reaction, reactionKey } from "./types";
 
+const FLASH_MS = 700;
+
 export type Filters = { instrument: string; horizon: string; minAbsZ: number; significantOnly: boolean };
 
-const FLASH_MS = 900;
 
 export class Board {
   readonly root = el("div", { class: "board" });
@@ -19,6 +20,10 @@ export class Board {
   private readonly dirty = new Set<string>();
   private readonly newCards = new Set<string>();
   private frame = 0;
+  /** Tiles lit by a change, oldest first, with when each goes dark again. */
+  private flashing: [number, HTMLElement][] = [];
+  private readonly litUntil = new Map<HTMLElement, number>();
+  private dimmer = 0;
   private filters: Filters = { instrument: "", horizon: "", minAbsZ: 0, significantOnly: false };
   /** Called after each frame's DOM update with the keys it drew (the benchmark reads it). */
   onPainted: (keys: string[]) => void = () => {};
@@ -73,7 +78,30 @@ export class Board {
       painted.push(key);
     }
     for (const key of painted) this.dirty.delete(key);
+    this.dim();
     if (painted.length) this.onPainted(painted);
+  }
+
+  /** A flash is on, then off: two repaints per change, not an animation's every frame. */
+  private dim(): void {
+    const now = performance.now();
+    let done = 0;
+    while (done < this.flashing.length && this.flashing[done][0] <= now) {
+      const tile = this.flashing[done][1];
+      if (this.litUntil.get(tile)! <= now) {
+        tile.classList.remove("changed");
+        this.litUntil.delete(tile);
+      }
+      done++;
+    }
+    this.flashing.splice(0, done);
+    if (this.flashing.length && !this.dimmer) {
+      const wait = Math.max(0, this.flashing[0][0] - now);
+      this.dimmer = window.setTimeout(() => {
+        this.dimmer = 0;
+        this.schedule();
+      }, wait);
+    }
   }
 
   private placeCard(id: string): void {
@@ -111,8 +139,7 @@ export class Board {
     const key = reactionKey(r);
     let tile = this.tiles.get(key);
     if (!tile) {
-      tile = el("a", { class: "tile", "data-key": key, href: `#/reaction/${encodeURIComponent(key)}` });
-      tile.style.gridColumn = String(HORIZONS.indexOf(r.horizon) + 2);
+      tile = newTile(key, r.horizon);
       this.tiles.set(key, tile);
       this.rowOf(r).append(tile);
     }
@@ -121,31 +148,37 @@ export class Board {
     tile.dataset.cursor = String(r.cursor);
     tile.dataset.direction = r.direction ?? "flat";
     tile.classList.toggle("significant", r.significant === true);
-    tile.replaceChildren(
-      el("div", { class: "tile-head" }, el("b", {}, r.horizon), el("span", { class: `state state-${state}` }, `${state} r${r.revision}`)),
-      el("div", { class: "ret", "data-field": "return" }, pct(r.return_pct)),
-      el(
-        "dl",
-        {},
-        el("dt", {}, "peak"), el("dd", { "data-field": "peak" }, pct(peakOf(r))),
-        el("dt", {}, "rise"), el("dd", {}, pct(r.max_rise_pct)),
-        el("dt", {}, "fall"), el("dd", {}, pct(r.max_fall_pct)),
-        el("dt", {}, "z"), el("dd", { "data-field": "z" }, num(r.z_score)),
-        el("dt", {}, "abn"), el("dd", {}, pct(r.abnormal_return_pct)),
-      ),
-      el(
-        "div",
-        { class: "tile-foot", title: utc(r.last_at) },
-        `last ${time(r.last_at, r.instrument)}`,
-        r.confounders.length ? el("span", { class: "confounded", title: r.confounders.join(", ") }, ` ⚠ ${r.confounders.length} confounder${r.confounders.length > 1 ? "s" : ""}`) : "",
-      ),
-    );
-    tile.hidden = !this.passes(r);
-    if (!tile.hidden) this.cards.get(r.announcement_id)!.hidden = false;
-    tile.classList.remove("flash");
-    void tile.offsetWidth; // restart the animation
-    tile.classList.add("flash");
-    window.setTimeout(() => tile!.classList.remove("flash"), FLASH_MS);
+    const set = (field: string, text: string) => {
+      const node = tile!.querySelector<HTMLElement>(`[data-field="${field}"]`)!;
+      if (node.textContent !== text) node.textContent = text;
+    };
+    set("state", `${state} r${r.revision}`);
+    set("return", pct(r.return_pct));
+    set("peak", pct(peakOf(r)));
+    set("rise", pct(r.max_rise_pct));
+    set("fall", pct(r.max_fall_pct));
+    set("z", num(r.z_score));
+    set("abnormal", pct(r.abnormal_return_pct));
+    set("last", `last ${time(r.last_at, r.instrument)}`);
+    tile.querySelector<HTMLElement>(".tile-foot")!.title = utc(r.last_at);
+    const confounders = tile.querySelector<HTMLElement>('[data-field="confounders"]')!;
+    const n = r.confounders.length;
+    set("confounders", n ? ` ⚠ ${n} confounder${n > 1 ? "s" : ""}` : "");
+    confounders.title = r.confounders.join(", ");
+    const hidden = !this.passes(r);
+    if (tile.hidden !== hidden) tile.hidden = hidden;
+    if (!hidden) this.showAncestors(tile);
+    const until = performance.now() + FLASH_MS;
+    tile.classList.add("changed");
+    this.litUntil.set(tile, until);
+    this.flashing.push([until, tile]);
+  }
+
+  private showAncestors(tile: HTMLElement): void {
+    const row = tile.parentElement!;
+    const card = row.closest<HTMLElement>(".announcement")!;
+    if (row.hidden) row.hidden = false;
+    if (card.hidden) card.hidden = false;
   }
 
   /** One row per instrument under its announcement, a column per horizon. */
@@ -202,6 +235,28 @@ export class Board {
     form.addEventListener("submit", (e) => e.preventDefault());
     return form;
   }
+}
+
+function newTile(key: string, horizon: string): HTMLElement {
+  const field = (name: string) => el("dd", { "data-field": name });
+  const tile = el(
+    "a",
+    { class: "tile", "data-key": key, href: `#/reaction/${encodeURIComponent(key)}` },
+    el("div", { class: "tile-head" }, el("b", {}, horizon), el("span", { class: "state", "data-field": "state" })),
+    el("div", { class: "ret", "data-field": "return" }),
+    el(
+      "dl",
+      {},
+      el("dt", {}, "peak"), field("peak"),
+      el("dt", {}, "rise"), field("rise"),
+      el("dt", {}, "fall"), field("fall"),
+      el("dt", {}, "z"), field("z"),
+      el("dt", {}, "abn"), field("abnormal"),
+    ),
+    el("div", { class: "tile-foot" }, el("span", { "data-field": "last" }), el("span", { class: "confounded", "data-field": "confounders" })),
+  );
+  tile.style.gridColumn = String(HORIZONS.indexOf(horizon) + 2);
+  return tile;
 }
 
 export function peakOf(r: Reaction): number | null {
