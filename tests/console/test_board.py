@@ -43,25 +43,24 @@ async def test_the_kospi_close_tile_forms_live_then_turns_final(
     await expect(page.locator('#health [data-instrument="KOSPI"]')).to_be_visible(timeout=15_000)
     await expect(page.locator("#health .lag")).to_contain_text("consumer lag")
     await screenshot(page, "board")
+    await filters_hide_the_tiles_that_do_not_match(page)
 
 
-async def test_filters_hide_the_tiles_that_do_not_match(
-    kafka_settings: Settings, service: ServiceProcess, page: Page
-) -> None:
-    await page.goto(service.base)
-    await play_story(kafka_settings)
-    await until_final(page)
+async def filters_hide_the_tiles_that_do_not_match(page: Page) -> None:
     tiles = page.locator(".tile:visible")
     everything = await tiles.count()
+    assert everything > 1
     await page.fill('.filters input[name="instrument"]', "kospi")
     await page.select_option('.filters select[name="horizon"]', "close")
     await expect(tiles).to_have_count(1)
-    await expect(page.locator(".tile:visible")).to_have_attribute(
-        "data-key", "us-kr-2025-07-07-letter|KOSPI|close"
-    )
+    await expect(tiles).to_have_attribute("data-key", "us-kr-2025-07-07-letter|KOSPI|close")
     await page.fill('.filters input[name="instrument"]', "")
     await page.select_option('.filters select[name="horizon"]', "")
     await expect(tiles).to_have_count(everything)
     await page.check('.filters input[name="significant"]')
-    significant = page.locator(".tile.significant")
-    await expect(tiles).to_have_count(await significant.count())
+    significant = await page.locator(".tile.significant").count()
+    assert 0 < significant < everything
+    await expect(tiles).to_have_count(significant)
+    await page.fill('.filters input[name="min_abs_z"]', "100")
+    await expect(tiles).to_have_count(0)
+    await expect(page.locator(".announcement:visible")).to_have_count(0)
