@@ -24,10 +24,10 @@ const select = (options: string[], value: string) => {
 
 export function renderEntry(root: HTMLElement, onCreated: (id: string) => void): void {
   const fields: Field[] = [
-    field("id", "Id", text({ required: "", maxlength: "200", placeholder: "us-kr-2025-08-01-deal" })),
-    field("published_at", "Published at", text({ required: "", value: new Date().toISOString().slice(0, 19) + "Z" }), "RFC 3339 with a zone"),
-    field("published_at_precision", "Precision", select(PRECISIONS, "minute")),
     field("headline", "Headline", text({ required: "", size: "60" })),
+    field("id", "Id", text({ required: "", maxlength: "200", placeholder: "us-kr-2025-08-01-deal" }), "unique: a repeat is refused"),
+    field("published_at", "Published at", text({ required: "", value: new Date().toISOString().slice(0, 19) + "Z" }), "RFC 3339 with a zone, e.g. 2025-07-07T16:04:00Z"),
+    field("published_at_precision", "Precision", select(PRECISIONS, "minute")),
     field("action", "Action", select(ACTIONS, "impose")),
     field("targets", "Targets", text({ required: "", value: "KR" }), "countries, comma-separated"),
     field("sectors", "Sectors", text({ value: "all" }), "comma-separated: all, autos, steel…"),
@@ -72,7 +72,10 @@ export function renderEntry(root: HTMLElement, onCreated: (id: string) => void):
       onCreated(String(body.id));
     } catch (error) {
       status.className = "form-status error";
-      status.textContent = describe(error);
+      status.textContent =
+        error instanceof ApiError && [409, 422].includes(error.problem.status)
+          ? `Not accepted: ${error.message}. See the fields marked above.`
+          : describe(error);
       if (error instanceof ApiError) showFieldErrors(form, error.problem);
     }
   });

@@ -17,13 +17,13 @@ export function zoneOf(instrument: string | null): { tz: string; name: string } 
 
 export function pct(value: number | null | undefined): string {
   if (value === null || value === undefined || Number.isNaN(value)) return "–";
-  const sign = value > 0 ? "+" : value < 0 ? "−" : "";
+  const sign = value > 0 ? "+" : value < 0 ? "-" : "";
   return `${sign}${Math.abs(value).toFixed(2)}%`;
 }
 
 export function num(value: number | null | undefined, digits = 2): string {
   if (value === null || value === undefined) return "–";
-  const sign = value > 0 ? "+" : value < 0 ? "−" : "";
+  const sign = value > 0 ? "+" : value < 0 ? "-" : "";
   return `${sign}${Math.abs(value).toFixed(digits)}`;
 }
 
