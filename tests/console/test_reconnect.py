@@ -66,6 +66,7 @@ async def test_the_board_reconnects_after_a_restart_and_misses_no_revision(
     await expect(page.locator("#health [data-stream]")).to_have_attribute(
         "data-stream", "disconnected", timeout=15_000
     )
+    await expect(page.locator("#notice")).to_contain_text("Disconnected")
     await screenshot(page, "disconnected")
     # the rest of the story lands in Kafka while the service is down, and the restarted service
     # computes it before the board can reconnect: only the resume can bring it those revisions
@@ -81,6 +82,7 @@ async def test_the_board_reconnects_after_a_restart_and_misses_no_revision(
     await eventually(all_final, timeout_s=120, what="the rest of the story computed")
     await page.unroute("**/v1/signals/stream*")
     await stream_live(page)
+    await expect(page.locator("#notice")).to_be_hidden()
 
     async def board_has_everything() -> bool:
         stored, latest = await every_revision(service.base)

@@ -50,6 +50,7 @@ export class HealthStrip {
       this.render(parseMetrics(await response.text()));
     } catch {
       this.feeds.replaceChildren(el("span", { class: "pill bad" }, "metrics unreachable"));
+      this.lag.replaceChildren();
     }
   }
 

@@ -44,7 +44,9 @@ const stream = new SignalStream({
   onSignal: (signal) => board.accept(signal),
   onState: (state, detail) => {
     health.setStream(state, detail);
+    board.root.classList.toggle("stale", state === "disconnected" || state === "refused");
     if (state === "refused") say(`The read key was refused (${detail}). Enter a valid key above.`);
+    else if (state === "disconnected") say("Disconnected from the service: reconnecting, then catching up from the last revision seen. The board may be stale until then.");
     else if (state === "live" || state === "catching up") say("");
   },
 });
