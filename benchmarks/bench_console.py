@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import socket
 import statistics
 import subprocess
@@ -308,6 +309,8 @@ async def bench(args: argparse.Namespace) -> tuple[list[float], Results]:
 
 
 def report(runs: int, first_paint: list[float], results: Results) -> None:
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"\nmachine: {os.cpu_count()} CPUs, load average {load} (browser and server share them)")
     print(f"\nconsole: first contentful paint (cold profile), ms, min/median/max over {runs}")
     print(f"  {summary(first_paint)}")
     print("\nconsole: revision publish -> tile drawn, ms (each: min/median/max over the runs)")
