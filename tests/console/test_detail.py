@@ -9,10 +9,11 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
+from services.scenario import Scenario, seed_story
 from services.settings import Settings
 from tests.console.fixtures import screenshot
 from tests.console.service import ServiceProcess
-from tests.console.story import KOSPI_CLOSE, LETTER_ID, play_story, until_final
+from tests.console.story import KOSPI_CLOSE, LETTER_ID, play_story
 
 pytestmark = pytest.mark.kafka
 
@@ -20,10 +21,22 @@ pytestmark = pytest.mark.kafka
 async def test_the_detail_chart_renders_with_its_marks(
     kafka_settings: Settings, service: ServiceProcess, page: Page
 ) -> None:
+    story = seed_story()
+    first_day = story.live[0].ts.date()
+    half = len([p for p in story.live if p.ts.date() == first_day]) // 2
     await page.goto(service.base)
-    await play_story(kafka_settings)
-    await until_final(page)
+    await play_story(
+        kafka_settings, Scenario(story.announcements, story.history, story.live[:half])
+    )
+    await expect(page.locator(KOSPI_CLOSE)).to_have_attribute(
+        "data-state", "provisional", timeout=60_000
+    )
     await page.click(KOSPI_CLOSE)
+    heading = page.locator(".detail h2")
+    await expect(heading).to_contain_text("provisional", timeout=15_000)
+    # the detail follows the reaction as it forms: no reload needed
+    await play_story(kafka_settings, Scenario([], [], story.live[half:]))
+    await expect(heading).to_contain_text("final", timeout=90_000)
 
     chart = page.locator(".detail .chart")
     await expect(chart.locator("canvas").first).to_be_visible(timeout=15_000)
@@ -36,8 +49,8 @@ async def test_the_detail_chart_renders_with_its_marks(
         response = await http.get(f"/v1/reactions/{LETTER_ID}/KOSPI/close/revisions")
     revisions = response.json()["revisions"]
     await expect(page.locator(".revisions tbody tr")).to_have_count(len(revisions))
-    await expect(page.locator(".detail h2")).to_contain_text("+1.81%")
-    await expect(page.locator(".detail h2")).to_contain_text("peak +1.84%")
+    await expect(heading).to_contain_text("+1.81%")
+    await expect(heading).to_contain_text("peak +1.84%")
     z = revisions[-1]["z_score"]
     await expect(page.locator(".zband")).to_have_attribute("data-z", str(z))
     await screenshot(page, "detail")

@@ -8,6 +8,7 @@ import {
   LineSeries,
   LineStyle,
   type AutoscaleInfo,
+  type IChartApi,
   type SeriesMarker,
   type UTCTimestamp,
 } from "lightweight-charts";
@@ -19,6 +20,14 @@ import type { PriceBar, Reaction } from "./types";
 const Z_LIMIT = 1.96;
 const SCALE = 4; // the z bar spans −4…+4
 const LEAD_BARS = 12;
+
+/** The chart on screen: removed (with its observers) before another is drawn. */
+let shown: IChartApi | null = null;
+
+export function disposeDetail(): void {
+  shown?.remove();
+  shown = null;
+}
 
 type Revisions = { revisions: Reaction[] };
 type Bars = { bars: PriceBar[] };
@@ -75,6 +84,7 @@ export async function renderDetail(root: HTMLElement, key: string): Promise<void
 function drawChart(box: HTMLElement, bars: PriceBar[], r: Reaction, ends: Reaction[], step: number): string[] {
   const zone = zoneOf(r.instrument);
   const clock = new Intl.DateTimeFormat("en-GB", { timeZone: zone.tz, hour: "2-digit", minute: "2-digit", day: "2-digit", month: "short" });
+  disposeDetail();
   const chart = createChart(box, {
     height: 360,
     autoSize: true,
@@ -122,6 +132,7 @@ function drawChart(box: HTMLElement, bars: PriceBar[], r: Reaction, ends: Reacti
   markers.sort((a, b) => a.time - b.time);
   createSeriesMarkers(series, markers);
   chart.timeScale().fitContent();
+  shown = chart;
   return marks;
 }
 

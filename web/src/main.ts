@@ -3,20 +3,23 @@
 
 import { ApiError, describe, getJson, keys } from "./api";
 import { Board } from "./board";
-import { renderDetail } from "./detail";
+import { disposeDetail, renderDetail } from "./detail";
 import { renderEntry } from "./entry";
 import { HealthStrip } from "./health";
-import { renderStudies } from "./studies";
+import { disposeStudies, renderStudies } from "./studies";
 import { SignalStream } from "./stream";
-import type { Announcement, Page } from "./types";
+import { type Announcement, type Page, reactionKey } from "./types";
 
 const ANNOUNCEMENT_PAGES_MAX = 20;
+const DETAIL_REFRESH_MS = 1000; // a reaction's detail redraws at most this often while it forms
 
 const view = document.getElementById("view")!;
 const notice = document.getElementById("notice")!;
 const health = new HealthStrip(document.getElementById("health")!);
 const board = new Board();
 const requested = new Set<string>();
+let detailKey = "";
+let detailRefresh = 0;
 
 function say(message: string): void {
   notice.textContent = message;
@@ -41,7 +44,15 @@ board.fetchAnnouncement = (id) => {
 };
 
 const stream = new SignalStream({
-  onSignal: (signal) => board.accept(signal),
+  onSignal: (signal) => {
+    board.accept(signal);
+    if (detailKey === reactionKey(signal) && !detailRefresh) {
+      detailRefresh = window.setTimeout(() => {
+        detailRefresh = 0;
+        if (detailKey) route();
+      }, DETAIL_REFRESH_MS);
+    }
+  },
   onState: (state, detail) => {
     health.setStream(state, detail);
     board.root.classList.toggle("stale", state === "disconnected" || state === "refused");
@@ -64,14 +75,22 @@ async function start(): Promise<void> {
 
 function route(): void {
   const [, name = "board", arg = ""] = location.hash.split("/");
+  if (name !== "reaction") disposeDetail();
+  if (name !== "studies") disposeStudies();
+  detailKey = name === "reaction" ? decodeURIComponent(arg) : "";
   for (const tab of document.querySelectorAll<HTMLAnchorElement>(".tabs a")) {
     tab.classList.toggle("active", tab.dataset.view === name || (name === "reaction" && tab.dataset.view === "board"));
   }
   if (name === "reaction") {
+    // drawn aside, then swapped in: a redraw while the reaction forms does not flicker
     const box = document.createElement("div");
     box.className = "detail";
-    view.replaceChildren(box);
-    renderDetail(box, decodeURIComponent(arg)).catch((error) => box.replaceChildren(describe(error)));
+    const key = detailKey;
+    renderDetail(box, key)
+      .catch((error) => box.replaceChildren(describe(error)))
+      .finally(() => {
+        if (detailKey === key) view.replaceChildren(box);
+      });
   } else if (name === "enter") {
     const box = document.createElement("div");
     view.replaceChildren(box);

@@ -1,7 +1,7 @@
 // Event studies over GET /v1/studies: the CAAR path with its 95% band, the per-event table and
 // a CSV download (fetched with the key in the header, then saved from a blob).
 
-import { createOptionsChart, ColorType, LineSeries, LineStyle } from "lightweight-charts";
+import { createOptionsChart, ColorType, type IChartApiBase, LineSeries, LineStyle } from "lightweight-charts";
 import { describe, getJson, request } from "./api";
 import { el, num, pct } from "./format";
 
@@ -28,6 +28,13 @@ type Study = {
   events: StudyEvent[];
   path: PathPoint[];
 };
+
+let shown: IChartApiBase<number> | null = null;
+
+export function disposeStudies(): void {
+  shown?.remove();
+  shown = null;
+}
 
 const INSTRUMENTS = ["KOSPI", "KOSDAQ", "USDKRW", "005380.KS", "005490.KS"];
 const MODELS = ["mean", "market", "market_model"];
@@ -88,6 +95,7 @@ function renderStudy(out: HTMLElement, study: Study, params: Record<string, stri
     download,
     eventTable(study.events),
   );
+  disposeStudies();
   const chart = createOptionsChart(chartBox, {
     height: 300,
     autoSize: true,
@@ -99,6 +107,7 @@ function renderStudy(out: HTMLElement, study: Study, params: Record<string, stri
     const series = chart.addSeries(LineSeries, { color, lineStyle: style, lineWidth: 2 });
     series.setData(study.path.filter((p) => pick(p) != null).map((p) => ({ time: p.tau, value: pick(p)! })));
   };
+  shown = chart;
   line("#5fb3ff", LineStyle.Solid, (p) => p.caar_pct);
   line("#8a96a3", LineStyle.Dashed, (p) => bandEdge(p, /low/));
   line("#8a96a3", LineStyle.Dashed, (p) => bandEdge(p, /high|upp/));
