@@ -26,6 +26,7 @@ from services.api.hub import SignalHub
 from services.api.problems import install_problem_handlers
 from services.api.resume import TagCache
 from services.api.v1 import ApiLimits, include_v1
+from services.console import mount_console
 from services.engine import ReactionEngine, SystemClock, load_registry
 from services.events import Signal
 from services.ingest.metrics import IngestMetrics
@@ -152,6 +153,7 @@ def create_app(
         guarded = [Depends(require_api_key)]
         include_v1(app, ApiLimits.from_settings(settings), dependencies=guarded)
         app.include_router(streams.router, dependencies=guarded)
+        mount_console(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
