@@ -35,7 +35,9 @@ from services.live import EngineSink, SignalPublisher
 from services.live_metrics import LiveMetrics
 from services.publisher import KafkaSignalPublisher
 from services.settings import Settings
+from services.sources.announcer import open_announcer
 from services.store import open_store
+from services.store.intake import open_intake_store
 from services.store.types import Store
 
 log = logging.getLogger(__name__)
@@ -125,6 +127,13 @@ def create_app(
                     settings.kafka_bootstrap, settings.signals_topic, hub, tags, store
                 )
                 _background(stack, feed.run())
+            if role != "engine":
+                app.state.intake = await open_intake_store(settings.database_url)
+                stack.push_async_callback(app.state.intake.close)
+                if settings.api_write_keys_sha256:
+                    app.state.announcer = await open_announcer(
+                        settings, app.state.intake, store, stack
+                    )
             app.state.runtime = Runtime(registry=registry, store=store, ingest=ingest, feed=feed)
             yield
 
@@ -145,7 +154,9 @@ def create_app(
         registry=registry,
     ).set_function(lambda: float(_kafka_ready(app)))
     if role != "engine":
-        app.state.api_keys = ApiKeys.create(settings.api_keys_sha256, registry)
+        app.state.api_keys = ApiKeys.create(
+            settings.api_keys_sha256, registry, settings.api_write_keys_sha256
+        )
         guarded = [Depends(require_api_key)]
         include_v1(app, ApiLimits.from_settings(settings), dependencies=guarded)
         app.include_router(streams.router, dependencies=guarded)

@@ -58,3 +58,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     """json: one JSON object per line, engine lines with announcement_id and instrument."""
+    api_write_keys_sha256: list[str] = []
+    """SHA-256 digests (hex) of the keys that may write (POST /v1/announcements), as JSON; a
+    write key also reads. Empty: writes are disabled."""
+    sources_file: Path | None = None
+    """The sources to poll (TOML); None: the packaged default (Federal Register, White House,
+    USTR)."""

@@ -48,6 +48,7 @@ announcements = Table(
     Column("effective_at", String(40)),
     Column("headline", Text, nullable=False),
     Column("url", Text),
+    Column("details", Text),  # JSON of the optional fields in `DETAIL_FIELDS`, or NULL
     Index("ix_announcements_published", "published_at_us", "id"),
     Index("ix_announcements_action_published", "action", "published_at_us", "id"),
 )
@@ -198,3 +199,8 @@ RETIRED_INDEXES = (
 )
 """Indexes of earlier versions, replaced by those above; dropped at start-up (some made SQLite
 sort every matching row of a page)."""
+
+DETAIL_FIELDS = ("supersedes", "extraction")
+"""Optional announcement fields kept together in `announcements.details` (JSON)."""
+ADDED_COLUMNS = (("announcements", "details", "TEXT"),)
+"""Nullable columns newer than the first schema: added at start-up to a store that lacks them."""

@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import polars as pl
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -39,6 +39,7 @@ from services.store.filters import (
     ReactionKey,
 )
 from services.store.schema import (
+    ADDED_COLUMNS,
     RETIRED_INDEXES,
     announcements,
     bars_1d,
@@ -67,10 +68,18 @@ async def open_store(url: str) -> SqlStore:
 
 def _create_tables_and_indexes(conn: Connection) -> None:
     metadata.create_all(conn)
+    _add_missing_columns(conn)
     # create_all skips the indexes of a table that exists already
     for table in metadata.sorted_tables:
         for index in table.indexes:
             index.create(conn, checkfirst=True)
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    inspector = inspect(conn)
+    for table, column, sql_type in ADDED_COLUMNS:
+        if column not in {c["name"] for c in inspector.get_columns(table)}:
+            conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
 
 
 class SqlStore:

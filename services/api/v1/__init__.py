@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI, params
 
+from services.api.body_limit import BodyLimit
 from services.api.problems import install_problem_handlers
-from services.api.v1 import announcements, prices, reactions, stats
+from services.api.v1 import announcements, prices, reactions, stats, submit
 from services.api.v1.deps import ApiLimits
 from services.store.types import HistoryReader
 
@@ -17,7 +18,7 @@ __all__ = ["ApiLimits", "create_api_app", "include_v1", "v1_router"]
 
 def v1_router() -> APIRouter:
     router = APIRouter(prefix="/v1")
-    for part in (announcements, reactions, stats, prices):
+    for part in (announcements, reactions, stats, prices, submit):
         router.include_router(part.router)
     return router
 
@@ -27,6 +28,9 @@ def include_v1(
 ) -> None:
     """Mount /v1 on `app`; its routes read `app.state.runtime.store`."""
     app.state.api_limits = limits
+    app.add_middleware(
+        BodyLimit, max_bytes=submit.MAX_BODY_BYTES, paths=frozenset({"/v1/announcements"})
+    )
     app.include_router(v1_router(), dependencies=dependencies)
 
 
