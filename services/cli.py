@@ -89,6 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     ingest.add_argument("--to", type=Path, required=True, help="JSON lines file to append to")
     ingest.set_defaults(command=_ingest)
+
+    from services.sources import announce_cli
+
+    announce_cli.add_parser(commands)
     return parser
 
 
