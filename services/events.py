@@ -95,6 +95,11 @@ class Announcement(Event):
     """The id of the announcement this one corrects (a correction is a new id)."""
     extraction: Extraction | None = None
     """How a source's extractor read the text; null for announcements entered by hand."""
+    story_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    """Set by the service: the id of the first announcement of the same policy (its own id when
+    it is that first, "novel", one; another id for an echo). Producers leave it out."""
+    first_seen_at: UtcDatetime | None = None
+    """Set by the service: when the story was first published."""
 
 
 class Price(Event):

@@ -32,6 +32,7 @@ from services.publisher import signal_value
 from services.store import open_store
 from services.store.batch import StoreBatch
 from services.store.exceptions import StoreError
+from services.stories import StoryBook, split_stories
 
 M = TypeVar("M", bound=BaseModel)
 _LIST_FIELDS = ("targets", "sectors")
@@ -72,11 +73,14 @@ def run_replay(
                 StoreBatch(announced, frame.clear() if priced is None else priced, signals)
             )
 
+    anns, echoes = split_stories(StoryBook(), anns)  # echoes: stored, never in the engine
     anns.sort(key=lambda a: a.published_at)
     ann_us = np.asarray([to_us(a.published_at) for a in anns], dtype=np.int64)
     frame = _time_ordered(price_list)
     obs_us = frame["_obs_us"].to_numpy()
     frame = frame.drop("_obs_us")
+    if echoes:
+        keep([], echoes)
     # announcements go in just before the first price observed after them
     ann_pos = np.searchsorted(obs_us, ann_us, side="right")
     cuts = sorted({*range(0, frame.height, chunk_rows), *ann_pos.tolist(), frame.height})

@@ -24,15 +24,25 @@ class Fetcher:
         self._max_bytes = max_bytes
 
     async def get(
-        self, source: str, url: str, *, etag: str | None, last_modified: str | None
+        self,
+        source: str,
+        url: str,
+        *,
+        etag: str | None,
+        last_modified: str | None,
+        timeout_s: float | None = None,
     ) -> Fetched:
+        """`timeout_s`: for each of connect, read and write; None: the client's own."""
         headers = {}
         if etag:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         try:
-            async with self._client.stream("GET", url, headers=headers) as response:
+            timeout = httpx.Timeout(timeout_s) if timeout_s else self._client.timeout
+            async with self._client.stream(
+                "GET", url, headers=headers, timeout=timeout
+            ) as response:
                 if response.status_code == 304:
                     return Fetched(None, etag, last_modified)
                 if response.status_code != 200:

@@ -96,7 +96,11 @@ class SourcePoller:
         position = await self._intake.position(name)
         try:
             fetched = await self._fetcher.get(
-                name, self.config.url, etag=position.etag, last_modified=position.last_modified
+                name,
+                self.config.url,
+                etag=position.etag,
+                last_modified=position.last_modified,
+                timeout_s=self.config.timeout_s,
             )
             if fetched.body is None:
                 return PollResult(not_modified=True)

@@ -200,7 +200,7 @@ RETIRED_INDEXES = (
 """Indexes of earlier versions, replaced by those above; dropped at start-up (some made SQLite
 sort every matching row of a page)."""
 
-DETAIL_FIELDS = ("supersedes", "extraction")
+DETAIL_FIELDS = ("supersedes", "extraction", "story_id", "first_seen_at")
 """Optional announcement fields kept together in `announcements.details` (JSON)."""
 ADDED_COLUMNS = (("announcements", "details", "TEXT"),)
 """Nullable columns newer than the first schema: added at start-up to a store that lacks them."""
