@@ -3,7 +3,10 @@ same decisions whatever the order within a batch, live and in replay."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.events import Announcement
+from services.replay import run_replay
+from services.scenario import seed_story
+from services.simulate import write_files
+from services.store import open_store
 from services.stories import StoryBook, StoryRules, is_echo, split_stories
 
 T0 = datetime(2025, 7, 7, 16, 4, tzinfo=UTC)
@@ -95,3 +102,34 @@ def test_a_batch_is_decided_in_publication_order_whatever_its_arrival(order: lis
         "japan-echo": "japan",
         "tv": "first",
     }
+
+
+def test_replay_computes_one_story_once_and_backfills_its_echoes(tmp_path: Path) -> None:
+    write_files(seed_story(seed=5), tmp_path)
+    story = [
+        ann("wh", headline="US letter: 25% tariff on all Korean goods from August 1"),
+        ann("wire", minutes=3, headline="US sets 25% tariff on South Korean goods from August 1"),
+        ann("tv", minutes=8, headline="Trump: 25% tariff on all Korean goods starting August 1"),
+    ]
+    announcements = tmp_path / "story.jsonl"
+    announcements.write_text("".join(a.model_dump_json() + "\n" for a in reversed(story)))
+    out = tmp_path / "reactions.jsonl"
+    store = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+
+    run_replay(
+        str(announcements), str(tmp_path / "prices.jsonl"), str(out), store=store, progress=False
+    )
+
+    reactions = [json.loads(line) for line in out.read_text().splitlines()]
+    assert reactions
+    assert {r["announcement_id"] for r in reactions} == {"wh"}
+
+    async def stored() -> list[Announcement | None]:
+        async with await open_store(store) as opened:
+            return [await opened.get_announcement(i) for i in ("wh", "wire", "tv")]
+
+    assert [(a.id, a.story_id) for a in asyncio.run(stored()) if a] == [
+        ("wh", "wh"),
+        ("wire", "wh"),
+        ("tv", "wh"),
+    ]
