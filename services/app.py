@@ -39,7 +39,7 @@ from services.sources.announcer import open_announcer
 from services.store import open_store
 from services.store.intake import open_intake_store
 from services.store.types import Store
-from services.stories import StoryBook, StorySink
+from services.stories import StoryBook, StorySink, rules_from
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +111,7 @@ def create_app(
                     engine_sink = await _engine_sink(
                         settings, registry, store, producer, hub, stack
                     )
-                    batch_sink = StorySink(engine_sink, StoryBook(), store)
+                    batch_sink = StorySink(engine_sink, StoryBook(rules_from(settings)), store)
                 else:
                     batch_sink = sink
                 ingest = await stack.enter_async_context(

@@ -137,6 +137,7 @@ def _topics(args: argparse.Namespace, settings: Settings) -> int:
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
     from services.engine import EngineError, load_registry
     from services.replay import run_replay
+    from services.stories import rules_from
 
     try:
         run_replay(
@@ -146,6 +147,7 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
             store=args.store,
             progress=not args.quiet,
             registry=load_registry(args.instruments or settings.instruments_file),
+            stories=rules_from(settings),
         )
     except EngineError as exc:
         print(f"market-reaction replay: {exc}", file=sys.stderr)

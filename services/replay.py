@@ -32,7 +32,7 @@ from services.publisher import signal_value
 from services.store import open_store
 from services.store.batch import StoreBatch
 from services.store.exceptions import StoreError
-from services.stories import StoryBook, split_stories
+from services.stories import StoryBook, StoryRules, split_stories
 
 M = TypeVar("M", bound=BaseModel)
 _LIST_FIELDS = ("targets", "sectors")
@@ -48,6 +48,7 @@ def run_replay(
     registry: InstrumentRegistry | None = None,
     config: EngineConfig | None = None,
     chunk_rows: int = 20_000,
+    stories: StoryRules | None = None,
 ) -> int:
     """Replay the files through the engine; returns the number of reactions written. With
     `store` (a database URL), the announcements, prices and every revision are also written to
@@ -73,7 +74,7 @@ def run_replay(
                 StoreBatch(announced, frame.clear() if priced is None else priced, signals)
             )
 
-    anns, echoes = split_stories(StoryBook(), anns)  # echoes: stored, never in the engine
+    anns, echoes = split_stories(StoryBook(stories), anns)  # echoes: stored, never in the engine
     anns.sort(key=lambda a: a.published_at)
     ann_us = np.asarray([to_us(a.published_at) for a in anns], dtype=np.int64)
     frame = _time_ordered(price_list)

@@ -64,3 +64,6 @@ class Settings(BaseSettings):
     sources_file: Path | None = None
     """The sources to poll (TOML); None: the packaged default (Federal Register, White House,
     USTR)."""
+    story_window_h: Annotated[float, Field(gt=0)] = 72.0
+    """Announcements of one policy published this far apart are still one story (echoes get
+    no reactions of their own); live and `replay` use the same value."""

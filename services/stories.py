@@ -20,6 +20,7 @@ from rapidfuzz import fuzz, utils
 
 from services.events import Announcement
 from services.ingest.types import BatchSink, IngestBatch
+from services.settings import Settings
 from services.store.batch import StoreBatch
 from services.store.types import ReactionWriter
 
@@ -31,6 +32,10 @@ class StoryRules:
     min_headline_similarity: float = 50.0
     """rapidfuzz token-set ratio (0-100) of the headlines, after lower-casing and stripping
     punctuation."""
+
+
+def rules_from(settings: Settings) -> StoryRules:
+    return StoryRules(window=timedelta(hours=settings.story_window_h))
 
 
 def is_echo(announcement: Announcement) -> bool:

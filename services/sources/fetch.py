@@ -1,5 +1,5 @@
 """Conditional HTTP GETs (ETag / Last-Modified) with a timeout; every failure is `FetchFailed`.
-Errors name the source, never the URL (a URL may carry a key)."""
+Errors never name the URL (a URL may carry a key)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,6 @@ class Fetcher:
 
     async def get(
         self,
-        source: str,
         url: str,
         *,
         etag: str | None,
@@ -46,16 +45,16 @@ class Fetcher:
                 if response.status_code == 304:
                     return Fetched(None, etag, last_modified)
                 if response.status_code != 200:
-                    raise FetchFailed(f"{source}: HTTP {response.status_code}")
+                    raise FetchFailed(f"HTTP {response.status_code}")
                 body = bytearray()
                 async for chunk in response.aiter_bytes():
                     body += chunk
                     if len(body) > self._max_bytes:
-                        raise FetchFailed(f"{source}: answer over {self._max_bytes:,} bytes")
+                        raise FetchFailed(f"answer over {self._max_bytes:,} bytes")
         except httpx.TimeoutException as exc:
-            raise FetchFailed(f"{source}: timed out") from exc
+            raise FetchFailed("timed out") from exc
         except httpx.HTTPError as exc:
-            raise FetchFailed(f"{source}: {type(exc).__name__}") from exc
+            raise FetchFailed(type(exc).__name__) from exc
         return Fetched(
             bytes(body), response.headers.get("etag"), response.headers.get("last-modified")
         )

@@ -96,7 +96,6 @@ class SourcePoller:
         position = await self._intake.position(name)
         try:
             fetched = await self._fetcher.get(
-                name,
                 self.config.url,
                 etag=position.etag,
                 last_modified=position.last_modified,

@@ -4,6 +4,7 @@ and /metrics (`market-reaction serve --role sources`), or headless (`market-reac
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -33,6 +34,9 @@ USER_AGENT = "market-reaction/0.1 (tariff announcement intake)"
 async def running_sources(settings: Settings, registry: CollectorRegistry) -> AsyncIterator[Store]:
     """Polls every source until the block ends; yields the store (for readiness)."""
     configs = load_sources(settings.sources_file)
+    # httpx logs every request's full URL at INFO, and a source's URL may carry a key
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     async with AsyncExitStack() as stack:
         store = await open_store(settings.database_url)
         stack.push_async_callback(store.close)

@@ -4,6 +4,7 @@ and nothing on the topic for a rejected request."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -13,6 +14,7 @@ from prometheus_client import CollectorRegistry
 from services.api.auth import key_digest
 from services.app import create_app
 from services.settings import Settings
+from services.store.intake import open_intake_store
 from tests.helpers import kcat_consume, live_server
 
 pytestmark = pytest.mark.kafka
@@ -107,3 +109,30 @@ async def test_writes_are_disabled_without_a_write_key(kafka_settings: Settings)
     assert refused.status_code == 403
     assert refused.json()["detail"] == "writes are disabled: no write key is configured"
     assert topic_values(kafka_settings) == []
+
+
+async def test_unrouted_items_are_listed_for_a_person(writable: Settings) -> None:
+    intake = await open_intake_store(writable.database_url)
+    try:
+        draft = {"headline": "Ambassador meets trade ministers on tariff talks", "targets": []}
+        seen = datetime(2025, 7, 31, 15, tzinfo=UTC)
+        await intake.keep_unrouted("ustr", "u-2", seen - timedelta(hours=1), draft, now=seen)
+        await intake.keep_unrouted("ustr", "u-1", seen - timedelta(hours=2), draft, now=seen)
+    finally:
+        await intake.close()
+    app = create_app(writable, role="api", registry=CollectorRegistry())
+    async with live_server(app) as base, httpx.AsyncClient(base_url=base) as http:
+        listed = await http.get(
+            "/v1/intake", params={"status": "unrouted"}, headers=bearer(READ_KEY)
+        )
+        wrong = await http.get("/v1/intake", params={"status": "done"}, headers=bearer(READ_KEY))
+        anonymous = await http.get("/v1/intake")
+
+    assert listed.status_code == 200
+    items = listed.json()["items"]
+    assert [(i["source"], i["item_id"]) for i in items] == [("ustr", "u-1"), ("ustr", "u-2")]
+    assert items[0]["draft"] == draft
+    assert items[0]["published_at"] == "2025-07-31T13:00:00Z"
+    assert wrong.status_code == 422
+    assert wrong.headers["content-type"] == "application/problem+json"
+    assert anonymous.status_code == 401  # read keys guard it like the rest of /v1

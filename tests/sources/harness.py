@@ -36,9 +36,7 @@ class Harness:
 
 
 @asynccontextmanager
-async def harness(
-    settings: Settings, config: SourceConfig, *, timeout_s: float = 5.0
-) -> AsyncIterator[Harness]:
+async def harness(settings: Settings, config: SourceConfig) -> AsyncIterator[Harness]:
     """A fresh poller over the settings' store (a second one over the same store is a restart)."""
     async with AsyncExitStack() as stack:
         store = await open_store(settings.database_url)
@@ -46,7 +44,7 @@ async def harness(
         intake = await open_intake_store(settings.database_url)
         stack.push_async_callback(intake.close)
         announcer = await open_announcer(settings, intake, store, stack)
-        client = await stack.enter_async_context(httpx.AsyncClient(timeout=timeout_s))
+        client = await stack.enter_async_context(httpx.AsyncClient())
         registry = CollectorRegistry()
         poller = SourcePoller(
             config,

@@ -4,6 +4,7 @@ of the sources role produces nothing twice."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import httpx
@@ -16,7 +17,7 @@ from services.settings import Settings
 from services.simulate import play
 from services.sources.runner import running_sources
 from tests.helpers import eventually, live_server
-from tests.sources.feed_server import feed_server, fixture
+from tests.sources.feed_server import Answer, feed_server, fixture
 from tests.sources.harness import produced
 
 pytestmark = pytest.mark.kafka
@@ -93,3 +94,21 @@ async def test_three_sources_one_story_one_set_of_reactions(
         r for r in reactions if r["instrument"] == "KOSPI" and r["horizon"] == "close"
     )
     assert kospi_close["anchor_at"] == "2025-07-08T00:00:00Z"  # the first publication's
+
+
+async def test_a_key_in_a_source_url_never_reaches_the_log(
+    kafka_settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with feed_server() as (server, base):
+        server.script("/feed?api_key=SECRET-7731", Answer(503))
+        path = tmp_path / "sources.toml"
+        path.write_text(
+            f'[[source]]\nname = "keyed"\nkind = "feed"\nurl = "{base}/feed?api_key=SECRET-7731"\n'
+            "interval_s = 0.05\nbackoff_base_s = 0.05\nbackoff_cap_s = 0.1\n"
+        )
+        settings = kafka_settings.model_copy(update={"sources_file": path})
+        caplog.set_level(logging.DEBUG)
+        async with running_sources(settings, CollectorRegistry()):
+            await eventually(lambda: len(server.requests) >= 2, what="two failed polls")
+    assert "source keyed: HTTP 503" in caplog.text
+    assert "SECRET" not in caplog.text

@@ -102,8 +102,8 @@ async def test_errors_are_counted_and_never_advance_the_position(
             Answer(body=b"{not a feed}"),
             fixture("white_house.rss"),
         )
-        source = config(base, "/wh.rss", "feed")
-        async with harness(kafka_settings, source, timeout_s=0.3) as h:
+        source = config(base, "/wh.rss", "feed", timeout_s=0.3)
+        async with harness(kafka_settings, source) as h:
             failures = []
             for _ in range(5):
                 with pytest.raises((FetchFailed, MalformedDocument)) as raised:
