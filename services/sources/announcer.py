@@ -36,8 +36,14 @@ def new_producer(bootstrap: str) -> AIOKafkaProducer:
     return AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
 
 
+SERVICE_FIELDS = {"story_id", "first_seen_at"}
+"""Set by the service once stored: not part of what a producer sent."""
+
+
 def same_content(a: Announcement, b: Announcement) -> bool:
-    return a.model_dump(mode="json") == b.model_dump(mode="json")
+    return a.model_dump(mode="json", exclude=SERVICE_FIELDS) == b.model_dump(
+        mode="json", exclude=SERVICE_FIELDS
+    )
 
 
 class Announcer:
@@ -70,6 +76,7 @@ class Announcer:
                 return Outcome("repeat", known)
             await self._produce(announcement)
             await self._ledger.record_submission(announcement, now=self._clock.now())
+            await self._ledger.complete(announcement.id)
             return Outcome("accepted", announcement)
 
     async def _known(self, announcement_id: str) -> Announcement | None:

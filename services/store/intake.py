@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, Text, select
+from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, Text, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,7 +17,8 @@ from services.events import Announcement
 from services.store.codec import from_us, to_us
 from services.store.connect import create_engine
 
-IntakeStatus = Literal["unrouted"]
+IntakeStatus = Literal["unrouted", "completed"]
+"""completed: an announcement with the draft's id was entered since."""
 
 metadata = MetaData()
 
@@ -36,9 +37,11 @@ intake_items = Table(
     Column("item_id", String(400), primary_key=True),
     Column("status", String(16), nullable=False),
     Column("published_at_us", BigInteger, nullable=False),
+    Column("announcement_id", String(200), nullable=False),  # the draft's id
     Column("draft", Text, nullable=False),  # what the extractor filled in (JSON), to complete
     Column("seen_at_us", BigInteger, nullable=False),
     Index("ix_intake_items_status", "status", "published_at_us", "source", "item_id"),
+    Index("ix_intake_items_announcement", "announcement_id"),
 )
 
 source_positions = Table(
@@ -111,11 +114,23 @@ class IntakeStore:
             "source": source,
             "item_id": item_id,
             "status": "unrouted",
+            "announcement_id": str(draft["id"]),
             "published_at_us": to_us(published_at),
             "draft": json.dumps(draft, sort_keys=True),
             "seen_at_us": to_us(now),
         }
         stmt = self._insert(intake_items).values(row).on_conflict_do_nothing()
+        async with self._engine.begin() as conn:
+            await conn.execute(stmt)
+
+    async def complete(self, announcement_id: str) -> None:
+        """Unrouted items whose draft has this id are done: it was entered."""
+        c = intake_items.c
+        stmt = (
+            update(intake_items)
+            .where(c.announcement_id == announcement_id, c.status == "unrouted")
+            .values(status="completed")
+        )
         async with self._engine.begin() as conn:
             await conn.execute(stmt)
 

@@ -111,28 +111,48 @@ async def test_writes_are_disabled_without_a_write_key(kafka_settings: Settings)
     assert topic_values(kafka_settings) == []
 
 
-async def test_unrouted_items_are_listed_for_a_person(writable: Settings) -> None:
+async def test_unrouted_items_are_listed_until_a_person_enters_them(writable: Settings) -> None:
+    def draft(id: str) -> dict[str, Any]:
+        return {"id": id, "headline": "Ambassador meets ministers on tariff talks", "targets": []}
+
     intake = await open_intake_store(writable.database_url)
     try:
-        draft = {"headline": "Ambassador meets trade ministers on tariff talks", "targets": []}
         seen = datetime(2025, 7, 31, 15, tzinfo=UTC)
-        await intake.keep_unrouted("ustr", "u-2", seen - timedelta(hours=1), draft, now=seen)
-        await intake.keep_unrouted("ustr", "u-1", seen - timedelta(hours=2), draft, now=seen)
+        await intake.keep_unrouted(
+            "ustr", "u-2", seen - timedelta(hours=1), draft("ustr-2"), now=seen
+        )
+        await intake.keep_unrouted(
+            "ustr", "u-1", seen - timedelta(hours=2), draft("ustr-1"), now=seen
+        )
     finally:
         await intake.close()
+    completed = {
+        **draft("ustr-1"),
+        "targets": ["KR"],
+        "published_at": "2025-07-31T13:00:00Z",
+        "source": "ustr",
+    }
     app = create_app(writable, role="api", registry=CollectorRegistry())
     async with live_server(app) as base, httpx.AsyncClient(base_url=base) as http:
-        listed = await http.get(
+        before = await http.get(
             "/v1/intake", params={"status": "unrouted"}, headers=bearer(READ_KEY)
+        )
+        entered = await http.post("/v1/announcements", json=completed, headers=bearer(WRITE_KEY))
+        after = await http.get("/v1/intake", headers=bearer(READ_KEY))
+        done = await http.get(
+            "/v1/intake", params={"status": "completed"}, headers=bearer(READ_KEY)
         )
         wrong = await http.get("/v1/intake", params={"status": "done"}, headers=bearer(READ_KEY))
         anonymous = await http.get("/v1/intake")
 
-    assert listed.status_code == 200
-    items = listed.json()["items"]
+    assert before.status_code == 200
+    items = before.json()["items"]
     assert [(i["source"], i["item_id"]) for i in items] == [("ustr", "u-1"), ("ustr", "u-2")]
-    assert items[0]["draft"] == draft
+    assert items[0]["draft"] == draft("ustr-1")
     assert items[0]["published_at"] == "2025-07-31T13:00:00Z"
+    assert entered.status_code == 202
+    assert [i["item_id"] for i in after.json()["items"]] == ["u-2"]
+    assert [i["item_id"] for i in done.json()["items"]] == ["u-1"]
     assert wrong.status_code == 422
     assert wrong.headers["content-type"] == "application/problem+json"
     assert anonymous.status_code == 401  # read keys guard it like the rest of /v1

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response
@@ -15,7 +15,7 @@ from services.api.v1.schemas import AnnouncementPublic
 from services.events import Announcement
 from services.sources.announcer import Announcer
 from services.sources.exceptions import AnnouncementConflict, BrokerUnavailable
-from services.store.intake import IntakeStore
+from services.store.intake import IntakeStatus, IntakeStore
 
 MAX_BODY_BYTES = 64 * 1024
 
@@ -35,7 +35,7 @@ class Submitted(BaseModel):
 class IntakeItemPublic(BaseModel):
     source: str
     item_id: str
-    status: Literal["unrouted"]
+    status: IntakeStatus
     published_at: datetime
     draft: dict[str, Any]
     """What the extractor filled in; a person completes it and POSTs it as an announcement."""
@@ -110,7 +110,7 @@ async def submit_announcement(
 @router.get("/intake", summary="Source items kept for a person to complete (no target found)")
 async def list_intake(
     intake: Annotated[IntakeStore, Depends(_intake)],
-    status: Annotated[Literal["unrouted"], Query()] = "unrouted",
+    status: Annotated[IntakeStatus, Query()] = "unrouted",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> IntakePage:
     items = await intake.items(status, limit=limit)
