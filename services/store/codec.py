@@ -41,6 +41,7 @@ def announcement_row(a: Announcement) -> dict[str, Any]:
         "headline": a.headline,
         "url": a.url,
         "details": _details(a),
+        "story_id": a.story_id,
     }
 
 
@@ -71,6 +72,7 @@ def announcement_from_row(row: Mapping[str, Any]) -> Announcement:
             "effective_at": row["effective_at"],
             "headline": row["headline"],
             "url": row["url"],
+            "story_id": row.get("story_id"),
             **json.loads(row.get("details") or "{}"),
         }
     )

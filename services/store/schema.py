@@ -49,7 +49,9 @@ announcements = Table(
     Column("headline", Text, nullable=False),
     Column("url", Text),
     Column("details", Text),  # JSON of the optional fields in `DETAIL_FIELDS`, or NULL
+    Column("story_id", String(200)),  # the story's first announcement (services/stories.py)
     Index("ix_announcements_published", "published_at_us", "id"),
+    Index("ix_announcements_story", "story_id", "published_at_us", "id"),
     Index("ix_announcements_action_published", "action", "published_at_us", "id"),
 )
 
@@ -200,7 +202,10 @@ RETIRED_INDEXES = (
 """Indexes of earlier versions, replaced by those above; dropped at start-up (some made SQLite
 sort every matching row of a page)."""
 
-DETAIL_FIELDS = ("supersedes", "extraction", "story_id", "first_seen_at")
+DETAIL_FIELDS = ("supersedes", "extraction", "first_seen_at")
 """Optional announcement fields kept together in `announcements.details` (JSON)."""
-ADDED_COLUMNS = (("announcements", "details", "TEXT"),)
+ADDED_COLUMNS = (
+    ("announcements", "details", "TEXT"),
+    ("announcements", "story_id", "VARCHAR(200)"),
+)
 """Nullable columns newer than the first schema: added at start-up to a store that lacks them."""

@@ -79,6 +79,10 @@ async def test_three_sources_one_story_one_set_of_reactions(
             await eventually(kospi_close_final, timeout_s=120, what="KOSPI's close reaction")
             reactions = (await http.get("/v1/reactions", params={"limit": 1000})).json()["items"]
             announcements = (await http.get("/v1/announcements")).json()["items"]
+            novel_id = next(a["id"] for a in announcements if a["source"] == "white_house")
+            story = (await http.get(f"/v1/stories/{novel_id}")).json()
+            echo_id = next(a["id"] for a in announcements if a["source"] == "wire")
+            not_a_story = await http.get(f"/v1/stories/{echo_id}")
 
     on_topic = produced(settings)
     assert len(on_topic) == 3  # one per source item, none again after the restart
@@ -90,6 +94,11 @@ async def test_three_sources_one_story_one_set_of_reactions(
         assert echo["story_id"] == novel["id"]
         assert echo["first_seen_at"] == "2025-07-07T16:04:00Z"
     assert {r["announcement_id"] for r in reactions} == {novel["id"]}
+    assert story["novel"]["id"] == novel["id"]
+    assert [e["source"] for e in story["echoes"]] == ["wire", "tv"]
+    assert {r["announcement_id"] for r in story["reactions"]} == {novel["id"]}
+    assert len(story["reactions"]) == len(reactions)
+    assert not_a_story.status_code == 404
     kospi_close = next(
         r for r in reactions if r["instrument"] == "KOSPI" and r["horizon"] == "close"
     )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI, params
 
 from services.api.body_limit import BodyLimit
 from services.api.problems import install_problem_handlers
-from services.api.v1 import announcements, prices, reactions, stats, submit
+from services.api.v1 import announcements, prices, reactions, stats, stories, submit
 from services.api.v1.deps import ApiLimits
 from services.store.types import HistoryReader
 
@@ -18,7 +18,7 @@ __all__ = ["ApiLimits", "create_api_app", "include_v1", "v1_router"]
 
 def v1_router() -> APIRouter:
     router = APIRouter(prefix="/v1")
-    for part in (announcements, reactions, stats, prices, submit):
+    for part in (announcements, reactions, stats, prices, submit, stories):
         router.include_router(part.router)
     return router
 
