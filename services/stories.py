@@ -46,18 +46,28 @@ def story_order(announcements: Iterable[Announcement]) -> list[Announcement]:
     return sorted(announcements, key=lambda a: (a.published_at, a.id))
 
 
+StoryKey = tuple[str, str, float | None]
+"""What every member of a story shares: issuer, action and rate."""
+
+
+def story_key(a: Announcement) -> StoryKey:
+    return (a.issuer, a.action, a.tariff_rate_pct)
+
+
 class StoryBook:
-    """Remembers the stories first published within the window of the newest seen."""
+    """Remembers the stories first published within two windows of the newest announcement
+    (forgotten a window at a time), indexed by what their members must share."""
 
     def __init__(self, rules: StoryRules | None = None) -> None:
         self.rules = rules or StoryRules()
         self._decided: dict[str, Announcement] = {}
-        self._stories: list[Announcement] = []
-        """Novel announcements, in the order they were decided."""
+        self._stories: dict[StoryKey, list[Announcement]] = {}
+        """Novel announcements by key, each list in the order they were decided."""
+        self._oldest: datetime | None = None
 
     def __len__(self) -> int:
         """Stories remembered."""
-        return len(self._stories)
+        return sum(map(len, self._stories.values()))
 
     def classify(self, announcement: Announcement) -> Announcement:
         """The announcement with `story_id` and `first_seen_at` set; a repeat of an id gets
@@ -65,12 +75,15 @@ class StoryBook:
         decided = self._decided.get(announcement.id)
         if decided is not None:
             return decided
-        story = next((s for s in self._stories if self._same_story(s, announcement)), None)
+        candidates = self._stories.setdefault(story_key(announcement), [])
+        story = next((s for s in candidates if self._same_story(s, announcement)), None)
         if story is None:
             decided = announcement.model_copy(
                 update={"story_id": announcement.id, "first_seen_at": announcement.published_at}
             )
-            self._stories.append(decided)
+            candidates.append(decided)
+            if self._oldest is None or decided.published_at < self._oldest:
+                self._oldest = decided.published_at
         else:
             decided = announcement.model_copy(
                 update={"story_id": story.id, "first_seen_at": story.published_at}
@@ -81,10 +94,7 @@ class StoryBook:
 
     def _same_story(self, story: Announcement, a: Announcement) -> bool:
         return (
-            story.issuer == a.issuer
-            and story.action == a.action
-            and story.tariff_rate_pct == a.tariff_rate_pct
-            and not set(story.targets).isdisjoint(a.targets)
+            not set(story.targets).isdisjoint(a.targets)
             and not set(story.sectors).isdisjoint(a.sectors)
             and abs(a.published_at - story.published_at) <= self.rules.window
             and fuzz.token_set_ratio(story.headline, a.headline, processor=utils.default_process)
@@ -92,14 +102,22 @@ class StoryBook:
         )
 
     def _forget_before(self, cutoff: datetime) -> None:
-        # only stories far older than the newest announcement: late ones still find theirs
-        if self._stories and self._stories[0].published_at < cutoff:
-            self._stories = [s for s in self._stories if s.published_at >= cutoff]
-            self._decided = {
-                k: v
-                for k, v in self._decided.items()
-                if v.first_seen_at is not None and v.first_seen_at >= cutoff
-            }
+        # a window at a time, so that forgetting costs little per announcement; stories older
+        # than two windows can match nothing published after the cutoff anyway
+        if self._oldest is None or self._oldest >= cutoff - self.rules.window:
+            return
+        self._stories = {
+            key: kept
+            for key, stories in self._stories.items()
+            if (kept := [s for s in stories if s.published_at >= cutoff])
+        }
+        self._decided = {
+            k: v
+            for k, v in self._decided.items()
+            if v.first_seen_at is not None and v.first_seen_at >= cutoff
+        }
+        remaining = [s.published_at for stories in self._stories.values() for s in stories]
+        self._oldest = min(remaining, default=None)
 
 
 def split_stories(
