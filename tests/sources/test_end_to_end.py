@@ -15,7 +15,7 @@ from services.app import create_app
 from services.scenario import Scenario, seed_story
 from services.settings import Settings
 from services.simulate import play
-from services.sources.runner import running_sources
+from services.sources.runner import create_sources_app, running_sources
 from tests.helpers import eventually, live_server
 from tests.sources.feed_server import Answer, feed_server, fixture
 from tests.sources.harness import produced
@@ -121,3 +121,26 @@ async def test_a_key_in_a_source_url_never_reaches_the_log(
             await eventually(lambda: len(server.requests) >= 2, what="two failed polls")
     assert "source keyed: HTTP 503" in caplog.text
     assert "SECRET" not in caplog.text
+
+
+async def test_the_sources_role_serves_health_and_metrics(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    with feed_server() as (server, base):
+        server.script("/wh.rss", fixture("story_white_house.rss"))
+        path = tmp_path / "sources.toml"
+        path.write_text(f'[[source]]\nname = "white_house"\nkind = "feed"\nurl = "{base}/wh.rss"\n')
+        settings = kafka_settings.model_copy(update={"sources_file": path})
+        app = create_sources_app(settings, CollectorRegistry())
+        async with live_server(app) as url, httpx.AsyncClient(base_url=url) as http:
+
+            async def produced_one() -> bool:
+                metrics = (await http.get("/metrics")).text
+                return 'mr_source_items_produced_total{source="white_house"} 1.0' in metrics
+
+            await eventually(produced_one, what="the item produced")
+            ready = await http.get("/readyz")
+            metrics = (await http.get("/metrics")).text
+    assert ready.status_code == 200
+    assert 'mr_source_lag_seconds_count{source="white_house"} 1.0' in metrics
+    assert [a["source"] for a in produced(settings)] == ["white_house"]
