@@ -37,7 +37,7 @@ from services.publisher import KafkaSignalPublisher
 from services.settings import Settings
 from services.sources.announcer import open_announcer
 from services.store import open_store
-from services.store.intake import open_intake_store
+from services.store.intake import IntakeStore
 from services.store.types import Store
 from services.stories import StoryBook, StorySink, rules_from
 
@@ -84,7 +84,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            store = await open_store(settings.database_url)
+            store = await open_store(settings.database_url, upgrade=settings.database_auto_upgrade)
             stack.push_async_callback(store.close)
             tags = TagCache()
             hub = SignalHub(tags.get) if stream_metrics is not None else None
@@ -129,8 +129,7 @@ def create_app(
                 )
                 _background(stack, feed.run())
             if role != "engine":
-                app.state.intake = await open_intake_store(settings.database_url)
-                stack.push_async_callback(app.state.intake.close)
+                app.state.intake = IntakeStore(store.engine)
                 if settings.api_write_keys_sha256:
                     app.state.announcer = await open_announcer(
                         settings, app.state.intake, store, stack

@@ -42,6 +42,8 @@ class IngestService:
             poll_timeout_ms=settings.ingest_poll_timeout_ms,
             dedupe_capacity=settings.dedupe_capacity,
             replay_on_assign=settings.replay_on_assign,
+            group_instance_id=settings.replica_id if settings.kafka_static_membership else None,
+            session_timeout_ms=settings.kafka_session_timeout_ms,
         )
         # every engine replica reads every announcement: a group of its own for that topic
         announcements = replace(config, group_id=f"{settings.group_id}.{settings.replica_id}")

@@ -21,7 +21,7 @@ from services.settings import Settings
 from services.sources.announcer import Outcome, open_announcer
 from services.sources.exceptions import IntakeError
 from services.store import open_store
-from services.store.intake import open_intake_store
+from services.store.intake import IntakeStore
 
 
 def add_parser(commands: Any) -> None:
@@ -93,7 +93,6 @@ async def _submit(settings: Settings, announcement: Announcement) -> Outcome:
     async with AsyncExitStack() as stack:
         store = await open_store(settings.database_url)
         stack.push_async_callback(store.close)
-        intake = await open_intake_store(settings.database_url)
-        stack.push_async_callback(intake.close)
+        intake = IntakeStore(store.engine)
         announcer = await open_announcer(settings, intake, store, stack)
         return await announcer.submit(announcement)

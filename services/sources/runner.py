@@ -24,7 +24,7 @@ from services.sources.fetch import Fetcher
 from services.sources.metrics import SourceMetrics
 from services.sources.poller import SourcePoller
 from services.store import open_store
-from services.store.intake import open_intake_store
+from services.store.intake import IntakeStore
 from services.store.types import Store
 
 USER_AGENT = "market-reaction/0.1 (tariff announcement intake)"
@@ -40,8 +40,7 @@ async def running_sources(settings: Settings, registry: CollectorRegistry) -> As
     async with AsyncExitStack() as stack:
         store = await open_store(settings.database_url)
         stack.push_async_callback(store.close)
-        intake = await open_intake_store(settings.database_url)
-        stack.push_async_callback(intake.close)
+        intake = IntakeStore(store.engine)
         announcer = await open_announcer(settings, intake, store, stack)
         client = await stack.enter_async_context(
             httpx.AsyncClient(headers={"User-Agent": USER_AGENT}, follow_redirects=True)

@@ -1,6 +1,6 @@
-"""What the intake keeps beside the reaction store: announcements accepted by the write API (for
+"""What the intake keeps beside the reactions: announcements accepted by the write API (for
 idempotent repeats), source items kept for a person to complete (`unrouted`), and each source's
-position so a restart never produces an item twice. Same database as the store, own tables."""
+position so a restart never produces an item twice. Same database and engine as the store."""
 
 from __future__ import annotations
 
@@ -9,50 +9,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, Text, select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.events import Announcement
 from services.store.codec import from_us, to_us
-from services.store.connect import create_engine
+from services.store.schema import intake_items, source_positions, submissions
 
 IntakeStatus = Literal["unrouted", "completed"]
 """completed: an announcement with the draft's id was entered since."""
-
-metadata = MetaData()
-
-submissions = Table(
-    "announcement_submissions",
-    metadata,
-    Column("id", String(200), primary_key=True),
-    Column("body", Text, nullable=False),  # the announcement as accepted (JSON)
-    Column("submitted_at_us", BigInteger, nullable=False),
-)
-
-intake_items = Table(
-    "intake_items",
-    metadata,
-    Column("source", String(60), primary_key=True),
-    Column("item_id", String(400), primary_key=True),
-    Column("status", String(16), nullable=False),
-    Column("published_at_us", BigInteger, nullable=False),
-    Column("announcement_id", String(200), nullable=False),  # the draft's id
-    Column("draft", Text, nullable=False),  # what the extractor filled in (JSON), to complete
-    Column("seen_at_us", BigInteger, nullable=False),
-    Index("ix_intake_items_status", "status", "published_at_us", "source", "item_id"),
-    Index("ix_intake_items_announcement", "announcement_id"),
-)
-
-source_positions = Table(
-    "source_positions",
-    metadata,
-    Column("source", String(60), primary_key=True),
-    Column("etag", Text),
-    Column("last_modified", Text),
-    Column("seen_ids", Text, nullable=False),  # JSON list of ids handled, newest last, bounded
-    Column("updated_at_us", BigInteger, nullable=False),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +39,10 @@ class IntakeItem:
 
 
 class IntakeStore:
-    """Open with `open_intake_store(url)`; close when done."""
+    """Over the store's engine (`SqlStore.engine`): the store's migrations create its tables."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-
-    async def close(self) -> None:
-        await self._engine.dispose()
 
     def _insert(self, table: Table) -> Any:
         dialect = postgresql if self._engine.dialect.name == "postgresql" else sqlite
@@ -179,15 +142,3 @@ class IntakeStore:
         )
         async with self._engine.begin() as conn:
             await conn.execute(stmt)
-
-
-async def open_intake_store(url: str) -> IntakeStore:
-    """Connect and create the intake tables if missing."""
-    engine = create_engine(url)
-    try:
-        async with engine.begin() as conn:
-            await conn.run_sync(metadata.create_all)
-    except BaseException:
-        await engine.dispose()
-        raise
-    return IntakeStore(engine)

@@ -1,8 +1,8 @@
 """Tables. Times are integer microseconds since the epoch, UTC (`*_us`): exact, dialect-neutral and
 cheap to range-scan. Lists are JSON text; targets and sectors are also link tables for filtering.
 
-The schema is created at start-up (`metadata.create_all`; indexes new to an existing store are
-added then too); once a table has to evolve in place, Alembic migrations replace that.
+Migrations (`services/store/migrations`) build exactly these tables: a change here comes with its
+revision there (`tests/store/test_migrate.py` compares the two).
 
 Indexes of the latest table. A page of reactions is sorted by `ReactionKey`; every `by_*` index
 yields rows in that order under its equality prefix, so a page stops after `limit` matches instead
@@ -204,8 +204,37 @@ sort every matching row of a page)."""
 
 DETAIL_FIELDS = ("supersedes", "extraction", "first_seen_at")
 """Optional announcement fields kept together in `announcements.details` (JSON)."""
-ADDED_COLUMNS = (
-    ("announcements", "details", "TEXT"),
-    ("announcements", "story_id", "VARCHAR(200)"),
+
+# -- intake (services/store/intake.py) ------------------------------------------------------
+
+submissions = Table(
+    "announcement_submissions",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("body", Text, nullable=False),  # the announcement as accepted (JSON)
+    Column("submitted_at_us", BigInteger, nullable=False),
 )
-"""Nullable columns newer than the first schema: added at start-up to a store that lacks them."""
+
+intake_items = Table(
+    "intake_items",
+    metadata,
+    Column("source", String(60), primary_key=True),
+    Column("item_id", String(400), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("published_at_us", BigInteger, nullable=False),
+    Column("announcement_id", String(200), nullable=False),  # the draft's id
+    Column("draft", Text, nullable=False),  # what the extractor filled in (JSON), to complete
+    Column("seen_at_us", BigInteger, nullable=False),
+    Index("ix_intake_items_status", "status", "published_at_us", "source", "item_id"),
+    Index("ix_intake_items_announcement", "announcement_id"),
+)
+
+source_positions = Table(
+    "source_positions",
+    metadata,
+    Column("source", String(60), primary_key=True),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("seen_ids", Text, nullable=False),  # JSON list of ids handled, newest last, bounded
+    Column("updated_at_us", BigInteger, nullable=False),
+)

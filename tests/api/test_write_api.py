@@ -14,7 +14,8 @@ from prometheus_client import CollectorRegistry
 from services.api.auth import key_digest
 from services.app import create_app
 from services.settings import Settings
-from services.store.intake import open_intake_store
+from services.store import open_store
+from services.store.intake import IntakeStore
 from tests.helpers import kcat_consume, live_server
 
 pytestmark = pytest.mark.kafka
@@ -115,8 +116,8 @@ async def test_unrouted_items_are_listed_until_a_person_enters_them(writable: Se
     def draft(id: str) -> dict[str, Any]:
         return {"id": id, "headline": "Ambassador meets ministers on tariff talks", "targets": []}
 
-    intake = await open_intake_store(writable.database_url)
-    try:
+    async with await open_store(writable.database_url) as store:
+        intake = IntakeStore(store.engine)
         seen = datetime(2025, 7, 31, 15, tzinfo=UTC)
         await intake.keep_unrouted(
             "ustr", "u-2", seen - timedelta(hours=1), draft("ustr-2"), now=seen
@@ -124,8 +125,6 @@ async def test_unrouted_items_are_listed_until_a_person_enters_them(writable: Se
         await intake.keep_unrouted(
             "ustr", "u-1", seen - timedelta(hours=2), draft("ustr-1"), now=seen
         )
-    finally:
-        await intake.close()
     completed = {
         **draft("ustr-1"),
         "targets": ["KR"],

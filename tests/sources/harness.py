@@ -20,7 +20,7 @@ from services.sources.fetch import Fetcher
 from services.sources.metrics import SourceMetrics
 from services.sources.poller import SourcePoller
 from services.store import open_store
-from services.store.intake import IntakeStore, open_intake_store
+from services.store.intake import IntakeStore
 from tests.helpers import kcat_consume
 
 
@@ -41,8 +41,7 @@ async def harness(settings: Settings, config: SourceConfig) -> AsyncIterator[Har
     async with AsyncExitStack() as stack:
         store = await open_store(settings.database_url)
         stack.push_async_callback(store.close)
-        intake = await open_intake_store(settings.database_url)
-        stack.push_async_callback(intake.close)
+        intake = IntakeStore(store.engine)
         announcer = await open_announcer(settings, intake, store, stack)
         client = await stack.enter_async_context(httpx.AsyncClient())
         registry = CollectorRegistry()

@@ -1,14 +1,17 @@
-"""The optional announcement fields (`supersedes`, `extraction`) survive the store, and a store
-created before they existed gains their column at start-up."""
+"""The optional announcement fields (`supersedes`, `extraction`, `story_id`) survive the store,
+and a store at the first release's schema is migrated to hold them, keeping what it had."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import MetaData, insert
+from sqlalchemy.engine import Connection
 
-from services.events import Announcement, Extraction
-from services.store import SqlStore, StoreBatch, open_store
+from services.events import Extraction
+from services.store import SqlStore, StoreBatch, migrate, open_store
+from services.store.codec import announcement_row
+from services.store.connect import create_engine
 from tests.store.factories import announcement
 
 
@@ -29,20 +32,30 @@ async def test_supersedes_and_extraction_round_trip(store: SqlStore) -> None:
     assert stored_plain.extraction is None
 
 
-async def test_an_older_sqlite_store_gains_the_details_column(tmp_path: Path) -> None:
-    path = tmp_path / "old.db"
-    with create_engine(f"sqlite:///{path}").begin() as conn:
-        conn.execute(
-            text(
-                "CREATE TABLE announcements (id VARCHAR(200) PRIMARY KEY, published_at_us BIGINT"
-                " NOT NULL, published_at_precision VARCHAR(8) NOT NULL, source TEXT, issuer"
-                " VARCHAR(2) NOT NULL, targets TEXT NOT NULL, sectors TEXT NOT NULL, action"
-                " VARCHAR(16) NOT NULL, tariff_rate_pct FLOAT, previous_rate_pct FLOAT,"
-                " effective_at VARCHAR(40), headline TEXT NOT NULL, url TEXT)"
-            )
-        )
-    wanted = announcement("a1").model_copy(update={"supersedes": "a0"})
-    async with await open_store(f"sqlite+aiosqlite:///{path}") as store:
-        await store.write_batch(StoreBatch(announcements=[wanted]))
-        got: Announcement | None = await store.get_announcement("a1")
-    assert got == wanted
+async def test_a_store_at_the_first_release_keeps_its_announcements(store_url: str) -> None:
+    old = announcement("a0")
+    engine = create_engine(store_url)
+    try:
+        await migrate.upgrade(engine, to=migrate.BASELINE)
+        async with engine.begin() as conn:
+            await conn.run_sync(insert_as_stored, announcement_row(old))
+    finally:
+        await engine.dispose()
+    correction = announcement("a1").model_copy(update={"supersedes": "a0", "story_id": "a1"})
+    async with await open_store(store_url) as store:
+        await store.write_batch(StoreBatch(announcements=[correction]))
+        kept = await store.get_announcement("a0")
+        got = await store.get_announcement("a1")
+        story = await store.story("a1")
+    assert kept == old
+    assert got == correction
+    assert story == [correction]
+
+
+def insert_as_stored(conn: Connection, row: dict[str, Any]) -> None:
+    """Into the table as the database has it (reflected): the baseline's columns only."""
+    found = MetaData()
+    found.reflect(conn, only=["announcements"])
+    table = found.tables["announcements"]
+    assert "details" not in table.c
+    conn.execute(insert(table), {k: v for k, v in row.items() if k in table.c})
