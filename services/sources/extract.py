@@ -20,6 +20,7 @@ _PCT = r"(\d{1,3}(?:\.\d+)?)\s*(?:%|percent\b|per cent\b)"
 _RATE = re.compile(r"(?<![\w.])" + _PCT, re.IGNORECASE)
 _FROM_TO = re.compile(r"from\s+" + _PCT + r"\s+to\s+" + _PCT, re.IGNORECASE)
 _TO_FROM = re.compile(r"to\s+" + _PCT + r"\s+from\s+" + _PCT, re.IGNORECASE)
+_INSTEAD_OF = re.compile(_PCT + r"\s+instead\s+of\s+" + _PCT, re.IGNORECASE)
 _MONTH_NAMES = (
     "january february march april may june july august september october november december"
 )
@@ -143,7 +144,7 @@ def _rates(text: str) -> tuple[float | None, float | None]:
     """(new rate, previous rate) in percent."""
     if m := _FROM_TO.search(text):
         return float(m.group(2)), float(m.group(1))
-    if m := _TO_FROM.search(text):
+    if m := _TO_FROM.search(text) or _INSTEAD_OF.search(text):
         return float(m.group(1)), float(m.group(2))
     if m := _RATE.search(text):
         return float(m.group(1)), None
