@@ -24,6 +24,7 @@ SETTINGS_PASSED = (
     "database_url",
     "ingest_poll_timeout_ms",
     "api_keys_sha256",
+    "api_write_keys_sha256",
 )
 
 

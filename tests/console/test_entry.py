@@ -3,9 +3,13 @@ the board live; a bad field's error shows next to that field; a repeated id is a
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from pathlib import Path
+
 import pytest
 from playwright.async_api import Page, expect
 
+from services.api.auth import key_digest
 from services.settings import Settings
 from tests.console.fixtures import screenshot
 from tests.console.service import ServiceProcess
@@ -14,6 +18,7 @@ from tests.console.story import play_story, until_final
 pytestmark = pytest.mark.kafka
 
 NEW_ID = "us-kr-2025-07-09-autos"
+WRITE_KEY = "desk-write-key-51c9"
 
 
 async def fill(page: Page, **fields: str) -> None:
@@ -21,10 +26,22 @@ async def fill(page: Page, **fields: str) -> None:
         await page.fill(f'.entry [name="{name}"]', value)
 
 
+@pytest.fixture
+async def service(kafka_settings: Settings, tmp_path: Path) -> AsyncIterator[ServiceProcess]:
+    """Writes need a write-scoped key (issue 13): the service knows one, the desk enters it."""
+    settings = kafka_settings.model_copy(update={"api_write_keys_sha256": [key_digest(WRITE_KEY)]})
+    process = ServiceProcess(settings, tmp_path / "service.log")
+    await process.start()
+    yield process
+    process.stop()
+
+
 async def test_an_entered_announcement_gets_its_tiles_live(
     kafka_settings: Settings, service: ServiceProcess, page: Page
 ) -> None:
     await page.goto(service.base)
+    await page.fill("#write-key", WRITE_KEY)
+    await page.click("#keys button")
     await play_story(kafka_settings)
     await until_final(page)
 
