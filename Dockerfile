@@ -1,5 +1,7 @@
 # The service image. The builder installs the project the way `make install` does (`pip install .`,
-# without the test extras) into a venv; the runtime stage gets only that venv and runs unprivileged.
+# without the test extras) into a venv; the console stage builds the web console (web/, npm
+# packages pinned by its lockfile); the runtime stage gets only the venv, with the console's files
+# in the package's place for them, and runs unprivileged.
 # Roles: `docker run IMAGE serve --role engine|api|all`; settings are the MR_* environment variables.
 
 FROM python:3.11-slim-bookworm AS builder
@@ -15,6 +17,16 @@ RUN /opt/venv/bin/pip install --no-cache-dir . \
  && /opt/venv/bin/pip uninstall --yes pip setuptools \
  && find /opt/venv/lib/python3.11/site-packages/numpy /opt/venv/lib/python3.11/site-packages/pandas \
       -depth -type d -name tests -prune -exec rm -rf {} +
+
+
+FROM node:20.19-bookworm-slim AS console
+
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/tsconfig.json web/build.mjs web/index.html ./
+COPY web/src ./src
+RUN npm run check && node build.mjs /console
 
 
 FROM python:3.11-slim-bookworm
@@ -33,6 +45,7 @@ RUN groupadd --system --gid 10001 market-reaction \
  && install -d -o 10001 -g 10001 /var/lib/market-reaction/data
 
 COPY --from=builder /opt/venv /opt/venv
+COPY --from=console /console /opt/venv/lib/python3.11/site-packages/services/console/static
 
 USER 10001:10001
 WORKDIR /var/lib/market-reaction

@@ -8,6 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 KAFKA := deploy/local/kafka.sh
 PYTEST_ARGS ?=
+CONSOLE := services/console/static/index.html
 
 .PHONY: help install run test lint format typecheck bench kafka-up kafka-down clean
 
@@ -21,7 +22,11 @@ $(BIN)/.installed: pyproject.toml deploy/local/system-deps.sh
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
 
-install: $(BIN)/.installed ## create .venv and install the project with its test extras
+install: $(BIN)/.installed $(CONSOLE) ## create .venv, install the project with its test extras, build the console
+
+# the web console: npm packages pinned by web/package-lock.json, type-checked, bundled by esbuild
+$(CONSOLE): web/package.json web/package-lock.json web/build.mjs web/index.html $(wildcard web/src/*)
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent check && npm run --silent build
 
 run: install ## start Kafka and the service, and play the seed story into it (Ctrl-C stops all)
 	bash deploy/local/with-kafka.sh bash deploy/local/run.sh

@@ -26,6 +26,7 @@ from services.api.hub import SignalHub
 from services.api.problems import install_problem_handlers
 from services.api.resume import TagCache
 from services.api.v1 import ApiLimits, include_v1
+from services.console import mount_console
 from services.engine import ReactionEngine, SystemClock, load_registry
 from services.events import Signal
 from services.ingest.metrics import IngestMetrics
@@ -35,8 +36,11 @@ from services.live import EngineSink, SignalPublisher
 from services.live_metrics import LiveMetrics
 from services.publisher import KafkaSignalPublisher
 from services.settings import Settings
+from services.sources.announcer import open_announcer
 from services.store import open_store
+from services.store.intake import IntakeStore
 from services.store.types import Store
+from services.stories import StoryBook, StorySink, rules_from
 from services.study.closes import SessionCloses
 
 log = logging.getLogger(__name__)
@@ -111,7 +115,7 @@ def create_app(
                     engine_sink = await _engine_sink(
                         settings, registry, store, producer, hub, stack
                     )
-                    batch_sink = engine_sink
+                    batch_sink = StorySink(engine_sink, StoryBook(rules_from(settings)), store)
                 else:
                     batch_sink = sink
                 ingest = await stack.enter_async_context(
@@ -128,6 +132,12 @@ def create_app(
                     settings.kafka_bootstrap, settings.signals_topic, hub, tags, store
                 )
                 _background(stack, feed.run())
+            if role != "engine":
+                app.state.intake = IntakeStore(store.engine)
+                if settings.api_write_keys_sha256:
+                    app.state.announcer = await open_announcer(
+                        settings, app.state.intake, store, stack
+                    )
             app.state.runtime = Runtime(registry=registry, store=store, ingest=ingest, feed=feed)
             yield
 
@@ -148,10 +158,13 @@ def create_app(
         registry=registry,
     ).set_function(lambda: float(_kafka_ready(app)))
     if role != "engine":
-        app.state.api_keys = ApiKeys.create(settings.api_keys_sha256, registry)
+        app.state.api_keys = ApiKeys.create(
+            settings.api_keys_sha256, registry, settings.api_write_keys_sha256
+        )
         guarded = [Depends(require_api_key)]
         include_v1(app, ApiLimits.from_settings(settings), dependencies=guarded)
         app.include_router(streams.router, dependencies=guarded)
+        mount_console(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -43,10 +43,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port (default MR_HTTP_PORT or 8000)")
     serve.add_argument(
         "--role",
-        choices=("all", "engine", "api"),
+        choices=("all", "engine", "api", "sources"),
         default="all",
         help="all (default): everything in one process; engine: consumers, engine, store "
-        "writes and the signals producer; api: REST and live streams",
+        "writes and the signals producer; api: REST and live streams; sources: the pollers "
+        "of public sources (MR_SOURCES_FILE)",
     )
     serve.set_defaults(command=_serve)
 
@@ -109,14 +110,31 @@ def _parser() -> argparse.ArgumentParser:
     from services.study.command import add_study_command
 
     add_study_command(commands)
+    from services.sources import announce_cli
+
+    announce_cli.add_parser(commands)
+
+    sources = commands.add_parser(
+        "sources", help="poll the public sources (MR_SOURCES_FILE) into tariff.announcements"
+    )
+    sources.set_defaults(command=_sources)
     return parser
+
+
+def _sources(args: argparse.Namespace, settings: Settings) -> int:
+    from services.sources.runner import run_sources
+
+    return _run_until_signalled(run_sources(settings))
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from services.app import create_app
+    from services.sources.runner import create_sources_app
 
     uvicorn.run(
-        create_app(settings, role=args.role),
+        create_sources_app(settings)
+        if args.role == "sources"
+        else create_app(settings, role=args.role),
         host=args.host or settings.http_host,
         port=args.port or settings.http_port,
         log_level=settings.log_level.lower(),
@@ -141,6 +159,7 @@ def _topics(args: argparse.Namespace, settings: Settings) -> int:
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
     from services.engine import EngineError, load_registry
     from services.replay import run_replay
+    from services.stories import rules_from
 
     try:
         run_replay(
@@ -150,6 +169,7 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
             store=args.store,
             progress=not args.quiet,
             registry=load_registry(args.instruments or settings.instruments_file),
+            stories=rules_from(settings),
         )
     except EngineError as exc:
         print(f"market-reaction replay: {exc}", file=sys.stderr)

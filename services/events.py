@@ -64,6 +64,15 @@ class Event(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+class Extraction(Event):
+    """How sure the rule-based extractor of `services/sources` was, and what it matched."""
+
+    confidence: Annotated[StrictFloat, Field(ge=0, le=1)]
+    """0 (nothing recognised) to 1 (targets, action and rate all found)."""
+    matched: list[str] = []
+    """The terms of the text that decided the fields, e.g. ["korea", "25%", "impose"]."""
+
+
 class Announcement(Event):
     """A policy announcement on `tariff.announcements`."""
 
@@ -82,6 +91,15 @@ class Announcement(Event):
     effective_at: UtcDatetime | IsoDate | None = None
     headline: Annotated[str, Field(min_length=1)]
     url: str | None = None
+    supersedes: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    """The id of the announcement this one corrects (a correction is a new id)."""
+    extraction: Extraction | None = None
+    """How a source's extractor read the text; null for announcements entered by hand."""
+    story_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    """Set by the service: the id of the first announcement of the same policy (its own id when
+    it is that first, "novel", one; another id for an echo). Producers leave it out."""
+    first_seen_at: UtcDatetime | None = None
+    """Set by the service: when the story was first published."""
 
 
 class Price(Event):

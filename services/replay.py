@@ -32,6 +32,7 @@ from services.publisher import signal_value
 from services.store import open_store
 from services.store.batch import StoreBatch
 from services.store.exceptions import StoreError
+from services.stories import StoryBook, StoryRules, split_stories
 from services.study.closes import SessionCloses
 
 M = TypeVar("M", bound=BaseModel)
@@ -48,6 +49,7 @@ def run_replay(
     registry: InstrumentRegistry | None = None,
     config: EngineConfig | None = None,
     chunk_rows: int = 20_000,
+    stories: StoryRules | None = None,
 ) -> int:
     """Replay the files through the engine; returns the number of reactions written. With
     `store` (a database URL), the announcements, prices and every revision are also written to
@@ -74,11 +76,14 @@ def run_replay(
                 StoreBatch(announced, frame.clear() if priced is None else priced, signals)
             )
 
+    anns, echoes = split_stories(StoryBook(stories), anns)  # echoes: stored, never in the engine
     anns.sort(key=lambda a: a.published_at)
     ann_us = np.asarray([to_us(a.published_at) for a in anns], dtype=np.int64)
     frame = _time_ordered(price_list)
     obs_us = frame["_obs_us"].to_numpy()
     frame = frame.drop("_obs_us")
+    if echoes:
+        keep([], echoes)
     # announcements go in just before the first price observed after them
     ann_pos = np.searchsorted(obs_us, ann_us, side="right")
     cuts = sorted({*range(0, frame.height, chunk_rows), *ann_pos.tolist(), frame.height})

@@ -78,3 +78,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     """json: one JSON object per line, engine lines with announcement_id and instrument."""
+    api_write_keys_sha256: list[str] = []
+    """SHA-256 digests (hex) of the keys that may write (POST /v1/announcements), as JSON; a
+    write key also reads. Empty: writes are disabled."""
+    sources_file: Path | None = None
+    """The sources to poll (TOML); None: the packaged default (Federal Register, White House,
+    USTR)."""
+    story_window_h: Annotated[float, Field(gt=0)] = 72.0
+    """Announcements of one policy published this far apart are still one story (echoes get
+    no reactions of their own); live and `replay` use the same value."""

@@ -32,6 +32,7 @@ cat <<EOT
   market-reaction is up on $base, and the seed story (the US letter of 7 July 2025 setting a
   25% tariff on Korean goods, then the KOSPI session that followed) is playing into Kafka.
 
+  Desk console:           $base/   (open it in a browser)
   Watch reactions form:   curl -N '$base/v1/signals/stream?instrument=KOSPI'
   History, as it lands:   curl -s '$base/v1/reactions?instrument=KOSPI&horizon=close'
   Statistics:             curl -s '$base/v1/stats/reactions?group_by=instrument&horizon=close&final=false'

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages that `make run` and `make test` need, when they are missing.
+# Installs the Debian packages that `make run` and `make test` need, when they are missing:
+# Chromium drives the console's browser tests, Node.js (npm) builds the console.
 # Java 17+ and Maven must already be there (they fetch and run the Kafka broker).
 set -euo pipefail
 
-packages=(kcat postgresql prometheus)
+packages=(kcat postgresql prometheus chromium chromium-driver)
 missing=()
+# Node.js builds the web console; a machine that has it from elsewhere keeps its own
+command -v npm >/dev/null || packages+=(nodejs npm)
 for tool in java mvn; do
   command -v "$tool" >/dev/null || { echo "deps: $tool is required (Java 17+ and Maven 3.8+)" >&2; exit 1; }
 done

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from services.events import Announcement, Signal
+from services.store.schema import DETAIL_FIELDS
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -39,7 +40,14 @@ def announcement_row(a: Announcement) -> dict[str, Any]:
         "effective_at": _iso(effective) if effective is not None else None,
         "headline": a.headline,
         "url": a.url,
+        "details": _details(a),
+        "story_id": a.story_id,
     }
+
+
+def _details(a: Announcement) -> str | None:
+    details = a.model_dump(mode="json", include=set(DETAIL_FIELDS), exclude_none=True)
+    return json.dumps(details, sort_keys=True) if details else None
 
 
 def _iso(value: datetime | date) -> str:
@@ -64,6 +72,8 @@ def announcement_from_row(row: Mapping[str, Any]) -> Announcement:
             "effective_at": row["effective_at"],
             "headline": row["headline"],
             "url": row["url"],
+            "story_id": row.get("story_id"),
+            **json.loads(row.get("details") or "{}"),
         }
     )
 

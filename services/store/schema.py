@@ -48,7 +48,10 @@ announcements = Table(
     Column("effective_at", String(40)),
     Column("headline", Text, nullable=False),
     Column("url", Text),
+    Column("details", Text),  # JSON of the optional fields in `DETAIL_FIELDS`, or NULL
+    Column("story_id", String(200)),  # the story's first announcement (services/stories.py)
     Index("ix_announcements_published", "published_at_us", "id"),
+    Index("ix_announcements_story", "story_id", "published_at_us", "id"),
     Index("ix_announcements_action_published", "action", "published_at_us", "id"),
 )
 
@@ -210,3 +213,39 @@ session_closes = Table(
 """Each instrument's close of every session (its last price at or before the session's end), kept
 for event studies' estimation windows whatever the Kafka retention; a merge keeps the latest
 observation, the higher close on a tie (DESIGN §4b)."""
+DETAIL_FIELDS = ("supersedes", "extraction", "first_seen_at")
+"""Optional announcement fields kept together in `announcements.details` (JSON)."""
+
+# -- intake (services/store/intake.py) ------------------------------------------------------
+
+submissions = Table(
+    "announcement_submissions",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("body", Text, nullable=False),  # the announcement as accepted (JSON)
+    Column("submitted_at_us", BigInteger, nullable=False),
+)
+
+intake_items = Table(
+    "intake_items",
+    metadata,
+    Column("source", String(60), primary_key=True),
+    Column("item_id", String(400), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("published_at_us", BigInteger, nullable=False),
+    Column("announcement_id", String(200), nullable=False),  # the draft's id
+    Column("draft", Text, nullable=False),  # what the extractor filled in (JSON), to complete
+    Column("seen_at_us", BigInteger, nullable=False),
+    Index("ix_intake_items_status", "status", "published_at_us", "source", "item_id"),
+    Index("ix_intake_items_announcement", "announcement_id"),
+)
+
+source_positions = Table(
+    "source_positions",
+    metadata,
+    Column("source", String(60), primary_key=True),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("seen_ids", Text, nullable=False),  # JSON list of ids handled, newest last, bounded
+    Column("updated_at_us", BigInteger, nullable=False),
+)

@@ -171,6 +171,12 @@ class SqlStore:
         rows = await self._rows(stmt)
         return announcement_from_row(rows[0]) if rows else None
 
+    async def story(self, story_id: str) -> list[Announcement]:
+        """The announcements of one story, first published first."""
+        a = announcements.c
+        stmt = select(announcements).where(a.story_id == story_id).order_by(a.published_at_us, a.id)
+        return [announcement_from_row(r) for r in await self._rows(stmt)]
+
     async def list_announcements(
         self, where: AnnouncementFilter, *, after: AnnouncementKey | None, limit: int
     ) -> list[Announcement]:

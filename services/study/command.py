@@ -37,6 +37,7 @@ def add_study_command(commands: Any) -> None:
 
 def run_study_command(args: argparse.Namespace, settings: Settings) -> int:
     from services.engine.exceptions import EngineError
+    from services.stories import rules_from
     from services.study.exceptions import StudyError
     from services.study.files import study_files
     from services.study.params import StudyParams
@@ -57,6 +58,7 @@ def run_study_command(args: argparse.Namespace, settings: Settings) -> int:
             params,
             where,
             args.instruments or settings.instruments_file,
+            rules_from(settings),
         )
         text = json.dumps(result.as_dict(), indent=2) + "\n"
         if args.out == "-":

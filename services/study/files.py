@@ -8,6 +8,7 @@ from services.engine import load_registry
 from services.events import Announcement, Price
 from services.frames import prices_frame
 from services.replay import _read_models
+from services.stories import StoryBook, StoryRules, split_stories
 from services.study.assemble import assemble_study
 from services.study.closes import SessionCloses
 from services.study.params import StudyParams
@@ -22,10 +23,14 @@ def study_files(
     params: StudyParams,
     where: EventFilter | None = None,
     instruments: Path | None = None,
+    stories: StoryRules | None = None,
 ) -> StudyResult:
-    """Read the files (JSON lines or CSV, as `replay` does) and run the study."""
+    """Read the files (JSON lines or CSV, as `replay` does) and run the study; announcements are
+    told into stories first, as the live path and `replay` do, so an echo never counts twice."""
     registry = load_registry(instruments)
-    anns = _read_models(announcements, Announcement)
+    anns, _echoes = split_stories(
+        StoryBook(stories or StoryRules()), _read_models(announcements, Announcement)
+    )
     frame = prices_frame(_read_models(prices, Price))
     closes = SessionCloses(registry).of_prices(frame)
     return assemble_study(anns, closes, registry, symbol, params, where)

@@ -11,6 +11,7 @@ from services.engine.calendar import SessionCalendar, to_us
 from services.engine.exceptions import CalendarError
 from services.engine.registry import Instrument, InstrumentRegistry
 from services.events import Announcement
+from services.stories import is_echo
 from services.study.core import StudyEvent
 from services.study.params import StudyParams
 
@@ -57,10 +58,11 @@ def study_events(
     where: EventFilter,
 ) -> list[StudyEvent]:
     """The events of the study, by day 0 then id; each flagged when another announcement routed
-    to the instrument anchors inside its event window."""
+    to the instrument anchors inside its event window. A story's echoes (the same policy from
+    another outlet) are neither events nor confounders: the story counts once."""
     anchored: dict[str, tuple[int, Announcement]] = {}
     for a in announcements:
-        if a.id in anchored or instrument not in registry.route(a):
+        if a.id in anchored or is_echo(a) or instrument not in registry.route(a):
             continue
         session = anchor_session(a, calendar)
         if session is not None:

@@ -6,10 +6,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from services.study.files import study_files
+from services.study.params import StudyParams
 from services.study.sample import study_sample, write_sample
 
 SAMPLE = study_sample(seed=2, sessions=230, events=6)
@@ -108,3 +111,20 @@ def test_impossible_study_exits_2(tmp_path: Path, args: list[str], says: str) ->
     )
     assert done.returncode == 2
     assert says in done.stderr
+
+
+def test_an_echo_of_an_announcement_counts_once(tmp_path: Path) -> None:
+    """The same policy from a second outlet an hour later is the story's echo: the study is the
+    same as without it (no extra event, no confounder)."""
+    anns, prices = write_sample(tmp_path, SAMPLE)
+    first = json.loads(anns.read_text().splitlines()[0])
+    published = datetime.fromisoformat(first["published_at"]) + timedelta(hours=1)
+    echo = {**first, "id": f"{first['id']}-wire", "source": "wire"}
+    echo["published_at"] = published.isoformat()
+    with_echo = tmp_path / "with-echo.jsonl"
+    with_echo.write_text(anns.read_text() + json.dumps(echo) + "\n")
+    params = StudyParams()
+    alone = study_files(str(anns), str(prices), "KOSPI", params)
+    echoed = study_files(str(with_echo), str(prices), "KOSPI", params)
+    assert echoed.as_dict() == alone.as_dict()
+    assert echo["id"] not in {e["announcement_id"] for e in echoed.as_dict()["events"]}

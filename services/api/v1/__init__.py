@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI, params
 
+from services.api.body_limit import BodyLimit
 from services.api.problems import install_problem_handlers
-from services.api.v1 import announcements, prices, reactions, stats, studies
+from services.api.v1 import announcements, prices, reactions, stats, stories, studies, submit
 from services.api.v1.deps import ApiLimits
 from services.engine.registry import InstrumentRegistry, load_registry
 from services.store.types import HistoryReader
@@ -19,7 +20,7 @@ __all__ = ["ApiLimits", "create_api_app", "include_v1", "v1_router"]
 
 def v1_router() -> APIRouter:
     router = APIRouter(prefix="/v1")
-    for part in (announcements, reactions, stats, prices, studies):
+    for part in (announcements, reactions, stats, prices, studies, submit, stories):
         router.include_router(part.router)
     return router
 
@@ -29,6 +30,9 @@ def include_v1(
 ) -> None:
     """Mount /v1 on `app`; its routes read `app.state.runtime.store`."""
     app.state.api_limits = limits
+    app.add_middleware(
+        BodyLimit, max_bytes=submit.MAX_BODY_BYTES, paths=frozenset({"/v1/announcements"})
+    )
     app.include_router(v1_router(), dependencies=dependencies)
 
 

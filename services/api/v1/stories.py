@@ -1,0 +1,64 @@
+"""GET /v1/stories/{story_id}: one policy as it arrived from every outlet, with its reactions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Protocol
+
+from fastapi import APIRouter, Depends, Path, Request
+from pydantic import BaseModel
+
+from services.api.problems import NOT_FOUND_RESPONSE, PROBLEM_RESPONSES, not_found
+from services.api.v1.schemas import AnnouncementPublic, ReactionPublic
+from services.events import Announcement, Signal
+
+router = APIRouter(prefix="/stories", tags=["announcements"], responses=PROBLEM_RESPONSES)
+
+
+class StoryReader(Protocol):
+    async def story(self, story_id: str) -> list[Announcement]: ...
+
+    async def reactions_of(self, announcement_id: str) -> list[Signal]: ...
+
+
+class StoryPublic(BaseModel):
+    """The story's first announcement (novel) and its echoes; reactions are the novel one's
+    only, computed once for the whole story."""
+
+    story_id: str
+    first_seen_at: datetime
+    novel: AnnouncementPublic
+    echoes: list[AnnouncementPublic]
+    reactions: list[ReactionPublic]
+
+
+def _stories(request: Request) -> StoryReader:
+    store: StoryReader = request.app.state.runtime.store
+    return store
+
+
+@router.get(
+    "/{story_id}",
+    summary="One story: its novel announcement, echoes and reactions",
+    responses=NOT_FOUND_RESPONSE,
+)
+async def get_story(
+    store: Annotated[StoryReader, Depends(_stories)],
+    story_id: Annotated[str, Path(min_length=1, max_length=200)],
+) -> StoryPublic:
+    members = await store.story(story_id)
+    novel = next((a for a in members if a.id == story_id), None)
+    if novel is None:
+        raise not_found(f"no story {story_id!r}")
+    reactions = await store.reactions_of(story_id)
+
+    def public(a: Announcement) -> AnnouncementPublic:
+        return AnnouncementPublic.model_validate(a.model_dump())
+
+    return StoryPublic(
+        story_id=story_id,
+        first_seen_at=novel.published_at,
+        novel=public(novel),
+        echoes=[public(a) for a in members if a.id != story_id],
+        reactions=[ReactionPublic.model_validate(s.model_dump()) for s in reactions],
+    )

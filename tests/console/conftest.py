@@ -1,0 +1,3 @@
+from tests.console.fixtures import page, service
+
+__all__ = ["page", "service"]
