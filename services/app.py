@@ -26,6 +26,7 @@ from services.api.hub import SignalHub
 from services.api.problems import install_problem_handlers
 from services.api.resume import TagCache
 from services.api.v1 import ApiLimits, include_v1
+from services.checkpointing import engine_checkpoints
 from services.console import mount_console
 from services.engine import ReactionEngine, SystemClock, load_registry
 from services.events import Signal
@@ -118,6 +119,9 @@ def create_app(
                     batch_sink = StorySink(engine_sink, StoryBook(rules_from(settings)), store)
                 else:
                     batch_sink = sink
+                checkpoints = None
+                if engine_sink is not None and settings.checkpoints and settings.replay_on_assign:
+                    checkpoints = engine_checkpoints(settings, engine_sink, store.engine, registry)
                 ingest = await stack.enter_async_context(
                     IngestService(
                         settings,
@@ -125,6 +129,7 @@ def create_app(
                         ingest_metrics,
                         producer,
                         owner=engine_sink,
+                        checkpoints=checkpoints,
                     )
                 )
             elif hub is not None:

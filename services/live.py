@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import Protocol
 
-from services.engine import Clock, ReactionEngine
+from services.engine import Clock, ReactionEngine, snapshot
 from services.engine.calendar import to_us
 from services.events import Signal
 from services.ingest.types import IngestBatch
@@ -138,6 +138,19 @@ class EngineSink:
     async def acquired(self) -> None:
         """Partitions assigned, about to be replayed: continue from what the store has."""
         await self.recover()
+
+    async def snapshot(self, instruments: Iterable[str]) -> bytes:
+        """The engine state of `instruments`, for a checkpoint (services/checkpointing.py)."""
+        async with self._lock:
+            return snapshot.take(self.engine, set(instruments))
+
+    async def load_snapshot(self, blob: bytes) -> list[str]:
+        """Continue from a checkpoint's engine state; returns its instruments. Raises
+        SnapshotError (nothing changed) when the bytes cannot be loaded."""
+        async with self._lock:
+            symbols = snapshot.load(self.engine, blob)
+        self._observe_engine()
+        return symbols
 
     async def idle(self) -> None:
         """Finalise windows whose market closed after its last event, once grace has passed."""

@@ -87,3 +87,11 @@ class Settings(BaseSettings):
     story_window_h: Annotated[float, Field(gt=0)] = 72.0
     """Announcements of one policy published this far apart are still one story (echoes get
     no reactions of their own); live and `replay` use the same value."""
+    checkpoints: bool = True
+    """Engine replicas save their state per partition of `market.prices` in the store and, on
+    assignment, read from the checkpoint's offset instead of the start of retention (with
+    `replay_on_assign`; services/checkpointing.py)."""
+    checkpoint_interval_s: Annotated[float, Field(gt=0)] = 30.0
+    """A checkpoint is saved after the first batch this long after the last one..."""
+    checkpoint_batches: Annotated[int, Field(ge=1)] = 500
+    """...or after this many batches, whichever comes first, and when partitions are revoked."""

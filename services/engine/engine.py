@@ -219,6 +219,8 @@ class ReactionEngine:
 
     # --- windows -------------------------------------------------------------------------
     def _open_windows(self, ann: Announcement, inst: Instrument, corrections: list[Signal]) -> bool:
+        if any(other == ann.id for _, other in self._anchors[inst.symbol]):
+            return False  # opened already (its state was restored from a snapshot)
         cal = self._calendars[inst.symbol]
         try:
             anchor, session, at_open = cal.anchor(

@@ -25,3 +25,7 @@ class PriceFrameError(EngineError):
 
 class ReplayError(EngineError):
     """Bad replay input (names the file and line) or an unsupported replay option."""
+
+
+class SnapshotError(EngineError):
+    """Bytes that are not an engine snapshot this release can load (a checkpoint to re-read)."""

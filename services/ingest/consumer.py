@@ -61,6 +61,29 @@ class PartitionOwner(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class PartitionPosition:
+    """How far a partition's state goes: the first offset it does not include, and the record
+    keys it holds."""
+
+    next_offset: int
+    keys: frozenset[str]
+
+
+class PartitionCheckpoints(Protocol):
+    """Saves and restores the sink's state per partition (services/checkpointing.py)."""
+
+    def due(self) -> bool:
+        """Counts a batch; true when the partitions' state should be saved after it."""
+        ...
+
+    async def restore(self, topic: str, partition: int) -> PartitionPosition | None:
+        """Load the partition's saved state into the sink; None: read it from the start."""
+        ...
+
+    async def save(self, positions: dict[int, PartitionPosition]) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
 class ConsumerConfig:
     bootstrap_servers: str
     group_id: str
@@ -102,9 +125,11 @@ class TopicConsumer(Generic[E]):
         dlq_producer: AIOKafkaProducer,
         metrics: IngestMetrics,
         owner: PartitionOwner | None = None,
+        checkpoints: PartitionCheckpoints | None = None,
     ) -> None:
         """`owner` hears of rebalances (with `replay_on_assign` only: without a replay, a
-        forgotten key could not be rebuilt)."""
+        forgotten key could not be rebuilt). With `checkpoints` too, an assigned partition is
+        read from its checkpoint's offset when one loads, from the start otherwise."""
         self.topic = topic
         self._kind = kind
         self._config = config
@@ -114,6 +139,9 @@ class TopicConsumer(Generic[E]):
         self._seen = RecentSet(config.dedupe_capacity)
         self._consumer: AIOKafkaConsumer | None = None
         self._owner = owner if config.replay_on_assign else None
+        self._checkpoints = checkpoints if self._owner is not None else None
+        self._next: dict[TopicPartition, int] = {}
+        """The next offset to hand to the sink, per partition (known once read or restored)."""
         self._keys: dict[TopicPartition, set[bytes]] = {}
         """Record keys seen per partition since it was assigned (the owner's instruments)."""
         self.lag: dict[int, int] = {}
@@ -153,8 +181,12 @@ class TopicConsumer(Generic[E]):
             await consumer.stop()
 
     async def _revoked(self, revoked: list[TopicPartition]) -> None:
+        if self._checkpoints is not None:
+            # the next owner (maybe this member again) starts from here
+            await self._save_checkpoints(revoked)
         keys: set[bytes] = set()
         for tp in revoked:
+            self._next.pop(tp, None)
             keys |= self._keys.pop(tp, set())
             # the partition's lag is its next owner's to report now
             if self.lag.pop(tp.partition, None) is not None:
@@ -173,10 +205,51 @@ class TopicConsumer(Generic[E]):
                 await self._owner.acquired()
             # replayed records are not duplicates: the sink forgot (or never had) their effect
             self._seen = RecentSet(self._config.dedupe_capacity)
-            await consumer.seek_to_beginning(*assigned)
+            from_start = await self._restore_checkpoints(consumer, assigned)
+            if from_start:
+                await consumer.seek_to_beginning(*from_start)
         finally:
             consumer.resume(*assigned)
-        log.info("%s: replaying %d partitions from the start", self.topic, len(assigned))
+        log.info(
+            "%s: replaying %d of %d partitions from the start",
+            self.topic,
+            len(from_start),
+            len(assigned),
+        )
+
+    async def _restore_checkpoints(
+        self, consumer: AIOKafkaConsumer, assigned: list[TopicPartition]
+    ) -> list[TopicPartition]:
+        """Seek each partition whose checkpoint loads to its offset; returns the others. Runs
+        before the owner restores the revisions sent (they may be newer than a checkpoint)."""
+        if self._checkpoints is None:
+            if self._owner is not None:
+                await self._owner.acquired()
+            return assigned
+        from_start: list[TopicPartition] = []
+        for tp in assigned:
+            position = await self._checkpoints.restore(tp.topic, tp.partition)
+            if position is None:
+                from_start.append(tp)
+                continue
+            consumer.seek(tp, position.next_offset)
+            self._next[tp] = position.next_offset
+            self._keys[tp] = {k.encode() for k in position.keys}
+        if self._owner is not None:
+            await self._owner.acquired()
+        return from_start
+
+    async def _save_checkpoints(self, partitions: list[TopicPartition]) -> None:
+        assert self._checkpoints is not None
+        positions = {
+            tp.partition: PartitionPosition(
+                self._next[tp],
+                frozenset(k.decode(errors="replace") for k in self._keys.get(tp, ())),
+            )
+            for tp in partitions
+            if tp in self._next
+        }
+        await self._checkpoints.save(positions)
 
     async def _process(
         self, consumer: AIOKafkaConsumer, polled: dict[TopicPartition, list[Any]]
@@ -190,7 +263,12 @@ class TopicConsumer(Generic[E]):
             await self._sink.accept(self._kind.to_batch(result.valid))
         if result.dead:
             await self._dead_letter(result.dead)
-        await consumer.commit({tp: batch[-1].offset + 1 for tp, batch in polled.items()})
+        offsets = {tp: batch[-1].offset + 1 for tp, batch in polled.items()}
+        await consumer.commit(offsets)
+        if self._checkpoints is not None:
+            self._next.update(offsets)
+            if self._checkpoints.due():
+                await self._save_checkpoints(list(consumer.assignment()))
         self._metrics.consumed.labels(self.topic).inc(result.consumed)
         if result.duplicates:
             self._metrics.duplicate.labels(self.topic).inc(result.duplicates)

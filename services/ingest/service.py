@@ -14,6 +14,7 @@ from services.ingest.consumer import (
     ANNOUNCEMENTS,
     PRICES,
     ConsumerConfig,
+    PartitionCheckpoints,
     PartitionOwner,
     TopicConsumer,
 )
@@ -32,6 +33,7 @@ class IngestService:
         metrics: IngestMetrics,
         dlq_producer: AIOKafkaProducer,
         owner: PartitionOwner | None = None,
+        checkpoints: PartitionCheckpoints | None = None,
     ) -> None:
         """`dlq_producer` is started and stopped by the caller. `owner` hears which instruments
         this replica loses and gains in a rebalance of `market.prices`."""
@@ -57,7 +59,14 @@ class IngestService:
                 metrics,
             ),
             TopicConsumer(
-                settings.prices_topic, PRICES, config, sink, dlq_producer, metrics, owner
+                settings.prices_topic,
+                PRICES,
+                config,
+                sink,
+                dlq_producer,
+                metrics,
+                owner,
+                checkpoints,
             ),
         ]
         self._tasks: list[asyncio.Task[None]] = []

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -248,4 +249,17 @@ source_positions = Table(
     Column("last_modified", Text),
     Column("seen_ids", Text, nullable=False),  # JSON list of ids handled, newest last, bounded
     Column("updated_at_us", BigInteger, nullable=False),
+)
+
+# -- engine checkpoints (services/store/checkpoints.py) -------------------------------------
+
+engine_checkpoints = Table(
+    "engine_checkpoints",
+    metadata,
+    Column("group_id", String(200), primary_key=True),
+    Column("topic", String(250), primary_key=True),
+    Column("partition", Integer, primary_key=True),
+    Column("next_offset", BigInteger, nullable=False),  # the first record not in the state
+    Column("state", LargeBinary, nullable=False),  # services/engine/snapshot.py
+    Column("saved_at_us", BigInteger, nullable=False),
 )

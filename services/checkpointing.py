@@ -1,0 +1,165 @@
+"""Engine checkpoints: an engine replica's state per owned partition of `market.prices`, with the
+offset it covers, saved to the store every `checkpoint_interval_s` or `checkpoint_batches`
+batches and when the partition is taken away. On assignment the checkpoint is loaded and the
+partition read from its offset; without one, or with one that cannot be loaded, the partition is
+read from the start of its retention as before, logged and counted.
+
+Why the store and not a compacted Kafka topic: a checkpoint is read by key (group, partition)
+at every assignment, and written for all owned partitions at once. The store reads one row by
+key and writes several in one transaction; a compacted topic would have to be read to its end on
+every assignment and has no multi-partition atomic write outside a Kafka transaction. The
+revisions sent after a checkpoint are still restored from the store (`EngineSink.recover`), so a
+checkpoint may be older than the last batch without sending anything twice."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.engine.clock import SystemClock
+from services.engine.exceptions import SnapshotError
+from services.engine.types import Clock
+from services.ingest.consumer import PartitionPosition
+from services.live import EngineSink
+from services.settings import Settings
+from services.store.checkpoints import Checkpoint, CheckpointStore
+
+log = logging.getLogger(__name__)
+
+OUTCOMES = ("restored", "missing", "unreadable")
+
+
+@dataclass(slots=True)
+class CheckpointMetrics:
+    restores: Counter
+    saves: Counter
+    save_seconds: Histogram
+    size: Gauge
+
+    @classmethod
+    def create(cls, registry: CollectorRegistry) -> CheckpointMetrics:
+        metrics = cls(
+            Counter(
+                "mr_checkpoint_restores",
+                "Partitions assigned, by what their engine state started from: restored (a "
+                "checkpoint), missing or unreadable (read again from the start of retention).",
+                ["outcome"],
+                registry=registry,
+            ),
+            Counter(
+                "mr_checkpoints_saved",
+                "Checkpoints saved (one per partition).",
+                [],
+                registry=registry,
+            ),
+            Histogram(
+                "mr_checkpoint_save_seconds",
+                "Time to snapshot and store the checkpoints of every owned partition.",
+                registry=registry,
+            ),
+            Gauge(
+                "mr_checkpoint_bytes",
+                "Size of the last checkpoint saved or loaded, per partition.",
+                ["partition"],
+                registry=registry,
+            ),
+        )
+        for outcome in OUTCOMES:
+            metrics.restores.labels(outcome)
+        return metrics
+
+
+class EngineCheckpoints:
+    """A `PartitionCheckpoints` for the prices consumer, over the engine sink and the store."""
+
+    def __init__(
+        self,
+        sink: EngineSink,
+        store: CheckpointStore,
+        metrics: CheckpointMetrics,
+        clock: Clock,
+        *,
+        interval_s: float,
+        batches: int,
+    ) -> None:
+        self._sink = sink
+        self._store = store
+        self._metrics = metrics
+        self._clock = clock
+        self._interval_s = interval_s
+        self._batches = batches
+        self._last_s = clock.monotonic_s()
+        self._since = 0
+
+    def due(self) -> bool:
+        """Counts a batch; true when a checkpoint is due after it."""
+        self._since += 1
+        elapsed = self._clock.monotonic_s() - self._last_s
+        return self._since >= self._batches or elapsed >= self._interval_s
+
+    async def restore(self, topic: str, partition: int) -> PartitionPosition | None:
+        """Load the partition's checkpoint into the engine: where to read from and the
+        instruments it holds, or None to read from the start."""
+        try:
+            checkpoint = await self._store.load(partition)
+        except Exception:
+            log.exception("%s[%d]: checkpoint not readable from the store", topic, partition)
+            checkpoint = None
+            outcome = "unreadable"
+        else:
+            outcome = "missing"
+        if checkpoint is not None:
+            try:
+                symbols = await self._sink.load_snapshot(checkpoint.state)
+            except SnapshotError as exc:
+                log.warning("%s[%d]: checkpoint not loaded: %s", topic, partition, exc)
+                outcome = "unreadable"
+            else:
+                self._metrics.restores.labels("restored").inc()
+                self._metrics.size.labels(str(partition)).set(len(checkpoint.state))
+                log.info(
+                    "%s[%d]: restored from checkpoint at offset %d (%d instruments, saved %s)",
+                    topic,
+                    partition,
+                    checkpoint.next_offset,
+                    len(symbols),
+                    checkpoint.saved_at.isoformat() if checkpoint.saved_at else "?",
+                )
+                return PartitionPosition(checkpoint.next_offset, frozenset(symbols))
+        self._metrics.restores.labels(outcome).inc()
+        log.info("%s[%d]: %s checkpoint, re-reading from the start", topic, partition, outcome)
+        return None
+
+    async def save(self, positions: dict[int, PartitionPosition]) -> None:
+        """One checkpoint per partition, with the instruments seen on it, in one transaction."""
+        self._since = 0
+        self._last_s = self._clock.monotonic_s()
+        if not positions:
+            return
+        with self._metrics.save_seconds.time():
+            checkpoints = [
+                Checkpoint(p, pos.next_offset, await self._sink.snapshot(pos.keys))
+                for p, pos in positions.items()
+            ]
+            await self._store.save(checkpoints, now=self._clock.now())
+        for cp in checkpoints:
+            self._metrics.size.labels(str(cp.partition)).set(len(cp.state))
+        self._metrics.saves.inc(len(checkpoints))
+
+
+def engine_checkpoints(
+    settings: Settings, sink: EngineSink, engine: AsyncEngine, registry: CollectorRegistry
+) -> EngineCheckpoints:
+    """The checkpoints of an engine replica's `market.prices` partitions, in the store at
+    `engine` (the store's), per consumer group."""
+    return EngineCheckpoints(
+        sink,
+        CheckpointStore(engine, settings.group_id, settings.prices_topic),
+        CheckpointMetrics.create(registry),
+        SystemClock(),
+        interval_s=settings.checkpoint_interval_s,
+        batches=settings.checkpoint_batches,
+    )
