@@ -1,0 +1,150 @@
+"""Checkpoints on the real broker: an engine process saves its state per partition of
+`market.prices` to the store; SIGKILLed and started again, it loads the checkpoints and reads
+only from their offsets (it consumes fewer prices than the topic holds, and says so in its log
+and metrics). With the checkpoints damaged it reads everything from the start, logged and
+counted. Either way every reaction ends final, equal to `replay`'s, each revision stored once."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import update
+
+from services.scenario import Scenario, seed_story
+from services.settings import Settings
+from services.simulate import play
+from services.store import open_store
+from services.store.schema import engine_checkpoints
+from tests.helpers import eventually
+from tests.reactions import comparable, replayed
+from tests.test_scale_out import Service, log_tail, metric, readyz, start, stored_log
+from tests.test_scale_out import service_env as base_env
+
+pytestmark = pytest.mark.kafka
+
+
+def engine_env(s: Settings) -> dict[str, str]:
+    env = base_env(s, "engine")
+    env.update(MR_CHECKPOINT_BATCHES="1", MR_CHECKPOINT_INTERVAL_S="3600")
+    return env
+
+
+async def consumed(http: httpx.AsyncClient, engine: Service, s: Settings) -> float:
+    return await metric(http, engine, "mr_events_consumed_total", topic=s.prices_topic)
+
+
+async def restores(http: httpx.AsyncClient, engine: Service, outcome: str) -> float:
+    return await metric(http, engine, "mr_checkpoint_restores_total", outcome=outcome)
+
+
+async def test_restart_reads_from_the_checkpoint_and_falls_back_when_damaged(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    scenario = seed_story(seed=3, tick_s=30)
+    replay = replayed(scenario, tmp_path)
+    s = kafka_settings
+    split = len(scenario.live) // 2
+    first, rest = scenario.live[:split], scenario.live[split:]
+    total = len(scenario.history) + len(scenario.live)
+    engine: Service | None = None
+    timings: dict[str, float] = {}
+    logs: list[Path] = []
+
+    async def started(name: str) -> Service:
+        service = await start("engine", name, engine_env(s), tmp_path)
+        logs.append(service.log)
+        await eventually(lambda: ready(service), timeout_s=60, what=f"{name} ready")
+        return service
+
+    async def ready(service: Service) -> bool:
+        return await readyz(http, service) is not None
+
+    async def kill(service: Service) -> None:
+        service.process.send_signal(signal.SIGKILL)
+        await service.process.wait()
+
+    try:
+        async with httpx.AsyncClient(timeout=10) as http:
+            engine = await started("engine-1")
+            await play(
+                Scenario(scenario.announcements, scenario.history, first),
+                s,
+                speedup=0,
+                progress=False,
+            )
+            sent_first = len(scenario.history) + len(first)
+
+            async def first_part_checkpointed() -> bool:
+                assert engine is not None
+                return await consumed(http, engine, s) == sent_first and (
+                    await metric(http, engine, "mr_checkpoints_saved_total") > 0
+                )
+
+            await eventually(first_part_checkpointed, timeout_s=60, what="first part consumed")
+            await kill(engine)
+            await play(Scenario([], [], rest), s, speedup=0, progress=False)
+
+            # 1. from the checkpoints: only what came after their offsets is read again
+            at = time.monotonic()
+            engine = await started("engine-2")
+            timings["ready from checkpoints"] = time.monotonic() - at
+
+            async def all_final() -> bool:
+                latest, _ = await stored_log(s)
+                return latest.keys() == replay.keys() and all(v.final for v in latest.values())
+
+            await eventually(all_final, timeout_s=60, what="every reaction final")
+            assert await restores(http, engine, "restored") >= 1
+            assert await restores(http, engine, "unreadable") == 0
+            reread = await consumed(http, engine, s)
+            assert 0 < reread <= total - sent_first + 500, (reread, total, sent_first)
+            assert "restored from checkpoint at offset" in engine.log.read_text()
+
+            # 2. damaged checkpoints: everything is read again, and it says so
+            await kill(engine)
+            store = await open_store(s.database_url)
+            try:
+                async with store.engine.begin() as conn:
+                    damaged = await conn.execute(
+                        update(engine_checkpoints).values(state=b"damaged")
+                    )
+                assert damaged.rowcount >= 1
+            finally:
+                await store.close()
+            at = time.monotonic()
+            engine = await started("engine-3")
+            timings["ready, checkpoints damaged"] = time.monotonic() - at
+
+            async def everything_read_again() -> bool:
+                assert engine is not None
+                return await consumed(http, engine, s) == total
+
+            await eventually(everything_read_again, timeout_s=60, what="a full re-read")
+            assert await restores(http, engine, "unreadable") == damaged.rowcount
+            assert await restores(http, engine, "restored") == 0
+            assert "unreadable checkpoint, re-reading from the start" in engine.log.read_text()
+            await eventually(all_final, timeout_s=30, what="every reaction still final")
+    finally:
+        if engine is not None:
+            await engine.stop()
+        for log in logs:
+            print(f"--- {log.name}\n{log_tail(log, 15)}")
+    print(f"timings (s): {timings}; {total} prices, {sent_first} before the first kill")
+
+    latest, log = await stored_log(s)
+    for key, replay_signal in replay.items():
+        assert comparable(latest[key].model_dump(mode="json")) == comparable(replay_signal), key
+    assert len({r.signal_id for r in log}) == len(log), "a revision was stored twice"
+    store = await open_store(s.database_url)
+    try:
+        for announcement_id, instrument, horizon in replay:
+            revisions = await store.revisions(str(announcement_id), str(instrument), str(horizon))
+            numbers = [r.revision for r in revisions]
+            assert numbers == list(range(1, len(numbers) + 1)), (instrument, horizon, numbers)
+            assert sum(r.final and not r.corrected for r in revisions) == 1, (instrument, horizon)
+    finally:
+        await store.close()
