@@ -1,7 +1,9 @@
 """Restart time against retention: how long an engine replica takes from start to caught up
 (ready, every partition of `market.prices` read to its end) when the topic holds 1 day or 20 days
-of ticks (5 instruments, 1 tick/s each in KRX hours). Today an engine re-reads the whole
-retention on every assignment, so this grows with the days retained.
+of ticks (5 instruments, 1 tick/s each in KRX hours). Without checkpoints an engine re-reads the
+whole retention on every assignment, so this grows with the days retained; with checkpoints
+(`MR_CHECKPOINTS`, the default) it loads its state per partition from the store and reads only what
+follows, so a restart stays flat. Prints both, and the checkpoints' size.
 
 Run with the broker up (`make bench` starts it): .venv/bin/python benchmarks/bench_restart.py
 """
@@ -24,8 +26,11 @@ from pathlib import Path
 import httpx
 import orjson
 from spread import spread
+from sqlalchemy import func, select
 
 from services.settings import Settings
+from services.store import open_store
+from services.store.schema import engine_checkpoints
 from services.topics import ensure_topics, service_topics
 
 INSTRUMENTS = ("KOSPI", "KOSDAQ", "USDKRW", "005380.KS", "005490.KS")
@@ -77,7 +82,7 @@ def free_port() -> int:
         return port
 
 
-def environment(settings: Settings, port: int) -> dict[str, str]:
+def environment(settings: Settings, port: int, checkpoints: bool) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MR_")}
     env.update(
         MR_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
@@ -89,6 +94,7 @@ def environment(settings: Settings, port: int) -> dict[str, str]:
         MR_DATABASE_URL=settings.database_url,
         MR_HTTP_PORT=str(port),
         MR_LOG_LEVEL="WARNING",
+        MR_CHECKPOINTS=str(checkpoints).lower(),
     )
     return env
 
@@ -105,7 +111,7 @@ async def caught_up(http: httpx.AsyncClient, url: str, topic: str) -> bool:
     return len(lag) == len(prices["partitions"]) and not any(lag.values())
 
 
-async def start_to_caught_up(settings: Settings, limit_s: float) -> float:
+async def start_to_caught_up(settings: Settings, limit_s: float, checkpoints: bool) -> float:
     """Seconds from starting `serve --role engine` until it has read its partitions to the end;
     the replica is stopped (SIGTERM) afterwards."""
     port = free_port()
@@ -115,7 +121,7 @@ async def start_to_caught_up(settings: Settings, limit_s: float) -> float:
         "serve",
         "--role",
         "engine",
-        env=environment(settings, port),
+        env=environment(settings, port, checkpoints),
         stdout=DEVNULL,
         stderr=DEVNULL,
     )
@@ -148,12 +154,33 @@ async def main(bootstrap: str, day_counts: list[int], rounds: int, limit_s: floa
             await ensure_topics(bootstrap, service_topics(settings))
             lines = ticks(days)
             await produce(bootstrap, settings.prices_topic, lines)
-            first = await start_to_caught_up(settings, limit_s)
-            restarts = [await start_to_caught_up(settings, limit_s) for _ in range(rounds)]
-        print(
-            f"  {days:>2} days retained ({len(lines):,} ticks): first start {first:.1f}s; "
-            f"restart to caught up min/median/max {spread(restarts, '.1f')} s ({rounds} rounds)"
-        )
+            print(f"  {days:>2} days retained ({len(lines):,} ticks):")
+            for checkpoints in (False, True):
+                first = await start_to_caught_up(settings, limit_s, checkpoints)
+                restarts = [
+                    await start_to_caught_up(settings, limit_s, checkpoints) for _ in range(rounds)
+                ]
+                print(
+                    f"    {'checkpoints' if checkpoints else 'no checkpoint'}: first start "
+                    f"{first:.1f}s; restart to caught up min/median/max "
+                    f"{spread(restarts, '.1f')} s ({rounds} rounds)"
+                )
+            sizes = await checkpoint_sizes(settings.database_url)
+            print(
+                f"    checkpoint size: {sum(sizes):,} bytes in {len(sizes)} partitions "
+                f"({sum(sizes) / len(INSTRUMENTS):,.0f} bytes per instrument)"
+            )
+
+
+async def checkpoint_sizes(database_url: str) -> list[int]:
+    """The bytes of every checkpoint stored."""
+    store = await open_store(database_url)
+    try:
+        async with store.engine.connect() as conn:
+            rows = await conn.execute(select(func.length(engine_checkpoints.c.state)))
+            return [int(size) for (size,) in rows]
+    finally:
+        await store.close()
 
 
 if __name__ == "__main__":

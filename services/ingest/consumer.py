@@ -142,6 +142,9 @@ class TopicConsumer(Generic[E]):
         self._checkpoints = checkpoints if self._owner is not None else None
         self._next: dict[TopicPartition, int] = {}
         """The next offset to hand to the sink, per partition (known once read or restored)."""
+        self._state_lock = asyncio.Lock()
+        self._torn = False
+        """A batch was interrupted between the sink and its offsets: no checkpoint now."""
         self._keys: dict[TopicPartition, set[bytes]] = {}
         """Record keys seen per partition since it was assigned (the owner's instruments)."""
         self.lag: dict[int, int] = {}
@@ -178,6 +181,8 @@ class TopicConsumer(Generic[E]):
                 await self._observe_lag(consumer)
         finally:
             self._consumer = None
+            if self._checkpoints is not None:  # the next start reads from here
+                await self._save_checkpoints(list(consumer.assignment()))
             await consumer.stop()
 
     async def _revoked(self, revoked: list[TopicPartition]) -> None:
@@ -240,16 +245,26 @@ class TopicConsumer(Generic[E]):
         return from_start
 
     async def _save_checkpoints(self, partitions: list[TopicPartition]) -> None:
+        """Save the partitions' state unless a batch was cut short between the sink and its
+        offsets (then the next owner reads from the previous checkpoint). A failure is logged:
+        a checkpoint only shortens the next assignment's reading."""
         assert self._checkpoints is not None
-        positions = {
-            tp.partition: PartitionPosition(
-                self._next[tp],
-                frozenset(k.decode(errors="replace") for k in self._keys.get(tp, ())),
-            )
-            for tp in partitions
-            if tp in self._next
-        }
-        await self._checkpoints.save(positions)
+        async with self._state_lock:
+            if self._torn:
+                log.warning("%s: a batch was interrupted, no checkpoint saved", self.topic)
+                return
+            positions = {
+                tp.partition: PartitionPosition(
+                    self._next[tp],
+                    frozenset(k.decode(errors="replace") for k in self._keys.get(tp, ())),
+                )
+                for tp in partitions
+                if tp in self._next
+            }
+            try:
+                await self._checkpoints.save(positions)
+            except Exception:
+                log.exception("%s: checkpoints not saved", self.topic)
 
     async def _process(
         self, consumer: AIOKafkaConsumer, polled: dict[TopicPartition, list[Any]]
@@ -259,16 +274,19 @@ class TopicConsumer(Generic[E]):
             for tp, batch in polled.items():
                 self._keys.setdefault(tp, set()).update({r.key for r in batch if r.key})
         result = triage(records, self._kind.decode, self._kind.identity, self._seen)
-        if result.valid:
-            await self._sink.accept(self._kind.to_batch(result.valid))
-        if result.dead:
-            await self._dead_letter(result.dead)
         offsets = {tp: batch[-1].offset + 1 for tp, batch in polled.items()}
-        await consumer.commit(offsets)
-        if self._checkpoints is not None:
+        # a checkpoint sees the sink's state and these offsets together, or neither
+        async with self._state_lock:
+            self._torn = True
+            if result.valid:
+                await self._sink.accept(self._kind.to_batch(result.valid))
+            if result.dead:
+                await self._dead_letter(result.dead)
             self._next.update(offsets)
-            if self._checkpoints.due():
-                await self._save_checkpoints(list(consumer.assignment()))
+            self._torn = False
+        await consumer.commit(offsets)
+        if self._checkpoints is not None and self._checkpoints.due():
+            await self._save_checkpoints(list(consumer.assignment()))
         self._metrics.consumed.labels(self.topic).inc(result.consumed)
         if result.duplicates:
             self._metrics.duplicate.labels(self.topic).inc(result.duplicates)
