@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from services.engine.baselines import Baselines
 from services.engine.exceptions import SnapshotError
-from services.engine.history import InstrumentState
+from services.engine.history import NO_TIME, InstrumentState
 from services.engine.restore import ReactionKey
 from services.engine.rows import Rows
 from services.engine.windows import WindowTable
@@ -48,6 +48,10 @@ def take(engine: ReactionEngine, symbols: set[str]) -> bytes:
     out: list[InstrumentSnapshot] = []
     for symbol in sorted(symbols & engine._states.keys()):
         state = engine._states[symbol]
+        if state.watermark_us != NO_TIME:
+            # history older than the current session as 1-minute and daily bars (as the engine
+            # keeps it past `compact_rows`; no window notices): the size stays flat with retention
+            state.compact()
         out.append(
             InstrumentSnapshot(
                 symbol=symbol,
