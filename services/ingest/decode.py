@@ -24,6 +24,9 @@ class RejectReason(StrEnum):
     SCHEMA = "schema"
     OUT_OF_RANGE = "out_of_range"
     INCONSISTENT_BAR = "inconsistent_bar"
+    TOMBSTONE = "tombstone"
+    IMPLAUSIBLE_TIME = "implausible_time"
+    """Event time too far ahead of the instrument's watermark or of the wall clock."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +35,9 @@ class Rejection:
     detail: str
 
 
-_RANGE_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
+_RANGE_ERRORS = frozenset(
+    {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "implausible_year"}
+)
 
 
 def _classify(error: ValidationError) -> Rejection:
@@ -57,7 +62,7 @@ def _undecodable(value: bytes, error: orjson.JSONDecodeError) -> Rejection:
 def _decoder(model: type[M]) -> Callable[[bytes | None], M | Rejection]:
     def decode(value: bytes | None) -> M | Rejection:
         if value is None:
-            return Rejection(RejectReason.INVALID_JSON, "empty record value (tombstone)")
+            return Rejection(RejectReason.TOMBSTONE, "empty record value (tombstone)")
         try:
             data = orjson.loads(value)
         except orjson.JSONDecodeError as exc:
@@ -69,6 +74,10 @@ def _decoder(model: type[M]) -> Callable[[bytes | None], M | Rejection]:
             return model.model_validate(data)
         except ValidationError as exc:
             return _classify(exc)
+        except (ArithmeticError, ValueError) as exc:
+            # a validator that failed outside pydantic's own checks: still a bad record, never
+            # a stalled consumer
+            return Rejection(RejectReason.SCHEMA, f"event: {exc}")
 
     return decode
 
