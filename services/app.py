@@ -33,6 +33,7 @@ from services.ingest.service import IngestService
 from services.ingest.types import BatchSink, IngestBatch
 from services.live import EngineSink, SignalPublisher
 from services.live_metrics import LiveMetrics
+from services.outages import Outages
 from services.publisher import KafkaSignalPublisher
 from services.settings import Settings
 from services.store import open_store
@@ -46,6 +47,8 @@ ROLES: tuple[Role, ...] = ("all", "engine", "api")
 
 class HubPublisher:
     """Hands stored revisions to the live clients of this process (role all)."""
+
+    name = "live clients"
 
     def __init__(self, hub: SignalHub) -> None:
         self._hub = hub
@@ -83,6 +86,7 @@ def create_app(
         async with AsyncExitStack() as stack:
             store = await open_store(settings.database_url)
             stack.push_async_callback(store.close)
+            outages = Outages(log_interval_s=settings.outage_log_interval_s)
             tags = TagCache()
             hub = SignalHub(tags.get) if stream_metrics is not None else None
             if hub is not None and stream_metrics is not None:
@@ -106,7 +110,7 @@ def create_app(
                 batch_sink: BatchSink
                 if sink is None:
                     engine_sink = await _engine_sink(
-                        settings, registry, store, producer, hub, stack
+                        settings, registry, store, producer, hub, stack, outages
                     )
                     batch_sink = engine_sink
                 else:
@@ -118,6 +122,7 @@ def create_app(
                         ingest_metrics,
                         producer,
                         owner=engine_sink,
+                        outages=outages,
                     )
                 )
             elif hub is not None:
@@ -125,7 +130,9 @@ def create_app(
                     settings.kafka_bootstrap, settings.signals_topic, hub, tags, store
                 )
                 _background(stack, feed.run())
-            app.state.runtime = Runtime(registry=registry, store=store, ingest=ingest, feed=feed)
+            app.state.runtime = Runtime(
+                registry=registry, store=store, ingest=ingest, feed=feed, outages=outages
+            )
             yield
 
     app = FastAPI(
@@ -176,6 +183,7 @@ async def _engine_sink(
     producer: AIOKafkaProducer,
     hub: SignalHub | None,
     stack: AsyncExitStack,
+    outages: Outages,
 ) -> EngineSink:
     """The engine, its store writes and publishers; restored from the store before any
     consumer starts (with `replay_on_assign`, see services/live.py)."""
@@ -187,7 +195,14 @@ async def _engine_sink(
         publishers.append(HubPublisher(hub))
     metrics = LiveMetrics.create(registry, (i.symbol for i in instruments), engine.config.horizons)
     live = EngineSink(
-        engine, store, publishers, metrics, clock, store if settings.replay_on_assign else None
+        engine,
+        store,
+        publishers,
+        metrics,
+        clock,
+        store if settings.replay_on_assign else None,
+        outbox=store,
+        outages=outages,
     )
     await live.recover()
     _background(stack, live.run_idle_timer(settings.idle_interval_s))

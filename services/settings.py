@@ -58,3 +58,13 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     """json: one JSON object per line, engine lines with announcement_id and instrument."""
+    ingest_max_ahead_of_watermark_s: Annotated[float, Field(gt=0)] | None = 31 * 86_400.0
+    """A price more than this after the latest event time of its instrument (on this consumer)
+    is dead-lettered as `implausible_time`: one far-future tick would otherwise make every later
+    tick late. Longer than any market closure; raise it (or set null) for feeds with longer
+    gaps. Judged on event time only, so replays of history behave as live."""
+    ingest_max_ahead_of_wall_clock_s: Annotated[float, Field(gt=0)] | None = 86_400.0
+    """Live ingest: a price or announcement more than this ahead of the wall clock is
+    dead-lettered as `implausible_time`; null turns the bound off."""
+    outage_log_interval_s: Annotated[float, Field(gt=0)] = 10.0
+    """While a dependency (store, broker) is down: one log line per dependency per interval."""

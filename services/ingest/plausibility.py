@@ -45,13 +45,13 @@ class EventTimeBounds:
         rejection = self._ahead_of_now(price.ts)
         watermark = self._watermarks.get(price.instrument)
         limit = self._ahead_of_watermark
-        if rejection is None and watermark is not None and limit is not None:
-            if price.ts > watermark + limit:
-                rejection = Rejection(
-                    RejectReason.IMPLAUSIBLE_TIME,
-                    f"ts: {price.ts.isoformat()} is more than {limit} after the instrument's "
-                    f"latest event time {watermark.isoformat()}",
-                )
+        too_far = watermark is not None and limit is not None and price.ts > watermark + limit
+        if rejection is None and too_far:
+            rejection = Rejection(
+                RejectReason.IMPLAUSIBLE_TIME,
+                f"ts: {price.ts.isoformat()} is more than {limit} after the instrument's "
+                f"latest event time {watermark}",
+            )
         if rejection is None and (watermark is None or price.ts > watermark):
             self._watermarks[price.instrument] = price.ts
         return rejection

@@ -200,3 +200,12 @@ RETIRED_INDEXES = (
 )
 """Indexes of earlier versions, replaced by those above; dropped at start-up (some made SQLite
 sort every matching row of a page)."""
+
+unpublished_revisions = Table(
+    "unpublished_revisions",
+    metadata,
+    Column("cursor", BigInteger, primary_key=True, autoincrement=False),
+)
+"""The live path's outbox: the cursor of every revision stored but not yet acknowledged on
+`market.signals`, written in the revision's own transaction and deleted after the broker's
+acknowledgement; what a crash leaves here is published again at start-up."""

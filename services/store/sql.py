@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.events import Announcement, Signal
 from services.frames import PRICE_SCHEMA
-from services.store import reads, writes
+from services.store import outbox, reads, writes
 from services.store.batch import StoreBatch, WriteResult
 from services.store.codec import announcement_from_row, signal_from_row, to_us
 from services.store.columns import value_frame
@@ -131,9 +131,19 @@ class SqlStore:
             bars = await writes.write_bars(conn, bars_1m, minute)
             bars += await writes.write_bars(conn, bars_1d, daily)
             stored = await writes.write_signals(conn, batch.signals)
+            if batch.hold_until_published:
+                await outbox.hold(conn, stored)
         return WriteResult(
             announcements_added=added, bars_written=bars, bars_skipped=skipped, signals=stored
         )
+
+    async def unpublished(self, *, limit: int) -> list[Signal]:
+        async with self._engine.connect() as conn:
+            return await outbox.pending(conn, limit=limit)
+
+    async def mark_published(self, cursors: Collection[int]) -> None:
+        async with self._engine.begin() as conn:
+            await outbox.release(conn, cursors)
 
     # -- recovery --------------------------------------------------------------------------------
 
