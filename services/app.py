@@ -33,6 +33,7 @@ from services.ingest.service import IngestService
 from services.ingest.types import BatchSink, IngestBatch
 from services.live import EngineSink, SignalPublisher
 from services.live_metrics import LiveMetrics
+from services.logs import install_redaction
 from services.outages import Outages
 from services.publisher import KafkaSignalPublisher
 from services.settings import Settings
@@ -142,6 +143,7 @@ def create_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    install_redaction()
     app.include_router(health.router)
     Instrumentator(
         registry=registry, excluded_handlers=["/metrics"], should_exclude_streaming_duration=True

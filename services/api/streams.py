@@ -26,9 +26,15 @@ WS_TRY_AGAIN_LATER = 1013
 """RFC 6455 close code for a client dropped because it fell behind."""
 
 HEARTBEAT = '{"heartbeat":true}'
+CURSOR_MAX = 2**63 - 1
+"""The largest cursor the store can hold (BIGINT)."""
 Resume = Annotated[
     int | None,
-    Query(ge=0, description="Resume after this cursor: stored revisions first, then live"),
+    Query(
+        ge=0,
+        le=CURSOR_MAX,
+        description="Resume after this cursor: stored revisions first, then live",
+    ),
 ]
 
 
@@ -105,7 +111,7 @@ async def stream(
     it by itself through Last-Event-ID), comment pings as heartbeats, and a final
     `event: dropped` when the service disconnects a client that fell behind."""
     last_event_id = request.headers.get("last-event-id", "")
-    if cursor is None and last_event_id.isdigit():
+    if cursor is None and last_event_id.isdigit() and int(last_event_id) <= CURSOR_MAX:
         cursor = int(last_event_id)
     sent = streams.metrics.sent.labels("sse")
     clients = streams.metrics.clients.labels("sse")
