@@ -68,3 +68,6 @@ class Settings(BaseSettings):
     dead-lettered as `implausible_time`; null turns the bound off."""
     outage_log_interval_s: Annotated[float, Field(gt=0)] = 10.0
     """While a dependency (store, broker) is down: one log line per dependency per interval."""
+    ingest_lag_interval_s: Annotated[float, Field(gt=0)] = 5.0
+    """How often consumer lag is measured from the broker's end offsets (also while a batch
+    waits for the store or the broker)."""

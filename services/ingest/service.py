@@ -48,6 +48,7 @@ class IngestService:
             replay_on_assign=settings.replay_on_assign,
             max_ahead_of_watermark=_seconds(settings.ingest_max_ahead_of_watermark_s),
             max_ahead_of_wall_clock=_seconds(settings.ingest_max_ahead_of_wall_clock_s),
+            lag_interval_s=settings.ingest_lag_interval_s,
         )
         self.outages = outages or Outages(log_interval_s=settings.outage_log_interval_s)
         # every engine replica reads every announcement: a group of its own for that topic
