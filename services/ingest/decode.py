@@ -41,9 +41,14 @@ _RANGE_ERRORS = frozenset(
 
 
 def _classify(error: ValidationError) -> Rejection:
-    first = error.errors(include_url=False)[0]
-    location = ".".join(str(part) for part in first["loc"]) or "event"
-    detail = f"{location}: {first['msg']}"
+    """By the most specific error: a value out of range is named as such even where a union
+    (a time or a date) also reports its other branch's mismatch."""
+    errors = error.errors(include_url=False)
+    specific = [e for e in errors if e["type"] in _RANGE_ERRORS or e["type"] == "inconsistent_bar"]
+    first = (specific or errors)[0]
+    # a union's branches appear in the location as `function-after[...]`: not a field
+    location = ".".join(str(part) for part in first["loc"] if "[" not in str(part))
+    detail = f"{location or 'event'}: {first['msg']}"
     if first["type"] in _RANGE_ERRORS:
         return Rejection(RejectReason.OUT_OF_RANGE, detail)
     if first["type"] == "inconsistent_bar":
