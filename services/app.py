@@ -103,7 +103,10 @@ def create_app(
             ingest = feed = None
             if ingest_metrics is not None:
                 producer = AIOKafkaProducer(
-                    bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5
+                    bootstrap_servers=settings.kafka_bootstrap,
+                    acks="all",
+                    linger_ms=5,
+                    request_timeout_ms=settings.kafka_request_timeout_ms,
                 )
                 await producer.start()
                 stack.push_async_callback(producer.stop)
@@ -158,6 +161,7 @@ def create_app(
         guarded = [Depends(require_api_key)]
         include_v1(app, ApiLimits.from_settings(settings), dependencies=guarded)
         app.include_router(streams.router, dependencies=guarded)
+    app.state.cors_origins = settings.cors_origins
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

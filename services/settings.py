@@ -71,3 +71,6 @@ class Settings(BaseSettings):
     ingest_lag_interval_s: Annotated[float, Field(gt=0)] = 5.0
     """How often consumer lag is measured from the broker's end offsets (also while a batch
     waits for the store or the broker)."""
+    kafka_request_timeout_ms: Annotated[int, Field(ge=1000)] = 10_000
+    """How long the producer waits for the broker's acknowledgement before the send is
+    retried and `/readyz` names the topic as down."""

@@ -12,7 +12,16 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import (
+    APIRouter,
+    Depends,
+    Query,
+    Request,
+    WebSocket,
+    WebSocketDisconnect,
+    WebSocketException,
+    status,
+)
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from sse_starlette.sse import SendTimeoutError
@@ -90,6 +99,15 @@ def _streams(request: Request) -> Streams:
 def _ws_streams(websocket: WebSocket) -> Streams:
     streams: Streams = websocket.app.state.streams
     return streams
+
+
+def _ws_origin_allowed(websocket: WebSocket) -> None:
+    """CORS does not cover WebSocket: with `MR_CORS_ORIGINS` set, a browser page from another
+    origin is refused (403) before the handshake completes."""
+    allowed: list[str] = getattr(websocket.app.state, "cors_origins", [])
+    origin = websocket.headers.get("origin")
+    if allowed and origin is not None and origin not in allowed:
+        raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason="origin not allowed")
 
 
 router = APIRouter(prefix="/v1/signals", tags=["live signals"])
@@ -173,6 +191,7 @@ async def websocket(
     websocket: WebSocket,
     where: ReactionFilterDep,
     streams: Annotated[Streams, Depends(_ws_streams)],
+    _origin: Annotated[None, Depends(_ws_origin_allowed)],
     cursor: Resume = None,
 ) -> None:
     """One text message per signal revision; `{"heartbeat": true}` when idle. A client that

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 from sqlalchemy import func, select
@@ -30,12 +31,12 @@ from tests.streams.story import stored_log
 pytestmark = pytest.mark.kafka
 
 
-def start_service(settings: Settings) -> subprocess.Popen[bytes]:
+def start_service(settings: Settings, port: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "MR_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "MR_DATABASE_URL": settings.database_url,
-        "MR_HTTP_PORT": str(free_port()),
+        "MR_HTTP_PORT": str(port),
         "MR_INGEST_MAX_RECORDS": "50",  # many small batches: some are stored while frozen
         "MR_REPLICA_ID": "only",
         "MR_LOG_LEVEL": "WARNING",
@@ -69,11 +70,17 @@ async def test_revisions_stored_while_the_broker_is_frozen_are_published_after_a
         await ensure_topics(s.kafka_bootstrap, service_topics(s))
         await play(seed_story(seed=11), s, speedup=0, progress=False)
 
-        service = start_service(s)
+        port = free_port()
+        service = start_service(s, port)
         try:
             await eventually(lambda: _stored_any(s), timeout_s=120, what="the first revisions")
             broker.freeze()
             await eventually(lambda: _held(s), timeout_s=120, what="revisions stored, not sent")
+            await eventually(
+                lambda: _names_down(port, s.signals_topic),
+                timeout_s=60,
+                what="/readyz naming market.signals while the broker is frozen",
+            )
         finally:
             service.send_signal(signal.SIGKILL)
             service.wait(timeout=30)
@@ -85,7 +92,7 @@ async def test_revisions_stored_while_the_broker_is_frozen_are_published_after_a
         assert held > 0
         assert unsent, "every stored revision was sent before the kill: the test proved nothing"
 
-        service = start_service(s)
+        service = start_service(s, free_port())
         try:
             await eventually(
                 lambda: stored_at_kill <= published(s),
@@ -114,3 +121,10 @@ async def _held(s: Settings) -> bool:
 
 async def _all_sent(s: Settings) -> bool:
     return await unpublished(s) == 0
+
+
+async def _names_down(port: int, dependency: str) -> bool:
+    async with httpx.AsyncClient() as http:
+        ready = await http.get(f"http://127.0.0.1:{port}/readyz", timeout=10)
+    check = ready.json()["checks"].get(dependency, {})
+    return ready.status_code == 503 and check.get("ok") is False and check["failures"] > 0
