@@ -4,10 +4,13 @@ is started with the project's scripts and stopped by them (by its pid) at the en
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,16 +21,59 @@ from tests.kafka_broker import KAFKA_SCRIPT, ROOT
 from tests.postgres_server import POSTGRES_SCRIPT
 
 
-@dataclass(frozen=True, slots=True)
 class OwnBroker:
-    bootstrap: str
-    pid: int
+    def __init__(self, bootstrap: str, env: dict[str, str], pidfile: Path) -> None:
+        self.bootstrap = bootstrap
+        self._env = env
+        self._pidfile = pidfile
+
+    @property
+    def pid(self) -> int:
+        return int(self._pidfile.read_text())
+
+    def up(self) -> None:
+        subprocess.run(["bash", str(KAFKA_SCRIPT), "up"], check=True, env=self._env)
+
+    def down(self) -> None:
+        self.thaw()  # a frozen process cannot stop
+        subprocess.run(["bash", str(KAFKA_SCRIPT), "down"], check=True, env=self._env)
 
     def freeze(self) -> None:
         os.kill(self.pid, signal.SIGSTOP)
 
     def thaw(self) -> None:
-        os.kill(self.pid, signal.SIGCONT)
+        with contextlib.suppress(ProcessLookupError, FileNotFoundError):
+            os.kill(self.pid, signal.SIGCONT)
+
+    def kill(self) -> None:
+        """SIGKILL, frozen or not: whatever its sockets held unread is lost, as in a crash."""
+        pid = self.pid
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        # a zombie leader may still have threads closing its sockets: wait for the port too
+        while _alive(pid) or _answers(self.bootstrap):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"broker pid {pid} still alive 30 s after SIGKILL")
+            time.sleep(0.1)
+        self._pidfile.unlink()
+
+
+def _answers(bootstrap: str) -> bool:
+    host, port = bootstrap.rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _alive(pid: int) -> bool:
+    """Running, or stopped; a zombie (killed, not reaped yet) is not alive."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
 
 
 @contextmanager
@@ -43,14 +89,12 @@ def own_broker() -> Iterator[OwnBroker]:
             "MR_KAFKA_PORT": str(port),
             "MR_KAFKA_CONTROLLER_PORT": str(free_port()),
         }
-        subprocess.run(["bash", str(KAFKA_SCRIPT), "up"], check=True, env=env)
-        pid = int((Path(cache) / "kafka" / "broker.pid").read_text())
-        broker = OwnBroker(f"127.0.0.1:{port}", pid)
+        broker = OwnBroker(f"127.0.0.1:{port}", env, Path(cache) / "kafka" / "broker.pid")
+        broker.up()
         try:
             yield broker
         finally:
-            broker.thaw()  # a frozen process cannot stop
-            subprocess.run(["bash", str(KAFKA_SCRIPT), "down"], check=True, env=env)
+            broker.down()
 
 
 @dataclass(frozen=True, slots=True)
