@@ -85,7 +85,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            store = await open_store(settings.database_url)
+            store = await open_store(settings.database_url, upgrade=settings.database_auto_upgrade)
             stack.push_async_callback(store.close)
             outages = Outages(log_interval_s=settings.outage_log_interval_s)
             tags = TagCache()

@@ -7,14 +7,19 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
 from services.logs import configure_logging
 from services.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from services.store.migrate import SchemaState
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(command=_serve)
 
-    topics = commands.add_parser("topics", help="create the service's Kafka topics if missing")
+    topics = commands.add_parser(
+        "topics", help="create the service's Kafka topics, keep their retention"
+    )
     topics.set_defaults(command=_topics)
 
     replay = commands.add_parser(
@@ -84,6 +91,15 @@ def _parser() -> argparse.ArgumentParser:
     )
     simulate.set_defaults(command=_simulate)
 
+    db = commands.add_parser("db", help="the store's schema: migrate it, or say where it is")
+    db_commands = db.add_subparsers(required=True, metavar="ACTION")
+    db_commands.add_parser(
+        "upgrade", help="migrate the store (MR_DATABASE_URL) to this version's schema"
+    ).set_defaults(command=_db_upgrade)
+    db_commands.add_parser(
+        "current", help="print the store's schema revision and this version's newest"
+    ).set_defaults(command=_db_current)
+
     ingest = commands.add_parser(
         "ingest", help="consume both topics and append every distinct valid event to a file"
     )
@@ -108,10 +124,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _topics(args: argparse.Namespace, settings: Settings) -> int:
-    from services.topics import ensure_topics, service_topics
+    from services.topics import reconcile_topics, service_topics
 
-    created = asyncio.run(ensure_topics(settings.kafka_bootstrap, service_topics(settings)))
-    print(f"created: {', '.join(created)}" if created else "all topics exist")
+    report = asyncio.run(reconcile_topics(settings.kafka_bootstrap, service_topics(settings)))
+    print(f"created: {', '.join(report.created) or 'none'}")
+    print(f"settings changed: {', '.join(report.reconfigured) or 'none'}")
+    for name, (found, wanted) in report.partition_mismatches.items():
+        print(f"{name}: {found} partitions, settings say {wanted} (left as is: see README)")
     return 0
 
 
@@ -146,6 +165,37 @@ def _simulate(args: argparse.Namespace, settings: Settings) -> int:
     sent = asyncio.run(play(scenario, settings, speedup=args.speedup))
     print(f"simulate: done, {sent:,} events sent")
     return 0
+
+
+def _db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    from services.store import migrate
+
+    before = asyncio.run(_on_store(settings, migrate.upgrade))
+    if before.current == before.head:
+        print(f"db: already at {before.head}")
+    else:
+        print(f"db: upgraded from {before.current or 'an unversioned store'} to {before.head}")
+    return 0
+
+
+def _db_current(args: argparse.Namespace, settings: Settings) -> int:
+    from services.store import migrate
+
+    state = asyncio.run(_on_store(settings, migrate.state))
+    print(f"current: {state.current or 'none'}\nhead: {state.head}")
+    return 0 if state.current == state.head else 1
+
+
+async def _on_store(
+    settings: Settings, action: Callable[[AsyncEngine], Awaitable[SchemaState]]
+) -> SchemaState:
+    from services.store.connect import create_engine
+
+    engine = create_engine(settings.database_url)
+    try:
+        return await action(engine)
+    finally:
+        await engine.dispose()
 
 
 def _ingest(args: argparse.Namespace, settings: Settings) -> int:

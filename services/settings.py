@@ -17,10 +17,27 @@ class Settings(BaseSettings):
     announcements_topic: str = "tariff.announcements"
     prices_topic: str = "market.prices"
     signals_topic: str = "market.signals"
+    prices_partitions: Annotated[int, Field(ge=1)] = 6
+    """The unit of scale-out: engine replicas split `market.prices` by partition."""
+    signals_partitions: Annotated[int, Field(ge=1)] = 3
+    prices_retention_days: Annotated[float, Field(gt=0)] = 100.0
+    """Engines rebuild their windows and 60-session baselines from `market.prices` on every
+    assignment, so it must hold the baseline's sessions plus the longest window (close+5)."""
+    signals_retention_days: Annotated[float, Field(gt=0)] = 7.0
+    """Live clients resume from the store; the topic only feeds the api replicas."""
+    dlq_retention_days: Annotated[float, Field(gt=0)] = 30.0
     group_id: str = "market-reaction"
     """Engine replicas share `market.prices` through this consumer group."""
     replica_id: str = Field(default_factory=socket.gethostname, min_length=1)
     """Names this replica's own group for `tariff.announcements`, which every replica reads."""
+    kafka_static_membership: bool = False
+    """Join the consumer groups as a static member (`group.instance.id` from `replica_id`): a
+    replica that restarts within `kafka_session_timeout_ms` gets its partitions back and no
+    other replica is rebalanced. Needs a `replica_id` that is unique and stable across restarts
+    (compose gives each engine a fixed hostname); two live members with one id fence each other."""
+    kafka_session_timeout_ms: Annotated[int, Field(ge=6_000, le=300_000)] = 10_000
+    """How long the group waits for a member that stopped heartbeating before its partitions go
+    to the others. With static membership, make it longer than a restart takes."""
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, Field(ge=1, le=65535)] = 8000
     ingest_max_records: Annotated[int, Field(ge=1)] = 5000
@@ -39,6 +56,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///data/market-reaction.db"
     """The store: `sqlite+aiosqlite:///path` (relative to the working dir) or
     `postgresql+asyncpg://user@host:port/db`."""
+    database_auto_upgrade: bool = True
+    """Migrate the store's schema at start-up. Off: the service refuses a store that is not
+    at its schema, and `market-reaction db upgrade` migrates it (one step of a deployment)."""
     api_page_size_default: Annotated[int, Field(ge=1)] = 100
     api_page_size_max: Annotated[int, Field(ge=1)] = 1000
     """Hard maximum of `limit` on JSON pages."""

@@ -82,11 +82,28 @@ class ConsumerConfig:
     client_id: str = "market-reaction"
     replay_on_assign: bool = False
     """Read every newly assigned partition from the start of its retention."""
+    group_instance_id: str | None = None
+    """Static membership: this member's stable identity in its group (None: dynamic)."""
+    session_timeout_ms: int = 10_000
     max_ahead_of_watermark: timedelta | None = None
     max_ahead_of_wall_clock: timedelta | None = None
     """Event-time plausibility (`services.ingest.plausibility`); None: no bound."""
     lag_interval_s: float = 5.0
     """How often lag is measured from the broker's end offsets, even while a batch waits."""
+
+
+def consumer_options(config: ConsumerConfig) -> dict[str, Any]:
+    """The AIOKafkaConsumer arguments of a consumer of the service."""
+    return {
+        "bootstrap_servers": config.bootstrap_servers,
+        "group_id": config.group_id,
+        "group_instance_id": config.group_instance_id,
+        "session_timeout_ms": config.session_timeout_ms,
+        "client_id": config.client_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "max_partition_fetch_bytes": 4 * 1024 * 1024,
+    }
 
 
 class TopicConsumer(Generic[E]):
@@ -146,14 +163,7 @@ class TopicConsumer(Generic[E]):
 
     async def run(self) -> None:
         """Consume until cancelled."""
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._config.bootstrap_servers,
-            group_id=self._config.group_id,
-            client_id=self._config.client_id,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_partition_fetch_bytes=4 * 1024 * 1024,
-        )
+        consumer = AIOKafkaConsumer(**consumer_options(self._config))
         consumer.subscribe([self.topic], listener=_Rebalance(self, consumer))
         await consumer.start()
         self._consumer = consumer

@@ -46,6 +46,8 @@ class IngestService:
             poll_timeout_ms=settings.ingest_poll_timeout_ms,
             dedupe_capacity=settings.dedupe_capacity,
             replay_on_assign=settings.replay_on_assign,
+            group_instance_id=settings.replica_id if settings.kafka_static_membership else None,
+            session_timeout_ms=settings.kafka_session_timeout_ms,
             max_ahead_of_watermark=_seconds(settings.ingest_max_ahead_of_watermark_s),
             max_ahead_of_wall_clock=_seconds(settings.ingest_max_ahead_of_wall_clock_s),
             lag_interval_s=settings.ingest_lag_interval_s,

@@ -8,3 +8,11 @@ class UnsupportedDatabaseUrl(StoreError):
 
 class StoreUnavailable(StoreError):
     """The database did not answer."""
+
+
+class SchemaTooNew(StoreError):
+    """The store was migrated by a newer version of the service than this one."""
+
+
+class SchemaOutdated(StoreError):
+    """The store needs `market-reaction db upgrade` and automatic upgrades are off."""

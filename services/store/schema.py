@@ -1,8 +1,8 @@
 """Tables. Times are integer microseconds since the epoch, UTC (`*_us`): exact, dialect-neutral and
 cheap to range-scan. Lists are JSON text; targets and sectors are also link tables for filtering.
 
-The schema is created at start-up (`metadata.create_all`; indexes new to an existing store are
-added then too); once a table has to evolve in place, Alembic migrations replace that.
+Migrations (`services/store/migrations`) build exactly these tables: a change here comes with its
+revision there (`tests/store/test_migrate.py` compares the two).
 
 Indexes of the latest table. A page of reactions is sorted by `ReactionKey`; every `by_*` index
 yields rows in that order under its equality prefix, so a page stops after `limit` matches instead

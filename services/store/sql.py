@@ -18,13 +18,12 @@ from typing import Any, Self
 
 import polars as pl
 from sqlalchemy import select, text
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.events import Announcement, Signal
 from services.frames import PRICE_SCHEMA
-from services.store import outbox, reads, writes
+from services.store import migrate, outbox, reads, writes
 from services.store.batch import StoreBatch, WriteResult
 from services.store.codec import announcement_from_row, signal_from_row, to_us
 from services.store.columns import value_frame
@@ -39,11 +38,9 @@ from services.store.filters import (
     ReactionKey,
 )
 from services.store.schema import (
-    RETIRED_INDEXES,
     announcements,
     bars_1d,
     bars_1m,
-    metadata,
     reaction_revisions,
     reactions_latest,
 )
@@ -54,23 +51,16 @@ _CURSOR_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 _BARS = {"1m": bars_1m, "1d": bars_1d}
 
 
-async def open_store(url: str) -> SqlStore:
-    """Connect, create the schema if missing, and return the store (close it when done)."""
+async def open_store(url: str, *, upgrade: bool = True) -> SqlStore:
+    """Connect, migrate the schema to this version's (or, with `upgrade=False`, check that it
+    is there already), and return the store (close it when done)."""
     store = SqlStore(create_engine(url))
     try:
-        await store.create_schema()
+        await (migrate.upgrade(store.engine) if upgrade else migrate.check(store.engine))
     except BaseException:
         await store.close()
         raise
     return store
-
-
-def _create_tables_and_indexes(conn: Connection) -> None:
-    metadata.create_all(conn)
-    # create_all skips the indexes of a table that exists already
-    for table in metadata.sorted_tables:
-        for index in table.indexes:
-            index.create(conn, checkfirst=True)
 
 
 class SqlStore:
@@ -79,6 +69,10 @@ class SqlStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._write_lock = asyncio.Lock()
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
 
     @property
     def dialect(self) -> str:
@@ -94,17 +88,6 @@ class SqlStore:
         tb: TracebackType | None,
     ) -> None:
         await self.close()
-
-    async def create_schema(self) -> None:
-        async with self._engine.begin() as conn:
-            if self.dialect == "postgresql":
-                # concurrent start-ups must not race each other's CREATE TABLE
-                await conn.execute(
-                    text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CURSOR_LOCK_KEY}
-                )
-            for name in RETIRED_INDEXES:
-                await conn.execute(text(f"DROP INDEX IF EXISTS {name}"))
-            await conn.run_sync(_create_tables_and_indexes)
 
     async def close(self) -> None:
         await self._engine.dispose()

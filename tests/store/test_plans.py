@@ -11,11 +11,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Select, inspect, text
+from sqlalchemy import Connection, Select, inspect
 from sqlalchemy.dialects import sqlite
 
 from services.store import ReactionFilter, SqlStore, reads
-from services.store.connect import create_engine
 from services.store.filters import ReactionKey
 from services.store.schema import RETIRED_INDEXES, metadata
 
@@ -75,26 +74,6 @@ def index_names(conn: Connection) -> set[str]:
 
 
 CURRENT_INDEXES = {i.name for table in metadata.tables.values() for i in table.indexes}
-
-
-async def test_a_store_from_an_earlier_version_gets_the_current_indexes(
-    store: SqlStore, store_url: str
-) -> None:
-    engine = create_engine(store_url)
-    try:
-        async with engine.begin() as conn:
-            # as an earlier version left it: one index missing, one since retired
-            await conn.execute(text("DROP INDEX ix_reactions_latest_by_horizon"))
-            await conn.execute(
-                text("CREATE INDEX ix_reactions_latest_final ON reactions_latest (final)")
-            )
-        await store.create_schema()  # what opening the store does
-        async with engine.connect() as conn:
-            names = await conn.run_sync(index_names)
-    finally:
-        await engine.dispose()
-    assert names >= CURRENT_INDEXES
-    assert not names & set(RETIRED_INDEXES)
 
 
 def test_a_changed_index_gets_a_new_name() -> None:

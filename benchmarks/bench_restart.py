@@ -1,0 +1,166 @@
+"""Restart time against retention: how long an engine replica takes from start to caught up
+(ready, every partition of `market.prices` read to its end) when the topic holds 1 day or 20 days
+of ticks (5 instruments, 1 tick/s each in KRX hours). Today an engine re-reads the whole
+retention on every assignment, so this grows with the days retained.
+
+Run with the broker up (`make bench` starts it): .venv/bin/python benchmarks/bench_restart.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import tempfile
+import time
+import uuid
+from asyncio.subprocess import DEVNULL, PIPE
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import orjson
+from spread import spread
+
+from services.settings import Settings
+from services.topics import ensure_topics, service_topics
+
+INSTRUMENTS = ("KOSPI", "KOSDAQ", "USDKRW", "005380.KS", "005490.KS")
+SESSION_S = 6 * 3600 + 30 * 60  # 09:00-15:30 KST = 00:00-06:30 UTC
+FIRST_DAY = date(2025, 6, 2)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def trading_days(n: int) -> list[date]:
+    days: list[date] = []
+    day = FIRST_DAY
+    while len(days) < n:
+        if day.weekday() < 5:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def ticks(days: int) -> list[bytes]:
+    """`instrument<TAB>json` lines, keyed by instrument as producers do."""
+    lines = []
+    for day in trading_days(days):
+        opening = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        for second in range(SESSION_S):
+            ts = (opening + timedelta(seconds=second)).isoformat().replace("+00:00", "Z")
+            for n, instrument in enumerate(INSTRUMENTS):
+                price = 1000.0 * (n + 1) + (second % 600) / 10
+                body = orjson.dumps({"instrument": instrument, "ts": ts, "price": price})
+                lines.append(instrument.encode() + b"\t" + body)
+    return lines
+
+
+async def produce(bootstrap: str, topic: str, lines: list[bytes]) -> None:
+    kcat = shutil.which("kcat")
+    if kcat is None:
+        raise SystemExit("bench_restart needs kcat (make install adds it)")
+    process = await asyncio.create_subprocess_exec(
+        kcat, "-P", "-b", bootstrap, "-t", topic, "-K", "\t", "-X", "linger.ms=50", stdin=PIPE
+    )
+    await process.communicate(b"\n".join(lines) + b"\n")
+    if process.returncode:
+        raise RuntimeError(f"kcat exited with {process.returncode}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def environment(settings: Settings, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MR_")}
+    env.update(
+        MR_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
+        MR_ANNOUNCEMENTS_TOPIC=settings.announcements_topic,
+        MR_PRICES_TOPIC=settings.prices_topic,
+        MR_SIGNALS_TOPIC=settings.signals_topic,
+        MR_GROUP_ID=settings.group_id,
+        MR_REPLICA_ID="bench-restart",
+        MR_DATABASE_URL=settings.database_url,
+        MR_HTTP_PORT=str(port),
+        MR_LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+async def caught_up(http: httpx.AsyncClient, url: str, topic: str) -> bool:
+    try:
+        answer = await http.get(f"{url}/readyz")
+    except httpx.TransportError:
+        return False
+    if answer.status_code != 200:
+        return False
+    prices = answer.json()["checks"][topic]
+    lag: dict[str, int] = prices["lag"]
+    return len(lag) == len(prices["partitions"]) and not any(lag.values())
+
+
+async def start_to_caught_up(settings: Settings, limit_s: float) -> float:
+    """Seconds from starting `serve --role engine` until it has read its partitions to the end;
+    the replica is stopped (SIGTERM) afterwards."""
+    port = free_port()
+    started = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(
+        str(ROOT / ".venv" / "bin" / "market-reaction"),
+        "serve",
+        "--role",
+        "engine",
+        env=environment(settings, port),
+        stdout=DEVNULL,
+        stderr=DEVNULL,
+    )
+    try:
+        async with httpx.AsyncClient(timeout=2) as http:
+            while not await caught_up(http, f"http://127.0.0.1:{port}", settings.prices_topic):
+                if process.returncode is not None or time.perf_counter() - started > limit_s:
+                    raise RuntimeError(f"the engine did not catch up within {limit_s:.0f}s")
+                await asyncio.sleep(0.1)
+        return time.perf_counter() - started
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+            await process.wait()
+
+
+async def main(bootstrap: str, day_counts: list[int], rounds: int, limit_s: float) -> None:
+    print(f"engine restart: {len(INSTRUMENTS)} instruments, 1 tick/s each in KRX hours")
+    for days in day_counts:
+        run = uuid.uuid4().hex[:8]
+        with tempfile.TemporaryDirectory() as tmp:
+            settings = Settings(
+                kafka_bootstrap=bootstrap,
+                announcements_topic=f"bench-{run}.announcements",
+                prices_topic=f"bench-{run}.prices",
+                signals_topic=f"bench-{run}.signals",
+                group_id=f"bench-{run}",
+                database_url=f"sqlite+aiosqlite:///{tmp}/store.db",
+            )
+            await ensure_topics(bootstrap, service_topics(settings))
+            lines = ticks(days)
+            await produce(bootstrap, settings.prices_topic, lines)
+            first = await start_to_caught_up(settings, limit_s)
+            restarts = [await start_to_caught_up(settings, limit_s) for _ in range(rounds)]
+        print(
+            f"  {days:>2} days retained ({len(lines):,} ticks): first start {first:.1f}s; "
+            f"restart to caught up min/median/max {spread(restarts, '.1f')} s ({rounds} rounds)"
+        )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bootstrap", default="127.0.0.1:19092")
+    parser.add_argument("--days", type=int, nargs="+", default=[1, 20])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--limit-s", type=float, default=900.0, help="give up on a start after")
+    args = parser.parse_args()
+    asyncio.run(main(args.bootstrap, args.days, args.rounds, args.limit_s))
