@@ -35,6 +35,8 @@ from services.ingest.service import IngestService
 from services.ingest.types import BatchSink, IngestBatch
 from services.live import EngineSink, SignalPublisher
 from services.live_metrics import LiveMetrics
+from services.logs import install_redaction
+from services.outages import Outages
 from services.publisher import KafkaSignalPublisher
 from services.settings import Settings
 from services.sources.announcer import open_announcer
@@ -52,6 +54,8 @@ ROLES: tuple[Role, ...] = ("all", "engine", "api")
 
 class HubPublisher:
     """Hands stored revisions to the live clients of this process (role all)."""
+
+    name = "live clients"
 
     def __init__(self, hub: SignalHub) -> None:
         self._hub = hub
@@ -91,6 +95,7 @@ def create_app(
             stack.push_async_callback(store.close)
             app.state.instruments = load_registry(settings.instruments_file)
             store.close_finder = SessionCloses(app.state.instruments)  # for event studies
+            outages = Outages(log_interval_s=settings.outage_log_interval_s)
             tags = TagCache()
             hub = SignalHub(tags.get) if stream_metrics is not None else None
             if hub is not None and stream_metrics is not None:
@@ -106,7 +111,10 @@ def create_app(
             ingest = feed = None
             if ingest_metrics is not None:
                 producer = AIOKafkaProducer(
-                    bootstrap_servers=settings.kafka_bootstrap, acks="all", linger_ms=5
+                    bootstrap_servers=settings.kafka_bootstrap,
+                    acks="all",
+                    linger_ms=5,
+                    request_timeout_ms=settings.kafka_request_timeout_ms,
                 )
                 await producer.start()
                 stack.push_async_callback(producer.stop)
@@ -114,7 +122,7 @@ def create_app(
                 batch_sink: BatchSink
                 if sink is None:
                     engine_sink = await _engine_sink(
-                        settings, registry, store, producer, hub, stack
+                        settings, registry, store, producer, hub, stack, outages
                     )
                     batch_sink = StorySink(engine_sink, StoryBook(rules_from(settings)), store)
                 else:
@@ -129,6 +137,7 @@ def create_app(
                         ingest_metrics,
                         producer,
                         owner=engine_sink,
+                        outages=outages,
                         checkpoints=checkpoints,
                     )
                 )
@@ -143,7 +152,9 @@ def create_app(
                     app.state.announcer = await open_announcer(
                         settings, app.state.intake, store, stack
                     )
-            app.state.runtime = Runtime(registry=registry, store=store, ingest=ingest, feed=feed)
+            app.state.runtime = Runtime(
+                registry=registry, store=store, ingest=ingest, feed=feed, outages=outages
+            )
             yield
 
     app = FastAPI(
@@ -153,6 +164,7 @@ def create_app(
         lifespan=lifespan,
     )
     install_problem_handlers(app)
+    install_redaction()
     app.include_router(health.router)
     Instrumentator(
         registry=registry, excluded_handlers=["/metrics"], should_exclude_streaming_duration=True
@@ -170,6 +182,7 @@ def create_app(
         include_v1(app, ApiLimits.from_settings(settings), dependencies=guarded)
         app.include_router(streams.router, dependencies=guarded)
         mount_console(app)
+    app.state.cors_origins = settings.cors_origins
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -197,6 +210,7 @@ async def _engine_sink(
     producer: AIOKafkaProducer,
     hub: SignalHub | None,
     stack: AsyncExitStack,
+    outages: Outages,
 ) -> EngineSink:
     """The engine, its store writes and publishers; restored from the store before any
     consumer starts (with `replay_on_assign`, see services/live.py)."""
@@ -208,7 +222,14 @@ async def _engine_sink(
         publishers.append(HubPublisher(hub))
     metrics = LiveMetrics.create(registry, (i.symbol for i in instruments), engine.config.horizons)
     live = EngineSink(
-        engine, store, publishers, metrics, clock, store if settings.replay_on_assign else None
+        engine,
+        store,
+        publishers,
+        metrics,
+        clock,
+        store if settings.replay_on_assign else None,
+        outbox=store,
+        outages=outages,
     )
     await live.recover()
     _background(stack, live.run_idle_timer(settings.idle_interval_s))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AfterValidator,
@@ -19,6 +19,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from services import limits
 
 _RFC3339 = re.compile(r"\d{4}-\d\d-\d\d[Tt]\d\d:\d\d:\d\d(?:\.\d+)?(?:[Zz]|[+-]\d\d:\d\d)")
 _ISO_DATE = re.compile(r"\d{4}-\d\d-\d\d")
@@ -38,15 +40,51 @@ def _iso_date(value: object) -> object:
     raise PydanticCustomError("iso_date", "expected a YYYY-MM-DD date")
 
 
+def _plausible_year(value: date) -> date:
+    """Before the conversion to UTC, which overflows near the ends of the calendar."""
+    if not limits.YEAR_MIN <= value.year <= limits.YEAR_MAX:
+        raise PydanticCustomError(
+            "implausible_year",
+            "year {year} is outside {low}..{high}",
+            {"year": value.year, "low": limits.YEAR_MIN, "high": limits.YEAR_MAX},
+        )
+    return value
+
+
 def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
-UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_rfc3339), AfterValidator(_to_utc)]
+UtcDatetime = Annotated[
+    AwareDatetime,
+    BeforeValidator(_rfc3339),
+    AfterValidator(_plausible_year),
+    AfterValidator(_to_utc),
+]
 """An RFC 3339 time with a zone, held as UTC."""
-IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+IsoDate = Annotated[date, BeforeValidator(_iso_date), AfterValidator(_plausible_year)]
 PositiveFloat = Annotated[StrictFloat, Field(gt=0)]
 """JSON numbers only: a number in a string is a wrong type, not a number."""
+PriceValue = Annotated[
+    StrictFloat, Field(ge=limits.PRICE_MIN, le=limits.PRICE_MAX, allow_inf_nan=False)
+]
+"""An input price: finite, at least a minimum tick (see `services.limits`)."""
+RatePct = Annotated[
+    StrictFloat, Field(ge=limits.RATE_PCT_MIN, le=limits.RATE_PCT_MAX, allow_inf_nan=False)
+]
+
+
+def _text(max_chars: int) -> Any:
+    """A non-empty string of at most `max_chars` characters, without NUL."""
+    return Field(min_length=1, max_length=max_chars, pattern=limits.NO_NUL_PATTERN)
+
+
+AnnouncementId = Annotated[str, _text(limits.ID_MAX_CHARS)]
+InstrumentName = Annotated[str, _text(limits.INSTRUMENT_MAX_CHARS)]
+Sector = Annotated[str, _text(limits.SECTOR_MAX_CHARS)]
+Source = Annotated[str, _text(limits.SOURCE_MAX_CHARS)]
+Headline = Annotated[str, _text(limits.HEADLINE_MAX_CHARS)]
+Url = Annotated[str, _text(limits.URL_MAX_CHARS)]
 
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["KR"])]
 Precision = Literal["second", "minute", "hour", "day"]
@@ -76,26 +114,28 @@ class Extraction(Event):
 class Announcement(Event):
     """A policy announcement on `tariff.announcements`."""
 
-    id: Annotated[str, Field(min_length=1, max_length=200)]
+    id: AnnouncementId
     """Idempotency key: a repeat is a duplicate."""
     published_at: UtcDatetime
     published_at_precision: Precision = "minute"
     """"day" when only the date is known."""
-    source: str | None = None
+    source: Source | None = None
     issuer: CountryCode = "US"
-    targets: Annotated[list[CountryCode], Field(min_length=1)]
-    sectors: Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)] = ["all"]
+    targets: Annotated[list[CountryCode], Field(min_length=1, max_length=limits.TARGETS_MAX_ITEMS)]
+    sectors: Annotated[list[Sector], Field(min_length=1, max_length=limits.SECTORS_MAX_ITEMS)] = [
+        "all"
+    ]
     action: Action = "other"
-    tariff_rate_pct: StrictFloat | None = None
-    previous_rate_pct: StrictFloat | None = None
+    tariff_rate_pct: RatePct | None = None
+    previous_rate_pct: RatePct | None = None
     effective_at: UtcDatetime | IsoDate | None = None
-    headline: Annotated[str, Field(min_length=1)]
-    url: str | None = None
-    supersedes: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    headline: Headline
+    url: Url | None = None
+    supersedes: AnnouncementId | None = None
     """The id of the announcement this one corrects (a correction is a new id)."""
     extraction: Extraction | None = None
     """How a source's extractor read the text; null for announcements entered by hand."""
-    story_id: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    story_id: AnnouncementId | None = None
     """Set by the service: the id of the first announcement of the same policy (its own id when
     it is that first, "novel", one; another id for an echo). Producers leave it out."""
     first_seen_at: UtcDatetime | None = None
@@ -108,15 +148,17 @@ class Price(Event):
     `ts` is the tick time, or the bar's start; a bar covers [ts, ts + interval).
     """
 
-    instrument: Annotated[str, Field(min_length=1, max_length=40)]
+    instrument: InstrumentName
     ts: UtcDatetime
-    price: PositiveFloat | None = None
-    open: PositiveFloat | None = None
-    high: PositiveFloat | None = None
-    low: PositiveFloat | None = None
-    close: PositiveFloat | None = None
+    price: PriceValue | None = None
+    open: PriceValue | None = None
+    high: PriceValue | None = None
+    low: PriceValue | None = None
+    close: PriceValue | None = None
     interval: BarInterval | None = None
-    volume: Annotated[StrictFloat, Field(ge=0)] | None = None
+    volume: (
+        Annotated[StrictFloat, Field(ge=0, le=limits.VOLUME_MAX, allow_inf_nan=False)] | None
+    ) = None
 
     @model_validator(mode="after")
     def _tick_or_bar(self) -> Self:

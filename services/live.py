@@ -1,6 +1,15 @@
 """The live path: ingest batches feed the reaction engine; each batch's events and the revisions
 it caused are written to the store in one transaction, then published (Kafka, live clients)
 before the batch counts as accepted, so its offsets are committed only after all of that.
+A store or broker outage is retried with backoff inside that step (offsets stay uncommitted,
+the engine lock holds every later batch back), and shows in /readyz meanwhile.
+
+Nothing stored is unsent: each revision enters an outbox in its own write transaction and
+leaves it only once every publisher (the broker's acknowledgement included) has it. Whatever
+a crash leaves in the outbox is published again, oldest first, before the consumers start
+(`publish_unpublished`); a write that had to be retried (it may have committed before its
+answer was lost) is followed by the same pass. Revisions may thus be published twice, never
+not at all.
 
 Recovery (a restart, or instruments handed over in a rebalance): Kafka is the durable log of
 inputs and the store holds the outputs. At start-up and on every assignment the engine is
@@ -14,20 +23,25 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import timedelta
-from typing import Protocol
+from functools import partial
+from typing import Protocol, TypeVar
 
 from services.engine import Clock, ReactionEngine, snapshot
 from services.engine.calendar import to_us
 from services.events import Signal
 from services.ingest.types import IngestBatch
 from services.live_metrics import LiveMetrics
-from services.store.batch import StoreBatch
+from services.outages import Outages, kafka_transient, retrying, store_transient
+from services.store.batch import StoreBatch, WriteResult
 from services.store.filters import ReactionFilter, ReactionKey
-from services.store.types import HistoryReader, ReactionWriter
+from services.store.types import HistoryReader, PublishOutbox, ReactionWriter
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 RECOVERY_LOOKBACK = timedelta(days=45)
 """Reactions anchored this long before the newest stored one are not restored: their windows
@@ -80,6 +94,9 @@ def _log_revision(signal: Signal) -> None:
 
 
 class SignalPublisher(Protocol):
+    name: str
+    """The dependency it delivers to, as /readyz names it while it fails."""
+
     async def publish(self, signals: Sequence[Signal]) -> None:
         """Returns once the signals are delivered (or queued for live clients)."""
         ...
@@ -97,10 +114,17 @@ class EngineSink:
         metrics: LiveMetrics,
         clock: Clock,
         recovery: HistoryReader | None = None,
+        *,
+        outbox: PublishOutbox | None = None,
+        outages: Outages | None = None,
     ) -> None:
         """`clock` is the engine's: grace and staleness use its processing time. `recovery`
-        is where the revisions sent before are read back (`recover`)."""
+        is where the revisions sent before are read back (`recover`); `outbox` holds what is
+        stored and not yet published (usually the store itself). `outages` hears of store and
+        publisher failures while they are retried."""
         self.engine = engine
+        self._outbox = outbox
+        self.outages = outages or Outages()
         self._recovery = recovery
         self._clock = clock
         self._store = store
@@ -120,7 +144,9 @@ class EngineSink:
             await self._commit(batch_to_store, received_s=batch.received_s)
 
     async def recover(self) -> int:
-        """Restore the engine from the latest stored revisions; returns how many."""
+        """Publish what a crash left unsent, then restore the engine from the latest stored
+        revisions; returns how many reactions were restored."""
+        await self.publish_unpublished()
         if self._recovery is None:
             return 0
         latest = await latest_revisions(self._recovery)
@@ -165,15 +191,65 @@ class EngineSink:
             await asyncio.sleep(interval_s)
             await self.idle()
 
+    async def publish_unpublished(self) -> int:
+        """Publish every revision the outbox still holds, oldest first; returns how many."""
+        async with self._lock:
+            sent = await self._drain_outbox()
+        if sent:
+            log.warning("published %d stored revisions that had not been sent", sent)
+        return sent
+
     async def _commit(self, batch: StoreBatch, *, received_s: float | None) -> None:
+        batch = replace(batch, hold_until_published=self._outbox is not None)
+        attempts = 0
+
+        async def write() -> WriteResult:
+            nonlocal attempts
+            attempts += 1
+            return await self._store.write_batch(batch)
+
         with self._metrics.store_write.time():
-            stored = (await self._store.write_batch(batch)).signals
-        for publisher in self._publishers:
-            await publisher.publish(stored)
+            stored = (await self._retry_store(write)).signals
+        if attempts > 1:
+            # a failed attempt may have committed: then its revisions are only in the outbox
+            await self._drain_outbox()
+        else:
+            await self._publish(stored)
         self._metrics.published(stored, received_s=received_s)
         for signal in stored:
             _log_revision(signal)
         self._observe_engine()
+
+    async def _drain_outbox(self, *, page: int = 1000) -> int:
+        if self._outbox is None:
+            return 0
+        outbox, sent = self._outbox, 0
+        while pending := await self._retry_store(lambda: outbox.unpublished(limit=page)):
+            await self._publish(pending)
+            sent += len(pending)
+        return sent
+
+    async def _publish(self, signals: Sequence[Signal]) -> None:
+        """Deliver to every publisher (retrying each until it succeeds), then release the
+        outbox."""
+        if not signals:
+            return
+        for publisher in self._publishers:
+            await retrying(
+                partial(publisher.publish, signals),
+                dependency=publisher.name,
+                outages=self.outages,
+                transient=kafka_transient,
+            )
+        if self._outbox is not None:
+            outbox = self._outbox
+            cursors = [s.cursor for s in signals if s.cursor is not None]
+            await self._retry_store(lambda: outbox.mark_published(cursors))
+
+    async def _retry_store(self, call: Callable[[], Awaitable[T]]) -> T:
+        return await retrying(
+            call, dependency="store", outages=self.outages, transient=store_transient
+        )
 
     def _observe_engine(self) -> None:
         self._metrics.engine_state(self.engine.instrument_status(), now_s=self._clock.monotonic_s())

@@ -24,6 +24,7 @@ class KafkaSignalPublisher:
     def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
         self._producer = producer
         self._topic = topic
+        self.name = topic
 
     async def publish(self, signals: Sequence[Signal]) -> None:
         """Returns once the broker acknowledged every signal."""

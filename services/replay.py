@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import numpy as np
+import orjson
 import polars as pl
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import ArgumentError
@@ -145,7 +146,11 @@ def _read_models(path: str, model: type[M]) -> list[M]:
             if not line.strip():
                 continue
             try:
-                out.append(model.model_validate_json(line))
+                # parsed as ingest parses a record (orjson, then the model), so a file is
+                # accepted exactly where the live path accepts the same event
+                out.append(model.model_validate(orjson.loads(line)))
+            except orjson.JSONDecodeError as exc:
+                raise ReplayError(f"{name}:{lineno}: invalid JSON: {exc}") from exc
             except ValidationError as exc:
                 raise ReplayError(
                     f"{name}:{lineno}: invalid {model.__name__}: {_brief(exc)}"

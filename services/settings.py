@@ -87,6 +87,22 @@ class Settings(BaseSettings):
     story_window_h: Annotated[float, Field(gt=0)] = 72.0
     """Announcements of one policy published this far apart are still one story (echoes get
     no reactions of their own); live and `replay` use the same value."""
+    ingest_max_ahead_of_watermark_s: Annotated[float, Field(gt=0)] | None = 31 * 86_400.0
+    """A price more than this after the latest event time of its instrument (on this consumer)
+    is dead-lettered as `implausible_time`: one far-future tick would otherwise make every later
+    tick late. Longer than any market closure; raise it (or set null) for feeds with longer
+    gaps. Judged on event time only, so replays of history behave as live."""
+    ingest_max_ahead_of_wall_clock_s: Annotated[float, Field(gt=0)] | None = 86_400.0
+    """Live ingest: a price or announcement more than this ahead of the wall clock is
+    dead-lettered as `implausible_time`; null turns the bound off."""
+    outage_log_interval_s: Annotated[float, Field(gt=0)] = 10.0
+    """While a dependency (store, broker) is down: one log line per dependency per interval."""
+    ingest_lag_interval_s: Annotated[float, Field(gt=0)] = 5.0
+    """How often consumer lag is measured from the broker's end offsets (also while a batch
+    waits for the store or the broker)."""
+    kafka_request_timeout_ms: Annotated[int, Field(ge=1000)] = 10_000
+    """How long the producer waits for the broker's acknowledgement before the send is
+    retried and `/readyz` names the topic as down."""
     checkpoints: bool = True
     """Engine replicas save their state per partition of `market.prices` in the store and, on
     assignment, read from the checkpoint's offset instead of the start of retention (with

@@ -273,6 +273,12 @@ TIMES_CONTRACT = [
     ("2025-07-07T16:04Z", False),  # seconds missing
     ("2025-07-07T16:04:00+0900", False),  # offset without a colon
     ("1751904240", False),  # Unix seconds in a string
+    ("1970-01-01T00:00:00+14:00", True),  # first year, in its own zone
+    ("2199-12-31T23:59:59-14:00", True),  # last year, in its own zone
+    ("1969-12-31T23:59:59Z", False),  # before the first year
+    ("2200-01-01T00:00:00Z", False),  # after the last year
+    ("9999-12-31T23:59:59-14:00", False),  # would overflow in UTC
+    ("0001-01-01T00:00:00+14:00", False),  # would underflow in UTC
 ]
 TIME_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from services.live import _log_revision
-from services.logs import ENGINE_LOGGERS, configure_logging
+from services.logs import ENGINE_LOGGERS, RateLimit, RedactSecrets, configure_logging, redact_url
 from tests.api.test_hub import signal
 
 
@@ -53,3 +53,54 @@ def test_text_lines_for_people(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging("INFO", "text")
     _log_revision(signal(final=True))
     assert "INFO services.live: final reaction rev 1: +1.81%" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("url", "logged"),
+    [
+        ("/v1/reactions?token=abc", "/v1/reactions?token=REDACTED"),
+        (
+            "/v1/signals/ws?instrument=KOSPI&token=abc&final=true",
+            "/v1/signals/ws?instrument=KOSPI&token=REDACTED&final=true",
+        ),
+        ("/v1/x?TOKEN=abc#frag", "/v1/x?TOKEN=REDACTED#frag"),
+        ("/v1/x?api_key=abc", "/v1/x?api_key=REDACTED"),
+        ("/v1/x?mytoken=kept", "/v1/x?mytoken=kept"),  # another parameter that ends alike
+        ("/v1/x", "/v1/x"),
+    ],
+)
+def test_keys_are_redacted_from_urls(url: str, logged: str) -> None:
+    assert redact_url(url) == logged
+
+
+def test_the_access_log_filter_redacts_its_arguments() -> None:
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s"',
+        ("127.0.0.1", "GET", "/v1/x?token=abc"),
+        None,
+    )
+    assert RedactSecrets().filter(record)
+    assert record.getMessage() == '127.0.0.1 - "GET /v1/x?token=REDACTED"'
+
+
+def test_a_library_error_storm_is_one_line_per_interval() -> None:
+    now = [0.0]
+    limit = RateLimit(interval_s=10, monotonic=lambda: now[0])
+
+    def record() -> logging.LogRecord:
+        return logging.LogRecord(
+            "aiokafka.conn", logging.ERROR, __file__, 1, "connect to %s failed", ("b",), None
+        )
+
+    passed = [limit.filter(record()) for _ in range(500)]
+    assert passed.count(True) == 1
+    now[0] = 10.0
+    last = record()
+    assert limit.filter(last)
+    assert last.getMessage() == "connect to b failed [499 like it held back]"
+    info = logging.LogRecord("aiokafka.conn", logging.INFO, __file__, 1, "fine", None, None)
+    assert all(limit.filter(info) for _ in range(3))

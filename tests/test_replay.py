@@ -143,3 +143,25 @@ def test_missing_file_and_store_are_errors(tmp_path: Path) -> None:
     empty.write_text("")
     with pytest.raises(ReplayError, match="cannot open the store 'nosuchdb://x'"):
         run_replay(str(empty), str(empty), str(tmp_path / "o"), store="nosuchdb://x")
+
+
+def test_replay_accepts_the_nesting_the_live_path_accepts(tmp_path: Path) -> None:
+    # deep in an unknown field: ignored live (orjson parses 1,024 levels), so ignored here too
+    nested = b',"extra":' + b"[" * 600 + b"]" * 600 + b"}"
+    prices = tmp_path / "p.jsonl"
+    prices.write_bytes(b"".join(orjson.dumps(p)[:-1] + nested + b"\n" for p in PRICES))
+    out = tmp_path / "out.jsonl"
+    run_replay(_jsonl(tmp_path / "a.jsonl", [ANNOUNCEMENT]), str(prices), str(out), progress=False)
+    assert out.read_bytes().strip()
+
+
+def test_replay_names_a_line_that_is_not_json(tmp_path: Path) -> None:
+    prices = tmp_path / "p.jsonl"
+    prices.write_bytes(orjson.dumps(PRICES[0]) + b"\n{not json\n")
+    with pytest.raises(ReplayError, match=r"p\.jsonl:2: invalid JSON"):
+        run_replay(
+            _jsonl(tmp_path / "a.jsonl", [ANNOUNCEMENT]),
+            str(prices),
+            str(tmp_path / "out.jsonl"),
+            progress=False,
+        )

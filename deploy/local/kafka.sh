@@ -4,13 +4,15 @@
 #   kafka.sh up      format storage if new, start the broker in the background, wait until it answers
 #   kafka.sh down    stop the broker this script started, by its pid
 #   kafka.sh status  say whether a broker answers (exit 1 when none does)
+# Settings: MR_CACHE_DIR (state), MR_KAFKA_LIBS (the jars, default under the cache), MR_KAFKA_PORT,
+# MR_KAFKA_CONTROLLER_PORT (a second broker for a test runs on its own ports and directory)
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cache=${MR_CACHE_DIR:-$root/.cache}
 home=$cache/kafka
-libs=$home/libs
+libs=${MR_KAFKA_LIBS:-$home/libs}
 data=$home/data
 port=${MR_KAFKA_PORT:-19092}
 controller_port=${MR_KAFKA_CONTROLLER_PORT:-19093}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from services.api.feed import SignalFeed
 from services.ingest.service import IngestService
+from services.outages import Outages
 from services.store.types import Store
 
 
@@ -23,6 +24,8 @@ class Runtime:
     """Consumers of announcements and prices (roles all and engine)."""
     feed: SignalFeed | None = None
     """Reader of market.signals for live clients (role api)."""
+    outages: Outages = field(default_factory=Outages)
+    """Dependencies failing now (retried meanwhile)."""
 
 
 def _runtime(request: Request) -> Runtime:

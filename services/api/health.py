@@ -4,18 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Request, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from services.api.deps import RuntimeDep
+from services.api.deps import Runtime, RuntimeDep
 from services.store.exceptions import StoreUnavailable
 
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/healthz", summary="The process is up")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+@router.get(
+    "/healthz",
+    summary="The process is up and none of its consumers has stopped",
+    responses={503: {"description": "A consumer stopped: restart the process"}},
+)
+async def healthz(request: Request, response: Response) -> dict[str, str]:
+    runtime: Runtime | None = getattr(request.app.state, "runtime", None)
+    failure = None if runtime is None or runtime.ingest is None else runtime.ingest.failure
+    if failure is None:
+        return {"status": "ok"}
+    response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    return {"status": "consumer stopped", "detail": type(failure).__name__}
 
 
 @router.get(
@@ -41,6 +50,12 @@ async def readyz(runtime: RuntimeDep, response: Response) -> dict[str, Any]:
             checks["ingest"] = {"ok": False, "detail": repr(runtime.ingest.failure)}
     if runtime.feed is not None:
         checks["signals feed"] = {"ok": runtime.feed.assigned}
+    for dependency, outage in runtime.outages.current().items():
+        checks[dependency] = {
+            "ok": False,
+            "detail": outage.last_error,
+            "failures": outage.failures,
+        }
     ready = all(check["ok"] for check in checks.values())
     if not ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE

@@ -11,7 +11,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services.store.exceptions import StoreUnavailable
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
@@ -134,6 +137,17 @@ def install_problem_handlers(app: FastAPI) -> None:
             request, 422, "Invalid request", detail, kind="validation", errors=errors
         )
 
+    async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("store unavailable on %s %s: %r", request.method, request.url.path, exc)
+        return problem_response(
+            request,
+            503,
+            "Service Unavailable",
+            "the store does not answer; try again shortly",
+            kind="store-unavailable",
+            headers={"Retry-After": "5"},
+        )
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return problem_response(request, 500, "Internal Server Error", None)
@@ -141,9 +155,21 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ProblemError, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
+    for unavailable in STORE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, on_unavailable)
     app.add_exception_handler(Exception, on_unexpected)
 
 
 def unprocessable(detail: str) -> ProblemError:
     """Parameters each valid alone that cannot be served together (e.g. a study's windows)."""
     return ProblemError(422, detail, kind="unprocessable", title="Unprocessable parameters")
+
+
+STORE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    StoreUnavailable,
+    OperationalError,
+    InterfaceError,
+    ConnectionError,
+    TimeoutError,
+)
+"""Failures of a request that mean the database is down or restarting (503), not a bug (500)."""

@@ -12,7 +12,16 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import (
+    APIRouter,
+    Depends,
+    Query,
+    Request,
+    WebSocket,
+    WebSocketDisconnect,
+    WebSocketException,
+    status,
+)
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from sse_starlette.sse import SendTimeoutError
@@ -26,9 +35,15 @@ WS_TRY_AGAIN_LATER = 1013
 """RFC 6455 close code for a client dropped because it fell behind."""
 
 HEARTBEAT = '{"heartbeat":true}'
+CURSOR_MAX = 2**63 - 1
+"""The largest cursor the store can hold (BIGINT)."""
 Resume = Annotated[
     int | None,
-    Query(ge=0, description="Resume after this cursor: stored revisions first, then live"),
+    Query(
+        ge=0,
+        le=CURSOR_MAX,
+        description="Resume after this cursor: stored revisions first, then live",
+    ),
 ]
 
 
@@ -86,6 +101,15 @@ def _ws_streams(websocket: WebSocket) -> Streams:
     return streams
 
 
+def _ws_origin_allowed(websocket: WebSocket) -> None:
+    """CORS does not cover WebSocket: with `MR_CORS_ORIGINS` set, a browser page from another
+    origin is refused (403) before the handshake completes."""
+    allowed: list[str] = getattr(websocket.app.state, "cors_origins", [])
+    origin = websocket.headers.get("origin")
+    if allowed and origin is not None and origin not in allowed:
+        raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason="origin not allowed")
+
+
 router = APIRouter(prefix="/v1/signals", tags=["live signals"])
 
 
@@ -105,7 +129,7 @@ async def stream(
     it by itself through Last-Event-ID), comment pings as heartbeats, and a final
     `event: dropped` when the service disconnects a client that fell behind."""
     last_event_id = request.headers.get("last-event-id", "")
-    if cursor is None and last_event_id.isdigit():
+    if cursor is None and last_event_id.isdigit() and int(last_event_id) <= CURSOR_MAX:
         cursor = int(last_event_id)
     sent = streams.metrics.sent.labels("sse")
     clients = streams.metrics.clients.labels("sse")
@@ -167,6 +191,7 @@ async def websocket(
     websocket: WebSocket,
     where: ReactionFilterDep,
     streams: Annotated[Streams, Depends(_ws_streams)],
+    _origin: Annotated[None, Depends(_ws_origin_allowed)],
     cursor: Resume = None,
 ) -> None:
     """One text message per signal revision; `{"heartbeat": true}` when idle. A client that

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import IllegalStateError, KafkaError
 
 from services.events import Announcement, Price
 from services.frames import prices_frame
@@ -23,8 +26,10 @@ from services.ingest.decode import Rejection, RejectReason, decode_announcement,
 from services.ingest.dedupe import RecentSet, announcement_identity, price_identity
 from services.ingest.dlq import DeadLetter, dlq_topic
 from services.ingest.metrics import IngestMetrics
+from services.ingest.plausibility import EventTimeBounds, WallClock, system_wall_clock
 from services.ingest.triage import triage
 from services.ingest.types import BatchSink, IngestBatch
+from services.outages import Outages, kafka_transient, retrying
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +43,20 @@ class EventKind(Generic[E]):
     decode: Callable[[bytes | None], E | Rejection]
     identity: Callable[[E], Hashable]
     to_batch: Callable[[list[E]], IngestBatch]
+    plausible: Callable[[EventTimeBounds, E], Rejection | None]
 
 
 ANNOUNCEMENTS: EventKind[Announcement] = EventKind(
-    decode_announcement, announcement_identity, lambda events: IngestBatch(announcements=events)
+    decode_announcement,
+    announcement_identity,
+    lambda events: IngestBatch(announcements=events),
+    EventTimeBounds.check_announcement,
 )
 PRICES: EventKind[Price] = EventKind(
-    decode_price, price_identity, lambda events: IngestBatch(prices=prices_frame(events))
+    decode_price,
+    price_identity,
+    lambda events: IngestBatch(prices=prices_frame(events)),
+    EventTimeBounds.check_price,
 )
 
 
@@ -96,6 +108,11 @@ class ConsumerConfig:
     group_instance_id: str | None = None
     """Static membership: this member's stable identity in its group (None: dynamic)."""
     session_timeout_ms: int = 10_000
+    max_ahead_of_watermark: timedelta | None = None
+    max_ahead_of_wall_clock: timedelta | None = None
+    """Event-time plausibility (`services.ingest.plausibility`); None: no bound."""
+    lag_interval_s: float = 5.0
+    """How often lag is measured from the broker's end offsets, even while a batch waits."""
 
 
 def consumer_options(config: ConsumerConfig) -> dict[str, Any]:
@@ -126,10 +143,14 @@ class TopicConsumer(Generic[E]):
         metrics: IngestMetrics,
         owner: PartitionOwner | None = None,
         checkpoints: PartitionCheckpoints | None = None,
+        *,
+        outages: Outages | None = None,
+        wall_clock: WallClock = system_wall_clock,
     ) -> None:
         """`owner` hears of rebalances (with `replay_on_assign` only: without a replay, a
         forgotten key could not be rebuilt). With `checkpoints` too, an assigned partition is
-        read from its checkpoint's offset when one loads, from the start otherwise."""
+        read from its checkpoint's offset when one loads, from the start otherwise. `outages`
+        hears of dead-letter and commit failures while they are retried."""
         self.topic = topic
         self._kind = kind
         self._config = config
@@ -137,6 +158,12 @@ class TopicConsumer(Generic[E]):
         self._dlq = dlq_producer
         self._metrics = metrics
         self._seen = RecentSet(config.dedupe_capacity)
+        self._bounds = EventTimeBounds(
+            max_ahead_of_watermark=config.max_ahead_of_watermark,
+            max_ahead_of_wall_clock=config.max_ahead_of_wall_clock,
+            wall_clock=wall_clock,
+        )
+        self.outages = outages or Outages()
         self._consumer: AIOKafkaConsumer | None = None
         self._owner = owner if config.replay_on_assign else None
         self._checkpoints = checkpoints if self._owner is not None else None
@@ -171,6 +198,7 @@ class TopicConsumer(Generic[E]):
         consumer.subscribe([self.topic], listener=_Rebalance(self, consumer))
         await consumer.start()
         self._consumer = consumer
+        lag = asyncio.create_task(self._measure_lag(consumer), name=f"lag {self.topic}")
         try:
             while True:
                 polled = await consumer.getmany(
@@ -180,6 +208,7 @@ class TopicConsumer(Generic[E]):
                     await self._process(consumer, polled)
                 await self._observe_lag(consumer)
         finally:
+            lag.cancel()
             self._consumer = None
             if self._checkpoints is not None:  # the next start reads from here
                 await self._save_checkpoints(list(consumer.assignment()))
@@ -206,10 +235,9 @@ class TopicConsumer(Generic[E]):
         # it would move the watermark ahead and make the replayed records late
         consumer.pause(*assigned)
         try:
-            if self._owner is not None:
-                await self._owner.acquired()
             # replayed records are not duplicates: the sink forgot (or never had) their effect
             self._seen = RecentSet(self._config.dedupe_capacity)
+            self._bounds.reset()
             from_start = await self._restore_checkpoints(consumer, assigned)
             if from_start:
                 await consumer.seek_to_beginning(*from_start)
@@ -273,7 +301,14 @@ class TopicConsumer(Generic[E]):
         if self._owner is not None:
             for tp, batch in polled.items():
                 self._keys.setdefault(tp, set()).update({r.key for r in batch if r.key})
-        result = triage(records, self._kind.decode, self._kind.identity, self._seen)
+        bounds, plausible = self._bounds, self._kind.plausible
+        result = triage(
+            records,
+            self._kind.decode,
+            self._kind.identity,
+            self._seen,
+            lambda event: plausible(bounds, event),
+        )
         offsets = {tp: batch[-1].offset + 1 for tp, batch in polled.items()}
         # a checkpoint sees the sink's state and these offsets together, or neither
         async with self._state_lock:
@@ -281,21 +316,29 @@ class TopicConsumer(Generic[E]):
             if result.valid:
                 await self._sink.accept(self._kind.to_batch(result.valid))
             if result.dead:
-                await self._dead_letter(result.dead)
+                await self._retry_kafka(
+                    dlq_topic(self.topic), partial(self._dead_letter, result.dead)
+                )
             self._next.update(offsets)
             self._torn = False
-        await consumer.commit(offsets)
+        await self._retry_kafka(f"{self.topic} commit", partial(consumer.commit, offsets))
         if self._checkpoints is not None and self._checkpoints.due():
             await self._save_checkpoints(list(consumer.assignment()))
         self._metrics.consumed.labels(self.topic).inc(result.consumed)
         if result.duplicates:
             self._metrics.duplicate.labels(self.topic).inc(result.duplicates)
 
+    async def _retry_kafka(self, dependency: str, call: Callable[[], Awaitable[object]]) -> None:
+        await retrying(call, dependency=dependency, outages=self.outages, transient=kafka_transient)
+
     async def _dead_letter(self, dead: list[DeadLetter]) -> None:
+        """Sends all, then counts and logs them once every one is acknowledged (a retry sends
+        them all again: a dead letter may be repeated, never lost)."""
         topic = dlq_topic(self.topic)
-        acks = [
-            await self._dlq.send(topic, value=d.value, key=d.key, headers=d.headers()) for d in dead
-        ]
+        acks = []
+        for d in dead:
+            key, value = d.payload()
+            acks.append(await self._dlq.send(topic, value=value, key=key, headers=d.headers()))
         await asyncio.gather(*acks)
         for d in dead:
             self._metrics.rejected.labels(self.topic, d.rejection.reason.value).inc()
@@ -308,14 +351,32 @@ class TopicConsumer(Generic[E]):
                 d.rejection.detail,
             )
 
+    async def _measure_lag(self, consumer: AIOKafkaConsumer) -> None:
+        """Lag from the broker's end offsets, on its own timer: it keeps growing while a batch
+        waits for the store or the broker (the poll loop is blocked then)."""
+        while True:
+            await asyncio.sleep(self._config.lag_interval_s)
+            assigned = list(consumer.assignment())
+            if not assigned:
+                continue
+            try:
+                ends = await consumer.end_offsets(assigned)
+                for tp, end in ends.items():
+                    if tp in consumer.assignment():
+                        self._set_lag(tp, max(0, end - await consumer.position(tp)))
+            except (KafkaError, OSError, IllegalStateError) as exc:
+                log.debug("%s: lag not measured: %r", self.topic, exc)
+
+    def _set_lag(self, tp: TopicPartition, lag: int) -> None:
+        self.lag[tp.partition] = lag
+        self._metrics.lag.labels(tp.topic, str(tp.partition)).set(lag)
+
     async def _observe_lag(self, consumer: AIOKafkaConsumer) -> None:
         for tp in consumer.assignment():
             highwater = consumer.highwater(tp)
             if highwater is None:
                 continue
-            lag = max(0, highwater - await consumer.position(tp))
-            self.lag[tp.partition] = lag
-            self._metrics.lag.labels(tp.topic, str(tp.partition)).set(lag)
+            self._set_lag(tp, max(0, highwater - await consumer.position(tp)))
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]

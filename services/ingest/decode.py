@@ -24,6 +24,9 @@ class RejectReason(StrEnum):
     SCHEMA = "schema"
     OUT_OF_RANGE = "out_of_range"
     INCONSISTENT_BAR = "inconsistent_bar"
+    TOMBSTONE = "tombstone"
+    IMPLAUSIBLE_TIME = "implausible_time"
+    """Event time too far ahead of the instrument's watermark or of the wall clock."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,13 +35,20 @@ class Rejection:
     detail: str
 
 
-_RANGE_ERRORS = frozenset({"greater_than", "greater_than_equal", "less_than", "less_than_equal"})
+_RANGE_ERRORS = frozenset(
+    {"greater_than", "greater_than_equal", "less_than", "less_than_equal", "implausible_year"}
+)
 
 
 def _classify(error: ValidationError) -> Rejection:
-    first = error.errors(include_url=False)[0]
-    location = ".".join(str(part) for part in first["loc"]) or "event"
-    detail = f"{location}: {first['msg']}"
+    """By the most specific error: a value out of range is named as such even where a union
+    (a time or a date) also reports its other branch's mismatch."""
+    errors = error.errors(include_url=False)
+    specific = [e for e in errors if e["type"] in _RANGE_ERRORS or e["type"] == "inconsistent_bar"]
+    first = (specific or errors)[0]
+    # a union's branches appear in the location as `function-after[...]`: not a field
+    location = ".".join(str(part) for part in first["loc"] if "[" not in str(part))
+    detail = f"{location or 'event'}: {first['msg']}"
     if first["type"] in _RANGE_ERRORS:
         return Rejection(RejectReason.OUT_OF_RANGE, detail)
     if first["type"] == "inconsistent_bar":
@@ -57,7 +67,7 @@ def _undecodable(value: bytes, error: orjson.JSONDecodeError) -> Rejection:
 def _decoder(model: type[M]) -> Callable[[bytes | None], M | Rejection]:
     def decode(value: bytes | None) -> M | Rejection:
         if value is None:
-            return Rejection(RejectReason.INVALID_JSON, "empty record value (tombstone)")
+            return Rejection(RejectReason.TOMBSTONE, "empty record value (tombstone)")
         try:
             data = orjson.loads(value)
         except orjson.JSONDecodeError as exc:
@@ -69,6 +79,10 @@ def _decoder(model: type[M]) -> Callable[[bytes | None], M | Rejection]:
             return model.model_validate(data)
         except ValidationError as exc:
             return _classify(exc)
+        except (ArithmeticError, ValueError) as exc:
+            # a validator that failed outside pydantic's own checks: still a bad record, never
+            # a stalled consumer
+            return Rejection(RejectReason.SCHEMA, f"event: {exc}")
 
     return decode
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import replace
+from datetime import timedelta
 from types import TracebackType
 from typing import Any
 
@@ -20,6 +21,7 @@ from services.ingest.consumer import (
 )
 from services.ingest.metrics import IngestMetrics
 from services.ingest.types import BatchSink
+from services.outages import Outages
 from services.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,10 +35,12 @@ class IngestService:
         metrics: IngestMetrics,
         dlq_producer: AIOKafkaProducer,
         owner: PartitionOwner | None = None,
+        outages: Outages | None = None,
         checkpoints: PartitionCheckpoints | None = None,
     ) -> None:
         """`dlq_producer` is started and stopped by the caller. `owner` hears which instruments
-        this replica loses and gains in a rebalance of `market.prices`."""
+        this replica loses and gains in a rebalance of `market.prices`. `outages` hears of
+        the broker failures the consumers retry."""
         config = ConsumerConfig(
             bootstrap_servers=settings.kafka_bootstrap,
             group_id=settings.group_id,
@@ -46,7 +50,11 @@ class IngestService:
             replay_on_assign=settings.replay_on_assign,
             group_instance_id=settings.replica_id if settings.kafka_static_membership else None,
             session_timeout_ms=settings.kafka_session_timeout_ms,
+            max_ahead_of_watermark=_seconds(settings.ingest_max_ahead_of_watermark_s),
+            max_ahead_of_wall_clock=_seconds(settings.ingest_max_ahead_of_wall_clock_s),
+            lag_interval_s=settings.ingest_lag_interval_s,
         )
+        self.outages = outages or Outages(log_interval_s=settings.outage_log_interval_s)
         # every engine replica reads every announcement: a group of its own for that topic
         announcements = replace(config, group_id=f"{settings.group_id}.{settings.replica_id}")
         self.consumers: list[TopicConsumer[Any]] = [
@@ -57,6 +65,7 @@ class IngestService:
                 sink,
                 dlq_producer,
                 metrics,
+                outages=self.outages,
             ),
             TopicConsumer(
                 settings.prices_topic,
@@ -66,7 +75,8 @@ class IngestService:
                 dlq_producer,
                 metrics,
                 owner,
-                checkpoints,
+                outages=self.outages,
+                checkpoints=checkpoints,
             ),
         ]
         self._tasks: list[asyncio.Task[None]] = []
@@ -105,3 +115,7 @@ class IngestService:
             return
         self.failure = task.exception()
         log.error("%s stopped: %r", task.get_name(), self.failure)
+
+
+def _seconds(value: float | None) -> timedelta | None:
+    return None if value is None else timedelta(seconds=value)

@@ -41,11 +41,15 @@ def triage(
     decode: Callable[[bytes | None], E | Rejection],
     identity: Callable[[E], Hashable],
     seen: RecentSet,
+    check: Callable[[E], Rejection | None] | None = None,
 ) -> Triage[E]:
+    """`check` judges each decoded event further (e.g. its time's plausibility)."""
     result: Triage[E] = Triage()
     for record in records:
         result.consumed += 1
         event = decode(record.value)
+        if check is not None and not isinstance(event, Rejection):
+            event = check(event) or event
         if isinstance(event, Rejection):
             result.dead.append(
                 DeadLetter(

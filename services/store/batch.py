@@ -20,6 +20,8 @@ class StoreBatch:
     """Rows in `PRICE_SCHEMA`: ticks are merged into 1-minute bars; 1m and 1d bars are kept;
     5m and 1h bars are counted in `WriteResult.bars_skipped` (no table holds them yet)."""
     signals: Sequence[Signal] = ()
+    hold_until_published: bool = False
+    """Keep the new revisions in the outbox until `PublishOutbox.mark_published`."""
 
 
 @dataclass(frozen=True, slots=True)

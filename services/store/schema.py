@@ -28,6 +28,8 @@ from sqlalchemy import (
     Text,
 )
 
+from services.limits import ID_MAX_CHARS, INSTRUMENT_MAX_CHARS, SECTOR_MAX_CHARS
+
 metadata = MetaData()
 
 # SQLite only aliases the rowid for exactly INTEGER PRIMARY KEY; BIGINT elsewhere
@@ -36,7 +38,7 @@ CursorType = BigInteger().with_variant(Integer(), "sqlite")
 announcements = Table(
     "announcements",
     metadata,
-    Column("id", String(200), primary_key=True),
+    Column("id", String(ID_MAX_CHARS), primary_key=True),
     Column("published_at_us", BigInteger, nullable=False),
     Column("published_at_precision", String(8), nullable=False),
     Column("source", Text),
@@ -59,7 +61,7 @@ announcements = Table(
 announcement_targets = Table(
     "announcement_targets",
     metadata,
-    Column("announcement_id", String(200), primary_key=True),
+    Column("announcement_id", String(ID_MAX_CHARS), primary_key=True),
     Column("target", String(2), primary_key=True),
     Index("ix_announcement_targets_target", "target", "announcement_id"),
 )
@@ -67,8 +69,8 @@ announcement_targets = Table(
 announcement_sectors = Table(
     "announcement_sectors",
     metadata,
-    Column("announcement_id", String(200), primary_key=True),
-    Column("sector", String(60), primary_key=True),
+    Column("announcement_id", String(ID_MAX_CHARS), primary_key=True),
+    Column("sector", String(SECTOR_MAX_CHARS), primary_key=True),
     Index("ix_announcement_sectors_sector", "sector", "announcement_id"),
 )
 
@@ -79,7 +81,7 @@ def _bar_table(name: str) -> Table:
     return Table(
         name,
         metadata,
-        Column("instrument", String(40), primary_key=True),
+        Column("instrument", String(INSTRUMENT_MAX_CHARS), primary_key=True),
         Column("ts_us", BigInteger, primary_key=True),
         Column("open", Float, nullable=False),
         Column("high", Float, nullable=False),
@@ -99,8 +101,8 @@ def _reaction_columns() -> list[Column[object]]:
     """The Signal contract's fields as columns (shared by the latest table and the log)."""
     return [
         Column("signal_id", String(400), nullable=False),
-        Column("announcement_id", String(200), nullable=False),
-        Column("instrument", String(40), nullable=False),
+        Column("announcement_id", String(ID_MAX_CHARS), nullable=False),
+        Column("instrument", String(INSTRUMENT_MAX_CHARS), nullable=False),
         Column("horizon", String(16), nullable=False),
         Column("revision", Integer, nullable=False),
         Column("final", Boolean, nullable=False),
@@ -250,6 +252,14 @@ source_positions = Table(
     Column("seen_ids", Text, nullable=False),  # JSON list of ids handled, newest last, bounded
     Column("updated_at_us", BigInteger, nullable=False),
 )
+unpublished_revisions = Table(
+    "unpublished_revisions",
+    metadata,
+    Column("cursor", BigInteger, primary_key=True, autoincrement=False),
+)
+"""The live path's outbox: the cursor of every revision stored but not yet acknowledged on
+`market.signals`, written in the revision's own transaction and deleted after the broker's
+acknowledgement; what a crash leaves here is published again at start-up."""
 
 # -- engine checkpoints (services/store/checkpoints.py) -------------------------------------
 

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.events import Announcement, Signal
 from services.frames import PRICE_SCHEMA
-from services.store import as_of, migrate, reads, writes
+from services.store import as_of, migrate, outbox, reads, writes
 from services.store.batch import StoreBatch, WriteResult
 from services.store.closes import CLOSE_COLUMNS, CloseFinder, closes_query, write_session_closes
 from services.store.codec import announcement_from_row, signal_from_row, to_us
@@ -119,9 +119,19 @@ class SqlStore:
             stored = await writes.write_signals(conn, batch.signals)
             if self.close_finder is not None and batch.prices.height:
                 await write_session_closes(conn, self.close_finder.of_prices(batch.prices))
+            if batch.hold_until_published:
+                await outbox.hold(conn, stored)
         return WriteResult(
             announcements_added=added, bars_written=bars, bars_skipped=skipped, signals=stored
         )
+
+    async def unpublished(self, *, limit: int) -> list[Signal]:
+        async with self._engine.connect() as conn:
+            return await outbox.pending(conn, limit=limit)
+
+    async def mark_published(self, cursors: Collection[int]) -> None:
+        async with self._engine.begin() as conn:
+            await outbox.release(conn, cursors)
 
     # -- recovery --------------------------------------------------------------------------------
 

@@ -29,6 +29,16 @@ class ReactionWriter(Protocol):
         ...
 
 
+class PublishOutbox(Protocol):
+    """Revisions stored with `StoreBatch.hold_until_published` and not yet marked published."""
+
+    async def unpublished(self, *, limit: int) -> list[Signal]:
+        """The oldest `limit` of them, in cursor order."""
+        ...
+
+    async def mark_published(self, cursors: Collection[int]) -> None: ...
+
+
 class RecoverySource(Protocol):
     """What the engine reloads at start-up to continue where it stopped."""
 
@@ -102,7 +112,7 @@ class HistoryReader(Protocol):
         ...
 
 
-class Store(ReactionWriter, RecoverySource, HistoryReader, Protocol):
+class Store(ReactionWriter, PublishOutbox, RecoverySource, HistoryReader, Protocol):
     async def ping(self) -> None:
         """Raise if the database does not answer."""
         ...

@@ -66,3 +66,17 @@ async def test_cors_allows_the_configured_origin_only(guarded: Settings) -> None
     assert allowed.headers["access-control-allow-origin"] == DESK
     assert "x-next-cursor" in allowed.headers["access-control-expose-headers"].lower()
     assert "access-control-allow-origin" not in other.headers
+
+
+async def test_websocket_refuses_an_origin_cors_does_not_allow(guarded: Settings) -> None:
+    app = create_app(guarded, role="api", registry=CollectorRegistry())
+    async with live_server(app) as base:
+        ws_url = base.replace("http://", "ws://") + f"/v1/signals/ws?token={KEY}"
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            async with websockets.connect(ws_url, origin="https://elsewhere.example"):
+                pass
+        async with websockets.connect(ws_url, origin=DESK) as allowed:
+            assert allowed.state is websockets.State.OPEN
+        async with websockets.connect(ws_url) as no_origin:  # not a browser
+            assert no_origin.state is websockets.State.OPEN
+    assert refused.value.response.status_code == 403

@@ -233,6 +233,8 @@ async def test_prices_resampled(client: httpx.AsyncClient) -> None:
         ("/v1/reactions", {"horizon": "fortnight"}, 422),  # unknown horizon
         ("/v1/reactions", {"from": "2025-08-01T00:00:00Z", "to": "2025-07-01T00:00:00Z"}, 400),
         ("/v1/reactions", {"from": "2025-07-01"}, 422),  # a date, not a time with a zone
+        ("/v1/reactions", {"from": "1751904240"}, 422),  # epoch seconds, not RFC 3339
+        ("/v1/reactions", {"to": "9999-12-31T23:59:59-14:00"}, 422),  # beyond the calendar
         ("/v1/reactions", {"cursor": "not-a-cursor!"}, 400),
         ("/v1/reactions", {"cursor": "bm90IGpzb24"}, 400),  # base64 of "not json"
         ("/v1/reactions", {"cursor": encode_announcement_key(AnnouncementKey(1, "a1"))}, 400),
@@ -245,6 +247,17 @@ async def test_prices_resampled(client: httpx.AsyncClient) -> None:
         ("/v1/reactions", {"format": "xlsx"}, 422),
         ("/v1/announcements", {"target": "korea"}, 422),
         ("/v1/announcements", {"cursor": "e30"}, 400),
+        # keys beyond 64 bits: the store's BIGINT cannot compare them
+        (
+            "/v1/announcements",
+            {"cursor": encode_announcement_key(AnnouncementKey(2**64, "a"))},
+            400,
+        ),
+        (
+            "/v1/announcements",
+            {"cursor": encode_announcement_key(AnnouncementKey(-(2**70), "a"))},
+            400,
+        ),
         ("/v1/announcements/nope", {}, 404),
         ("/v1/reactions/a1/KOSPI/close/revisions", {}, 200),
         ("/v1/reactions/a1/KOSPI/close+2/revisions", {}, 404),

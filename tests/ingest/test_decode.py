@@ -17,7 +17,7 @@ LETTER = (
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
-        (None, RejectReason.INVALID_JSON),  # a tombstone has no event
+        (None, RejectReason.TOMBSTONE),  # a tombstone has no event
         (b'{"instrument":"KOSPI","ts":"\xff"}', RejectReason.NOT_UTF8),
         (b"\xc3\x28", RejectReason.NOT_UTF8),  # invalid 2-byte sequence
         (b'{"instrument":', RejectReason.INVALID_JSON),
@@ -86,3 +86,48 @@ def test_announcement_without_targets_is_a_schema_rejection() -> None:
     assert isinstance(result, Rejection)
     assert result.reason is RejectReason.SCHEMA
     assert result.detail.startswith("targets")
+
+
+POISON_PRICES = [
+    # each was once accepted by the schema and then stopped a consumer or broke a store
+    (b'{"instrument":"K","ts":"9999-12-31T23:59:59-14:00","price":1}', RejectReason.OUT_OF_RANGE),
+    (b'{"instrument":"K","ts":"0001-01-01T00:00:00+14:00","price":1}', RejectReason.OUT_OF_RANGE),
+    (b'{"instrument":"K","ts":"2025-07-08T00:00:00Z","price":1e-310}', RejectReason.OUT_OF_RANGE),
+    (b'{"instrument":"K","ts":"2025-07-08T00:00:00Z","price":1e300}', RejectReason.OUT_OF_RANGE),
+    (b'{"instrument":"K","ts":"2025-07-08T00:00:00Z","price":1e400}', RejectReason.INVALID_JSON),
+    (b'{"instrument":"K\\u0000","ts":"2025-07-08T00:00:00Z","price":1}', RejectReason.SCHEMA),
+    (
+        b'{"instrument":"' + b"K" * 41 + b'","ts":"2025-07-08T00:00:00Z","price":1}',
+        RejectReason.SCHEMA,
+    ),
+]
+
+
+@pytest.mark.parametrize(("value", "reason"), POISON_PRICES)
+def test_poison_prices_are_rejections_not_errors(value: bytes, reason: RejectReason) -> None:
+    result = decode_price(value)
+    assert isinstance(result, Rejection), result
+    assert result.reason is reason
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "field"),
+    [
+        (
+            b'"published_at":"2025-07-07T12:05:00-04:00"',
+            b'"published_at":"0001-01-01T00:00:00Z"',
+            "published_at",
+        ),
+        (b'"targets":["KR"]', b'"targets":["KR"],"effective_at":"9999-12-31"', "effective_at"),
+        (b'"targets":["KR"]', b'"targets":["KR"],"sectors":["' + b"s" * 61 + b'"]', "sectors"),
+        (b"Korean goods", b"Korean \\u0000goods", "headline"),
+        (b'"tariff_rate_pct":25', b'"tariff_rate_pct":-25', "tariff_rate_pct"),
+    ],
+)
+def test_poison_announcements_are_rejections_not_errors(
+    replace: bytes, by: bytes, field: str
+) -> None:
+    assert replace in LETTER
+    result = decode_announcement(LETTER.replace(replace, by))
+    assert isinstance(result, Rejection), result
+    assert result.detail.startswith(field)

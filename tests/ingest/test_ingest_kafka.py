@@ -107,7 +107,10 @@ async def test_valid_reach_sink_invalid_go_to_dlq_duplicates_counted(
     assert by_value[b"not json"]["mr.reason"] == b"invalid_json"
     assert by_value[bad_prices[1]]["mr.reason"] == b"not_utf8"
     assert by_value[bad_prices[2]]["mr.reason"] == b"out_of_range"
-    assert by_value[bad_prices[2]]["mr.detail"] == b"price: Input should be greater than 0"
+    assert (
+        by_value[bad_prices[2]]["mr.detail"]
+        == b"price: Input should be greater than or equal to 0.000001"
+    )
     assert by_value[bad_prices[3]]["mr.reason"] == b"inconsistent_bar"
     for d in dead:
         assert d["mr.source.topic"] == s.prices_topic.encode()

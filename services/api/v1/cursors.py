@@ -10,6 +10,9 @@ from typing import Any
 from services.api.problems import ProblemError
 from services.store.filters import AnnouncementKey, ReactionKey
 
+_INT64 = range(-(2**63), 2**63)
+"""What the store's BIGINT keys hold; a larger number never came from this API."""
+
 
 def invalid_cursor(detail: str) -> ProblemError:
     return ProblemError(400, detail, kind="invalid-cursor", title="Invalid cursor")
@@ -31,6 +34,7 @@ def _decode(kind: str, cursor: str, types: tuple[type, ...]) -> list[Any]:
         or len(value) != len(types) + 1
         or value[0] != kind
         or not all(type(v) is t for v, t in zip(value[1:], types, strict=True))
+        or not all(v in _INT64 for v in value[1:] if type(v) is int)
     ):
         raise invalid_cursor(f"the cursor is not one this API issued for {kind}")
     return value[1:]

@@ -6,10 +6,9 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Query
-from pydantic import AwareDatetime
 
 from services.api.problems import invalid_parameter
-from services.events import Action
+from services.events import Action, UtcDatetime
 from services.store.filters import AnnouncementFilter, ReactionFilter
 
 HORIZON_PATTERN = r"^(?:[1-9][0-9]{0,5}[smh]|close(?:\+[0-9]{1,3})?)$"
@@ -22,18 +21,16 @@ Target = Annotated[
 Sector = Annotated[str | None, Query(min_length=1, max_length=60, examples=["autos"])]
 Horizon = Annotated[str | None, Query(pattern=HORIZON_PATTERN, examples=["close"])]
 From = Annotated[
-    AwareDatetime | None,
+    UtcDatetime | None,
     Query(alias="from", description="Inclusive lower bound, RFC 3339 with a zone"),
 ]
-To = Annotated[
-    AwareDatetime | None, Query(alias="to", description="Exclusive upper bound, RFC 3339")
-]
+To = Annotated[UtcDatetime | None, Query(alias="to", description="Exclusive upper bound, RFC 3339")]
 Cursor = Annotated[
     str | None, Query(max_length=2000, description="`next_cursor` of the previous page")
 ]
 Limit = Annotated[int | None, Query(ge=1, description="Page size (hard maximum applies)")]
 AsOf = Annotated[
-    AwareDatetime | None,
+    UtcDatetime | None,
     Query(description="What was known at this time (RFC 3339): revisions emitted by then"),
 ]
 

@@ -6,12 +6,12 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from pydantic import AwareDatetime
 
 from services.api.problems import PROBLEM_RESPONSES, invalid_parameter
 from services.api.v1.deps import LimitsDep, StoreDep
 from services.api.v1.params import check_range
 from services.api.v1.schemas import PriceBar, PriceBars
+from services.events import UtcDatetime
 from services.store.analytics import ResampleInterval, resample_bars
 
 router = APIRouter(prefix="/prices", tags=["prices"], responses=PROBLEM_RESPONSES)
@@ -29,8 +29,8 @@ async def price_bars(
     store: StoreDep,
     limits: LimitsDep,
     instrument: Annotated[str, Path(min_length=1, max_length=40)],
-    start: Annotated[AwareDatetime, Query(alias="from", description="Inclusive, RFC 3339")],
-    end: Annotated[AwareDatetime, Query(alias="to", description="Exclusive, RFC 3339")],
+    start: Annotated[UtcDatetime, Query(alias="from", description="Inclusive, RFC 3339")],
+    end: Annotated[UtcDatetime, Query(alias="to", description="Exclusive, RFC 3339")],
     interval: Annotated[ResampleInterval, Query()] = "1m",
 ) -> PriceBars:
     check_range(start, end)

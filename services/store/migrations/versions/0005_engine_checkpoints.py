@@ -1,8 +1,8 @@
 """Engine checkpoints: per consumer group and partition of `market.prices`, the engine state of
 that partition's instruments and the offset it covers, so an assignment reads from there.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

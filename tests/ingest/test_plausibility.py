@@ -1,0 +1,82 @@
+"""Event-time plausibility, as a table of explicit times (one comment per edge row)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.events import Announcement, Price
+from services.ingest.decode import RejectReason
+from services.ingest.plausibility import EventTimeBounds
+
+NOW = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
+DAY = timedelta(days=1)
+
+
+def tick(ts: datetime, instrument: str = "KOSPI") -> Price:
+    return Price(instrument=instrument, ts=ts, price=100.0)
+
+
+def bounds(
+    *, watermark: timedelta | None = 30 * DAY, wall: timedelta | None = None
+) -> EventTimeBounds:
+    return EventTimeBounds(
+        max_ahead_of_watermark=watermark, max_ahead_of_wall_clock=wall, wall_clock=lambda: NOW
+    )
+
+
+T0 = datetime(2025, 7, 8, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("sequence", "verdicts"),
+    [
+        # the first tick of an instrument sets its watermark, whatever its time
+        ([T0], [None]),
+        # exactly on the bound is plausible; a microsecond past it is not
+        ([T0, T0 + 30 * DAY], [None, None]),
+        ([T0, T0 + 30 * DAY + timedelta(microseconds=1)], [None, RejectReason.IMPLAUSIBLE_TIME]),
+        # a rejected tick does not move the watermark: the next normal tick is fine
+        ([T0, T0 + 5 * 365 * DAY, T0 + DAY], [None, RejectReason.IMPLAUSIBLE_TIME, None]),
+        # late ticks are the engine's business (counted and dropped there), not an error here
+        ([T0, T0 - 300 * DAY], [None, None]),
+        # the watermark moves with every accepted tick: steps of 20 days are all plausible
+        ([T0, T0 + 20 * DAY, T0 + 40 * DAY, T0 + 60 * DAY], [None, None, None, None]),
+    ],
+)
+def test_the_watermark_bound(sequence: list[datetime], verdicts: list[RejectReason | None]) -> None:
+    check = bounds()
+    got = [check.check_price(tick(ts)) for ts in sequence]
+    assert [None if r is None else r.reason for r in got] == verdicts
+
+
+def test_watermarks_are_per_instrument_and_forgotten_on_reset() -> None:
+    check = bounds()
+    assert check.check_price(tick(T0, "KOSPI")) is None
+    # another instrument has no watermark yet
+    assert check.check_price(tick(T0 + 400 * DAY, "USDKRW")) is None
+    assert check.check_price(tick(T0 + 400 * DAY, "KOSPI")) is not None
+    check.reset()
+    assert check.check_price(tick(T0 + 400 * DAY, "KOSPI")) is None
+
+
+@pytest.mark.parametrize(
+    ("ts", "plausible"),
+    [
+        (NOW + DAY, True),  # exactly one day ahead of the wall clock
+        (NOW + DAY + timedelta(seconds=1), False),  # just past it
+        (datetime(2015, 1, 1, tzinfo=UTC), True),  # history is never too old
+    ],
+)
+def test_the_wall_clock_bound(ts: datetime, plausible: bool) -> None:
+    check = bounds(watermark=None, wall=DAY)
+    assert (check.check_price(tick(ts)) is None) is plausible
+    letter = Announcement(id="a", published_at=ts, targets=["KR"], headline="h")
+    assert (check.check_announcement(letter) is None) is plausible
+
+
+def test_no_bounds_accept_everything() -> None:
+    check = bounds(watermark=None, wall=None)
+    assert check.check_price(tick(T0)) is None
+    assert check.check_price(tick(T0 + 100 * 365 * DAY)) is None
