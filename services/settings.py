@@ -58,3 +58,23 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     """json: one JSON object per line, engine lines with announcement_id and instrument."""
+    api_write_keys_sha256: list[str] = []
+    """SHA-256 digests (hex) of the keys that may write (e.g. create alert subscriptions), as
+    JSON; empty: writes are disabled. A write key also reads."""
+    alert_allowed_hosts: list[str] = []
+    """Alert target hosts exempt from the https and public-address rules, as JSON (e.g. a
+    receiver inside the platform); every other target must be https on a public address."""
+    alert_max_attempts: Annotated[int, Field(ge=1)] = 8
+    """Attempts of one alert delivery before it is dead-lettered."""
+    alert_disable_after_dead: Annotated[int, Field(ge=1)] = 5
+    """Consecutive dead letters after which a subscription is disabled."""
+    alert_timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    alert_backoff_base_s: Annotated[float, Field(gt=0)] = 1.0
+    """First retry delay; doubles per attempt (with jitter) up to `alert_backoff_max_s`."""
+    alert_backoff_max_s: Annotated[float, Field(gt=0)] = 300.0
+    alert_response_max_bytes: Annotated[int, Field(ge=0)] = 65_536
+    """The most of a receiver's answer read (for the error it reports)."""
+    alert_poll_interval_s: Annotated[float, Field(gt=0)] = 1.0
+    """How often the dispatcher looks for due retries and other replicas' alerts."""
+    alert_concurrency: Annotated[int, Field(ge=1)] = 64
+    """Deliveries in flight per subscription (each reaction's alerts still go one by one)."""

@@ -5,6 +5,7 @@ browsers' WebSocket and EventSource, which cannot set headers. Health and metric
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from fastapi import HTTPException, WebSocketException, status
@@ -23,9 +24,13 @@ def key_digest(key: str) -> str:
 class ApiKeys:
     digests: frozenset[str]
     failures: Counter
+    write_digests: frozenset[str] = frozenset()
+    """Keys that may also write; a write key reads too."""
 
     @classmethod
-    def create(cls, digests: list[str], registry: CollectorRegistry) -> ApiKeys:
+    def create(
+        cls, digests: list[str], registry: CollectorRegistry, write_digests: Sequence[str] = ()
+    ) -> ApiKeys:
         failures = Counter(
             "mr_auth_failures",
             "Requests refused for a missing or wrong API key.",
@@ -34,11 +39,16 @@ class ApiKeys:
         )
         for reason in ("missing", "invalid"):
             failures.labels(reason)
-        return cls(frozenset(d.lower() for d in digests), failures)
+        writers = frozenset(d.lower() for d in write_digests)
+        return cls(frozenset(d.lower() for d in digests), failures, writers)
 
     def accepts(self, key: str) -> bool:
         # a lookup by digest: its timing tells nothing useful about the keys themselves
-        return key_digest(key) in self.digests
+        digest = key_digest(key)
+        return digest in self.digests or digest in self.write_digests
+
+    def may_write(self, key: str) -> bool:
+        return key_digest(key) in self.write_digests
 
 
 def _presented_key(connection: HTTPConnection) -> str | None:
@@ -61,6 +71,24 @@ def require_api_key(connection: HTTPConnection) -> None:
     detail = "an API key is required" if key is None else "the API key is not valid"
     if connection.scope["type"] == "websocket":
         raise WebSocketException(WS_POLICY_VIOLATION, detail)
+    raise HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def require_write_key(connection: HTTPConnection) -> None:
+    """A route dependency for writes: a write key is needed even when reads are open."""
+    keys: ApiKeys | None = getattr(connection.app.state, "api_keys", None)
+    if keys is None or not keys.write_digests:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "writes are disabled: no write key is configured"
+        )
+    key = _presented_key(connection)
+    if key is not None and keys.may_write(key):
+        return
+    reason = "missing" if key is None else "invalid"
+    keys.failures.labels(reason).inc()
+    detail = "a write key is required" if key is None else "the key may not write"
     raise HTTPException(
         status.HTTP_401_UNAUTHORIZED, detail, headers={"WWW-Authenticate": "Bearer"}
     )

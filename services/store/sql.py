@@ -24,7 +24,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.events import Announcement, Signal
 from services.frames import PRICE_SCHEMA
-from services.store import reads, writes
+from services.store import outbox, reads, writes
+from services.store.alerts import AlertStore
 from services.store.batch import StoreBatch, WriteResult
 from services.store.codec import announcement_from_row, signal_from_row, to_us
 from services.store.columns import value_frame
@@ -79,6 +80,8 @@ class SqlStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._write_lock = asyncio.Lock()
+        self.alerts = AlertStore(engine, self._write_lock)
+        """Alert subscriptions and their outbox (filled by `write_batch`)."""
 
     @property
     def dialect(self) -> str:
@@ -131,6 +134,9 @@ class SqlStore:
             bars = await writes.write_bars(conn, bars_1m, minute)
             bars += await writes.write_bars(conn, bars_1d, daily)
             stored = await writes.write_signals(conn, batch.signals)
+            queued = await outbox.enqueue(conn, stored)
+        if queued:
+            self.alerts.written.set()
         return WriteResult(
             announcements_added=added, bars_written=bars, bars_skipped=skipped, signals=stored
         )
