@@ -76,5 +76,5 @@ class Settings(BaseSettings):
     """The most of a receiver's answer read (for the error it reports)."""
     alert_poll_interval_s: Annotated[float, Field(gt=0)] = 1.0
     """How often the dispatcher looks for due retries and other replicas' alerts."""
-    alert_concurrency: Annotated[int, Field(ge=1)] = 64
+    alert_concurrency: Annotated[int, Field(ge=1)] = 16
     """Deliveries in flight per subscription (each reaction's alerts still go one by one)."""

@@ -27,7 +27,7 @@ class DeliveryPolicy:
     """A receiver's Retry-After is honoured up to this."""
     timeout_s: float = 10.0
     response_max_bytes: int = 65_536
-    concurrency: int = 64
+    concurrency: int = 16
     """Deliveries in flight per subscription."""
     allowed_hosts: frozenset[str] = frozenset()
 
@@ -99,13 +99,14 @@ async def post(
     what went wrong without the URL (its path may hold a token)."""
     try:
         async with client.stream("POST", url, content=body, headers=headers) as response:
-            if response.is_success:
-                return Attempt(response.status_code)
+            # read to the end (up to the cap) so the connection can serve the next alert
             answer = bytearray()
             async for chunk in response.aiter_raw():
                 answer += chunk
                 if len(answer) >= max_bytes:
                     break
+            if response.is_success:
+                return Attempt(response.status_code)
             text = bytes(answer[:max_bytes]).decode(errors="replace").strip()
             error = f"HTTP {response.status_code}"
             if text:

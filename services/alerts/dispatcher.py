@@ -30,6 +30,8 @@ from services.store.alerts import AlertStore
 log = logging.getLogger(__name__)
 
 USER_AGENT = "market-reaction-alerts/1"
+MAX_CONNECTIONS = 256
+"""Connections of the dispatcher, across all subscriptions."""
 _US = 1_000_000
 
 
@@ -68,7 +70,11 @@ def alert_client(policy: DeliveryPolicy) -> httpx.AsyncClient:
         timeout=policy.timeout_s,
         follow_redirects=False,
         trust_env=False,
-        limits=httpx.Limits(max_connections=4 * policy.concurrency),
+        # connections are kept for reuse: a new TCP (and TLS) handshake per alert would cost
+        # more than the alert
+        limits=httpx.Limits(
+            max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
+        ),
     )
 
 

@@ -17,6 +17,7 @@ from services.store.codec import signal_from_row
 from services.store.outbox import (
     DEAD,
     DELIVERED,
+    IS_PENDING,
     PENDING,
     alert_outbox,
     alert_subscriptions,
@@ -107,7 +108,7 @@ class AlertStore:
 
     async def backlog(self) -> int:
         """Pending rows of every subscription."""
-        stmt = select(func.count()).where(alert_outbox.c.state == PENDING)
+        stmt = select(func.count()).where(IS_PENDING)
         async with self._engine.connect() as conn:
             return int((await conn.execute(stmt)).scalar_one())
 
@@ -167,7 +168,7 @@ class AlertStore:
                 o.attempts,
                 o.next_attempt_at_us,
             )
-            .where(o.subscription_id == subscription_id, o.state == PENDING)
+            .where(o.subscription_id == subscription_id, IS_PENDING)
             .order_by(o.id)
             .limit(limit)
         )

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Table,
     Text,
     insert,
+    literal_column,
     select,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -65,9 +66,18 @@ alert_outbox = Table(
     Column("next_attempt_at_us", BigInteger, nullable=False),
     Column("last_error", Text),
     Column("delivered_at_us", BigInteger),
-    Index("ix_alert_outbox_due", "subscription_id", "state", "id"),
-    Index("ix_alert_outbox_state", "state"),
     sqlite_autoincrement=True,
+)
+IS_PENDING = alert_outbox.c.state == literal_column(f"'{PENDING}'")
+"""A literal, not a parameter: SQLite uses a partial index only when the query's WHERE
+visibly implies the index's."""
+# the queue: only the pending rows, so it stays small however many were delivered
+Index(
+    "ix_alert_outbox_pending",
+    alert_outbox.c.subscription_id,
+    alert_outbox.c.id,
+    sqlite_where=IS_PENDING,
+    postgresql_where=IS_PENDING,
 )
 
 

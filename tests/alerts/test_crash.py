@@ -128,11 +128,6 @@ async def test_a_killed_service_delivers_every_pending_alert_after_restart(
         assert effects == expected
         assert len(rows) == len(expected), "one outbox row per revision"
         assert set(pending_at_kill) <= {sig for sig, _ in rows}
-        print(
-            f"\nalerts: {len(rows)} rows, {len(pending_at_kill)} pending at the kill, "
-            f"{len(receiver.requests)} requests, {len(receiver.delivered())} 2xx, "
-            f"{len(effects)} effects"
-        )
     finally:
         for service in services:
             await service.stop()
