@@ -4,7 +4,10 @@ machine), retry decisions, backoff, Retry-After, heads of the queue, filters and
 from __future__ import annotations
 
 import random
+import time
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -138,3 +141,17 @@ def test_formats_and_signature() -> None:
     # a stale timestamp or a changed body is rejected
     assert not verify_signature("whsec_x", header, raw, now_s=1_751_933_800, tolerance_s=300)
     assert not verify_signature("whsec_x", header, raw + b" ", now_s=1_751_932_810, tolerance_s=300)
+
+
+def test_the_readme_snippet_verifies_a_delivery() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("**Verifying a delivery.**") :]
+    snippet = section[section.index("```python\n") + 10 : section.index("```\n", 10)]
+    assert len(snippet.strip().splitlines()) == 5
+    namespace: dict[str, Any] = {}
+    exec(snippet, namespace)  # the documented code, run as a receiver would
+    raw = signal_value(signal("a1"))
+    now = int(time.time())
+    assert namespace["verify"]("whsec_x", signature("whsec_x", raw, t=now), raw)
+    assert not namespace["verify"]("whsec_y", signature("whsec_x", raw, t=now), raw)
+    assert not namespace["verify"]("whsec_x", signature("whsec_x", raw, t=now - 600), raw)
