@@ -201,8 +201,10 @@ class Dispatcher:
                         self._work(sid, poll_s), name=f"alerts {sid}"
                     )
                 for sid in [s for s, task in workers.items() if task.done()]:
-                    del workers[sid]
+                    failure = workers.pop(sid).exception()
                     self._wakes.pop(sid, None)
+                    if failure is not None:  # restarted at the next poll
+                        log.error("alert worker of %s failed: %r", sid, failure)
                 self._store.written.clear()
                 for wake in self._wakes.values():
                     wake.set()
