@@ -248,7 +248,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,10000", help="revisions per run, comma-separated")
     parser.add_argument("--subscriptions", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--rate", type=float, default=100.0, help="paced phase, revisions/s")
+    parser.add_argument("--rate", type=float, default=20.0, help="paced phase, revisions/s")
     parser.add_argument("--paced", type=int, default=1000, help="revisions in the paced phase")
     parser.add_argument("--database-url", help="PostgreSQL server URL (default: SQLite files)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -240,7 +241,13 @@ class AlertStore:
                 .where(alert_subscriptions.c.id == subscription_id)
                 .values(**values)
             )
-        return await self.subscription(subscription_id)
+        return replace(
+            sub,
+            consecutive_dead=dead_run,
+            last_errors=errors[-LAST_ERRORS_KEPT:],
+            enabled=sub.enabled and reason is None,
+            disabled_reason=reason or sub.disabled_reason,
+        )
 
     @asynccontextmanager
     async def dispatch_lease(self) -> AsyncIterator[bool]:
