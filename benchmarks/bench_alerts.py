@@ -6,7 +6,7 @@ httptools, answers 204). Every run starts from a fresh SQLite store. Prints figu
 asserts.
 
     .venv/bin/python benchmarks/bench_alerts.py [--sizes 1000,10000] [--subscriptions 10]
-        [--runs 3] [--rate 100] [--paced 1000] [--database-url URL]
+        [--runs 3] [--rate 20] [--paced 1000] [--database-url URL]
 
 Phases per size: `burst` writes every revision at once, 500 per store batch (5 revisions per
 reaction, in order), and times until the outbox is empty: deliveries/s; its latency is mostly
@@ -174,12 +174,10 @@ async def one_run(
             signals = revisions(size)
             started = time.perf_counter()
             if paced:
-                pause_s = PACED_BATCH / rate
                 for i in range(0, len(signals), PACED_BATCH):
                     due = started + i / rate
                     await asyncio.sleep(max(0.0, due - time.perf_counter()))
                     await write(store, signals[i : i + PACED_BATCH])
-                del pause_s
             else:
                 for i in range(0, len(signals), BURST_BATCH):
                     await write(store, signals[i : i + BURST_BATCH])
