@@ -12,7 +12,7 @@ Phases per size: `burst` writes every revision at once, 500 per store batch (5 r
 reaction, in order), and times until the outbox is empty: deliveries/s; its latency is mostly
 queueing. `paced` writes `--paced` revisions at `--rate` revisions/s in batches of 10: latency at
 a steady load (revision emitted, i.e. stamped just before its store write, to the receiver's 2xx
-as the dispatcher records it). Sizes go past the dispatcher's round (4 x 16 rows per
+as the dispatcher records it). Sizes go past the dispatcher's round (16 x 16 rows per
 subscription) many times over. Each figure: min / median / max over `--runs` runs."""
 
 from __future__ import annotations

@@ -30,6 +30,9 @@ from services.store.alerts import AlertStore
 log = logging.getLogger(__name__)
 
 USER_AGENT = "market-reaction-alerts/1"
+ROUND_ROWS_PER_SLOT = 16
+"""A round reads this many pending rows per delivery slot: its outcomes are written in one
+transaction, so larger rounds mean fewer writes per alert."""
 MAX_CONNECTIONS = 256
 """Connections of the dispatcher, across all subscriptions."""
 _US = 1_000_000
@@ -108,7 +111,7 @@ class Dispatcher:
 
     async def deliver_round(self, subscription: StoredSubscription) -> tuple[int, float | None]:
         """Returns the attempts made and, when rows wait for a retry, when the next is due."""
-        limit = 4 * self._policy.concurrency
+        limit = ROUND_ROWS_PER_SLOT * self._policy.concurrency
         items = await self._store.pending(subscription.id, limit=limit)
         now_s = self._now_s()
         heads, next_due_us = due_heads(items, now_us=int(now_s * _US))
