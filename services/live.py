@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Protocol
 
@@ -110,14 +110,14 @@ class EngineSink:
 
     async def accept(self, batch: IngestBatch) -> None:
         async with self._lock:
-            self._metrics.announcements_received(batch.announcements)
+            self._metrics.announcements_received(batch.announcements, batch.arrived_ms)
             signals: list[Signal] = []
             if batch.announcements:
                 signals += self.engine.add_announcements(batch.announcements)
             if batch.prices.height:
                 signals += self.engine.add_prices(batch.prices)
             batch_to_store = StoreBatch(batch.announcements, batch.prices, signals)
-            await self._commit(batch_to_store, received_s=batch.received_s)
+            await self._commit(batch_to_store, arrived_ms=batch.arrived_ms)
 
     async def recover(self) -> int:
         """Restore the engine from the latest stored revisions; returns how many."""
@@ -144,7 +144,7 @@ class EngineSink:
         async with self._lock:
             signals = self.engine.on_idle()
             if signals:
-                await self._commit(StoreBatch(signals=signals), received_s=None)
+                await self._commit(StoreBatch(signals=signals), arrived_ms={})
             self._observe_engine()
 
     async def run_idle_timer(self, interval_s: float) -> None:
@@ -152,12 +152,12 @@ class EngineSink:
             await asyncio.sleep(interval_s)
             await self.idle()
 
-    async def _commit(self, batch: StoreBatch, *, received_s: float | None) -> None:
+    async def _commit(self, batch: StoreBatch, *, arrived_ms: Mapping[str, int]) -> None:
         with self._metrics.store_write.time():
             stored = (await self._store.write_batch(batch)).signals
         for publisher in self._publishers:
             await publisher.publish(stored)
-        self._metrics.published(stored, received_s=received_s)
+        self._metrics.published(stored, arrived_ms=arrived_ms)
         for signal in stored:
             _log_revision(signal)
         self._observe_engine()

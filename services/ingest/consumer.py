@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -37,14 +37,31 @@ class EventKind(Generic[E]):
 
     decode: Callable[[bytes | None], E | Rejection]
     identity: Callable[[E], Hashable]
-    to_batch: Callable[[list[E]], IngestBatch]
+    to_batch: Callable[[list[E], list[int]], IngestBatch]
+    """The valid events and their records' Kafka timestamps (epoch ms) become one batch."""
+
+
+def _earliest(keys: Iterable[str], arrived_ms: list[int]) -> dict[str, int]:
+    earliest: dict[str, int] = {}
+    for key, ms in zip(keys, arrived_ms, strict=True):
+        if ms < earliest.get(key, ms + 1):
+            earliest[key] = ms
+    return earliest
 
 
 ANNOUNCEMENTS: EventKind[Announcement] = EventKind(
-    decode_announcement, announcement_identity, lambda events: IngestBatch(announcements=events)
+    decode_announcement,
+    announcement_identity,
+    lambda events, arrived: IngestBatch(
+        announcements=events, arrived_ms=_earliest((e.id for e in events), arrived)
+    ),
 )
 PRICES: EventKind[Price] = EventKind(
-    decode_price, price_identity, lambda events: IngestBatch(prices=prices_frame(events))
+    decode_price,
+    price_identity,
+    lambda events, arrived: IngestBatch(
+        prices=prices_frame(events), arrived_ms=_earliest((e.instrument for e in events), arrived)
+    ),
 )
 
 
@@ -177,7 +194,7 @@ class TopicConsumer(Generic[E]):
                 self._keys.setdefault(tp, set()).update({r.key for r in batch if r.key})
         result = triage(records, self._kind.decode, self._kind.identity, self._seen)
         if result.valid:
-            await self._sink.accept(self._kind.to_batch(result.valid))
+            await self._sink.accept(self._kind.to_batch(result.valid, result.arrived_ms))
         if result.dead:
             await self._dead_letter(result.dead)
         await consumer.commit({tp: batch[-1].offset + 1 for tp, batch in polled.items()})

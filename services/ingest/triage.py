@@ -26,11 +26,17 @@ class RawRecord(Protocol):
     def key(self) -> bytes | None: ...
     @property
     def value(self) -> bytes | None: ...
+    @property
+    def timestamp(self) -> int:
+        """When the record reached Kafka: epoch milliseconds (create or log-append time)."""
+        ...
 
 
 @dataclass(slots=True)
 class Triage(Generic[E]):
     valid: list[E] = field(default_factory=list)
+    arrived_ms: list[int] = field(default_factory=list)
+    """The Kafka timestamp of each valid event's record, in the same order."""
     dead: list[DeadLetter] = field(default_factory=list)
     duplicates: int = 0
     consumed: int = 0
@@ -54,6 +60,7 @@ def triage(
             )
         elif seen.add(identity(event)):
             result.valid.append(event)
+            result.arrived_ms.append(record.timestamp)
         else:
             result.duplicates += 1
     return result
