@@ -17,13 +17,13 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 
-from services.events import Announcement, Price
-from services.frames import prices_frame
-from services.ingest.decode import Rejection, RejectReason, decode_announcement, decode_price
-from services.ingest.dedupe import RecentSet, announcement_identity, price_identity
+from services.events import Announcement
+from services.ingest.decode import RejectReason, decode_announcement
+from services.ingest.dedupe import RecentSet, announcement_identity
 from services.ingest.dlq import DeadLetter, dlq_topic
+from services.ingest.fastprice import PriceRow, decode_price_rows, rows_frame
 from services.ingest.metrics import IngestMetrics
-from services.ingest.triage import triage
+from services.ingest.triage import DecodeAll, each, triage
 from services.ingest.types import BatchSink, IngestBatch
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ E = TypeVar("E")
 class EventKind(Generic[E]):
     """How one topic's records become a sink batch."""
 
-    decode: Callable[[bytes | None], E | Rejection]
+    decode_all: DecodeAll[E]
     identity: Callable[[E], Hashable]
     to_batch: Callable[[list[E], list[int]], IngestBatch]
     """The valid events and their records' Kafka timestamps (epoch ms) become one batch."""
@@ -50,17 +50,17 @@ def _earliest(keys: Iterable[str], arrived_ms: list[int]) -> dict[str, int]:
 
 
 ANNOUNCEMENTS: EventKind[Announcement] = EventKind(
-    decode_announcement,
+    each(decode_announcement),
     announcement_identity,
     lambda events, arrived: IngestBatch(
         announcements=events, arrived_ms=_earliest((e.id for e in events), arrived)
     ),
 )
-PRICES: EventKind[Price] = EventKind(
-    decode_price,
-    price_identity,
-    lambda events, arrived: IngestBatch(
-        prices=prices_frame(events), arrived_ms=_earliest((e.instrument for e in events), arrived)
+PRICES: EventKind[PriceRow] = EventKind(
+    decode_price_rows,
+    lambda row: row,  # a row is its event's identity
+    lambda rows, arrived: IngestBatch(
+        prices=rows_frame(rows), arrived_ms=_earliest((row[0] for row in rows), arrived)
     ),
 )
 
@@ -192,7 +192,7 @@ class TopicConsumer(Generic[E]):
         if self._owner is not None:
             for tp, batch in polled.items():
                 self._keys.setdefault(tp, set()).update({r.key for r in batch if r.key})
-        result = triage(records, self._kind.decode, self._kind.identity, self._seen)
+        result = triage(records, self._kind.decode_all, self._kind.identity, self._seen)
         if result.valid:
             await self._sink.accept(self._kind.to_batch(result.valid, result.arrived_ms))
         if result.dead:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
@@ -42,16 +42,25 @@ class Triage(Generic[E]):
     consumed: int = 0
 
 
+DecodeAll = Callable[[Sequence[bytes | None]], "list[E | Rejection]"]
+"""Record values to their events or rejections, in order, a batch at a time."""
+
+
+def each(decode: Callable[[bytes | None], E | Rejection]) -> DecodeAll[E]:
+    """A batch decoder that decodes record by record."""
+    return lambda values: [decode(value) for value in values]
+
+
 def triage(
-    records: Iterable[RawRecord],
-    decode: Callable[[bytes | None], E | Rejection],
+    records: Sequence[RawRecord],
+    decode_all: DecodeAll[E],
     identity: Callable[[E], Hashable],
     seen: RecentSet,
 ) -> Triage[E]:
     result: Triage[E] = Triage()
-    for record in records:
+    decoded = decode_all([record.value for record in records])
+    for record, event in zip(records, decoded, strict=True):
         result.consumed += 1
-        event = decode(record.value)
         if isinstance(event, Rejection):
             result.dead.append(
                 DeadLetter(
