@@ -60,9 +60,9 @@ class LiveMetrics:
             ),
             tick_to_signal=Histogram(
                 "mr_tick_to_signal_seconds",
-                "Per revision: from the earliest record of its instrument in the batch that "
-                "caused it reaching Kafka (record timestamp) to the revision acknowledged on "
-                "market.signals; time waiting in Kafka included.",
+                "Per revision: from the record that triggered it (the newest of its instrument "
+                "in its batch) reaching Kafka (record timestamp) to the revision acknowledged "
+                "on market.signals; time waiting in Kafka included.",
                 buckets=LATENCY_BUCKETS_S,
                 registry=registry,
             ),
@@ -154,7 +154,7 @@ class LiveMetrics:
         self.last_announcement.set_to_current_time()
 
     def published(self, signals: Sequence[Signal], *, arrived_ms: Mapping[str, int]) -> None:
-        """After `signals` were acknowledged. `arrived_ms`: the earliest Kafka timestamp (epoch
+        """After `signals` were acknowledged. `arrived_ms`: the newest Kafka timestamp (epoch
         ms) per instrument of the batch that caused them; empty for revisions the idle timer
         caused (no record waited for them)."""
         if not signals:

@@ -27,7 +27,7 @@ def histogram(registry: CollectorRegistry, name: str, le: str) -> tuple[float, f
     return sample("count"), sample("sum"), sample("bucket", le=le)
 
 
-def test_each_revision_is_timed_from_the_earliest_record_of_its_instrument() -> None:
+def test_each_revision_is_timed_from_the_newest_record_of_its_instrument() -> None:
     registry, clock = CollectorRegistry(), WallClock(ARRIVED_MS / 1000 + 2.0)
     metrics = LiveMetrics.create(registry, wall_s=clock)
     revisions = [

@@ -41,26 +41,26 @@ class EventKind(Generic[E]):
     """The valid events and their records' Kafka timestamps (epoch ms) become one batch."""
 
 
-def _earliest(keys: Iterable[str], arrived_ms: list[int]) -> dict[str, int]:
-    earliest: dict[str, int] = {}
+def _newest(keys: Iterable[str], arrived_ms: list[int]) -> dict[str, int]:
+    newest: dict[str, int] = {}
     for key, ms in zip(keys, arrived_ms, strict=True):
-        if ms < earliest.get(key, ms + 1):
-            earliest[key] = ms
-    return earliest
+        if ms > newest.get(key, -1):
+            newest[key] = ms
+    return newest
 
 
 ANNOUNCEMENTS: EventKind[Announcement] = EventKind(
     each(decode_announcement),
     announcement_identity,
     lambda events, arrived: IngestBatch(
-        announcements=events, arrived_ms=_earliest((e.id for e in events), arrived)
+        announcements=events, arrived_ms=_newest((e.id for e in events), arrived)
     ),
 )
 PRICES: EventKind[PriceRow] = EventKind(
     decode_price_rows,
     lambda row: row,  # a row is its event's identity
     lambda rows, arrived: IngestBatch(
-        prices=rows_frame(rows), arrived_ms=_earliest((row[0] for row in rows), arrived)
+        prices=rows_frame(rows), arrived_ms=_newest((row[0] for row in rows), arrived)
     ),
 )
 

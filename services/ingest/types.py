@@ -18,8 +18,8 @@ class IngestBatch:
     announcements: list[Announcement] = field(default_factory=list)
     prices: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=PRICE_SCHEMA))
     arrived_ms: dict[str, int] = field(default_factory=dict)
-    """The earliest Kafka timestamp (epoch ms) of the batch's records per instrument (prices)
-    or per announcement id: what the revisions they cause are timed from."""
+    """The newest Kafka timestamp (epoch ms) of the batch's records per instrument (prices),
+    or per announcement id: the record that triggered the revisions the batch causes."""
 
     def __len__(self) -> int:
         return len(self.announcements) + self.prices.height

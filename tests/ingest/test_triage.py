@@ -75,11 +75,11 @@ def test_recent_set_needs_room() -> None:
         RecentSet(0)
 
 
-def test_a_price_batch_keeps_the_earliest_arrival_of_each_instrument() -> None:
+def test_a_price_batch_keeps_the_newest_arrival_of_each_instrument() -> None:
     def price(instrument: str, second: int) -> Price:
         return Price(instrument=instrument, ts=f"2025-07-08T00:00:{second:02d}Z", price=1.0)
 
     events = [price("KOSPI", 1), price("KOSDAQ", 1), price("KOSPI", 2)]
     batch = PRICES.to_batch([row_of(e) for e in events], [1_000, 900, 800])
     assert batch.prices.height == 3
-    assert batch.arrived_ms == {"KOSPI": 800, "KOSDAQ": 900}
+    assert batch.arrived_ms == {"KOSPI": 1_000, "KOSDAQ": 900}
