@@ -12,6 +12,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from services.counted_histogram import CountedHistogram
 from services.engine import InstrumentStatus
 from services.events import Announcement, Signal
 
@@ -23,7 +24,7 @@ PENDING_ANNOUNCEMENTS_MAX = 10_000
 @dataclass(slots=True)
 class LiveMetrics:
     signals: Counter
-    tick_to_signal: Histogram
+    tick_to_signal: CountedHistogram
     announcement_to_first_signal: Histogram
     store_write: Histogram
     latest_return: Gauge
@@ -58,7 +59,7 @@ class LiveMetrics:
                 ["instrument", "horizon", "final"],
                 registry=registry,
             ),
-            tick_to_signal=Histogram(
+            tick_to_signal=CountedHistogram(
                 "mr_tick_to_signal_seconds",
                 "Per revision: from the record that triggered it (the newest of its instrument "
                 "in its batch) reaching Kafka (record timestamp) to the revision acknowledged "
@@ -192,9 +193,7 @@ class LiveMetrics:
             arrived = arrived_ms.get(instrument)
             if arrived is None:
                 continue
-            latency = max(0.0, now - arrived / 1000)
-            for _ in range(count):
-                self.tick_to_signal.observe(latency)
+            self.tick_to_signal.observe(max(0.0, now - arrived / 1000), count)
 
     def _child(self, family: Counter | Gauge, key: tuple[str | bool, ...]) -> Any:
         """`family.labels(*key)`, remembered: a batch touches the same few dozen series."""
