@@ -2,7 +2,7 @@
 revisions/s (each revision encoded to its JSON contract bytes) and revisions per tick, as
 min / median / max over the rounds (prints figures; never asserts on time).
 
-    .venv/bin/python benchmarks/bench_engine_grid.py [--ticks 200000] [--rounds 3]
+    .venv/bin/python benchmarks/bench_engine_grid.py [--ticks 100000] [--rounds 3]
         [--grid 5x1,500x1,5x1000,500x50]
 
 Every instrument is a broad Korean one, so each announcement opens its 6 horizons on all of
@@ -112,7 +112,7 @@ def one_round(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--ticks", type=int, default=200_000)
+    parser.add_argument("--ticks", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--grid", default="5x1,500x1,5x1000,500x50")
     args = parser.parse_args()

@@ -141,18 +141,20 @@ def consumed(base: str, topic: str) -> float:
 
 
 def throughput_round(topics: dict[str, str], n: int, folder: Path) -> float:
+    """Ticks/s; past a generous bound, what was consumed by then (and a note says so)."""
     with engine_process(topics, folder) as base:
-        first: float | None = None
-        deadline = time.monotonic() + 120 + n / 2_000
-        while time.monotonic() < deadline:
+        started = first = time.perf_counter()
+        count = 0.0
+        while time.perf_counter() - started < 120 + n / 2_000:
             count = consumed(base, topics["prices"])
             now = time.perf_counter()
-            if count > 0 and first is None:
+            if count == 0:
                 first = now
-            if count >= n and first is not None:
+            elif count >= n:
                 return n / (now - first)
             time.sleep(0.2)
-    raise SystemExit(f"the engine did not consume {n:,} ticks in time")
+    print(f"  (stopped waiting after {count:,.0f} of {n:,} ticks)")
+    return count / (time.perf_counter() - first)
 
 
 def latency_ticks(rate: int, seconds: int) -> Iterator[tuple[str, str, int]]:
