@@ -2,6 +2,10 @@
 deduplication and the polars batch, into a sink that only counts.
 
 Run with the broker up (`make bench` starts it): .venv/bin/python benchmarks/bench_ingest.py
+    [--events 100000,2000000] [--rounds 3]
+
+The events are produced once; each round reads them with a new consumer group. The default
+sizes are half the dedupe window and ten times it, so its eviction cost shows.
 """
 
 from __future__ import annotations
@@ -9,19 +13,26 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
+import sys
 import time
 import uuid
 from asyncio.subprocess import PIPE
+from pathlib import Path
 
 import orjson
 from aiokafka import AIOKafkaProducer
 from prometheus_client import CollectorRegistry
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from spread import spread
 
 from services.ingest.consumer import PRICES, ConsumerConfig, TopicConsumer
 from services.ingest.metrics import IngestMetrics
 from services.ingest.types import IngestBatch
 from services.topics import TopicSpec, ensure_topics
 
+DEDUPE_WINDOW = ConsumerConfig("", "").dedupe_capacity
 INSTRUMENTS = ("KOSPI", "KOSDAQ", "USDKRW", "005380.KS", "005490.KS")
 
 
@@ -76,17 +87,10 @@ async def produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
         await producer.stop()
 
 
-async def main(bootstrap: str, n: int, max_records: int) -> None:
-    run = uuid.uuid4().hex[:8]
-    topic = f"bench-{run}.prices"
-    await ensure_topics(bootstrap, [TopicSpec(topic, 6), TopicSpec(f"{topic}.dlq", 1)])
-    values = events(n)
-    t0 = time.perf_counter()
-    await produce(bootstrap, topic, values)
-    print(f"produced {n:,} price events in {time.perf_counter() - t0:.2f}s")
-
+async def consume(bootstrap: str, topic: str, n: int, max_records: int) -> tuple[float, float]:
+    """Events/s from first record to the n-th, and including start and group join."""
     sink = CountingSink(n)
-    config = ConsumerConfig(bootstrap, f"bench-{run}", max_records=max_records)
+    config = ConsumerConfig(bootstrap, f"{topic}-{uuid.uuid4().hex[:8]}", max_records=max_records)
     dlq = AIOKafkaProducer(bootstrap_servers=bootstrap)
     await dlq.start()
     consumer = TopicConsumer(
@@ -100,18 +104,45 @@ async def main(bootstrap: str, n: int, max_records: int) -> None:
     await asyncio.gather(task, return_exceptions=True)
     await dlq.stop()
     assert sink.first_at is not None
-    steady = finished - sink.first_at
+    return sink.count / (finished - sink.first_at), sink.count / (finished - started)
+
+
+async def main(bootstrap: str, sizes: list[int], max_records: int, rounds: int) -> None:
+    run = uuid.uuid4().hex[:8]
+    topic = f"bench-{run}.prices"
+    await ensure_topics(bootstrap, [TopicSpec(topic, 6), TopicSpec(f"{topic}.dlq", 1)])
+    values = events(max(sizes))
+    t0 = time.perf_counter()
+    await produce(bootstrap, topic, values)
+    print(f"produced {len(values):,} price events in {time.perf_counter() - t0:.2f}s")
     print(
-        f"ingest: {sink.count:,} events, batches of up to {max_records}: "
-        f"{sink.count / steady:,.0f} events/s from first record to last ({steady:.2f}s); "
-        f"{sink.count / (finished - started):,.0f} events/s including start and group join"
+        f"ingest, batches of up to {max_records}, dedupe window {DEDUPE_WINDOW:,}, "
+        f"{rounds} rounds, min / median / max events/s:"
     )
+    for n in sizes:
+        steady: list[float] = []
+        with_join: list[float] = []
+        for _ in range(rounds):
+            s, j = await consume(bootstrap, topic, n, max_records)
+            steady.append(s)
+            with_join.append(j)
+        print(
+            f"  {n:>9,} events ({n / DEDUPE_WINDOW:.1f}x the window): {spread(steady)} from first "
+            f"record to last; {spread(with_join)} including start and group join",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bootstrap", default="127.0.0.1:19092")
-    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument(
+        "--events",
+        default=f"{DEDUPE_WINDOW // 2},{DEDUPE_WINDOW * 10}",
+        help="comma-separated sizes; past the dedupe window's capacity shows its eviction cost",
+    )
     parser.add_argument("--max-records", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    asyncio.run(main(args.bootstrap, args.events, args.max_records))
+    sizes = [int(n) for n in args.events.split(",")]
+    asyncio.run(main(args.bootstrap, sizes, args.max_records, args.rounds))

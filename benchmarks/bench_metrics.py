@@ -41,10 +41,12 @@ def run(prices: pl.DataFrame, *, metrics_on: bool) -> tuple[float, int]:
     engine.add_announcements(make_announcements(50))
     start = time.perf_counter()
     for offset in range(0, prices.height, BATCH):
-        received_s = time.monotonic()
-        signals = engine.add_prices(prices.slice(offset, BATCH))
+        batch = prices.slice(offset, BATCH)
+        arrived_ms = int(time.time() * 1000)
+        signals = engine.add_prices(batch)
         if metrics_on:
-            metrics.published(signals, received_s=received_s)
+            instruments_in_batch = batch["instrument"].unique().to_list()
+            metrics.published(signals, arrived_ms=dict.fromkeys(instruments_in_batch, arrived_ms))
             metrics.engine_state(engine.instrument_status(), now_s=clock.monotonic_s())
     return time.perf_counter() - start, len(generate_latest(registry))
 

@@ -18,7 +18,10 @@ from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CollectorRegistry, Gauge
 from prometheus_fastapi_instrumentator import Instrumentator
 
-from services.api import health, streams
+from services.alerts.delivery import DeliveryPolicy
+from services.alerts.dispatcher import Dispatcher, alert_client
+from services.alerts.metrics import AlertMetrics
+from services.api import alerts, health, streams
 from services.api.auth import ApiKeys, require_api_key
 from services.api.deps import Runtime
 from services.api.feed import SignalFeed
@@ -41,6 +44,7 @@ from services.publisher import KafkaSignalPublisher
 from services.settings import Settings
 from services.sources.announcer import open_announcer
 from services.store import open_store
+from services.store.alerts import AlertStore
 from services.store.intake import IntakeStore
 from services.store.types import Store
 from services.stories import StoryBook, StorySink, rules_from
@@ -87,6 +91,8 @@ def create_app(
     registry = registry or CollectorRegistry()
     ingest_metrics = IngestMetrics.create(registry) if role != "api" else None
     stream_metrics = streams.StreamMetrics.create(registry) if role != "engine" else None
+    # the dispatcher runs where the store is written (all, engine): those roles wake it at once
+    alert_metrics = AlertMetrics.create(registry) if role != "api" else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -96,6 +102,11 @@ def create_app(
             app.state.instruments = load_registry(settings.instruments_file)
             store.close_finder = SessionCloses(app.state.instruments)  # for event studies
             outages = Outages(log_interval_s=settings.outage_log_interval_s)
+            app.state.alerts = alerts.AlertsRuntime(
+                store.alerts, frozenset(settings.alert_allowed_hosts)
+            )
+            if alert_metrics is not None and sink is None:
+                await _alert_dispatcher(settings, store.alerts, alert_metrics, stack)
             tags = TagCache()
             hub = SignalHub(tags.get) if stream_metrics is not None else None
             if hub is not None and stream_metrics is not None:
@@ -180,6 +191,7 @@ def create_app(
         )
         guarded = [Depends(require_api_key)]
         include_v1(app, ApiLimits.from_settings(settings), dependencies=guarded)
+        app.include_router(alerts.router, dependencies=guarded)
         app.include_router(streams.router, dependencies=guarded)
         mount_console(app)
     app.state.cors_origins = settings.cors_origins
@@ -234,6 +246,17 @@ async def _engine_sink(
     await live.recover()
     _background(stack, live.run_idle_timer(settings.idle_interval_s))
     return live
+
+
+async def _alert_dispatcher(
+    settings: Settings, store: AlertStore, metrics: AlertMetrics, stack: AsyncExitStack
+) -> None:
+    """Delivers the alert outbox; on PostgreSQL one replica at a time (services/alerts)."""
+    policy = DeliveryPolicy.from_settings(settings)
+    client = alert_client(policy)
+    stack.push_async_callback(client.aclose)
+    dispatcher = Dispatcher(store, client, policy, metrics)
+    _background(stack, dispatcher.run(settings.alert_poll_interval_s))
 
 
 def _background(stack: AsyncExitStack, work: Coroutine[Any, Any, None]) -> None:

@@ -118,6 +118,17 @@ def _parser() -> argparse.ArgumentParser:
         "sources", help="poll the public sources (MR_SOURCES_FILE) into tariff.announcements"
     )
     sources.set_defaults(command=_sources)
+    alerts = commands.add_parser("alerts", help="webhook alerts")
+    alert_commands = alerts.add_subparsers(required=True, metavar="ACTION")
+    alert_test = alert_commands.add_parser(
+        "test", help="send one signed sample alert to URL (checks the receiver)"
+    )
+    alert_test.add_argument("url", metavar="URL")
+    alert_test.add_argument(
+        "--secret", help="the subscription's secret (default: a new one, printed)"
+    )
+    alert_test.add_argument("--format", choices=("json", "slack"), default="json")
+    alert_test.set_defaults(command=_alerts_test)
     return parser
 
 
@@ -242,6 +253,28 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
             await producer.stop()
 
     return _run_until_signalled(consume())
+
+
+def _alerts_test(args: argparse.Namespace, settings: Settings) -> int:
+    from services.alerts.delivery import DeliveryPolicy
+    from services.alerts.exceptions import UnsafeTarget
+    from services.alerts.sample import send_sample
+    from services.alerts.signing import new_secret
+
+    secret = args.secret or new_secret()
+    if not args.secret:
+        print(f"signed with the new secret {secret}")
+    policy = DeliveryPolicy.from_settings(settings)
+    try:
+        attempt = asyncio.run(send_sample(args.url, secret, args.format, policy))
+    except UnsafeTarget as exc:
+        print(f"market-reaction alerts test: refused: {exc}", file=sys.stderr)
+        return 2
+    if attempt.status is not None and 200 <= attempt.status < 300:
+        print(f"delivered: HTTP {attempt.status}")
+        return 0
+    print(f"market-reaction alerts test: not delivered: {attempt.error}", file=sys.stderr)
+    return 1
 
 
 def _run_until_signalled(work: Coroutine[Any, Any, None]) -> int:

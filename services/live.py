@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from functools import partial
@@ -134,14 +134,14 @@ class EngineSink:
 
     async def accept(self, batch: IngestBatch) -> None:
         async with self._lock:
-            self._metrics.announcements_received(batch.announcements)
+            self._metrics.announcements_received(batch.announcements, batch.arrived_ms)
             signals: list[Signal] = []
             if batch.announcements:
                 signals += self.engine.add_announcements(batch.announcements)
             if batch.prices.height:
                 signals += self.engine.add_prices(batch.prices)
             batch_to_store = StoreBatch(batch.announcements, batch.prices, signals)
-            await self._commit(batch_to_store, received_s=batch.received_s)
+            await self._commit(batch_to_store, arrived_ms=batch.arrived_ms)
 
     async def recover(self) -> int:
         """Publish what a crash left unsent, then restore the engine from the latest stored
@@ -183,7 +183,7 @@ class EngineSink:
         async with self._lock:
             signals = self.engine.on_idle()
             if signals:
-                await self._commit(StoreBatch(signals=signals), received_s=None)
+                await self._commit(StoreBatch(signals=signals), arrived_ms={})
             self._observe_engine()
 
     async def run_idle_timer(self, interval_s: float) -> None:
@@ -199,7 +199,7 @@ class EngineSink:
             log.warning("published %d stored revisions that had not been sent", sent)
         return sent
 
-    async def _commit(self, batch: StoreBatch, *, received_s: float | None) -> None:
+    async def _commit(self, batch: StoreBatch, *, arrived_ms: Mapping[str, int]) -> None:
         batch = replace(batch, hold_until_published=self._outbox is not None)
         attempts = 0
 
@@ -215,7 +215,7 @@ class EngineSink:
             await self._drain_outbox()
         else:
             await self._publish(stored)
-        self._metrics.published(stored, received_s=received_s)
+        self._metrics.published(stored, arrived_ms=arrived_ms)
         for signal in stored:
             _log_revision(signal)
         self._observe_engine()

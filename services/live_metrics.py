@@ -1,15 +1,18 @@
 """Prometheus instruments of the live path: what the engine emitted, how fast, and the latest
-reaction per instrument and horizon. Observed once per batch, never per price event."""
+reaction per instrument and horizon. Observed once per batch, never per price event; latency
+once per revision, from its inputs' arrival in Kafka."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from services.counted_histogram import CountedHistogram
 from services.engine import InstrumentStatus
 from services.events import Announcement, Signal
 
@@ -21,7 +24,7 @@ PENDING_ANNOUNCEMENTS_MAX = 10_000
 @dataclass(slots=True)
 class LiveMetrics:
     signals: Counter
-    tick_to_signal: Histogram
+    tick_to_signal: CountedHistogram
     announcement_to_first_signal: Histogram
     store_write: Histogram
     latest_return: Gauge
@@ -33,7 +36,9 @@ class LiveMetrics:
     watermark_lag: Gauge
     staleness: Gauge
     market_open: Gauge
-    _awaiting_first: dict[str, float] = field(default_factory=dict)
+    wall_s: Callable[[], float] = time.time
+    """Epoch seconds, the clock Kafka's record timestamps are on."""
+    _awaiting_first: OrderedDict[str, float] = field(default_factory=OrderedDict)
     _late_seen: dict[str, int] = field(default_factory=dict)
     _children: dict[tuple[int, tuple[object, ...]], Any] = field(default_factory=dict)
 
@@ -43,6 +48,7 @@ class LiveMetrics:
         registry: CollectorRegistry,
         instruments: Iterable[str] = (),
         horizons: Iterable[str] = (),
+        wall_s: Callable[[], float] = time.time,
     ) -> LiveMetrics:
         by_instrument = ["instrument"]
         by_reaction = ["instrument", "horizon"]
@@ -53,16 +59,18 @@ class LiveMetrics:
                 ["instrument", "horizon", "final"],
                 registry=registry,
             ),
-            tick_to_signal=Histogram(
+            tick_to_signal=CountedHistogram(
                 "mr_tick_to_signal_seconds",
-                "From polling a batch to its revisions acknowledged on market.signals.",
+                "Per revision: from the record that triggered it (the newest of its instrument "
+                "in its batch) reaching Kafka (record timestamp) to the revision acknowledged "
+                "on market.signals; time waiting in Kafka included.",
                 buckets=LATENCY_BUCKETS_S,
                 registry=registry,
             ),
             announcement_to_first_signal=Histogram(
                 "mr_announcement_to_first_signal_seconds",
-                "From receiving an announcement to publishing its first revision (processing "
-                "time; a closed market's first revision waits for the next open).",
+                "From an announcement reaching Kafka (record timestamp) to its first revision "
+                "acknowledged (a closed market's first revision waits for the next open).",
                 buckets=FIRST_SIGNAL_BUCKETS_S,
                 registry=registry,
             ),
@@ -122,6 +130,7 @@ class LiveMetrics:
                 by_instrument,
                 registry=registry,
             ),
+            wall_s=wall_s,
         )
         for instrument in instruments:
             metrics.late.labels(instrument)
@@ -130,24 +139,30 @@ class LiveMetrics:
                     metrics.signals.labels(instrument, horizon, final)
         return metrics
 
-    def announcements_received(self, announcements: Sequence[Announcement]) -> None:
+    def announcements_received(
+        self, announcements: Sequence[Announcement], arrived_ms: Mapping[str, int]
+    ) -> None:
+        """`arrived_ms`: each announcement's Kafka timestamp (epoch ms); now if absent."""
         if not announcements:
             return
-        now = time.monotonic()
+        now_ms = self.wall_s() * 1000
         for announcement in announcements:
-            self._awaiting_first.setdefault(announcement.id, now)
+            key = announcement.id
+            if key not in self._awaiting_first:
+                self._awaiting_first[key] = arrived_ms.get(key, now_ms) / 1000
         while len(self._awaiting_first) > PENDING_ANNOUNCEMENTS_MAX:
-            del self._awaiting_first[next(iter(self._awaiting_first))]
+            self._awaiting_first.popitem(last=False)
         self.last_announcement.set_to_current_time()
 
-    def published(self, signals: Sequence[Signal], *, received_s: float | None) -> None:
-        """After `signals` were acknowledged; `received_s` is the batch's poll time
-        (monotonic), None for revisions the idle timer caused."""
+    def published(self, signals: Sequence[Signal], *, arrived_ms: Mapping[str, int]) -> None:
+        """After `signals` were acknowledged. `arrived_ms`: the newest Kafka timestamp (epoch
+        ms) per instrument of the batch that caused them; empty for revisions the idle timer
+        caused (no record waited for them)."""
         if not signals:
             return
-        now = time.monotonic()
-        if received_s is not None:
-            self.tick_to_signal.observe(now - received_s)
+        now = self.wall_s()
+        if arrived_ms:
+            self._observe_latency(signals, arrived_ms, now)
         counts: dict[tuple[str, str, bool], int] = {}
         latest: dict[tuple[str, str], Signal] = {}
         for signal in signals:
@@ -167,6 +182,18 @@ class LiveMetrics:
                 if received is not None:
                     self.announcement_to_first_signal.observe(now - received)
         self.last_signal.set_to_current_time()
+
+    def _observe_latency(
+        self, signals: Sequence[Signal], arrived_ms: Mapping[str, int], now: float
+    ) -> None:
+        revisions: dict[str, int] = {}
+        for signal in signals:
+            revisions[signal.instrument] = revisions.get(signal.instrument, 0) + 1
+        for instrument, count in revisions.items():
+            arrived = arrived_ms.get(instrument)
+            if arrived is None:
+                continue
+            self.tick_to_signal.observe(max(0.0, now - arrived / 1000), count)
 
     def _child(self, family: Counter | Gauge, key: tuple[str | bool, ...]) -> Any:
         """`family.labels(*key)`, remembered: a batch touches the same few dozen series."""

@@ -79,8 +79,8 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     """json: one JSON object per line, engine lines with announcement_id and instrument."""
     api_write_keys_sha256: list[str] = []
-    """SHA-256 digests (hex) of the keys that may write (POST /v1/announcements), as JSON; a
-    write key also reads. Empty: writes are disabled."""
+    """SHA-256 digests (hex) of the keys that may write (POST /v1/announcements, alert
+    subscriptions), as JSON; a write key also reads. Empty: writes are disabled."""
     sources_file: Path | None = None
     """The sources to poll (TOML); None: the packaged default (Federal Register, White House,
     USTR)."""
@@ -103,6 +103,23 @@ class Settings(BaseSettings):
     kafka_request_timeout_ms: Annotated[int, Field(ge=1000)] = 10_000
     """How long the producer waits for the broker's acknowledgement before the send is
     retried and `/readyz` names the topic as down."""
+    alert_allowed_hosts: list[str] = []
+    """Alert target hosts exempt from the https and public-address rules, as JSON (e.g. a
+    receiver inside the platform); every other target must be https on a public address."""
+    alert_max_attempts: Annotated[int, Field(ge=1)] = 8
+    """Attempts of one alert delivery before it is dead-lettered."""
+    alert_disable_after_dead: Annotated[int, Field(ge=1)] = 5
+    """Consecutive dead letters after which a subscription is disabled."""
+    alert_timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    alert_backoff_base_s: Annotated[float, Field(gt=0)] = 1.0
+    """First retry delay; doubles per attempt (with jitter) up to `alert_backoff_max_s`."""
+    alert_backoff_max_s: Annotated[float, Field(gt=0)] = 300.0
+    alert_response_max_bytes: Annotated[int, Field(ge=0)] = 65_536
+    """The most of a receiver's answer read (for the error it reports)."""
+    alert_poll_interval_s: Annotated[float, Field(gt=0)] = 1.0
+    """How often the dispatcher looks for due retries and other replicas' alerts."""
+    alert_concurrency: Annotated[int, Field(ge=1)] = 16
+    """Deliveries in flight per subscription (each reaction's alerts still go one by one)."""
     checkpoints: bool = True
     """Engine replicas save their state per partition of `market.prices` in the store and, on
     assignment, read from the checkpoint's offset instead of the start of retention (with

@@ -7,7 +7,7 @@ out-of-order rows and duplicates give the same result as one sorted pass.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -58,18 +58,30 @@ _COLUMNS: dict[str, tuple[type, float | int | bool]] = {
 STATIC = ("anchor_us", "base_cut_us", "end_us", "duration_us", "at_open", "session", "sessions_k")
 
 
-@dataclass(slots=True)
 class WindowMeta:
     """The parts of a window that are not numbers in the arrays."""
 
-    announcement_id: str
-    horizon: str
-    confounders: tuple[str, ...] = ()
-    """Other announcements anchored inside the window, sorted."""
-    last_signal: Signal | None = None
+    __slots__ = ("_ids", "_sorted", "announcement_id", "horizon", "last_signal")
+
+    def __init__(self, announcement_id: str, horizon: str, confounders: Iterable[str] = ()) -> None:
+        self.announcement_id = announcement_id
+        self.horizon = horizon
+        self.last_signal: Signal | None = None
+        self._ids = set(confounders)
+        self._sorted: tuple[str, ...] | None = None
+
+    @property
+    def confounders(self) -> tuple[str, ...]:
+        """Other announcements anchored inside the window, sorted once per change (not once
+        per announcement added, nor per revision)."""
+        if self._sorted is None:
+            self._sorted = tuple(sorted(self._ids))
+        return self._sorted
 
     def add_confounder(self, announcement_id: str) -> None:
-        self.confounders = tuple(sorted({*self.confounders, announcement_id}))
+        if announcement_id not in self._ids:
+            self._ids.add(announcement_id)
+            self._sorted = None
 
 
 class WindowTable:
@@ -97,7 +109,8 @@ class WindowTable:
             )
             self.cols[name] = np.concatenate([self.cols[name], new])
         self.meta.extend(metas)
-        self._reindex()
+        for pos, meta in enumerate(metas, start):
+            self.index[(meta.announcement_id, meta.horizon)] = pos
         return range(start, start + n_new)
 
     def keep(self, mask: npt.NDArray[np.bool_]) -> None:

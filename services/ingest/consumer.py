@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -20,14 +20,14 @@ from typing import Any, Generic, Protocol, TypeVar
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError
 
-from services.events import Announcement, Price
-from services.frames import prices_frame
-from services.ingest.decode import Rejection, RejectReason, decode_announcement, decode_price
-from services.ingest.dedupe import RecentSet, announcement_identity, price_identity
+from services.events import Announcement
+from services.ingest.decode import Rejection, RejectReason, decode_announcement
+from services.ingest.dedupe import RecentSet, announcement_identity
 from services.ingest.dlq import DeadLetter, dlq_topic
+from services.ingest.fastprice import PriceRow, decode_price_rows, rows_frame
 from services.ingest.metrics import IngestMetrics
 from services.ingest.plausibility import EventTimeBounds, WallClock, system_wall_clock
-from services.ingest.triage import triage
+from services.ingest.triage import DecodeAll, each, triage
 from services.ingest.types import BatchSink, IngestBatch
 from services.outages import Outages, kafka_transient, retrying
 
@@ -40,23 +40,36 @@ E = TypeVar("E")
 class EventKind(Generic[E]):
     """How one topic's records become a sink batch."""
 
-    decode: Callable[[bytes | None], E | Rejection]
+    decode_all: DecodeAll[E]
     identity: Callable[[E], Hashable]
-    to_batch: Callable[[list[E]], IngestBatch]
+    to_batch: Callable[[list[E], list[int]], IngestBatch]
+    """The valid events and their records' Kafka timestamps (epoch ms) become one batch."""
     plausible: Callable[[EventTimeBounds, E], Rejection | None]
 
 
+def _newest(keys: Iterable[str], arrived_ms: list[int]) -> dict[str, int]:
+    newest: dict[str, int] = {}
+    for key, ms in zip(keys, arrived_ms, strict=True):
+        if ms > newest.get(key, -1):
+            newest[key] = ms
+    return newest
+
+
 ANNOUNCEMENTS: EventKind[Announcement] = EventKind(
-    decode_announcement,
+    each(decode_announcement),
     announcement_identity,
-    lambda events: IngestBatch(announcements=events),
+    lambda events, arrived: IngestBatch(
+        announcements=events, arrived_ms=_newest((e.id for e in events), arrived)
+    ),
     EventTimeBounds.check_announcement,
 )
-PRICES: EventKind[Price] = EventKind(
-    decode_price,
-    price_identity,
-    lambda events: IngestBatch(prices=prices_frame(events)),
-    EventTimeBounds.check_price,
+PRICES: EventKind[PriceRow] = EventKind(
+    decode_price_rows,
+    lambda row: row,  # a row is its event's identity
+    lambda rows, arrived: IngestBatch(
+        prices=rows_frame(rows), arrived_ms=_newest((row[0] for row in rows), arrived)
+    ),
+    EventTimeBounds.check_row,
 )
 
 
@@ -304,7 +317,7 @@ class TopicConsumer(Generic[E]):
         bounds, plausible = self._bounds, self._kind.plausible
         result = triage(
             records,
-            self._kind.decode,
+            self._kind.decode_all,
             self._kind.identity,
             self._seen,
             lambda event: plausible(bounds, event),
@@ -314,7 +327,7 @@ class TopicConsumer(Generic[E]):
         async with self._state_lock:
             self._torn = True
             if result.valid:
-                await self._sink.accept(self._kind.to_batch(result.valid))
+                await self._sink.accept(self._kind.to_batch(result.valid, result.arrived_ms))
             if result.dead:
                 await self._retry_kafka(
                     dlq_topic(self.topic), partial(self._dead_letter, result.dead)

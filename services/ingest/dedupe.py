@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Hashable
 
 from services.events import Announcement, Price
@@ -27,21 +28,27 @@ def price_identity(event: Price) -> Hashable:
 
 
 class RecentSet:
-    """Membership of the `capacity` most recently added keys (oldest forgotten first)."""
+    """Membership of the `capacity` most recently added keys (oldest forgotten first).
+
+    O(1) per key whatever the fill: a set answers membership and a queue of the same keys, in
+    the order they came, names the one to forget. (Evicting a dict's first key instead costs
+    a scan over the slots its earlier deletions left, once per key when the window is full.)"""
 
     def __init__(self, capacity: int) -> None:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         self._capacity = capacity
-        self._keys: dict[Hashable, None] = {}
+        self._keys: set[Hashable] = set()
+        self._order: deque[Hashable] = deque()
 
     def add(self, key: Hashable) -> bool:
         """Remember `key`; False when it was already there."""
         if key in self._keys:
             return False
-        self._keys[key] = None
-        if len(self._keys) > self._capacity:
-            del self._keys[next(iter(self._keys))]
+        if len(self._order) == self._capacity:
+            self._keys.remove(self._order.popleft())
+        self._keys.add(key)
+        self._order.append(key)
         return True
 
     def __len__(self) -> int:

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from services.engine.calendar import from_us
 from services.events import Announcement, Price
 from services.ingest.decode import Rejection, RejectReason
+from services.ingest.fastprice import PriceRow
 
 WallClock = Callable[[], datetime]
 
@@ -42,18 +44,25 @@ class EventTimeBounds:
 
     def check_price(self, price: Price) -> Rejection | None:
         """None and the watermark advanced, or why the price is implausible."""
-        rejection = self._ahead_of_now(price.ts)
-        watermark = self._watermarks.get(price.instrument)
+        return self._check(price.instrument, price.ts)
+
+    def check_row(self, row: PriceRow) -> Rejection | None:
+        """`check_price` of a row of the ingest fast path (instrument, ts in µs, ...)."""
+        return self._check(row[0], from_us(row[1]))
+
+    def _check(self, instrument: str, ts: datetime) -> Rejection | None:
+        rejection = self._ahead_of_now(ts)
+        watermark = self._watermarks.get(instrument)
         limit = self._ahead_of_watermark
-        too_far = watermark is not None and limit is not None and price.ts > watermark + limit
+        too_far = watermark is not None and limit is not None and ts > watermark + limit
         if rejection is None and too_far:
             rejection = Rejection(
                 RejectReason.IMPLAUSIBLE_TIME,
-                f"ts: {price.ts.isoformat()} is more than {limit} after the instrument's "
+                f"ts: {ts.isoformat()} is more than {limit} after the instrument's "
                 f"latest event time {watermark}",
             )
-        if rejection is None and (watermark is None or price.ts > watermark):
-            self._watermarks[price.instrument] = price.ts
+        if rejection is None and (watermark is None or ts > watermark):
+            self._watermarks[instrument] = ts
         return rejection
 
     def check_announcement(self, announcement: Announcement) -> Rejection | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Protocol, TypeVar
 
@@ -26,28 +26,43 @@ class RawRecord(Protocol):
     def key(self) -> bytes | None: ...
     @property
     def value(self) -> bytes | None: ...
+    @property
+    def timestamp(self) -> int:
+        """When the record reached Kafka: epoch milliseconds (create or log-append time)."""
+        ...
 
 
 @dataclass(slots=True)
 class Triage(Generic[E]):
     valid: list[E] = field(default_factory=list)
+    arrived_ms: list[int] = field(default_factory=list)
+    """The Kafka timestamp of each valid event's record, in the same order."""
     dead: list[DeadLetter] = field(default_factory=list)
     duplicates: int = 0
     consumed: int = 0
 
 
+DecodeAll = Callable[[Sequence[bytes | None]], "list[E | Rejection]"]
+"""Record values to their events or rejections, in order, a batch at a time."""
+
+
+def each(decode: Callable[[bytes | None], E | Rejection]) -> DecodeAll[E]:
+    """A batch decoder that decodes record by record."""
+    return lambda values: [decode(value) for value in values]
+
+
 def triage(
-    records: Iterable[RawRecord],
-    decode: Callable[[bytes | None], E | Rejection],
+    records: Sequence[RawRecord],
+    decode_all: DecodeAll[E],
     identity: Callable[[E], Hashable],
     seen: RecentSet,
     check: Callable[[E], Rejection | None] | None = None,
 ) -> Triage[E]:
     """`check` judges each decoded event further (e.g. its time's plausibility)."""
     result: Triage[E] = Triage()
-    for record in records:
+    decoded = decode_all([record.value for record in records])
+    for record, event in zip(records, decoded, strict=True):
         result.consumed += 1
-        event = decode(record.value)
         if check is not None and not isinstance(event, Rejection):
             event = check(event) or event
         if isinstance(event, Rejection):
@@ -58,6 +73,7 @@ def triage(
             )
         elif seen.add(identity(event)):
             result.valid.append(event)
+            result.arrived_ms.append(record.timestamp)
         else:
             result.duplicates += 1
     return result

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -18,8 +17,9 @@ class IngestBatch:
 
     announcements: list[Announcement] = field(default_factory=list)
     prices: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=PRICE_SCHEMA))
-    received_s: float = field(default_factory=time.monotonic)
-    """When the batch was polled (monotonic seconds), for latency metrics."""
+    arrived_ms: dict[str, int] = field(default_factory=dict)
+    """The newest Kafka timestamp (epoch ms) of the batch's records per instrument (prices),
+    or per announcement id: the record that triggered the revisions the batch causes."""
 
     def __len__(self) -> int:
         return len(self.announcements) + self.prices.height

@@ -23,7 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.events import Announcement, Signal
 from services.frames import PRICE_SCHEMA
-from services.store import as_of, migrate, outbox, reads, writes
+from services.store import alert_outbox, as_of, migrate, outbox, reads, writes
+from services.store.alerts import AlertStore
 from services.store.batch import StoreBatch, WriteResult
 from services.store.closes import CLOSE_COLUMNS, CloseFinder, closes_query, write_session_closes
 from services.store.codec import announcement_from_row, signal_from_row, to_us
@@ -72,6 +73,8 @@ class SqlStore:
         self._write_lock = asyncio.Lock()
         self.close_finder: CloseFinder | None = None
         """Set (by the app, with the registry's calendars) to keep session closes on write."""
+        self.alerts = AlertStore(engine, self._write_lock)
+        """Alert subscriptions and their outbox (filled by `write_batch`)."""
 
     @property
     def engine(self) -> AsyncEngine:
@@ -121,6 +124,9 @@ class SqlStore:
                 await write_session_closes(conn, self.close_finder.of_prices(batch.prices))
             if batch.hold_until_published:
                 await outbox.hold(conn, stored)
+            queued = await alert_outbox.enqueue(conn, stored)
+        if queued:
+            self.alerts.written.set()
         return WriteResult(
             announcements_added=added, bars_written=bars, bars_skipped=skipped, signals=stored
         )

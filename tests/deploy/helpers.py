@@ -51,6 +51,11 @@ METRICS: dict[str, tuple[str, frozenset[str]]] = {
     "mr_stream_clients_dropped_total": (COUNTER, frozenset({"transport", "reason"})),
     "mr_store_write_seconds": (HISTOGRAM, frozenset()),
     "mr_ready": (GAUGE, frozenset()),
+    # webhook alerts (issue 15)
+    "mr_alert_deliveries_total": (COUNTER, frozenset({"outcome"})),
+    "mr_alert_delivery_latency_seconds": (HISTOGRAM, frozenset()),
+    "mr_alert_outbox_backlog": (GAUGE, frozenset()),
+    "mr_alert_subscriptions_disabled": (GAUGE, frozenset()),
     # prometheus-fastapi-instrumentator's defaults
     "http_requests_total": (COUNTER, frozenset({"handler", "method", "status"})),
     "http_request_duration_seconds": (HISTOGRAM, frozenset({"handler", "method"})),

@@ -3,9 +3,11 @@ from dataclasses import dataclass
 import pytest
 
 from services.events import Price
+from services.ingest.consumer import PRICES
 from services.ingest.decode import RejectReason, decode_price
 from services.ingest.dedupe import RecentSet, price_identity
-from services.ingest.triage import triage
+from services.ingest.fastprice import row_of
+from services.ingest.triage import each, triage
 
 
 @dataclass(frozen=True)
@@ -15,6 +17,7 @@ class Record:
     topic: str = "market.prices"
     partition: int = 0
     key: bytes | None = b"KOSPI"
+    timestamp: int = 1_751_932_800_000
 
 
 def tick(ts: str, price: float) -> bytes:
@@ -29,8 +32,9 @@ def test_triage_splits_valid_duplicate_and_dead() -> None:
         Record(b"not json", 3),
         Record(tick("2025-07-08T00:00:01Z", -1), 4),
     ]
-    result = triage(records, decode_price, price_identity, RecentSet(100))
+    result = triage(records, each(decode_price), price_identity, RecentSet(100))
     assert [p.price for p in result.valid] == [3100, 3101]
+    assert result.arrived_ms == [Record.timestamp] * 2
     assert all(isinstance(p, Price) for p in result.valid)
     assert result.duplicates == 1
     assert result.consumed == 5
@@ -44,8 +48,12 @@ def test_triage_splits_valid_duplicate_and_dead() -> None:
 
 def test_duplicates_are_recognised_across_polls() -> None:
     seen = RecentSet(100)
-    first = triage([Record(tick("2025-07-08T00:00:00Z", 1), 0)], decode_price, price_identity, seen)
-    again = triage([Record(tick("2025-07-08T00:00:00Z", 1), 7)], decode_price, price_identity, seen)
+    first = triage(
+        [Record(tick("2025-07-08T00:00:00Z", 1), 0)], each(decode_price), price_identity, seen
+    )
+    again = triage(
+        [Record(tick("2025-07-08T00:00:00Z", 1), 7)], each(decode_price), price_identity, seen
+    )
     assert len(first.valid) == 1
     assert again.valid == []
     assert again.duplicates == 1
@@ -65,3 +73,13 @@ def test_recent_set_forgets_the_oldest_beyond_capacity() -> None:
 def test_recent_set_needs_room() -> None:
     with pytest.raises(ValueError, match="capacity"):
         RecentSet(0)
+
+
+def test_a_price_batch_keeps_the_newest_arrival_of_each_instrument() -> None:
+    def price(instrument: str, second: int) -> Price:
+        return Price(instrument=instrument, ts=f"2025-07-08T00:00:{second:02d}Z", price=1.0)
+
+    events = [price("KOSPI", 1), price("KOSDAQ", 1), price("KOSPI", 2)]
+    batch = PRICES.to_batch([row_of(e) for e in events], [1_000, 900, 800])
+    assert batch.prices.height == 3
+    assert batch.arrived_ms == {"KOSPI": 1_000, "KOSDAQ": 900}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from services.store import sql  # noqa: F401 - every module that declares tables is loaded
 from services.store.schema import metadata
 
 connection = context.config.attributes["connection"]

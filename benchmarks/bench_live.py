@@ -1,0 +1,265 @@
+"""The live path end to end: `serve --role engine` (ingest, engine, store, publish) against the
+real broker, as a separate process (prints figures; never asserts on time).
+
+    .venv/bin/python benchmarks/bench_live.py [--ticks 2000000] [--rounds 3]
+        [--rate 10000] [--seconds 60] [--latency-rounds 3]
+
+Throughput: 50 announcements and `--ticks` ticks over 5 instruments are produced first (keyed
+by instrument); each round starts a fresh engine (new consumer group, new SQLite store) and
+times it from its first consumed tick to its last, read from its own /metrics.
+Latency: an engine is started first; ticks are then offered at `--rate` per second for
+`--seconds` (event time advancing 100 ms per tick and instrument, so reactions move), and a
+consumer of the signals topic times each provisional revision from the Kafka timestamp of the
+tick it reports (`last_at`) to its receipt. The engine's `mr_tick_to_signal_seconds` histogram
+measures the same from the inside; both are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import httpx
+import numpy as np
+import orjson
+import polars as pl
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT))
+
+from bench_engine import SYMBOLS, make_announcements, make_prices  # noqa: E402
+from spread import spread  # noqa: E402
+
+from services.engine import get_calendar  # noqa: E402
+from services.topics import TopicSpec, ensure_topics  # noqa: E402
+
+BOOTSTRAP = "127.0.0.1:19092"
+ANNOUNCEMENTS = 50
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def make_topics(run: str) -> dict[str, str]:
+    topics = {k: f"bench-{run}.{k}" for k in ("announcements", "prices", "signals")}
+    specs = [TopicSpec(topics["announcements"], 1), TopicSpec(topics["prices"], 6)]
+    specs += [TopicSpec(f"{topics[k]}.dlq", 1) for k in ("announcements", "prices")]
+    await ensure_topics(BOOTSTRAP, [*specs, TopicSpec(topics["signals"], 3)])
+    return topics
+
+
+def announcement_lines() -> list[bytes]:
+    return [
+        a.id.encode() + b"\t" + orjson.dumps(a.model_dump(mode="json"))
+        for a in make_announcements(ANNOUNCEMENTS)
+    ]
+
+
+def tick_lines(prices: pl.DataFrame) -> list[bytes]:
+    rows = prices.select(
+        "instrument", pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%S%.6fZ"), "price"
+    ).iter_rows()
+    return [
+        i.encode() + b"\t" + orjson.dumps({"instrument": i, "ts": t, "price": p})
+        for i, t, p in rows
+    ]
+
+
+def kcat_produce(topic: str, lines: list[bytes]) -> None:
+    kcat = shutil.which("kcat")
+    if kcat is None:
+        raise SystemExit("kcat is needed (deploy/local/system-deps.sh installs it)")
+    subprocess.run(
+        [kcat, "-P", "-b", BOOTSTRAP, "-t", topic, "-K", "\t", "-X", "linger.ms=20"],
+        input=b"\n".join(lines) + b"\n",
+        check=True,
+    )
+
+
+@contextmanager
+def engine_process(topics: dict[str, str], folder: Path) -> Iterator[str]:
+    """A `serve --role engine` of its own (group, store, port); yields its base URL."""
+    port, run = free_port(), uuid.uuid4().hex[:8]
+    env = os.environ | {
+        "MR_KAFKA_BOOTSTRAP": BOOTSTRAP,
+        "MR_ANNOUNCEMENTS_TOPIC": topics["announcements"],
+        "MR_PRICES_TOPIC": topics["prices"],
+        "MR_SIGNALS_TOPIC": topics["signals"],
+        "MR_GROUP_ID": f"bench-{run}",
+        "MR_REPLICA_ID": f"bench-{run}",
+        "MR_DATABASE_URL": f"sqlite+aiosqlite:///{folder / f'{run}.db'}",
+        "MR_LOG_LEVEL": "WARNING",
+    }
+    command = [str(ROOT / ".venv/bin/market-reaction"), "serve", "--role", "engine"]
+    process = subprocess.Popen([*command, "--port", str(port)], env=env, cwd=folder)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def scrape(base: str) -> dict[str, list[tuple[dict[str, str], float, str]]]:
+    try:
+        text = httpx.get(f"{base}/metrics", timeout=5).text
+    except httpx.HTTPError:
+        return {}
+    return {
+        family.name: [(s.labels, s.value, s.name) for s in family.samples]
+        for family in text_string_to_metric_families(text)
+    }
+
+
+def consumed(base: str, topic: str) -> float:
+    samples = scrape(base).get("mr_events_consumed", [])
+    return sum(
+        v for labels, v, name in samples if labels.get("topic") == topic and name.endswith("_total")
+    )
+
+
+def throughput_round(topics: dict[str, str], n: int, folder: Path) -> float:
+    """Ticks/s; past a generous bound, what was consumed by then (and a note says so)."""
+    with engine_process(topics, folder) as base:
+        started = first = time.perf_counter()
+        count = 0.0
+        while time.perf_counter() - started < 120 + n / 2_000:
+            count = consumed(base, topics["prices"])
+            now = time.perf_counter()
+            if count == 0:
+                first = now
+            elif count >= n:
+                return n / (now - first)
+            time.sleep(0.2)
+    print(f"  (stopped waiting after {count:,.0f} of {n:,} ticks)")
+    return count / (time.perf_counter() - first)
+
+
+def latency_ticks(rate: int, seconds: int) -> Iterator[tuple[str, str, int]]:
+    """(instrument, ts, ts µs) in offering order: event time 100 ms apart per instrument."""
+    cal = get_calendar("XKRX", date(2010, 1, 1), date(2030, 12, 31))
+    opened = cal.session_open_us(cal.session_by_date(date(2025, 7, 7)))
+    for i in range(rate * seconds):
+        us = opened + (i // len(SYMBOLS)) * 100_000
+        ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(us // 1_000_000))
+        yield SYMBOLS[i % len(SYMBOLS)], f"{ts}.{us % 1_000_000:06d}Z", us
+
+
+async def latency_round(topics: dict[str, str], rate: int, seconds: int, folder: Path) -> str:
+    kcat_produce(topics["announcements"], announcement_lines())
+    with engine_process(topics, folder) as base:
+        async with httpx.AsyncClient() as client:
+            for _ in range(600):
+                try:
+                    if (await client.get(f"{base}/readyz", timeout=5)).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass  # not listening yet
+                await asyncio.sleep(0.1)
+            else:
+                raise SystemExit("the engine did not get ready in 60 s")
+        sent_ms: dict[tuple[str, str], int] = {}
+        latencies: list[float] = []
+        consumer = AIOKafkaConsumer(
+            topics["signals"], bootstrap_servers=BOOTSTRAP, auto_offset_reset="latest"
+        )
+        await consumer.start()
+        producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, linger_ms=2)
+        await producer.start()
+
+        async def receive() -> None:
+            async for record in consumer:
+                received = time.time()
+                signal = orjson.loads(record.value)
+                at = sent_ms.get((signal["instrument"], signal["last_at"]))
+                if at is not None and not signal["final"]:
+                    latencies.append(received - at / 1000)
+
+        receiver = asyncio.create_task(receive())
+        await asyncio.sleep(1)  # the consumer holds its partitions before the first tick
+        started, per_step = time.monotonic(), max(1, rate // 100)
+        ticks = latency_ticks(rate, seconds)
+        for step in range(rate * seconds // per_step):
+            await asyncio.sleep(max(0.0, started + step * per_step / rate - time.monotonic()))
+            for instrument, ts, _ in (next(ticks) for _ in range(per_step)):
+                ms = int(time.time() * 1000)
+                sent_ms[(instrument, ts)] = ms
+                value = orjson.dumps(
+                    {"instrument": instrument, "ts": ts, "price": 100.0 + step % 97}
+                )
+                await producer.send(
+                    topics["prices"], value, key=instrument.encode(), timestamp_ms=ms
+                )
+        await producer.flush()
+        offered_s = time.monotonic() - started
+        await asyncio.sleep(3)  # the last revisions arrive
+        receiver.cancel()
+        await asyncio.gather(receiver, return_exceptions=True)
+        await producer.stop()
+        await consumer.stop()
+        histogram = scrape(base).get("mr_tick_to_signal_seconds", [])
+    inside = {name: v for _, v, name in histogram if not name.endswith("_bucket")}
+    buckets = [
+        (float(labels["le"]), v) for labels, v, name in histogram if name.endswith("_bucket")
+    ]
+    count = inside.get("mr_tick_to_signal_seconds_count", 0.0)
+    p99_le = next((le for le, v in sorted(buckets) if count and v >= 0.99 * count), float("nan"))
+    mean_in = inside.get("mr_tick_to_signal_seconds_sum", 0.0) / count if count else float("nan")
+    out = np.asarray(latencies) * 1e3
+    p50, p99 = np.percentile(out, [50, 99]) if len(out) else (float("nan"),) * 2
+    return (
+        f"offered {rate * seconds / offered_s:,.0f} ticks/s for {offered_s:.0f}s | outside "
+        f"({len(out):,} revisions): p50 {p50:.1f} ms, p99 {p99:.1f} ms, mean {out.mean():.1f} ms | "
+        f"histogram ({count:,.0f}): p99 <= {p99_le * 1e3:.0f} ms, mean {mean_in * 1e3:.1f} ms"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--ticks", type=int, default=2_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rate", type=int, default=10_000)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--latency-rounds", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        topics = asyncio.run(make_topics(uuid.uuid4().hex[:8]))
+        kcat_produce(topics["announcements"], announcement_lines())
+        kcat_produce(topics["prices"], tick_lines(make_prices(args.ticks)))
+        rates = [throughput_round(topics, args.ticks, folder) for _ in range(args.rounds)]
+        print(
+            f"live path (serve --role engine: ingest, engine, SQLite store, publish), "
+            f"{args.ticks:,} ticks, {len(SYMBOLS)} instruments, {ANNOUNCEMENTS} announcements: "
+            f"{spread(rates)} ticks/s (min / median / max of {args.rounds} rounds)",
+            flush=True,
+        )
+        for _ in range(args.latency_rounds):
+            topics = asyncio.run(make_topics(uuid.uuid4().hex[:8]))
+            print("latency:", asyncio.run(latency_round(topics, args.rate, args.seconds, folder)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+"""The alert tables, and the outbox rows a write transaction adds for its new revisions: an alert
+is queued in the same transaction as the revision it announces, so neither exists without the
+other."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    insert,
+    literal_column,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from services.alerts.filters import AlertFilter, AnnouncementLabels
+from services.events import Signal
+from services.publisher import signal_value
+from services.store.codec import to_us
+from services.store.schema import (
+    CursorType,
+    announcement_sectors,
+    announcement_targets,
+    announcements,
+    metadata,
+)
+
+PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+
+alert_subscriptions = Table(
+    "alert_subscriptions",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("filter", Text, nullable=False),
+    Column("format", String(8), nullable=False),
+    Column("secret", String(128), nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("disabled_reason", Text),
+    Column("consecutive_dead", Integer, nullable=False),
+    Column("last_errors", Text, nullable=False),  # JSON list, newest last
+)
+
+alert_outbox = Table(
+    "alert_outbox",
+    metadata,
+    Column("id", CursorType, primary_key=True, autoincrement=True),
+    Column("subscription_id", String(40), nullable=False),
+    Column("signal_id", String(400), nullable=False),
+    Column("reaction_key", String(400), nullable=False),
+    Column("signal_cursor", BigInteger, nullable=False),
+    Column("body", Text, nullable=False),  # the signal as the live stream encodes it
+    Column("emitted_at_us", BigInteger, nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at_us", BigInteger, nullable=False),
+    Column("last_error", Text),
+    Column("delivered_at_us", BigInteger),
+    sqlite_autoincrement=True,
+)
+IS_PENDING = alert_outbox.c.state == literal_column(f"'{PENDING}'")
+"""A literal, not a parameter: SQLite uses a partial index only when the query's WHERE
+visibly implies the index's."""
+# the queue: only the pending rows, so it stays small however many were delivered
+Index(
+    "ix_alert_outbox_pending",
+    alert_outbox.c.subscription_id,
+    alert_outbox.c.id,
+    sqlite_where=IS_PENDING,
+    postgresql_where=IS_PENDING,
+)
+
+
+def reaction_key(signal: Signal) -> str:
+    return f"{signal.announcement_id}|{signal.instrument}|{signal.horizon}"
+
+
+def outbox_rows(
+    subscriptions: Iterable[tuple[str, AlertFilter]],
+    signals: Sequence[Signal],
+    labels: dict[str, AnnouncementLabels],
+) -> list[dict[str, Any]]:
+    """One pending row per (subscription, matching signal), in the signals' cursor order."""
+    rows: list[dict[str, Any]] = []
+    bodies: dict[str, str] = {}
+    for subscription_id, where in subscriptions:
+        for signal in signals:
+            if not where.matches(signal, labels.get(signal.announcement_id)):
+                continue
+            body = bodies.get(signal.signal_id)
+            if body is None:
+                body = bodies[signal.signal_id] = signal_value(signal).decode()
+            rows.append(
+                {
+                    "subscription_id": subscription_id,
+                    "signal_id": signal.signal_id,
+                    "reaction_key": reaction_key(signal),
+                    "signal_cursor": signal.cursor or 0,
+                    "body": body,
+                    "emitted_at_us": to_us(signal.emitted_at),
+                    "state": PENDING,
+                    "attempts": 0,
+                    "next_attempt_at_us": 0,
+                }
+            )
+    return rows
+
+
+async def announcement_labels(
+    conn: AsyncConnection, announcement_ids: set[str]
+) -> dict[str, AnnouncementLabels]:
+    ids = list(announcement_ids)
+    actions = await conn.execute(
+        select(announcements.c.id, announcements.c.action).where(announcements.c.id.in_(ids))
+    )
+    targets: dict[str, set[str]] = {i: set() for i in ids}
+    sectors: dict[str, set[str]] = {i: set() for i in ids}
+    t, s = announcement_targets.c, announcement_sectors.c
+    for aid, target in await conn.execute(
+        select(t.announcement_id, t.target).where(t.announcement_id.in_(ids))
+    ):
+        targets[aid].add(target)
+    for aid, sector in await conn.execute(
+        select(s.announcement_id, s.sector).where(s.announcement_id.in_(ids))
+    ):
+        sectors[aid].add(sector)
+    return {
+        aid: AnnouncementLabels(frozenset(targets[aid]), frozenset(sectors[aid]), action)
+        for aid, action in actions
+    }
+
+
+async def enabled_filters(conn: AsyncConnection) -> list[tuple[str, AlertFilter]]:
+    c = alert_subscriptions.c
+    rows = await conn.execute(select(c.id, c.filter).where(c.enabled == True))  # noqa: E712
+    return [(sid, AlertFilter.model_validate_json(text)) for sid, text in rows]
+
+
+async def enqueue(conn: AsyncConnection, signals: Sequence[Signal]) -> int:
+    """Queue the alerts of `signals` (new revisions with cursors) in `conn`'s transaction."""
+    if not signals:
+        return 0
+    subscriptions = await enabled_filters(conn)
+    return await enqueue_for(conn, subscriptions, signals)
+
+
+async def enqueue_for(
+    conn: AsyncConnection,
+    subscriptions: Sequence[tuple[str, AlertFilter]],
+    signals: Sequence[Signal],
+) -> int:
+    if not subscriptions or not signals:
+        return 0
+    labels: dict[str, AnnouncementLabels] = {}
+    if any(where.needs_labels for _, where in subscriptions):
+        labels = await announcement_labels(conn, {s.announcement_id for s in signals})
+    rows = outbox_rows(subscriptions, signals, labels)
+    if rows:
+        await conn.execute(insert(alert_outbox), rows)
+    return len(rows)

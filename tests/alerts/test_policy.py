@@ -1,0 +1,157 @@
+"""Pure parts of the alerts: target checks (with an injected resolver: nothing leaves the
+machine), retry decisions, backoff, Retry-After, heads of the queue, filters and formats."""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from services.alerts.delivery import Attempt, DeliveryPolicy, retry_after_s
+from services.alerts.dispatcher import due_heads
+from services.alerts.exceptions import UnsafeTarget
+from services.alerts.filters import AlertFilter, AnnouncementLabels
+from services.alerts.formats import delivery_body
+from services.alerts.signing import signature
+from services.alerts.targets import check_target
+from services.alerts.types import OutboxItem
+from services.publisher import signal_value
+from tests.alerts.receiver import verify_signature
+from tests.store.factories import signal
+
+POLICY = DeliveryPolicy(max_attempts=3, backoff_base_s=1.0, backoff_max_s=8.0)
+
+
+def resolver(*addresses: str):  # type: ignore[no-untyped-def]
+    async def resolve(host: str, port: int) -> list[str]:
+        return list(addresses)
+
+    return resolve
+
+
+@pytest.mark.parametrize(
+    ("addresses", "refused"),
+    [
+        (("93.184.215.14",), None),
+        (("93.184.215.14", "10.1.2.3"), "private"),  # every address must be public
+        (("127.0.0.1",), "loopback"),
+        (("169.254.169.254",), "link-local"),
+        (("fd00::1",), "private"),
+        (("::1",), "loopback"),
+    ],
+)
+async def test_a_host_name_is_checked_by_every_address_it_resolves_to(
+    addresses: tuple[str, ...], refused: str | None
+) -> None:
+    check = check_target("https://desk.example/hook", frozenset(), resolver(*addresses))
+    if refused is None:
+        assert (await check).host == "desk.example"
+    else:
+        with pytest.raises(UnsafeTarget, match=f"desk.example .* is a {refused} address"):
+            await check
+
+
+async def test_allowed_hosts_skip_the_checks() -> None:
+    url = await check_target("http://127.0.0.1:8080/hook", frozenset({"127.0.0.1"}))
+    assert url.port == 8080
+
+
+@pytest.mark.parametrize(
+    ("status", "attempts_done", "verdict"),
+    [
+        (200, 1, "delivered"),
+        (204, 3, "delivered"),
+        (500, 1, "retry"),
+        (503, 2, "retry"),
+        (503, 3, "dead"),  # out of attempts
+        (None, 1, "retry"),  # timeout or connection error
+        (None, 3, "dead"),
+        (408, 1, "retry"),
+        (429, 1, "retry"),
+        (400, 1, "dead"),  # the receiver refuses it: final
+        (404, 1, "dead"),
+        (301, 1, "dead"),  # redirects are not followed
+    ],
+)
+def test_what_an_answer_means(status: int | None, attempts_done: int, verdict: str) -> None:
+    assert POLICY.verdict(Attempt(status), attempts_done) == verdict
+
+
+def test_backoff_doubles_with_jitter_up_to_its_cap_and_honours_retry_after() -> None:
+    rng = random.Random(3)
+    for attempt, step in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (9, 8.0)]:
+        delays = [POLICY.retry_delay_s(attempt, None, rng) for _ in range(200)]
+        assert step / 2 <= min(delays)
+        assert max(delays) <= step
+        assert max(delays) - min(delays) > step / 4, "no jitter"
+    assert POLICY.retry_delay_s(1, 120.0, rng) == 120.0
+    assert POLICY.retry_delay_s(1, 10**9, rng) == POLICY.retry_after_max_s
+
+
+def test_retry_after_in_seconds_or_as_a_date() -> None:
+    now = datetime(2025, 7, 8, 0, 0, tzinfo=UTC).timestamp()
+    assert retry_after_s("30", now_s=now) == 30.0
+    assert retry_after_s("Tue, 08 Jul 2025 00:01:00 GMT", now_s=now) == 60.0
+    assert retry_after_s("Mon, 07 Jul 2025 00:00:00 GMT", now_s=now) == 0.0
+    assert retry_after_s("soon", now_s=now) is None
+    assert retry_after_s(None, now_s=now) is None
+
+
+def item(iid: int, key: str, next_at: int = 0) -> OutboxItem:
+    return OutboxItem(iid, "s", f"sig{iid}", key, b"{}", 0, 0, next_at)
+
+
+def test_only_the_first_pending_alert_of_each_reaction_is_sent() -> None:
+    items = [item(1, "a"), item(2, "a"), item(3, "b", next_at=50), item(4, "b"), item(5, "c")]
+    heads, next_due = due_heads(items, now_us=10)
+    # b's first alert waits for its retry: b's second must wait behind it
+    assert [h.id for h in heads] == [1, 5]
+    assert next_due == 50
+
+
+def test_filters() -> None:
+    labels = AnnouncementLabels(frozenset({"KR"}), frozenset({"autos"}), "impose")
+    final = signal("a", "KOSPI", "close", 2, final=True, z_score=2.5, significant=True)
+    provisional = signal("a", "KOSPI", "close", 1, z_score=0.5, significant=False)
+    corrected = signal("a", "KOSPI", "close", 3, final=True, corrected=True, z_score=2.0)
+    wanted = AlertFilter(instrument="KOSPI", horizon="close", final_only=True, min_abs_z=1.5)
+    assert wanted.matches(final, None)
+    assert not wanted.matches(provisional, None)
+    assert not AlertFilter(significant_only=True).matches(provisional, None)
+    assert not AlertFilter(corrections=False).matches(corrected, None)
+    assert AlertFilter(target="KR", sector="autos", action="impose").matches(final, labels)
+    assert not AlertFilter(sector="steel").matches(final, labels)
+    assert not AlertFilter(target="KR").matches(final, None)
+
+
+def test_formats_and_signature() -> None:
+    s = signal("us-kr-letter", "KOSPI", "close", 4, final=True, return_pct=1.81, z_score=1.92)
+    raw = signal_value(s)
+    assert delivery_body("json", raw) == raw
+    text = orjson.loads(delivery_body("slack", raw))["text"]
+    assert text == "KOSPI close reaction to us-kr-letter is final: +1.81%, z 1.9"
+    header = signature("whsec_x", raw, t=1_751_932_800)
+    assert header.startswith("t=1751932800,v1=")
+    assert verify_signature("whsec_x", header, raw, now_s=1_751_932_810, tolerance_s=300)
+    # a stale timestamp or a changed body is rejected
+    assert not verify_signature("whsec_x", header, raw, now_s=1_751_933_800, tolerance_s=300)
+    assert not verify_signature("whsec_x", header, raw + b" ", now_s=1_751_932_810, tolerance_s=300)
+
+
+def test_the_readme_snippet_verifies_a_delivery() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("**Verifying a delivery.**") :]
+    snippet = section[section.index("```python\n") + 10 : section.index("```\n", 10)]
+    assert len([line for line in snippet.splitlines() if line.strip()]) == 5
+    namespace: dict[str, Any] = {}
+    exec(snippet, namespace)  # the documented code, run as a receiver would
+    raw = signal_value(signal("a1"))
+    now = int(time.time())
+    assert namespace["verify"]("whsec_x", signature("whsec_x", raw, t=now), raw)
+    assert not namespace["verify"]("whsec_y", signature("whsec_x", raw, t=now), raw)
+    assert not namespace["verify"]("whsec_x", signature("whsec_x", raw, t=now - 600), raw)

@@ -1,0 +1,43 @@
+"""The dedupe window: what it remembers, and that its cost per record does not grow with fill."""
+
+import time
+
+from services.ingest.dedupe import RecentSet
+
+WINDOW = 200_000
+RECORDS = 2_000_000
+SLOWDOWN_ALLOWED = 4.0
+"""A chunk of records may cost at most this many times the chunk that filled the window: the
+quadratic eviction this guards against made the second chunk alone ~50 times slower."""
+
+
+def test_recent_set_keeps_the_most_recent_capacity_keys() -> None:
+    seen = RecentSet(3)
+    assert [seen.add(k) for k in "abcd"] == [True] * 4  # "a" forgotten
+    assert len(seen) == 3
+    assert [seen.add(k) for k in "bcd"] == [False] * 3
+    assert seen.add("a")  # new again; "b" forgotten
+    assert seen.add("b")
+    assert not seen.add("d")
+
+
+def _cpu_seconds_to_add(seen: RecentSet, keys: range) -> float:
+    started = time.process_time()
+    for key in keys:
+        seen.add(key)
+    return time.process_time() - started
+
+
+def test_two_million_records_through_a_full_window_take_linear_time() -> None:
+    """Measured in this process's CPU time, chunk by chunk, so a loaded machine and a slow
+    regression both end the test early rather than late."""
+    seen = RecentSet(WINDOW)
+    filling = _cpu_seconds_to_add(seen, range(WINDOW))
+    assert len(seen) == WINDOW
+    budget = max(filling, 0.01) * SLOWDOWN_ALLOWED
+    for start in range(WINDOW, RECORDS, WINDOW):
+        spent = _cpu_seconds_to_add(seen, range(start, start + WINDOW))
+        assert spent <= budget, f"records {start:,}+ took {spent:.2f}s, filling {filling:.2f}s"
+    assert len(seen) == WINDOW
+    assert not seen.add(RECORDS - 1)
+    assert seen.add(RECORDS - WINDOW - 1)  # forgotten: the window moved past it
