@@ -16,8 +16,9 @@ inputs and the store holds the outputs. At start-up and on every assignment the 
 restored from the latest stored revision of each reaction (`latest_revisions`), then the
 consumers replay their topics from the start of retention (`Settings.replay_on_assign`), so
 the windows are rebuilt from the exact ticks and only what was not sent yet goes out, with the
-revision numbers continuing. Instruments taken away in a rebalance are forgotten, so a stale
-replica never finalises them."""
+revision numbers continuing. With checkpoints (services/checkpointing.py) a partition's state
+is loaded first and only what follows the checkpoint is read again. Instruments taken away in a
+rebalance are forgotten, so a stale replica never finalises them."""
 
 from __future__ import annotations
 

@@ -4,8 +4,8 @@ With `replay_on_assign`, every partition assigned is read again from the start o
 (the sink rebuilds its state from the exact inputs; what it sent before is restored from its
 outputs), and the keys seen on partitions taken away are handed to the `PartitionOwner` so it
 forgets them. aiokafka rebalances eagerly: every rebalance revokes all partitions and assigns
-them anew, so each one replays the retained topic. That is the price of keeping no state but
-Kafka and the store; it is fine for days of ticks."""
+them anew, so each one replays the retained topic, unless `PartitionCheckpoints` loads a
+partition's saved state: then it is read from the checkpoint's offset."""
 
 from __future__ import annotations
 
