@@ -24,9 +24,8 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from services.engine import ManualClock, ReactionEngine, get_calendar, load_registry
-from services.engine.calendar import from_us
 from services.events import Announcement
-from services.frames import PRICE_SCHEMA
+from services.frames import PRICE_SCHEMA, from_us
 
 SYMBOLS = ["KOSPI", "KOSDAQ", "USDKRW", "005380.KS", "005490.KS"]
 TICK_EVERY_US = 500_000

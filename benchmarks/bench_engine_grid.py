@@ -29,11 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from spread import spread
 
 from services.engine import ManualClock, ReactionEngine, get_calendar
-from services.engine.calendar import from_us
 from services.engine.registry import Instrument, InstrumentRegistry
-from services.events import Announcement
-from services.frames import PRICE_SCHEMA
-from services.publisher import signal_value
+from services.events import Announcement, signal_value
+from services.frames import PRICE_SCHEMA, from_us
 
 BATCH = 2_000
 SESSION = date(2025, 7, 7)

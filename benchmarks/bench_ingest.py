@@ -29,8 +29,8 @@ from spread import spread
 
 from services.ingest.consumer import PRICES, ConsumerConfig, TopicConsumer
 from services.ingest.metrics import IngestMetrics
+from services.ingest.topics import TopicSpec, ensure_topics
 from services.ingest.types import IngestBatch
-from services.topics import TopicSpec, ensure_topics
 
 DEDUPE_WINDOW = ConsumerConfig("", "").dedupe_capacity
 INSTRUMENTS = ("KOSPI", "KOSDAQ", "USDKRW", "005380.KS", "005490.KS")

@@ -46,7 +46,7 @@ from bench_engine import SYMBOLS, make_announcements, make_prices  # noqa: E402
 from spread import spread  # noqa: E402
 
 from services.engine import get_calendar  # noqa: E402
-from services.topics import TopicSpec, ensure_topics  # noqa: E402
+from services.ingest.topics import TopicSpec, ensure_topics  # noqa: E402
 
 BOOTSTRAP = "127.0.0.1:19092"
 ANNOUNCEMENTS = 50

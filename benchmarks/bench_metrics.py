@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench_engine import make_announcements, make_prices
 
 from services.engine import ManualClock, ReactionEngine, load_registry
-from services.live_metrics import LiveMetrics
+from services.live.metrics import LiveMetrics
 
 BATCH = 2_000
 

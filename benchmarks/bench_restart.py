@@ -28,10 +28,10 @@ import orjson
 from spread import spread
 from sqlalchemy import func, select
 
+from services.ingest.topics import ensure_topics, service_topics
 from services.settings import Settings
 from services.store import open_store
 from services.store.schema import engine_checkpoints
-from services.topics import ensure_topics, service_topics
 
 INSTRUMENTS = ("KOSPI", "KOSDAQ", "USDKRW", "005380.KS", "005490.KS")
 SESSION_S = 6 * 3600 + 30 * 60  # 09:00-15:30 KST = 00:00-06:30 UTC

@@ -1,5 +1,5 @@
 """Scale-out throughput and the engine's memory, on the generated market of the scale test
-(services/scale_scenario.py: 50 instruments in 5 benchmark groups, 200 announcements).
+(services/demo/scale.py: 50 instruments in 5 benchmark groups, 200 announcements).
 
 Throughput: for each size (`--tick-s`: one tick per instrument every so many seconds in KRX
 hours) the announcements and prices are produced first, placed by benchmark group; then 1, 2 and 3
@@ -37,13 +37,13 @@ import orjson
 from prometheus_client.parser import text_string_to_metric_families
 from spread import spread
 
+from services.demo.scale import ScaleScenario, generate
 from services.engine import ReactionEngine, load_registry, snapshot
 from services.events import Announcement, Price
 from services.frames import prices_frame
-from services.partitioning import BenchmarkGroupPartitioner
-from services.scale_scenario import ScaleScenario, generate
+from services.ingest.partitioning import BenchmarkGroupPartitioner
+from services.ingest.topics import ensure_topics, service_topics
 from services.settings import Settings
-from services.topics import ensure_topics, service_topics
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_PORT = 15432

@@ -1,4 +1,4 @@
-"""Story decisions (services/stories.py): announcements/s through `StoryBook.classify`, at
+"""Story decisions (services/ingest/stories.py): announcements/s through `StoryBook.classify`, at
 several sizes, with a third of them echoes (prints figures; never asserts on time).
 
     .venv/bin/python benchmarks/bench_stories.py [--sizes 1000 10000 100000] [--rounds 3]
@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from services.events import Announcement
-from services.stories import StoryBook, is_echo
+from services.ingest.stories import StoryBook, is_echo
 
 COUNTRIES = ["KR", "JP", "CN", "VN", "IN", "BR", "CA", "MX", "TH", "TW", "DE", "FR", "GB", "CH"]
 ACTIONS = ["impose", "raise", "lower", "pause", "delay", "deal", "threaten"]

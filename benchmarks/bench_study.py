@@ -28,9 +28,9 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.bench_store import PG_PORT, pg_answers, pg_execute  # noqa: E402
 from services.engine import load_registry  # noqa: E402
-from services.engine.calendar import from_us, get_calendar  # noqa: E402
+from services.engine.calendar import get_calendar  # noqa: E402
 from services.events import Announcement, Price  # noqa: E402
-from services.frames import prices_frame  # noqa: E402
+from services.frames import from_us, prices_frame  # noqa: E402
 from services.store import StoreBatch, open_store  # noqa: E402
 from services.study.assemble import assemble_study  # noqa: E402
 from services.study.closes import SessionCloses  # noqa: E402

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, Literal
 
@@ -29,55 +29,30 @@ from services.api.hub import SignalHub
 from services.api.problems import install_problem_handlers
 from services.api.resume import TagCache
 from services.api.v1 import ApiLimits, include_v1
-from services.checkpointing import engine_checkpoints
 from services.console import mount_console
 from services.engine import ReactionEngine, SystemClock, load_registry
-from services.events import Signal
 from services.ingest.metrics import IngestMetrics
+from services.ingest.outages import Outages
 from services.ingest.service import IngestService
-from services.ingest.types import BatchSink, IngestBatch
-from services.live import EngineSink, SignalPublisher
-from services.live_metrics import LiveMetrics
+from services.ingest.stories import StoryBook, StorySink, rules_from
+from services.ingest.types import BatchSink
+from services.live.checkpoints import engine_checkpoints
+from services.live.metrics import LiveMetrics
+from services.live.pipeline import LivePipeline, SignalPublisher
+from services.live.publishers import HubPublisher, KafkaSignalPublisher, RememberingSink
 from services.logs import install_redaction
-from services.outages import Outages
-from services.publisher import KafkaSignalPublisher
 from services.settings import Settings
 from services.sources.announcer import open_announcer
 from services.store import open_store
 from services.store.alerts import AlertStore
 from services.store.intake import IntakeStore
 from services.store.types import Store
-from services.stories import StoryBook, StorySink, rules_from
 from services.study.closes import SessionCloses
 
 log = logging.getLogger(__name__)
 
 Role = Literal["all", "engine", "api"]
 ROLES: tuple[Role, ...] = ("all", "engine", "api")
-
-
-class HubPublisher:
-    """Hands stored revisions to the live clients of this process (role all)."""
-
-    name = "live clients"
-
-    def __init__(self, hub: SignalHub) -> None:
-        self._hub = hub
-
-    async def publish(self, signals: Sequence[Signal]) -> None:
-        self._hub.publish(signals)
-
-
-class RememberingSink:
-    """Keeps the tags of every announcement for the live filters, then passes the batch on."""
-
-    def __init__(self, inner: BatchSink, tags: TagCache) -> None:
-        self._inner = inner
-        self._tags = tags
-
-    async def accept(self, batch: IngestBatch) -> None:
-        self._tags.remember(batch.announcements)
-        await self._inner.accept(batch)
 
 
 def create_app(
@@ -129,7 +104,7 @@ def create_app(
                 )
                 await producer.start()
                 stack.push_async_callback(producer.stop)
-                engine_sink: EngineSink | None = None
+                engine_sink: LivePipeline | None = None
                 batch_sink: BatchSink
                 if sink is None:
                     engine_sink = await _engine_sink(
@@ -223,9 +198,9 @@ async def _engine_sink(
     hub: SignalHub | None,
     stack: AsyncExitStack,
     outages: Outages,
-) -> EngineSink:
+) -> LivePipeline:
     """The engine, its store writes and publishers; restored from the store before any
-    consumer starts (with `replay_on_assign`, see services/live.py)."""
+    consumer starts (with `replay_on_assign`, see services/live/pipeline.py)."""
     instruments = load_registry(settings.instruments_file)
     clock = SystemClock()
     engine = ReactionEngine(instruments, clock=clock)
@@ -233,7 +208,7 @@ async def _engine_sink(
     if hub is not None:
         publishers.append(HubPublisher(hub))
     metrics = LiveMetrics.create(registry, (i.symbol for i in instruments), engine.config.horizons)
-    live = EngineSink(
+    live = LivePipeline(
         engine,
         store,
         publishers,

@@ -157,7 +157,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _topics(args: argparse.Namespace, settings: Settings) -> int:
-    from services.topics import reconcile_topics, service_topics
+    from services.ingest.topics import reconcile_topics, service_topics
 
     report = asyncio.run(reconcile_topics(settings.kafka_bootstrap, service_topics(settings)))
     print(f"created: {', '.join(report.created) or 'none'}")
@@ -169,8 +169,8 @@ def _topics(args: argparse.Namespace, settings: Settings) -> int:
 
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
     from services.engine import EngineError, load_registry
+    from services.ingest.stories import rules_from
     from services.replay import run_replay
-    from services.stories import rules_from
 
     try:
         run_replay(
@@ -189,8 +189,8 @@ def _replay(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _simulate(args: argparse.Namespace, settings: Settings) -> int:
-    from services.scenario import seed_story
-    from services.simulate import play, write_files
+    from services.demo.player import play, write_files
+    from services.demo.scenario import seed_story
 
     scenario = seed_story(args.seed)
     if args.write:

@@ -1,12 +1,28 @@
-"""Column layouts of the polars frames that pass between ingest, engine and store."""
+"""Column layouts of the polars frames that pass between ingest, engine and store, and their
+time unit: integer microseconds since the epoch (UTC), the `*_us` columns everywhere."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 
 from services.events import Price
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def to_us(value: datetime) -> int:
+    """An aware datetime as exact microseconds since the epoch."""
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(t_us: int) -> datetime:
+    """Microseconds since the epoch as an aware UTC datetime."""
+    return _EPOCH + timedelta(microseconds=int(t_us))
+
 
 PRICE_SCHEMA: dict[str, pl.DataType] = {
     "instrument": pl.String(),

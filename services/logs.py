@@ -15,7 +15,7 @@ from pythonjsonlogger.json import JsonFormatter
 
 LogFormat = Literal["text", "json"]
 REACTION_FIELDS = ("announcement_id", "instrument", "horizon")
-ENGINE_LOGGERS = ("services.live", "services.engine")
+ENGINE_LOGGERS = ("services.live.pipeline", "services.engine")
 
 
 class ReactionFields(logging.Filter):

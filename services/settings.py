@@ -123,7 +123,7 @@ class Settings(BaseSettings):
     checkpoints: bool = True
     """Engine replicas save their state per partition of `market.prices` in the store and, on
     assignment, read from the checkpoint's offset instead of the start of retention (with
-    `replay_on_assign`; services/checkpointing.py)."""
+    `replay_on_assign`; services/live/checkpoints.py)."""
     checkpoint_interval_s: Annotated[float, Field(gt=0)] = 30.0
     """A checkpoint is saved after the first batch this long after the last one..."""
     checkpoint_batches: Annotated[int, Field(ge=1)] = 500

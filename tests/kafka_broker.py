@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from services.ingest.topics import ensure_topics, service_topics
 from services.settings import Settings
-from services.topics import ensure_topics, service_topics
 
 ROOT = Path(__file__).resolve().parents[1]
 KAFKA_SCRIPT = ROOT / "deploy" / "local" / "kafka.sh"

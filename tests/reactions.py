@@ -7,9 +7,9 @@ from pathlib import Path
 
 import orjson
 
+from services.demo.player import write_files
+from services.demo.scenario import Scenario
 from services.replay import run_replay
-from services.scenario import Scenario
-from services.simulate import write_files
 
 Key = tuple[object, object, object]
 RUN_DEPENDENT = {"signal_id", "revision", "cursor", "emitted_at"}

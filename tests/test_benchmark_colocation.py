@@ -14,14 +14,14 @@ import httpx
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
+from services.demo.player import play
+from services.demo.scenario import Scenario, benchmark_story
 from services.engine.registry import load_registry
 from services.ingest.dlq import dlq_topic
-from services.partitioning import BenchmarkGroupPartitioner
-from services.scenario import Scenario, benchmark_story
+from services.ingest.partitioning import BenchmarkGroupPartitioner
+from services.ingest.topics import TopicSpec, ensure_topics
 from services.settings import Settings
-from services.simulate import play
 from services.store import open_store
-from services.topics import TopicSpec, ensure_topics
 from tests.helpers import eventually
 from tests.reactions import comparable, replayed
 from tests.test_scale_out import Service, metric, owned_partitions, readyz, start, stored_log

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from sqlalchemy import update
 
-from services.scenario import Scenario, seed_story
+from services.demo.player import play
+from services.demo.scenario import Scenario, seed_story
 from services.settings import Settings
-from services.simulate import play
 from services.store import open_store
 from services.store.schema import engine_checkpoints
 from tests.helpers import eventually

@@ -3,7 +3,7 @@
 import pytest
 from prometheus_client import CollectorRegistry, Histogram, generate_latest
 
-from services.counted_histogram import CountedHistogram
+from services.live.histogram import CountedHistogram
 
 BUCKETS = (0.001, 0.0025, 0.01, 0.1, 0.5, 1, 10)
 OBSERVED = [(0.001, 3), (0.0049, 2), (0.7, 5), (20.0, 1), (0.1, 4), (0.0, 1), (1.0, 0)]

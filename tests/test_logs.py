@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
-from services.live import _log_revision
+from services.live.pipeline import _log_revision
 from services.logs import ENGINE_LOGGERS, RateLimit, RedactSecrets, configure_logging, redact_url
 from tests.api.test_hub import signal
 
@@ -30,13 +30,13 @@ def test_json_lines_name_the_reaction(capsys: pytest.CaptureFixture[str]) -> Non
     configure_logging("INFO", "json")
     _log_revision(signal(instrument="KOSPI", horizon="close", final=True, revision=4))
     _log_revision(signal(final=False))  # provisional: DEBUG, below the level
-    logging.getLogger("services.live").warning("store slow")
+    logging.getLogger("services.live.pipeline").warning("store slow")
 
     lines = [orjson.loads(line) for line in capsys.readouterr().err.splitlines()]
     assert len(lines) == 2
     final, other = lines
     assert final["level"] == "INFO"
-    assert final["logger"] == "services.live"
+    assert final["logger"] == "services.live.pipeline"
     assert final["announcement_id"] == "us-kr-letter"
     assert final["instrument"] == "KOSPI"
     assert final["horizon"] == "close"
@@ -52,7 +52,7 @@ def test_json_lines_name_the_reaction(capsys: pytest.CaptureFixture[str]) -> Non
 def test_text_lines_for_people(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging("INFO", "text")
     _log_revision(signal(final=True))
-    assert "INFO services.live: final reaction rev 1: +1.81%" in capsys.readouterr().err
+    assert "INFO services.live.pipeline: final reaction rev 1: +1.81%" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 from aiokafka.errors import CommitFailedError, KafkaConnectionError, MessageSizeTooLargeError
 from sqlalchemy.exc import OperationalError
 
-from services.outages import Outages, kafka_transient, retrying, store_transient
+from services.ingest.outages import Outages, kafka_transient, retrying, store_transient
 
 
 class Clock:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiokafka.partitioner import DefaultPartitioner
 
 from services.engine.registry import load_registry
-from services.partitioning import BenchmarkGroupPartitioner
+from services.ingest.partitioning import BenchmarkGroupPartitioner
 
 REGISTRY = load_registry()
 DEPENDENTS = ("005380.KS", "005490.KS")

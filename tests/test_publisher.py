@@ -6,8 +6,7 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.events import Signal
-from services.publisher import signal_value
+from services.events import Signal, signal_value
 from tests.store.factories import signal
 
 finite = st.floats(allow_nan=False, allow_infinity=False)

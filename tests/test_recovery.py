@@ -13,11 +13,11 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from services.app import create_app
+from services.demo.player import play
+from services.demo.scenario import Scenario, seed_story
 from services.events import Signal
-from services.live import latest_revisions
-from services.scenario import Scenario, seed_story
+from services.live.pipeline import latest_revisions
 from services.settings import Settings
-from services.simulate import play
 from services.store import open_store
 from tests.helpers import eventually, kcat_consume, live_server
 from tests.reactions import Key, comparable, reaction_key, replayed

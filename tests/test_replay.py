@@ -8,8 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from services.engine import ReplayError
-from services.replay import run_replay
+from services.replay import ReplayError, run_replay
 from tests.engine.helpers import NEW_YORK, kst
 
 

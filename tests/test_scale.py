@@ -21,9 +21,9 @@ import httpx
 import orjson
 import pytest
 
+from services.demo.scale import generate, send
 from services.engine.registry import load_registry
 from services.replay import run_replay
-from services.scale_scenario import generate, send
 from services.settings import Settings
 from tests.helpers import eventually
 from tests.reactions import comparable, reaction_key

@@ -27,14 +27,14 @@ from aiokafka.partitioner import DefaultPartitioner
 from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 
+from services.demo.player import play
+from services.demo.scenario import Scenario, seed_story
 from services.events import Signal
 from services.ingest.dlq import dlq_topic
-from services.live import latest_revisions
-from services.scenario import Scenario, seed_story
+from services.ingest.topics import TopicSpec, ensure_topics
+from services.live.pipeline import latest_revisions
 from services.settings import Settings
-from services.simulate import play
 from services.store import open_store
-from services.topics import TopicSpec, ensure_topics
 from tests.helpers import eventually, free_port
 from tests.reactions import Key, comparable, reaction_key, replayed
 

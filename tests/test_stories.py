@@ -13,12 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.demo.player import write_files
+from services.demo.scenario import seed_story
 from services.events import Announcement
+from services.ingest.stories import StoryBook, StoryRules, is_echo, split_stories
 from services.replay import run_replay
-from services.scenario import seed_story
-from services.simulate import write_files
 from services.store import open_store
-from services.stories import StoryBook, StoryRules, is_echo, split_stories
 
 T0 = datetime(2025, 7, 7, 16, 4, tzinfo=UTC)
 FIRST = "US letter sets a 25% tariff on all South Korean goods from 1 August"

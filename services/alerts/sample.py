@@ -11,8 +11,7 @@ from services.alerts.dispatcher import USER_AGENT, alert_client
 from services.alerts.formats import AlertFormat, delivery_body
 from services.alerts.signing import SIGNATURE_HEADER, signature
 from services.alerts.targets import check_target
-from services.events import Signal
-from services.publisher import signal_value
+from services.events import Signal, signal_value
 
 SAMPLE_ID = "sample"
 

@@ -9,8 +9,8 @@ from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry
 
 from services.api.feed import SignalFeed
+from services.ingest.outages import Outages
 from services.ingest.service import IngestService
-from services.outages import Outages
 from services.store.types import Store
 
 

@@ -9,8 +9,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from services.events import Signal
-from services.publisher import signal_value
+from services.events import Signal, signal_value
 from services.store.filters import ReactionFilter
 
 SLOW_CONSUMER = "slow_consumer"

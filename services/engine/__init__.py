@@ -10,7 +10,6 @@ from services.engine.exceptions import (
     EngineError,
     PriceFrameError,
     RegistryError,
-    ReplayError,
 )
 from services.engine.registry import Instrument, InstrumentRegistry, load_registry
 from services.engine.stats import EngineStats, InstrumentStatus
@@ -33,7 +32,6 @@ __all__ = [
     "PriceFrameError",
     "ReactionEngine",
     "RegistryError",
-    "ReplayError",
     "SessionCalendar",
     "SystemClock",
     "TradingCalendar",

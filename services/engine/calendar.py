@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from bisect import bisect_left, bisect_right
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -17,23 +17,13 @@ import numpy as np
 import numpy.typing as npt
 
 from services.engine.exceptions import CalendarError
+from services.frames import from_us
 
 ALWAYS_OPEN = "always-open"
 _DAY_US = 86_400_000_000
 _EPOCH = date(1970, 1, 1)
-_EPOCH_DT = datetime(1970, 1, 1, tzinfo=UTC)
 
 I64 = npt.NDArray[np.int64]
-
-
-def to_us(value: datetime) -> int:
-    """An aware datetime as microseconds since the epoch."""
-    delta = value - _EPOCH_DT
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
-def from_us(t_us: int) -> datetime:
-    return _EPOCH_DT + timedelta(microseconds=int(t_us))
 
 
 class SessionCalendar:

@@ -15,7 +15,7 @@ import polars as pl
 
 from services.engine import restore
 from services.engine.baselines import Baselines
-from services.engine.calendar import SessionCalendar, get_calendar, to_us
+from services.engine.calendar import SessionCalendar, get_calendar
 from services.engine.clock import SystemClock
 from services.engine.config import EngineConfig
 from services.engine.exceptions import CalendarError
@@ -29,6 +29,7 @@ from services.engine.stats import EngineStats, InstrumentStatus
 from services.engine.types import Clock
 from services.engine.windows import STATIC, WindowMeta, WindowTable
 from services.events import Announcement, Signal
+from services.frames import to_us
 
 _US = 1_000_000
 

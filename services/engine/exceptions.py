@@ -23,9 +23,5 @@ class PriceFrameError(EngineError):
     """A price batch that does not follow PRICE_SCHEMA."""
 
 
-class ReplayError(EngineError):
-    """Bad replay input (names the file and line) or an unsupported replay option."""
-
-
 class SnapshotError(EngineError):
     """Bytes that are not an engine snapshot this release can load (a checkpoint to re-read)."""

@@ -16,11 +16,11 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from services.engine.calendar import to_us
 from services.engine.history import NO_TIME
 from services.engine.reaction import pct
 from services.engine.windows import WindowTable
 from services.events import Signal
+from services.frames import to_us
 
 ReactionKey = tuple[str, str, str]
 """(announcement_id, instrument, horizon)."""

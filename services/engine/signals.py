@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from services.engine.calendar import from_us
 from services.events import Signal
+from services.frames import from_us
 
 SIGNAL_FIELDS = tuple(Signal.model_fields)
 _TIMES = frozenset({"anchor_at", "base_at", "last_at", "peak_at"})

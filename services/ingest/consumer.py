@@ -26,10 +26,10 @@ from services.ingest.dedupe import RecentSet, announcement_identity
 from services.ingest.dlq import DeadLetter, dlq_topic
 from services.ingest.fastprice import PriceRow, decode_price_rows, rows_frame
 from services.ingest.metrics import IngestMetrics
+from services.ingest.outages import Outages, kafka_transient, retrying
 from services.ingest.plausibility import EventTimeBounds, WallClock, system_wall_clock
 from services.ingest.triage import DecodeAll, each, triage
 from services.ingest.types import BatchSink, IngestBatch
-from services.outages import Outages, kafka_transient, retrying
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class PartitionPosition:
 
 
 class PartitionCheckpoints(Protocol):
-    """Saves and restores the sink's state per partition (services/checkpointing.py)."""
+    """Saves and restores the sink's state per partition (services/live/checkpoints.py)."""
 
     def due(self) -> bool:
         """Counts a batch; true when the partitions' state should be saved after it."""

@@ -21,9 +21,8 @@ import orjson
 import polars as pl
 
 from services import limits
-from services.engine.calendar import to_us
 from services.events import Price
-from services.frames import PRICE_SCHEMA
+from services.frames import PRICE_SCHEMA, to_us
 from services.ingest.decode import Rejection, decode_price
 
 PriceRow = tuple[

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from services.engine.calendar import from_us
 from services.events import Announcement, Price
+from services.frames import from_us
 from services.ingest.decode import Rejection, RejectReason
 from services.ingest.fastprice import PriceRow
 

@@ -20,8 +20,8 @@ from services.ingest.consumer import (
     TopicConsumer,
 )
 from services.ingest.metrics import IngestMetrics
+from services.ingest.outages import Outages
 from services.ingest.types import BatchSink
-from services.outages import Outages
 from services.settings import Settings
 
 log = logging.getLogger(__name__)

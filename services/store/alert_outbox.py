@@ -23,9 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.alerts.filters import AlertFilter, AnnouncementLabels
-from services.events import Signal
-from services.publisher import signal_value
-from services.store.codec import to_us
+from services.events import Signal, signal_value
+from services.frames import to_us
 from services.store.schema import (
     CursorType,
     announcement_sectors,

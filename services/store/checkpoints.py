@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.store.codec import from_us, to_us
+from services.frames import from_us, to_us
 from services.store.schema import engine_checkpoints
 
 

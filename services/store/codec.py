@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from services.events import Announcement, Signal
+from services.frames import from_us, to_us
 from services.store.schema import DETAIL_FIELDS
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_US = timedelta(microseconds=1)
 _SIGNAL_TIMES = ("anchor_at", "base_at", "last_at", "peak_at", "emitted_at")
-
-
-def to_us(t: datetime) -> int:
-    """Exact microseconds since the epoch of an aware datetime."""
-    return (t - _EPOCH) // _US
-
-
-def from_us(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
 
 
 def announcement_row(a: Announcement) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.events import Announcement
-from services.store.codec import from_us, to_us
+from services.frames import from_us, to_us
 from services.store.schema import intake_items, source_positions, submissions
 
 IntakeStatus = Literal["unrouted", "completed"]

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table, exists, func, literal, or_, select, tuple_
 
-from services.store.codec import to_us
+from services.frames import to_us
 from services.store.filters import (
     AnnouncementFilter,
     AnnouncementKey,

@@ -52,7 +52,7 @@ announcements = Table(
     Column("headline", Text, nullable=False),
     Column("url", Text),
     Column("details", Text),  # JSON of the optional fields in `DETAIL_FIELDS`, or NULL
-    Column("story_id", String(200)),  # the story's first announcement (services/stories.py)
+    Column("story_id", String(200)),  # the story's first announcement (services/ingest/stories.py)
     Index("ix_announcements_published", "published_at_us", "id"),
     Index("ix_announcements_story", "story_id", "published_at_us", "id"),
     Index("ix_announcements_action_published", "action", "published_at_us", "id"),

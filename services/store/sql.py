@@ -22,12 +22,12 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.events import Announcement, Signal
-from services.frames import PRICE_SCHEMA
+from services.frames import PRICE_SCHEMA, to_us
 from services.store import alert_outbox, as_of, migrate, outbox, reads, writes
 from services.store.alerts import AlertStore
 from services.store.batch import StoreBatch, WriteResult
 from services.store.closes import CLOSE_COLUMNS, CloseFinder, closes_query, write_session_closes
-from services.store.codec import announcement_from_row, signal_from_row, to_us
+from services.store.codec import announcement_from_row, signal_from_row
 from services.store.columns import value_frame
 from services.store.connect import create_engine
 from services.store.exceptions import StoreUnavailable

@@ -37,7 +37,7 @@ def add_study_command(commands: Any) -> None:
 
 def run_study_command(args: argparse.Namespace, settings: Settings) -> int:
     from services.engine.exceptions import EngineError
-    from services.stories import rules_from
+    from services.ingest.stories import rules_from
     from services.study.exceptions import StudyError
     from services.study.files import study_files
     from services.study.params import StudyParams

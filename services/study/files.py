@@ -7,8 +7,8 @@ from pathlib import Path
 from services.engine import load_registry
 from services.events import Announcement, Price
 from services.frames import prices_frame
-from services.replay import _read_models
-from services.stories import StoryBook, StoryRules, split_stories
+from services.ingest.stories import StoryBook, StoryRules, split_stories
+from services.replay.files import read_models
 from services.study.assemble import assemble_study
 from services.study.closes import SessionCloses
 from services.study.params import StudyParams
@@ -29,8 +29,8 @@ def study_files(
     told into stories first, as the live path and `replay` do, so an echo never counts twice."""
     registry = load_registry(instruments)
     anns, _echoes = split_stories(
-        StoryBook(stories or StoryRules()), _read_models(announcements, Announcement)
+        StoryBook(stories or StoryRules()), read_models(announcements, Announcement)
     )
-    frame = prices_frame(_read_models(prices, Price))
+    frame = prices_frame(read_models(prices, Price))
     closes = SessionCloses(registry).of_prices(frame)
     return assemble_study(anns, closes, registry, symbol, params, where)

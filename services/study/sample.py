@@ -14,8 +14,9 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from services.engine.calendar import from_us, get_calendar
+from services.engine.calendar import get_calendar
 from services.events import Announcement, Price
+from services.frames import from_us
 
 SEOUL = ZoneInfo("Asia/Seoul")
 # the drift an announcement adds to KOSPI's session returns, in percent, on days 0, 1, 2

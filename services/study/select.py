@@ -7,11 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.engine.calendar import SessionCalendar, to_us
+from services.engine.calendar import SessionCalendar
 from services.engine.exceptions import CalendarError
 from services.engine.registry import Instrument, InstrumentRegistry
 from services.events import Announcement
-from services.stories import is_echo
+from services.frames import to_us
+from services.ingest.stories import is_echo
 from services.study.core import StudyEvent
 from services.study.params import StudyParams
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-from services.engine.calendar import to_us
 from services.engine.registry import InstrumentRegistry
+from services.frames import to_us
 from services.store.filters import AnnouncementFilter
 from services.store.types import HistoryReader
 from services.study.assemble import assemble_study, study_instrument

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from services.api.auth import key_digest
-from services.scenario import seed_story
+from services.demo.player import play
+from services.demo.scenario import seed_story
 from services.settings import Settings
-from services.simulate import play
 from services.store import open_store
 from services.store.alert_outbox import alert_outbox
 from tests.alerts.receiver import Receiver

@@ -15,8 +15,7 @@ from services.alerts.delivery import DeliveryPolicy
 from services.alerts.dispatcher import Dispatcher, alert_client
 from services.alerts.filters import AlertFilter
 from services.alerts.types import StoredSubscription
-from services.events import Signal
-from services.publisher import signal_value
+from services.events import Signal, signal_value
 from services.store import SqlStore, StoreBatch
 from tests.alerts.receiver import Receiver, verify_signature
 from tests.helpers import free_port, live_server

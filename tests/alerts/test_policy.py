@@ -20,7 +20,7 @@ from services.alerts.formats import delivery_body
 from services.alerts.signing import signature
 from services.alerts.targets import check_target
 from services.alerts.types import OutboxItem
-from services.publisher import signal_value
+from services.events import signal_value
 from tests.alerts.receiver import verify_signature
 from tests.store.factories import signal
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from playwright.async_api import Page, expect
 
-from services.scenario import Scenario, seed_story
+from services.demo.player import play
+from services.demo.scenario import Scenario, seed_story
 from services.settings import Settings
-from services.simulate import play
 
 LETTER_ID = "us-kr-2025-07-07-letter"
 KOSPI_CLOSE = f'.tile[data-key="{LETTER_ID}|KOSPI|close"]'

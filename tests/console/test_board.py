@@ -12,7 +12,7 @@ import httpx
 import pytest
 from playwright.async_api import Page, expect
 
-from services.scenario import Scenario, seed_story
+from services.demo.scenario import Scenario, seed_story
 from services.settings import Settings
 from tests.console.fixtures import screenshot
 from tests.console.service import ServiceProcess

@@ -27,9 +27,9 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from services.app import create_app
-from services.scenario import Scenario, seed_story
+from services.demo.player import play
+from services.demo.scenario import Scenario, seed_story
 from services.settings import Settings
-from services.simulate import play
 from tests.deploy.helpers import (
     ALERTS,
     PROMETHEUS_CONFIG,

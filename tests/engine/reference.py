@@ -11,8 +11,8 @@ import statistics
 from collections.abc import Sequence
 
 from services.engine import EngineConfig, SessionCalendar
-from services.engine.calendar import to_us
 from services.events import Announcement
+from services.frames import to_us
 
 
 def reference_finals(

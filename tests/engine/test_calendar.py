@@ -7,7 +7,7 @@ from datetime import date, datetime
 import pytest
 
 from services.engine import ALWAYS_OPEN, get_calendar
-from services.engine.calendar import from_us, to_us
+from services.frames import from_us, to_us
 from tests.engine.helpers import kst, utc
 
 XKRX = get_calendar("XKRX", date(2010, 1, 1), date(2030, 12, 31))

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import orjson
 
+from services.demo.player import write_files
+from services.demo.scenario import seed_story
 from services.engine import EngineConfig
 from services.replay import run_replay
-from services.scenario import seed_story
-from services.simulate import write_files
 
 
 def reactions(folder: Path, config: EngineConfig, name: str) -> list[dict[str, object]]:

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from services.engine import EngineConfig, ManualClock, ReactionEngine, get_calendar
-from services.engine.calendar import from_us, to_us
 from services.events import Announcement, Signal
+from services.frames import from_us, to_us
 from tests.engine.helpers import announcement, kospi_only, kst, latest, ticks, utc
 from tests.engine.reference import reference_finals
 

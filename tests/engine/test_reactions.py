@@ -10,8 +10,8 @@ from datetime import date, datetime
 import pytest
 
 from services.engine import get_calendar
-from services.engine.calendar import from_us
 from services.events import Signal
+from services.frames import from_us
 from tests.engine.helpers import (
     NEW_YORK,
     announcement,

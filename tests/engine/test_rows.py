@@ -9,9 +9,8 @@ import polars as pl
 import pytest
 
 from services.engine import PriceFrameError
-from services.engine.calendar import to_us
 from services.engine.rows import split_prices
-from services.frames import PRICE_SCHEMA
+from services.frames import PRICE_SCHEMA, to_us
 from tests.engine.helpers import utc
 
 SYMBOLS = ("KOSPI", "USDKRW")

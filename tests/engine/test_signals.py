@@ -10,8 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from services.engine import get_calendar
-from services.engine.calendar import from_us
 from services.events import Signal
+from services.frames import from_us
 from tests.engine.helpers import announcement, daily_bars, korea_registry, kst, make_engine, ticks
 
 XKRX = get_calendar("XKRX", date(2010, 1, 1), date(2030, 12, 31))

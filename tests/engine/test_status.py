@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from services.engine import InstrumentStatus
-from services.engine.calendar import to_us
+from services.frames import to_us
 from tests.engine.helpers import announcement, korea_registry, kospi_only, kst, make_engine, ticks
 
 

@@ -14,9 +14,9 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from services.app import create_app
-from services.scenario import Scenario, seed_story
+from services.demo.player import play
+from services.demo.scenario import Scenario, seed_story
 from services.settings import Settings
-from services.simulate import play
 from tests.faults.servers import own_postgres
 from tests.helpers import eventually, kcat_consume, live_server
 from tests.reactions import comparable, reaction_key, replayed

@@ -19,12 +19,12 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
-from services.scenario import Scenario, seed_story
+from services.demo.player import play
+from services.demo.scenario import Scenario, seed_story
+from services.ingest.topics import ensure_topics, service_topics
 from services.settings import Settings
-from services.simulate import play
 from services.store import open_store
 from services.store.schema import unpublished_revisions
-from services.topics import ensure_topics, service_topics
 from tests.faults.servers import own_broker
 from tests.helpers import eventually, free_port, kcat_consume
 from tests.streams.story import stored_log

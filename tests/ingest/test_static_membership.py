@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
 from services.ingest.consumer import ConsumerConfig, consumer_options
-from services.topics import TopicSpec, ensure_topics
+from services.ingest.topics import TopicSpec, ensure_topics
 from tests.helpers import eventually
 
 

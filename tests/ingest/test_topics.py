@@ -8,8 +8,8 @@ import uuid
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from services.ingest.topics import TopicSpec, reconcile_topics, service_topics
 from services.settings import Settings
-from services.topics import TopicSpec, reconcile_topics, service_topics
 
 
 async def topic_config(bootstrap: str, topic: str, names: list[str]) -> dict[str, str]:

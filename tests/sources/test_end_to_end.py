@@ -12,9 +12,9 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from services.app import create_app
-from services.scenario import Scenario, seed_story
+from services.demo.player import play
+from services.demo.scenario import Scenario, seed_story
 from services.settings import Settings
-from services.simulate import play
 from services.sources.runner import create_sources_app, running_sources
 from tests.helpers import eventually, live_server
 from tests.sources.feed_server import Answer, feed_server, fixture

@@ -6,8 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from services.engine import load_registry
-from services.engine.calendar import to_us
-from services.frames import prices_frame
+from services.frames import prices_frame, to_us
 from services.store import SqlStore, StoreBatch
 from services.study.closes import SessionCloses
 from tests.engine.helpers import kst

@@ -224,7 +224,7 @@ async def test_reaction_filters_and_keyset_pages(store: SqlStore) -> None:
             break
         pages += page
         last = page[-1]
-        from services.store.codec import to_us
+        from services.frames import to_us
         from services.store.filters import ReactionKey
 
         after = ReactionKey(

@@ -7,10 +7,10 @@ from collections.abc import Sequence
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from services.demo.player import play
+from services.demo.scenario import Scenario, seed_story
 from services.events import Price, Signal
-from services.scenario import Scenario, seed_story
 from services.settings import Settings
-from services.simulate import play
 from services.store import open_store
 from tests.helpers import eventually
 

@@ -12,9 +12,9 @@ from prometheus_client import CollectorRegistry
 
 from services.app import create_app
 from services.cli import main
-from services.scenario import Scenario
+from services.demo.player import play
+from services.demo.scenario import Scenario
 from services.settings import Settings
-from services.simulate import play
 from services.study.sample import study_sample, write_sample
 from tests.helpers import eventually, live_server
 from tests.streams.story import metric

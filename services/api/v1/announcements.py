@@ -16,7 +16,7 @@ from services.api.v1.schemas import (
     AnnouncementsPage,
     ReactionPublic,
 )
-from services.store.codec import to_us
+from services.frames import to_us
 from services.store.filters import AnnouncementKey
 
 router = APIRouter(prefix="/announcements", tags=["announcements"], responses=PROBLEM_RESPONSES)

@@ -27,7 +27,7 @@ from services.api.v1.params import (
 )
 from services.api.v1.schemas import ReactionPublic, ReactionsPage, RevisionHistory
 from services.events import Signal
-from services.store.codec import to_us
+from services.frames import to_us
 from services.store.filters import ReactionKey
 
 router = APIRouter(prefix="/reactions", tags=["reactions"], responses=PROBLEM_RESPONSES)

@@ -13,8 +13,9 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from services.engine.calendar import SessionCalendar, from_us, get_calendar
+from services.engine.calendar import SessionCalendar, get_calendar
 from services.events import Announcement, Price
+from services.frames import from_us
 
 LETTER = Announcement(
     id="us-kr-2025-07-07-letter",

@@ -8,7 +8,7 @@ Why the store and not a compacted Kafka topic: a checkpoint is read by key (grou
 at every assignment, and written for all owned partitions at once. The store reads one row by
 key and writes several in one transaction; a compacted topic would have to be read to its end on
 every assignment and has no multi-partition atomic write outside a Kafka transaction. The
-revisions sent after a checkpoint are still restored from the store (`EngineSink.recover`), so a
+revisions sent after a checkpoint are still restored from the store (`LivePipeline.recover`), so a
 checkpoint may be older than the last batch without sending anything twice."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from services.engine.clock import SystemClock
 from services.engine.exceptions import SnapshotError
 from services.engine.types import Clock
 from services.ingest.consumer import PartitionPosition
-from services.live import EngineSink
+from services.live.pipeline import LivePipeline
 from services.settings import Settings
 from services.store.checkpoints import Checkpoint, CheckpointStore
 
@@ -77,7 +77,7 @@ class EngineCheckpoints:
 
     def __init__(
         self,
-        sink: EngineSink,
+        sink: LivePipeline,
         store: CheckpointStore,
         metrics: CheckpointMetrics,
         clock: Clock,
@@ -151,7 +151,7 @@ class EngineCheckpoints:
 
 
 def engine_checkpoints(
-    settings: Settings, sink: EngineSink, engine: AsyncEngine, registry: CollectorRegistry
+    settings: Settings, sink: LivePipeline, engine: AsyncEngine, registry: CollectorRegistry
 ) -> EngineCheckpoints:
     """The checkpoints of an engine replica's `market.prices` partitions, in the store at
     `engine` (the store's), per consumer group."""

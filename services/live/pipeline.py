@@ -16,7 +16,7 @@ inputs and the store holds the outputs. At start-up and on every assignment the 
 restored from the latest stored revision of each reaction (`latest_revisions`), then the
 consumers replay their topics from the start of retention (`Settings.replay_on_assign`), so
 the windows are rebuilt from the exact ticks and only what was not sent yet goes out, with the
-revision numbers continuing. With checkpoints (services/checkpointing.py) a partition's state
+revision numbers continuing. With checkpoints (services/live/checkpoints.py) a partition's state
 is loaded first and only what follows the checkpoint is read again. Instruments taken away in a
 rebalance are forgotten, so a stale replica never finalises them."""
 
@@ -31,11 +31,11 @@ from functools import partial
 from typing import Protocol, TypeVar
 
 from services.engine import Clock, ReactionEngine, snapshot
-from services.engine.calendar import to_us
 from services.events import Signal
+from services.frames import to_us
+from services.ingest.outages import Outages, kafka_transient, retrying, store_transient
 from services.ingest.types import IngestBatch
-from services.live_metrics import LiveMetrics
-from services.outages import Outages, kafka_transient, retrying, store_transient
+from services.live.metrics import LiveMetrics
 from services.store.batch import StoreBatch, WriteResult
 from services.store.filters import ReactionFilter, ReactionKey
 from services.store.types import HistoryReader, PublishOutbox, ReactionWriter
@@ -103,7 +103,7 @@ class SignalPublisher(Protocol):
         ...
 
 
-class EngineSink:
+class LivePipeline:
     """A BatchSink around the engine. The engine is not re-entrant: one lock orders batches from
     both consumers and the idle timer, and keeps each reaction's revisions in cursor order."""
 
@@ -167,7 +167,7 @@ class EngineSink:
         await self.recover()
 
     async def snapshot(self, instruments: Iterable[str]) -> bytes:
-        """The engine state of `instruments`, for a checkpoint (services/checkpointing.py)."""
+        """The engine state of `instruments`, for a checkpoint (services/live/checkpoints.py)."""
         async with self._lock:
             return snapshot.take(self.engine, set(instruments))
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from services.counted_histogram import CountedHistogram
 from services.engine import InstrumentStatus
 from services.events import Announcement, Signal
+from services.live.histogram import CountedHistogram
 
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 FIRST_SIGNAL_BUCKETS_S = (0.01, 0.1, 1, 10, 60, 300, 1800, 3600, 6 * 3600, 24 * 3600, 72 * 3600)

@@ -12,10 +12,10 @@ from pathlib import Path
 import orjson
 from aiokafka import AIOKafkaProducer
 
+from services.demo.scenario import Scenario
 from services.engine.registry import load_registry
 from services.events import Announcement, Price
-from services.partitioning import BenchmarkGroupPartitioner
-from services.scenario import Scenario
+from services.ingest.partitioning import BenchmarkGroupPartitioner
 from services.settings import Settings
 
 ScenarioEvent = Announcement | Price

@@ -9,35 +9,25 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
-from typing import IO, Any, TypeVar
+from collections.abc import Callable, Sequence
 
 import numpy as np
-import orjson
 import polars as pl
-from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import ArgumentError
 
 from services.engine import EngineConfig, InstrumentRegistry, ReactionEngine, load_registry
-from services.engine.calendar import to_us
-from services.engine.exceptions import ReplayError
 from services.engine.rows import INTERVAL_US
-from services.events import Announcement, Price, Signal
-from services.frames import prices_frame
-from services.publisher import signal_value
+from services.events import Announcement, Price, Signal, signal_value
+from services.frames import prices_frame, to_us
+from services.ingest.stories import StoryBook, StoryRules, split_stories
+from services.replay.exceptions import ReplayError
+from services.replay.files import open_out, read_models
 from services.store import open_store
 from services.store.batch import StoreBatch
 from services.store.exceptions import StoreError
-from services.stories import StoryBook, StoryRules, split_stories
 from services.study.closes import SessionCloses
-
-M = TypeVar("M", bound=BaseModel)
-_LIST_FIELDS = ("targets", "sectors")
 
 
 def run_replay(
@@ -57,8 +47,8 @@ def run_replay(
     that store, one transaction per chunk; writes are idempotent, so a backfill can be re-run."""
     if announcements == "-" and prices == "-":
         raise ReplayError("only one of --announcements and --prices can be '-' (stdin)")
-    anns = _read_models(announcements, Announcement)
-    price_list = _read_models(prices, Price)
+    anns = read_models(announcements, Announcement)
+    price_list = read_models(prices, Price)
     registry = registry or load_registry()
     engine = ReactionEngine(registry, config)
     reporter = _Progress(len(price_list), enabled=progress)
@@ -108,7 +98,7 @@ def run_replay(
         latest.values(),
         key=lambda s: (s.anchor_at, s.announcement_id, s.instrument, order.get(s.horizon, 99)),
     )
-    with _open_out(out) as fh:
+    with open_out(out) as fh:
         for s in rows:
             fh.write(signal_value(s) + b"\n")
     return len(rows)
@@ -134,91 +124,6 @@ def _time_ordered(prices: list[Price]) -> pl.DataFrame:
     return frame.with_columns((pl.col("ts").dt.epoch("us") + iv).alias("_obs_us")).sort(
         "_obs_us", maintain_order=True
     )
-
-
-def _read_models(path: str, model: type[M]) -> list[M]:
-    name = "<stdin>" if path == "-" else path
-    if path != "-" and path.lower().endswith(".csv"):
-        return _read_csv(path, model)
-    out: list[M] = []
-    with _open_in(path) as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                # parsed as ingest parses a record (orjson, then the model), so a file is
-                # accepted exactly where the live path accepts the same event
-                out.append(model.model_validate(orjson.loads(line)))
-            except orjson.JSONDecodeError as exc:
-                raise ReplayError(f"{name}:{lineno}: invalid JSON: {exc}") from exc
-            except ValidationError as exc:
-                raise ReplayError(
-                    f"{name}:{lineno}: invalid {model.__name__}: {_brief(exc)}"
-                ) from exc
-    return out
-
-
-def _read_csv(path: str, model: type[M]) -> list[M]:
-    try:
-        frame = pl.read_csv(path, infer_schema=False)
-    except (OSError, pl.exceptions.PolarsError) as exc:
-        raise ReplayError(f"{path}: cannot read CSV: {exc}") from exc
-    out: list[M] = []
-    for i, row in enumerate(frame.iter_rows(named=True)):
-        record: dict[str, Any] = {k: v for k, v in row.items() if v not in (None, "")}
-        for key in _LIST_FIELDS:
-            if isinstance(record.get(key), str):
-                record[key] = _split_list(record[key])
-        try:
-            out.append(model.model_validate(record, strict=False))
-        except ValidationError as exc:
-            # line 1 is the header
-            raise ReplayError(f"{path}:{i + 2}: invalid {model.__name__}: {_brief(exc)}") from exc
-    return out
-
-
-def _split_list(value: str) -> list[str]:
-    value = value.strip()
-    if value.startswith("["):
-        try:
-            parsed = json.loads(value)
-        except json.JSONDecodeError:
-            return [value]
-        return [str(v) for v in parsed] if isinstance(parsed, list) else [value]
-    return [v.strip() for v in value.replace(";", ",").split(",") if v.strip()]
-
-
-def _brief(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}" for e in exc.errors()[:3]
-    )
-
-
-@contextmanager
-def _open_in(path: str) -> Iterator[IO[bytes]]:
-    if path == "-":
-        yield sys.stdin.buffer
-        return
-    try:
-        fh = Path(path).open("rb")  # noqa: SIM115
-    except OSError as exc:
-        raise ReplayError(f"{path}: {exc.strerror or exc}") from exc
-    with fh:
-        yield fh
-
-
-@contextmanager
-def _open_out(path: str) -> Iterator[IO[bytes]]:
-    if path == "-":
-        yield sys.stdout.buffer
-        sys.stdout.buffer.flush()
-        return
-    try:
-        fh = Path(path).open("wb")  # noqa: SIM115
-    except OSError as exc:
-        raise ReplayError(f"{path}: {exc.strerror or exc}") from exc
-    with fh:
-        yield fh
 
 
 class _Progress:
