@@ -207,7 +207,12 @@ async def _engine_sink(
     publishers: list[SignalPublisher] = [KafkaSignalPublisher(producer, settings.signals_topic)]
     if hub is not None:
         publishers.append(HubPublisher(hub))
-    metrics = LiveMetrics.create(registry, (i.symbol for i in instruments), engine.config.horizons)
+    metrics = LiveMetrics.create(
+        registry,
+        (i.symbol for i in instruments),
+        engine.config.horizons,
+        wall_s=lambda: clock.now().timestamp(),
+    )
     live = LivePipeline(
         engine,
         store,

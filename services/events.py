@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, NamedTuple, Self
 
 import orjson
 from pydantic import (
@@ -186,11 +186,27 @@ class Price(Event):
         return self.price is None
 
 
+class ReactionId(NamedTuple):
+    """What a reaction is: one announcement, one instrument, one horizon. Its revisions share it;
+    each revision's `signal_id` extends it with the revision number."""
+
+    announcement_id: str
+    instrument: str
+    horizon: str
+
+    def signal_id(self, revision: int) -> str:
+        return f"{self.announcement_id}|{self.instrument}|{self.horizon}|{revision}"
+
+    def text(self) -> str:
+        """`announcement_id|instrument|horizon`, as stored where one column holds it."""
+        return f"{self.announcement_id}|{self.instrument}|{self.horizon}"
+
+
 class Signal(Event):
     """One revision of the reaction of an instrument to an announcement at one horizon."""
 
     signal_id: str
-    """`announcement_id|instrument|horizon|revision`."""
+    """`ReactionId.signal_id(revision)`: `announcement_id|instrument|horizon|revision`."""
     cursor: StrictInt | None = None
     """Monotonic position in the store's revision log, for resuming; null until stored."""
     announcement_id: str
@@ -219,6 +235,10 @@ class Signal(Event):
     confounders: list[str] = []
     data_granularity: Granularity
     emitted_at: UtcDatetime
+
+    @property
+    def reaction_id(self) -> ReactionId:
+        return ReactionId(self.announcement_id, self.instrument, self.horizon)
 
 
 def signal_key(signal: Signal) -> bytes:

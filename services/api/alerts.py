@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from services import limits
 from services.alerts.exceptions import UnsafeTarget
 from services.alerts.filters import AlertFilter
 from services.alerts.formats import AlertFormat
@@ -49,7 +50,7 @@ class SubscriptionCreate(BaseModel):
         },
     )
 
-    url: Annotated[str, Field(min_length=1, max_length=2048)]
+    url: Annotated[str, Field(min_length=1, max_length=limits.URL_MAX_CHARS)]
     """https, on a public address (or a host listed in MR_ALERT_ALLOWED_HOSTS)."""
     filter: AlertFilter = AlertFilter()
     format: AlertFormat = "json"

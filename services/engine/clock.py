@@ -1,4 +1,5 @@
-"""Processing-time clocks: the system one for live use and a manual one for tests and replay."""
+"""Processing-time clocks: the system one for live use and for `replay` (whose revisions are
+stamped with the time it ran), and a manual one for tests."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ class SystemClock:
 
 
 class ManualClock:
-    """A clock that moves only when told to (tests; deterministic replay output)."""
+    """A clock that moves only when told to (tests)."""
 
     def __init__(self, start: datetime | None = None, monotonic_s: float = 0.0) -> None:
         self._now = start or datetime(2000, 1, 1, tzinfo=UTC)

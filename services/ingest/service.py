@@ -86,9 +86,6 @@ class IngestService:
     def ready(self) -> bool:
         return self.failure is None and all(c.assigned for c in self.consumers)
 
-    def lag(self) -> dict[str, dict[int, int]]:
-        return {c.topic: dict(c.lag) for c in self.consumers}
-
     async def __aenter__(self) -> IngestService:
         for consumer in self.consumers:
             task = asyncio.create_task(consumer.run(), name=f"consume {consumer.topic}")

@@ -206,7 +206,7 @@ class LiveMetrics:
     def engine_state(self, status: Sequence[InstrumentStatus], *, now_s: float) -> None:
         """`now_s`: the engine clock's monotonic seconds, the same clock as `last_arrival_s`."""
         self.open_windows.set(sum(instrument.open_windows for instrument in status))
-        wall_us = time.time() * 1_000_000
+        wall_us = self.wall_s() * 1_000_000
         for instrument in status:
             symbol = instrument.symbol
             late = instrument.late_dropped - self._late_seen.get(symbol, 0)

@@ -19,7 +19,7 @@ from sqlalchemy.exc import ArgumentError
 
 from services.engine import EngineConfig, InstrumentRegistry, ReactionEngine, load_registry
 from services.engine.rows import INTERVAL_US
-from services.events import Announcement, Price, Signal, signal_value
+from services.events import Announcement, Price, ReactionId, Signal, signal_value
 from services.frames import prices_frame, to_us
 from services.ingest.stories import StoryBook, StoryRules, split_stories
 from services.replay.exceptions import ReplayError
@@ -52,7 +52,7 @@ def run_replay(
     registry = registry or load_registry()
     engine = ReactionEngine(registry, config)
     reporter = _Progress(len(price_list), enabled=progress)
-    latest: dict[tuple[str, str, str], Signal] = {}
+    latest: dict[ReactionId, Signal] = {}
     backfill: list[StoreBatch] = []
 
     def keep(
@@ -61,7 +61,7 @@ def run_replay(
         priced: pl.DataFrame | None = None,
     ) -> None:
         for s in signals:
-            latest[(s.announcement_id, s.instrument, s.horizon)] = s
+            latest[s.reaction_id] = s
         if store is not None:
             backfill.append(
                 StoreBatch(announced, frame.clear() if priced is None else priced, signals)

@@ -3,14 +3,13 @@
 from services.store.batch import StoreBatch, WriteResult
 from services.store.filters import AnnouncementFilter, ReactionFilter
 from services.store.sql import SqlStore, open_store
-from services.store.types import HistoryReader, ReactionWriter, RecoverySource, Store
+from services.store.types import HistoryReader, ReactionWriter, Store
 
 __all__ = [
     "AnnouncementFilter",
     "HistoryReader",
     "ReactionFilter",
     "ReactionWriter",
-    "RecoverySource",
     "SqlStore",
     "Store",
     "StoreBatch",

@@ -80,10 +80,6 @@ Index(
 )
 
 
-def reaction_key(signal: Signal) -> str:
-    return f"{signal.announcement_id}|{signal.instrument}|{signal.horizon}"
-
-
 def outbox_rows(
     subscriptions: Iterable[tuple[str, AlertFilter]],
     signals: Sequence[Signal],
@@ -103,7 +99,7 @@ def outbox_rows(
                 {
                     "subscription_id": subscription_id,
                     "signal_id": signal.signal_id,
-                    "reaction_key": reaction_key(signal),
+                    "reaction_key": signal.reaction_id.text(),
                     "signal_cursor": signal.cursor or 0,
                     "body": body,
                     "emitted_at_us": to_us(signal.emitted_at),

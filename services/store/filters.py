@@ -6,6 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, NamedTuple
 
+from services.events import Signal
+from services.frames import to_us
+
 GroupBy = Literal["action", "sector", "instrument", "target"]
 Metric = Literal["return_pct", "abnormal_return_pct", "max_rise_pct", "max_fall_pct", "z_score"]
 
@@ -47,6 +50,10 @@ class ReactionKey(NamedTuple):
     announcement_id: str
     instrument: str
     horizon: str
+
+    @classmethod
+    def of(cls, signal: Signal) -> ReactionKey:
+        return cls(to_us(signal.anchor_at), *signal.reaction_id)
 
 
 class AnnouncementKey(NamedTuple):

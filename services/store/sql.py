@@ -139,21 +139,7 @@ class SqlStore:
         async with self._engine.begin() as conn:
             await outbox.release(conn, cursors)
 
-    # -- recovery --------------------------------------------------------------------------------
-
-    async def open_reactions(self) -> list[Signal]:
-        stmt = (
-            select(reactions_latest)
-            .where(reactions_latest.c.final == False)  # noqa: E712 - SQL, not Python
-            .order_by(reactions_latest.c.cursor)
-        )
-        return [signal_from_row(r) for r in await self._rows(stmt)]
-
-    async def announcements_since(self, since: datetime) -> list[Announcement]:
-        a = announcements.c
-        stmt = select(announcements).where(a.published_at_us >= to_us(since))
-        stmt = stmt.order_by(a.published_at_us, a.id)
-        return [announcement_from_row(r) for r in await self._rows(stmt)]
+    # -- bars (tests and audits read the merged bars) ----------------------------------------
 
     async def bars_since(
         self,

@@ -39,28 +39,6 @@ class PublishOutbox(Protocol):
     async def mark_published(self, cursors: Collection[int]) -> None: ...
 
 
-class RecoverySource(Protocol):
-    """What the engine reloads at start-up to continue where it stopped."""
-
-    async def open_reactions(self) -> list[Signal]:
-        """The latest revision of every reaction that is not final yet."""
-        ...
-
-    async def announcements_since(self, since: datetime) -> list[Announcement]:
-        """Announcements published at or after `since`, oldest first."""
-        ...
-
-    async def bars_since(
-        self,
-        since: datetime,
-        *,
-        interval: StoredInterval,
-        instruments: Collection[str] | None = None,
-    ) -> pl.DataFrame:
-        """Stored bars starting at or after `since`, as a frame in `PRICE_SCHEMA`, by time."""
-        ...
-
-
 class HistoryReader(Protocol):
     """The queries behind the REST API."""
 
@@ -112,7 +90,7 @@ class HistoryReader(Protocol):
         ...
 
 
-class Store(ReactionWriter, PublishOutbox, RecoverySource, HistoryReader, Protocol):
+class Store(ReactionWriter, PublishOutbox, HistoryReader, Protocol):
     async def ping(self) -> None:
         """Raise if the database does not answer."""
         ...

@@ -12,7 +12,7 @@ from sqlalchemy import Table, case
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.events import Announcement, Signal
+from services.events import Announcement, ReactionId, Signal
 from services.store.codec import announcement_row, signal_row
 from services.store.schema import (
     announcement_sectors,
@@ -180,9 +180,9 @@ async def write_signals(conn: AsyncConnection, items: Sequence[Signal]) -> list[
     ]
     if not stored:
         return []
-    newest: dict[tuple[str, str, str], Signal] = {}
+    newest: dict[ReactionId, Signal] = {}
     for s in stored:
-        key = (s.announcement_id, s.instrument, s.horizon)
+        key = s.reaction_id
         if key not in newest or s.revision > newest[key].revision:
             newest[key] = s
     latest = _insert(conn, reactions_latest)

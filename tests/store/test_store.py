@@ -16,10 +16,6 @@ from services.store.filters import AnnouncementFilter
 from tests.store.factories import T0, announcement, bar, signal, tick
 
 
-def keys(signals: list) -> list[tuple[str, str, str, int]]:
-    return [(s.announcement_id, s.instrument, s.horizon, s.revision) for s in signals]
-
-
 async def test_a_repeated_batch_changes_nothing(store: SqlStore) -> None:
     batch = StoreBatch(
         announcements=[announcement("a1"), announcement("a1")],
@@ -121,7 +117,7 @@ async def test_latest_keeps_the_highest_revision_whatever_the_order(store: SqlSt
     assert [s.revision for s in revisions] == [3, 2, 5, 4]  # log order: cursor order
 
 
-async def test_recovery_reloads_open_reactions_announcements_and_bars(store: SqlStore) -> None:
+async def test_ticks_become_bars_by_interval_and_instrument(store: SqlStore) -> None:
     await store.write_batch(
         StoreBatch(
             announcements=[announcement("old", day=-10), announcement("new", day=0)],
@@ -144,9 +140,6 @@ async def test_recovery_reloads_open_reactions_announcements_and_bars(store: Sql
         )
     )
 
-    open_ = await store.open_reactions()
-    assert sorted(keys(open_)) == [("new", "KOSPI", "close", 1), ("old", "KOSPI", "close+5", 7)]
-    assert [a.id for a in await store.announcements_since(T0 - timedelta(days=1))] == ["new"]
     minute = await store.bars_since(T0, interval="1m")
     assert minute.select("instrument", "open", "high", "low", "close", "interval").rows() == [
         ("KOSPI", 100.0, 103.0, 100.0, 101.0, "1m"),  # three ticks of one minute

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 
 from services.api.problems import NOT_FOUND_RESPONSE, PROBLEM_RESPONSES, not_found
 from services.api.v1.cursors import decode_announcement_key, encode_announcement_key
 from services.api.v1.deps import LimitsDep, StoreDep
-from services.api.v1.params import AnnouncementFilterDep, Cursor, Limit, page_size
+from services.api.v1.params import (
+    AnnouncementFilterDep,
+    AnnouncementIdPath,
+    Cursor,
+    Limit,
+    page_size,
+)
 from services.api.v1.schemas import (
     AnnouncementDetail,
     AnnouncementPublic,
@@ -52,7 +56,7 @@ async def list_announcements(
 )
 async def get_announcement(
     store: StoreDep,
-    announcement_id: Annotated[str, Path(min_length=1, max_length=200)],
+    announcement_id: AnnouncementIdPath,
 ) -> AnnouncementDetail:
     announcement = await store.get_announcement(announcement_id)
     if announcement is None:

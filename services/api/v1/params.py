@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Depends, Path, Query
 
+from services import limits
 from services.api.problems import invalid_parameter
 from services.events import Action, UtcDatetime
 from services.store.filters import AnnouncementFilter, ReactionFilter
@@ -14,11 +15,21 @@ from services.store.filters import AnnouncementFilter, ReactionFilter
 HORIZON_PATTERN = r"^(?:[1-9][0-9]{0,5}[smh]|close(?:\+[0-9]{1,3})?)$"
 """The engine's horizon grammar: 5m, 30m, 2h, close, close+1, close+5, ..."""
 
-Instrument = Annotated[str, Query(min_length=1, max_length=40, examples=["KOSPI"])]
+Instrument = Annotated[
+    str, Query(min_length=1, max_length=limits.INSTRUMENT_MAX_CHARS, examples=["KOSPI"])
+]
+OptionalInstrument = Annotated[
+    str | None, Query(min_length=1, max_length=limits.INSTRUMENT_MAX_CHARS)
+]
+InstrumentPath = Annotated[str, Path(min_length=1, max_length=limits.INSTRUMENT_MAX_CHARS)]
+AnnouncementIdPath = Annotated[str, Path(min_length=1, max_length=limits.ID_MAX_CHARS)]
+"""An announcement's (or a story's: its first announcement's) id in a path."""
 Target = Annotated[
     str | None, Query(pattern=r"^[A-Z]{2}$", description="ISO country among the targets")
 ]
-Sector = Annotated[str | None, Query(min_length=1, max_length=60, examples=["autos"])]
+Sector = Annotated[
+    str | None, Query(min_length=1, max_length=limits.SECTOR_MAX_CHARS, examples=["autos"])
+]
 Horizon = Annotated[str | None, Query(pattern=HORIZON_PATTERN, examples=["close"])]
 From = Annotated[
     UtcDatetime | None,
@@ -41,7 +52,7 @@ def check_range(start: datetime | None, end: datetime | None) -> None:
 
 
 def reaction_filter(
-    instrument: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
+    instrument: OptionalInstrument = None,
     target: Target = None,
     sector: Sector = None,
     action: Annotated[Action | None, Query()] = None,
@@ -78,7 +89,7 @@ def announcement_filter(
 
 def stats_filter(
     horizon: Annotated[str, Query(pattern=HORIZON_PATTERN, examples=["close"])],
-    instrument: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
+    instrument: OptionalInstrument = None,
     target: Target = None,
     sector: Sector = None,
     action: Annotated[Action | None, Query()] = None,

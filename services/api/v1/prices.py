@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 
 from services.api.problems import PROBLEM_RESPONSES, invalid_parameter
 from services.api.v1.deps import LimitsDep, StoreDep
-from services.api.v1.params import check_range
+from services.api.v1.params import InstrumentPath, check_range
 from services.api.v1.schemas import PriceBar, PriceBars
 from services.events import UtcDatetime
 from services.store.analytics import ResampleInterval, resample_bars
@@ -28,7 +28,7 @@ _LENGTH = {
 async def price_bars(
     store: StoreDep,
     limits: LimitsDep,
-    instrument: Annotated[str, Path(min_length=1, max_length=40)],
+    instrument: InstrumentPath,
     start: Annotated[UtcDatetime, Query(alias="from", description="Inclusive, RFC 3339")],
     end: Annotated[UtcDatetime, Query(alias="to", description="Exclusive, RFC 3339")],
     interval: Annotated[ResampleInterval, Query()] = "1m",

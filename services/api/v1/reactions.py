@@ -19,8 +19,10 @@ from services.api.v1.formats import (
 )
 from services.api.v1.params import (
     HORIZON_PATTERN,
+    AnnouncementIdPath,
     AsOf,
     Cursor,
+    InstrumentPath,
     Limit,
     ReactionFilterDep,
     page_size,
@@ -64,11 +66,7 @@ async def list_reactions(
     items, more = rows[:size], len(rows) > size
     next_cursor = None
     if more:
-        last = items[-1]
-        key = ReactionKey(
-            to_us(last.anchor_at), last.announcement_id, last.instrument, last.horizon
-        )
-        next_cursor = encode_reaction_key(key)
+        next_cursor = encode_reaction_key(ReactionKey.of(items[-1]))
     if fmt == "json":
         return ReactionsPage(items=_public(items), next_cursor=next_cursor, limit=size)
     return frame_response(reactions_frame(items), fmt, next_cursor=next_cursor)
@@ -81,8 +79,8 @@ async def list_reactions(
 )
 async def list_revisions(
     store: StoreDep,
-    announcement_id: Annotated[str, Path(min_length=1, max_length=200)],
-    instrument: Annotated[str, Path(min_length=1, max_length=40)],
+    announcement_id: AnnouncementIdPath,
+    instrument: InstrumentPath,
     horizon: Annotated[str, Path(pattern=HORIZON_PATTERN)],
 ) -> RevisionHistory:
     revisions = await store.revisions(announcement_id, instrument, horizon)

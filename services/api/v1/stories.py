@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Protocol
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from services.api.problems import NOT_FOUND_RESPONSE, PROBLEM_RESPONSES, not_found
+from services.api.v1.params import AnnouncementIdPath
 from services.api.v1.schemas import AnnouncementPublic, ReactionPublic
 from services.events import Announcement, Signal
 
@@ -44,7 +45,7 @@ def _stories(request: Request) -> StoryReader:
 )
 async def get_story(
     store: Annotated[StoryReader, Depends(_stories)],
-    story_id: Annotated[str, Path(min_length=1, max_length=200)],
+    story_id: AnnouncementIdPath,
 ) -> StoryPublic:
     members = await store.story(story_id)
     novel = next((a for a in members if a.id == story_id), None)

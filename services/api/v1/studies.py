@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from services.api.problems import PROBLEM_RESPONSES, unprocessable
 from services.api.v1.deps import StoreDep
 from services.api.v1.formats import EXPORT_RESPONSES, Format, frame_response, negotiate
-from services.api.v1.params import AsOf, From, Sector, Target, To, check_range
+from services.api.v1.params import AsOf, From, Instrument, Sector, Target, To, check_range
 from services.engine.registry import InstrumentRegistry, load_registry
 from services.events import Action
 from services.study.exceptions import StudyParamsError
@@ -92,7 +92,7 @@ async def get_study(
     request: Request,
     store: StoreDep,
     registry: Annotated[InstrumentRegistry, Depends(_instruments)],
-    instrument: Annotated[str, Query(min_length=1, max_length=40, examples=["KOSPI"])],
+    instrument: Instrument,
     model: Annotated[Model, Query(description="mean, market or market_model")] = "mean",
     window: Annotated[
         str, Query(pattern=_PAIR, description="Event window τ1,τ2 in sessions", examples=["0,5"])
