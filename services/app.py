@@ -10,6 +10,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from aiokafka import AIOKafkaProducer
@@ -42,10 +43,11 @@ from services.live.pipeline import LivePipeline, SignalPublisher
 from services.live.publishers import HubPublisher, KafkaSignalPublisher, RememberingSink
 from services.logs import install_redaction
 from services.settings import Settings
-from services.sources.announcer import open_announcer
+from services.sources.announcer import Announcer, open_announcer
 from services.store import open_store
 from services.store.alerts import AlertStore
 from services.store.intake import IntakeStore
+from services.store.sql import SqlStore
 from services.store.types import Store
 from services.study.closes import SessionCloses
 
@@ -53,6 +55,15 @@ log = logging.getLogger(__name__)
 
 Role = Literal["all", "engine", "api"]
 ROLES: tuple[Role, ...] = ("all", "engine", "api")
+
+
+@dataclass(frozen=True, slots=True)
+class _EngineMetrics:
+    """Registered when the app is created (a registry takes each name once), used by the
+    lifespan's engine part."""
+
+    ingest: IngestMetrics
+    alerts: AlertMetrics
 
 
 def create_app(
@@ -64,82 +75,42 @@ def create_app(
 ) -> FastAPI:
     """`sink` replaces the engine and the store writes (tests of ingest alone)."""
     registry = registry or CollectorRegistry()
-    ingest_metrics = IngestMetrics.create(registry) if role != "api" else None
-    stream_metrics = streams.StreamMetrics.create(registry) if role != "engine" else None
-    # the dispatcher runs where the store is written (all, engine): those roles wake it at once
-    alert_metrics = AlertMetrics.create(registry) if role != "api" else None
+    runs_engine = role in ("all", "engine")
+    serves_api = role in ("all", "api")
+    engine_metrics = (
+        _EngineMetrics(IngestMetrics.create(registry), AlertMetrics.create(registry))
+        if runs_engine
+        else None
+    )
+    stream_metrics = streams.StreamMetrics.create(registry) if serves_api else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             store = await open_store(settings.database_url, upgrade=settings.database_auto_upgrade)
             stack.push_async_callback(store.close)
-            app.state.instruments = load_registry(settings.instruments_file)
-            store.close_finder = SessionCloses(app.state.instruments)  # for event studies
+            store.close_finder = SessionCloses(load_registry(settings.instruments_file))
             outages = Outages(log_interval_s=settings.outage_log_interval_s)
-            app.state.alerts = alerts.AlertsRuntime(
-                store.alerts, frozenset(settings.alert_allowed_hosts)
-            )
-            if alert_metrics is not None and sink is None:
-                await _alert_dispatcher(settings, store.alerts, alert_metrics, stack)
             tags = TagCache()
-            hub = SignalHub(tags.get) if stream_metrics is not None else None
+            hub = SignalHub(tags.get) if serves_api else None
+            ingest = None
+            if engine_metrics is not None:
+                ingest = await _start_engine(
+                    settings, registry, engine_metrics, store, hub, tags, outages, stack, sink
+                )
+            api = _ApiParts()
             if hub is not None and stream_metrics is not None:
-                app.state.streams = streams.Streams(
-                    hub=hub,
-                    tags=tags,
-                    revisions=store,
-                    metrics=stream_metrics,
-                    queue_size=settings.stream_queue_size,
-                    heartbeat_s=settings.stream_heartbeat_s,
-                    send_timeout_s=settings.stream_send_timeout_s,
-                )
-            ingest = feed = None
-            if ingest_metrics is not None:
-                producer = AIOKafkaProducer(
-                    bootstrap_servers=settings.kafka_bootstrap,
-                    acks="all",
-                    linger_ms=5,
-                    request_timeout_ms=settings.kafka_request_timeout_ms,
-                )
-                await producer.start()
-                stack.push_async_callback(producer.stop)
-                engine_sink: LivePipeline | None = None
-                batch_sink: BatchSink
-                if sink is None:
-                    engine_sink = await _engine_sink(
-                        settings, registry, store, producer, hub, stack, outages
-                    )
-                    batch_sink = StorySink(engine_sink, StoryBook(rules_from(settings)), store)
-                else:
-                    batch_sink = sink
-                checkpoints = None
-                if engine_sink is not None and settings.checkpoints and settings.replay_on_assign:
-                    checkpoints = engine_checkpoints(settings, engine_sink, store.engine, registry)
-                ingest = await stack.enter_async_context(
-                    IngestService(
-                        settings,
-                        RememberingSink(batch_sink, tags),
-                        ingest_metrics,
-                        producer,
-                        owner=engine_sink,
-                        outages=outages,
-                        checkpoints=checkpoints,
-                    )
-                )
-            elif hub is not None:
-                feed = SignalFeed(
-                    settings.kafka_bootstrap, settings.signals_topic, hub, tags, store
-                )
-                _background(stack, feed.run())
-            if role != "engine":
-                app.state.intake = IntakeStore(store.engine)
-                if settings.api_write_keys_sha256:
-                    app.state.announcer = await open_announcer(
-                        settings, app.state.intake, store, stack
-                    )
+                api = await _start_api(settings, store, hub, tags, stream_metrics, ingest, stack)
             app.state.runtime = Runtime(
-                registry=registry, store=store, ingest=ingest, feed=feed, outages=outages
+                registry=registry,
+                store=store,
+                ingest=ingest,
+                feed=api.feed,
+                outages=outages,
+                streams=api.streams,
+                alerts=api.alerts,
+                intake=api.intake,
+                announcer=api.announcer,
             )
             yield
 
@@ -160,7 +131,7 @@ def create_app(
         "1 when this replica's Kafka readers are assigned and running.",
         registry=registry,
     ).set_function(lambda: float(_kafka_ready(app)))
-    if role != "engine":
+    if serves_api:
         app.state.api_keys = ApiKeys.create(
             settings.api_keys_sha256, registry, settings.api_write_keys_sha256
         )
@@ -181,6 +152,93 @@ def create_app(
     return app
 
 
+async def _start_engine(
+    settings: Settings,
+    registry: CollectorRegistry,
+    metrics: _EngineMetrics,
+    store: SqlStore,
+    hub: SignalHub | None,
+    tags: TagCache,
+    outages: Outages,
+    stack: AsyncExitStack,
+    sink: BatchSink | None,
+) -> IngestService:
+    """Roles all and engine: the consumers, and behind them the engine, its store writes and
+    publishers and the alert dispatcher (or `sink` alone, for tests of ingest)."""
+    producer = await stack.enter_async_context(
+        AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap,
+            acks="all",
+            linger_ms=5,
+            request_timeout_ms=settings.kafka_request_timeout_ms,
+        )
+    )
+    pipeline: LivePipeline | None = None
+    checkpoints = None
+    if sink is None:
+        await _alert_dispatcher(settings, store.alerts, metrics.alerts, stack)
+        pipeline = await _live_pipeline(settings, registry, store, producer, hub, stack, outages)
+        sink = StorySink(pipeline, StoryBook(rules_from(settings)), store)
+        if settings.checkpoints and settings.replay_on_assign:
+            checkpoints = engine_checkpoints(settings, pipeline, store.engine, registry)
+    return await stack.enter_async_context(
+        IngestService(
+            settings,
+            RememberingSink(sink, tags),
+            metrics.ingest,
+            producer,
+            owner=pipeline,
+            outages=outages,
+            checkpoints=checkpoints,
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _ApiParts:
+    streams: streams.Streams | None = None
+    feed: SignalFeed | None = None
+    alerts: alerts.AlertsRuntime | None = None
+    intake: IntakeStore | None = None
+    announcer: Announcer | None = None
+
+
+async def _start_api(
+    settings: Settings,
+    store: SqlStore,
+    hub: SignalHub,
+    tags: TagCache,
+    metrics: streams.StreamMetrics,
+    ingest: IngestService | None,
+    stack: AsyncExitStack,
+) -> _ApiParts:
+    """Roles all and api: the live streams (fed by this process's engine, or in role api by a
+    reader of `market.signals`), alert subscriptions and the intake of announcements."""
+    feed = None
+    if ingest is None:
+        feed = SignalFeed(settings.kafka_bootstrap, settings.signals_topic, hub, tags, store)
+        _background(stack, feed.run())
+    intake = IntakeStore(store.engine)
+    announcer = None
+    if settings.api_write_keys_sha256:
+        announcer = await open_announcer(settings, intake, store, stack)
+    return _ApiParts(
+        streams=streams.Streams(
+            hub=hub,
+            tags=tags,
+            revisions=store,
+            metrics=metrics,
+            queue_size=settings.stream_queue_size,
+            heartbeat_s=settings.stream_heartbeat_s,
+            send_timeout_s=settings.stream_send_timeout_s,
+        ),
+        feed=feed,
+        alerts=alerts.AlertsRuntime(store.alerts, frozenset(settings.alert_allowed_hosts)),
+        intake=intake,
+        announcer=announcer,
+    )
+
+
 def _kafka_ready(app: FastAPI) -> bool:
     runtime: Runtime | None = getattr(app.state, "runtime", None)
     if runtime is None:
@@ -190,7 +248,7 @@ def _kafka_ready(app: FastAPI) -> bool:
     )
 
 
-async def _engine_sink(
+async def _live_pipeline(
     settings: Settings,
     registry: CollectorRegistry,
     store: Store,
@@ -200,7 +258,7 @@ async def _engine_sink(
     outages: Outages,
 ) -> LivePipeline:
     """The engine, its store writes and publishers; restored from the store before any
-    consumer starts (with `replay_on_assign`, see services/live/pipeline.py)."""
+    consumer starts (README, How it fits together)."""
     instruments = load_registry(settings.instruments_file)
     clock = SystemClock()
     engine = ReactionEngine(instruments, clock=clock)

@@ -245,12 +245,8 @@ def _ingest(args: argparse.Namespace, settings: Settings) -> int:
         sink = JsonlFileSink(args.to)
         metrics = IngestMetrics.create(CollectorRegistry())
         producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
-        await producer.start()
-        try:
-            async with IngestService(settings, sink, metrics, producer) as ingest:
-                await ingest.wait_failed()
-        finally:
-            await producer.stop()
+        async with producer, IngestService(settings, sink, metrics, producer) as ingest:
+            await ingest.wait_failed()
 
     return _run_until_signalled(consume())
 

@@ -16,6 +16,8 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import FastAPI
 
+from services.api.hub import SignalHub
+
 
 async def eventually(
     condition: Callable[[], bool | Awaitable[bool]],
@@ -94,3 +96,11 @@ def kcat_consume(bootstrap: str, topic: str) -> list[dict[str, bytes]]:
             record[name.decode()] = header_value
         records.append(record)
     return records
+
+
+def hub_of(app: FastAPI) -> SignalHub:
+    """The live clients' hub of a running app (roles all and api)."""
+    streams = app.state.runtime.streams
+    assert streams is not None, "this role serves no live streams"
+    hub: SignalHub = streams.hub
+    return hub

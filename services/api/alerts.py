@@ -20,6 +20,7 @@ from services.alerts.signing import new_secret
 from services.alerts.targets import Resolver, check_target, resolve_host, shown_url
 from services.alerts.types import StoredSubscription
 from services.api.auth import require_write_key
+from services.api.deps import runtime_of
 from services.api.problems import NOT_FOUND_RESPONSE, PROBLEM_RESPONSES, ProblemError, not_found
 from services.store.alerts import AlertStore
 
@@ -99,7 +100,7 @@ class ReplayResult(BaseModel):
 
 
 def _alerts(request: Request) -> AlertsRuntime:
-    runtime: AlertsRuntime | None = getattr(request.app.state, "alerts", None)
+    runtime = runtime_of(request).alerts
     if runtime is None:
         raise ProblemError(503, "alerts are not available here", kind="unavailable")
     return runtime

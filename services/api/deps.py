@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 from prometheus_client import CollectorRegistry
+from starlette.requests import HTTPConnection
 
 from services.api.feed import SignalFeed
 from services.ingest.outages import Outages
 from services.ingest.service import IngestService
 from services.store.types import Store
 
+if TYPE_CHECKING:  # these modules read the runtime through this one
+    from services.api.alerts import AlertsRuntime
+    from services.api.streams import Streams
+    from services.sources.announcer import Announcer
+    from services.store.intake import IntakeStore
+
 
 @dataclass(frozen=True, slots=True)
 class Runtime:
-    """What the app's lifespan started; a role leaves out what it does not run."""
+    """What the app's lifespan started, set once as `app.state.runtime`; a role leaves out what
+    it does not run, and the route that needs it answers 503."""
 
     registry: CollectorRegistry
     store: Store
@@ -26,11 +34,24 @@ class Runtime:
     """Reader of market.signals for live clients (role api)."""
     outages: Outages = field(default_factory=Outages)
     """Dependencies failing now (retried meanwhile)."""
+    streams: Streams | None = None
+    """The live WebSocket and SSE streams (roles all and api)."""
+    alerts: AlertsRuntime | None = None
+    """Alert subscriptions (roles all and api)."""
+    intake: IntakeStore | None = None
+    """The ledger of announcements accepted over HTTP (roles all and api)."""
+    announcer: Announcer | None = None
+    """Produces announcements accepted over HTTP (with write keys)."""
+
+
+def runtime_of(connection: HTTPConnection) -> Runtime:
+    """The runtime of the app serving `connection` (a request or a WebSocket)."""
+    runtime: Runtime = connection.app.state.runtime
+    return runtime
 
 
 def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
+    return runtime_of(request)
 
 
 RuntimeDep = Annotated[Runtime, Depends(_runtime)]

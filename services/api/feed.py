@@ -57,25 +57,24 @@ class SignalFeed:
         # before the Kafka positions: a revision stored after this is live, either from its
         # record or, published too early for the positions, through a hole it leaves
         self._last_cursor = await _latest_cursor(self._revisions)
-        await consumer.start()
-        try:
-            await self._settle_positions(consumer)
-            while True:
-                polled = await consumer.getmany(timeout_ms=500, max_records=2000)
-                signals = [
-                    signal
-                    for batch in polled.values()
-                    for record in batch
-                    if (signal := _decode(record.value, record.offset)) is not None
-                ]
-                signals = await self._in_cursor_order(signals)
-                for announcement_id in {s.announcement_id for s in signals}:
-                    await self._tags.load(announcement_id, self._revisions)
-                self._hub.publish(signals)
-        finally:
-            self._consumer = None
-            self._positioned = False
-            await consumer.stop()
+        async with consumer:
+            try:
+                await self._settle_positions(consumer)
+                while True:
+                    polled = await consumer.getmany(timeout_ms=500, max_records=2000)
+                    signals = [
+                        signal
+                        for batch in polled.values()
+                        for record in batch
+                        if (signal := _decode(record.value, record.offset)) is not None
+                    ]
+                    signals = await self._in_cursor_order(signals)
+                    for announcement_id in {s.announcement_id for s in signals}:
+                        await self._tags.load(announcement_id, self._revisions)
+                    self._hub.publish(signals)
+            finally:
+                self._consumer = None
+                self._positioned = False
 
     async def _settle_positions(self, consumer: AIOKafkaConsumer) -> None:
         """ "latest" is looked up lazily: settle it now, so that once `assigned` (ready) every

@@ -27,7 +27,9 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from sse_starlette.sse import SendTimeoutError
 from starlette.types import Receive, Scope, Send
 
+from services.api.deps import runtime_of
 from services.api.hub import Dropped, SignalHub
+from services.api.problems import ProblemError
 from services.api.resume import RevisionLog, TagCache, messages_after
 from services.api.v1.params import ReactionFilterDep
 
@@ -92,12 +94,16 @@ class Streams:
 
 
 def _streams(request: Request) -> Streams:
-    streams: Streams = request.app.state.streams
+    streams = runtime_of(request).streams
+    if streams is None:
+        raise ProblemError(503, "live streams are not served here", kind="unavailable")
     return streams
 
 
 def _ws_streams(websocket: WebSocket) -> Streams:
-    streams: Streams = websocket.app.state.streams
+    streams = runtime_of(websocket).streams
+    if streams is None:
+        raise WebSocketException(code=status.WS_1013_TRY_AGAIN_LATER, reason="no live streams")
     return streams
 
 

@@ -56,8 +56,7 @@ async def play(
         # a dependent instrument's ticks go to its benchmark's partition (one replica sees both)
         partitioner=BenchmarkGroupPartitioner(load_registry(settings.instruments_file)),
     )
-    await producer.start()
-    try:
+    async with producer:
         await _send(producer, settings, scenario.history)
         timeline: list[ScenarioEvent] = sorted([*scenario.announcements, *scenario.live], key=_when)
         sent = len(scenario.history)
@@ -80,8 +79,6 @@ async def play(
             chunk.append(event)
         sent += await _send(producer, settings, chunk)
         return sent
-    finally:
-        await producer.stop()
 
 
 async def _send(

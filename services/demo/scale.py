@@ -167,9 +167,8 @@ async def send(
         max_batch_size=512 * 1024,
         partitioner=BenchmarkGroupPartitioner(load_registry(registry_file)),
     )
-    await producer.start()
     sent = 0
-    try:
+    async with producer:
         pending: list[asyncio.Future[object]] = []
         for key, value in records:
             pending.append(await producer.send(topic, value=value, key=key))
@@ -178,6 +177,4 @@ async def send(
                 await asyncio.gather(*pending)
                 pending = []
         await asyncio.gather(*pending)
-    finally:
-        await producer.stop()
     return sent

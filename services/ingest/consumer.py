@@ -1,11 +1,9 @@
 """A batched, at-least-once Kafka consumer: poll, triage, hand to the sink, dead-letter, commit.
 
-With `replay_on_assign`, every partition assigned is read again from the start of its retention
-(the sink rebuilds its state from the exact inputs; what it sent before is restored from its
-outputs), and the keys seen on partitions taken away are handed to the `PartitionOwner` so it
-forgets them. aiokafka rebalances eagerly: every rebalance revokes all partitions and assigns
-them anew, so each one replays the retained topic, unless `PartitionCheckpoints` loads a
-partition's saved state: then it is read from the checkpoint's offset."""
+With `replay_on_assign`, a partition assigned is read again from its checkpoint's offset or the
+start of its retention (README, How it fits together), and the keys seen on partitions taken
+away are handed to the `PartitionOwner` so it forgets them. aiokafka rebalances eagerly: every
+rebalance revokes all partitions and assigns them anew."""
 
 from __future__ import annotations
 

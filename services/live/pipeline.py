@@ -11,14 +11,8 @@ a crash leaves in the outbox is published again, oldest first, before the consum
 answer was lost) is followed by the same pass. Revisions may thus be published twice, never
 not at all.
 
-Recovery (a restart, or instruments handed over in a rebalance): Kafka is the durable log of
-inputs and the store holds the outputs. At start-up and on every assignment the engine is
-restored from the latest stored revision of each reaction (`latest_revisions`), then the
-consumers replay their topics from the start of retention (`Settings.replay_on_assign`), so
-the windows are rebuilt from the exact ticks and only what was not sent yet goes out, with the
-revision numbers continuing. With checkpoints (services/live/checkpoints.py) a partition's state
-is loaded first and only what follows the checkpoint is read again. Instruments taken away in a
-rebalance are forgotten, so a stale replica never finalises them."""
+Recovery (a restart, a rebalance) is told in the README, "How it fits together"; here it is
+`recover` (the outbox, then the engine from the latest stored revisions)."""
 
 from __future__ import annotations
 

@@ -97,7 +97,5 @@ async def open_announcer(
     settings: Settings, ledger: IntakeStore, store: AnnouncementLookup, stack: AsyncExitStack
 ) -> Announcer:
     """An announcer whose producer stops with `stack`."""
-    producer = new_producer(settings.kafka_bootstrap)
-    await producer.start()
-    stack.push_async_callback(producer.stop)
+    producer = await stack.enter_async_context(new_producer(settings.kafka_bootstrap))
     return Announcer(producer, settings.announcements_topic, ledger, store, SystemClock())

@@ -13,6 +13,7 @@ from prometheus_client import CollectorRegistry
 
 from services.api import alerts
 from services.api.auth import ApiKeys, key_digest, require_api_key
+from services.api.deps import Runtime
 from services.api.problems import install_problem_handlers
 from services.store import SqlStore
 
@@ -32,8 +33,13 @@ async def no_lookup(host: str, port: int) -> list[str]:
 def alerts_app(store: SqlStore, *, read: list[str], write: list[str]) -> FastAPI:
     app = FastAPI()
     install_problem_handlers(app)
-    app.state.api_keys = ApiKeys.create(read, CollectorRegistry(), write)
-    app.state.alerts = alerts.AlertsRuntime(store.alerts, frozenset({"127.0.0.1"}), no_lookup)
+    registry = CollectorRegistry()
+    app.state.api_keys = ApiKeys.create(read, registry, write)
+    app.state.runtime = Runtime(
+        registry=registry,
+        store=store,
+        alerts=alerts.AlertsRuntime(store.alerts, frozenset({"127.0.0.1"}), no_lookup),
+    )
     app.include_router(alerts.router, dependencies=[Depends(require_api_key)])
     return app
 

@@ -20,7 +20,7 @@ from services.events import Announcement, Signal
 from services.settings import Settings
 from services.store import StoreBatch, open_store
 from tests.api.test_hub import signal
-from tests.helpers import eventually, live_server
+from tests.helpers import eventually, hub_of, live_server
 from tests.streams.clients import SseClient, WsClient
 
 INSTRUMENTS = ("KOSPI", "KOSDAQ", "USDKRW", "005380.KS", "005490.KS", "000660.KS")
@@ -40,7 +40,7 @@ async def test_a_batch_across_partitions_reaches_clients_in_cursor_order(
         SseClient(http, "instrument=KOSDAQ") as kosdaq,
     ):
         await eventually(lambda: app.state.runtime.feed.assigned, what="the feed assigned")
-        await eventually(lambda: len(app.state.streams.hub) == 2, what="two subscribers")
+        await eventually(lambda: len(hub_of(app)) == 2, what="two subscribers")
         # as the engine does: store a batch (cursors 1..60, instruments interleaved), publish it
         batch = [signal(INSTRUMENTS[r % len(INSTRUMENTS)], revision=r) for r in range(1, 61)]
         async with await open_store(s.database_url) as store:

@@ -22,7 +22,7 @@ from services.app import create_app
 from services.events import Signal
 from services.settings import Settings
 from tests.api.test_hub import signal
-from tests.helpers import eventually, live_server
+from tests.helpers import eventually, hub_of, live_server
 from tests.streams.clients import SMALL_RECEIVE_BUFFER, SseClient, WsClient
 from tests.streams.story import (
     STORY,
@@ -59,7 +59,7 @@ async def test_clients_see_provisional_revisions_then_the_final_one(
         SseClient(http) as sse,
         WsClient(base, "instrument=KOSDAQ&final=true") as kosdaq_finals,
     ):
-        await eventually(lambda: len(app.state.streams.hub) == 3, what="three subscribers")
+        await eventually(lambda: len(hub_of(app)) == 3, what="three subscribers")
         await play_letter(s, http)
         await play_prices(s, STORY.history + STORY.live)
 
@@ -104,12 +104,12 @@ async def test_a_client_resuming_from_its_last_cursor_misses_nothing_and_repeats
             WsClient(base, stop_after=3) as ws_before,
             SseClient(http, "instrument=KOSPI", stop_after=2) as sse_before,
         ):
-            await eventually(lambda: len(app.state.streams.hub) == 2, what="two subscribers")
+            await eventually(lambda: len(hub_of(app)) == 2, what="two subscribers")
             await play_letter(s, http)
             await play_prices(s, STORY.history + parts[0])
             await eventually(lambda: ws_before.done and sse_before.done, what="both left")
         # the server notices a client has gone a moment after the client closed its side
-        await eventually(lambda: len(app.state.streams.hub) == 0, what="both unsubscribed")
+        await eventually(lambda: len(hub_of(app)) == 0, what="both unsubscribed")
 
         await play_prices(s, parts[1])  # while both are away
 
@@ -176,7 +176,7 @@ async def test_a_bad_parameter_is_a_problem_not_a_stream(
             async with connect(f"{base.replace('http', 'ws', 1)}/v1/signals/ws?{query}"):
                 pass
         assert 400 <= refused.value.response.status_code < 500
-        assert len(app.state.streams.hub) == 0
+        assert len(hub_of(app)) == 0
 
 
 async def test_a_client_that_stops_reading_is_cut_off_and_the_others_keep_receiving(
@@ -201,7 +201,7 @@ async def test_a_client_that_stops_reading_is_cut_off_and_the_others_keep_receiv
         stalled_http.stream("GET", f"{base}/v1/signals/stream"),  # and never reads
     ):
         await eventually(lambda: app.state.runtime.feed.assigned, what="the feed assigned")
-        await eventually(lambda: len(app.state.streams.hub) == 3, what="three subscribers")
+        await eventually(lambda: len(hub_of(app)) == 3, what="three subscribers")
         await producer.start()
         try:
             sent = await publish_until_dropped(producer, s.signals_topic, http, reader)
@@ -233,7 +233,7 @@ async def test_a_client_that_falls_behind_is_told_why(kafka_settings: Settings) 
         SseClient(http) as sse,
     ):
         await eventually(lambda: app.state.runtime.feed.assigned, what="the feed assigned")
-        await eventually(lambda: len(app.state.streams.hub) == 2, what="two subscribers")
+        await eventually(lambda: len(hub_of(app)) == 2, what="two subscribers")
         await producer.start()
         try:
             for cursor in range(1, 51):  # one batch on the broker, so one poll holds many
@@ -296,7 +296,7 @@ async def test_an_api_process_streams_what_an_engine_process_publishes(
         SseClient(api_http, "target=KR&final=true") as sse,
     ):
         await eventually(lambda: api.state.runtime.feed.assigned, what="the feed assigned")
-        await eventually(lambda: len(api.state.streams.hub) == 2, what="two subscribers")
+        await eventually(lambda: len(hub_of(api)) == 2, what="two subscribers")
         await play_letter(s, engine_http)
         await play_prices(s, STORY.history + STORY.live)
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from fastapi import APIRouter, FastAPI, params
+from prometheus_client import CollectorRegistry
 
 from services.api.body_limit import BodyLimit
+from services.api.deps import Runtime
 from services.api.problems import install_problem_handlers
 from services.api.v1 import announcements, prices, reactions, stats, stories, studies, submit
 from services.api.v1.deps import ApiLimits
 from services.engine.registry import InstrumentRegistry, load_registry
-from services.store.types import HistoryReader
+from services.store.types import Store
 from services.study.closes import load_calendars
 
 __all__ = ["ApiLimits", "create_api_app", "include_v1", "v1_router"]
@@ -28,7 +29,7 @@ def v1_router() -> APIRouter:
 def include_v1(
     app: FastAPI, limits: ApiLimits, dependencies: Sequence[params.Depends] = ()
 ) -> None:
-    """Mount /v1 on `app`; its routes read `app.state.runtime.store`."""
+    """Mount /v1 on `app`; its routes read `app.state.runtime` (`services.api.deps.Runtime`)."""
     app.state.api_limits = limits
     app.add_middleware(
         BodyLimit, max_bytes=submit.MAX_BODY_BYTES, paths=frozenset({"/v1/announcements"})
@@ -36,21 +37,15 @@ def include_v1(
     app.include_router(v1_router(), dependencies=dependencies)
 
 
-@dataclass(frozen=True, slots=True)
-class _StoreRuntime:
-    store: HistoryReader
-
-
 def create_api_app(
-    store: HistoryReader,
+    store: Store,
     limits: ApiLimits | None = None,
     instruments: InstrumentRegistry | None = None,
 ) -> FastAPI:
     """The /v1 API alone over an open store (no consumers): for tests and read-only replicas."""
     app = FastAPI(title="market-reaction", version="0.1.0")
     install_problem_handlers(app)
-    app.state.instruments = instruments or load_registry()
-    load_calendars(app.state.instruments)  # now, rather than in the first study's request
-    app.state.runtime = _StoreRuntime(store)
+    load_calendars(instruments or load_registry())  # now, rather than in the first study's request
+    app.state.runtime = Runtime(registry=CollectorRegistry(), store=store)
     include_v1(app, limits or ApiLimits())
     return app

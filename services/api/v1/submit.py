@@ -10,6 +10,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request, Response
 from pydantic import BaseModel
 
 from services.api.auth import require_write_key
+from services.api.deps import runtime_of
 from services.api.problems import PROBLEM_RESPONSES, ProblemError
 from services.api.v1.schemas import AnnouncementPublic
 from services.events import Announcement
@@ -60,7 +61,7 @@ _STATUSES = (
 
 
 def _announcer(request: Request) -> Announcer:
-    announcer: Announcer | None = getattr(request.app.state, "announcer", None)
+    announcer = runtime_of(request).announcer
     if announcer is None:
         raise ProblemError(
             503, "this process does not produce announcements", kind="writes-unavailable"
@@ -69,7 +70,7 @@ def _announcer(request: Request) -> Announcer:
 
 
 def _intake(request: Request) -> IntakeStore:
-    intake: IntakeStore | None = getattr(request.app.state, "intake", None)
+    intake = runtime_of(request).intake
     if intake is None:
         raise ProblemError(503, "this process has no intake store", kind="intake-unavailable")
     return intake
