@@ -89,7 +89,8 @@ def create_app(
         async with AsyncExitStack() as stack:
             store = await open_store(settings.database_url, upgrade=settings.database_auto_upgrade)
             stack.push_async_callback(store.close)
-            store.close_finder = SessionCloses(load_registry(settings.instruments_file))
+            instruments = load_registry(settings.instruments_file)
+            store.close_finder = SessionCloses(instruments)  # for event studies
             outages = Outages(log_interval_s=settings.outage_log_interval_s)
             tags = TagCache()
             hub = SignalHub(tags.get) if serves_api else None
@@ -107,6 +108,7 @@ def create_app(
                 ingest=ingest,
                 feed=api.feed,
                 outages=outages,
+                instruments=instruments,
                 streams=api.streams,
                 alerts=api.alerts,
                 intake=api.intake,

@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 from starlette.requests import HTTPConnection
 
 from services.api.feed import SignalFeed
+from services.engine.registry import InstrumentRegistry
 from services.ingest.outages import Outages
 from services.ingest.service import IngestService
 from services.store.types import Store
@@ -34,6 +35,8 @@ class Runtime:
     """Reader of market.signals for live clients (role api)."""
     outages: Outages = field(default_factory=Outages)
     """Dependencies failing now (retried meanwhile)."""
+    instruments: InstrumentRegistry | None = None
+    """The instrument registry (benchmarks, calendars) the engine and the studies use."""
     streams: Streams | None = None
     """The live WebSocket and SSE streams (roles all and api)."""
     alerts: AlertsRuntime | None = None

@@ -45,7 +45,8 @@ def create_api_app(
     """The /v1 API alone over an open store (no consumers): for tests and read-only replicas."""
     app = FastAPI(title="market-reaction", version="0.1.0")
     install_problem_handlers(app)
-    load_calendars(instruments or load_registry())  # now, rather than in the first study's request
-    app.state.runtime = Runtime(registry=CollectorRegistry(), store=store)
+    instruments = instruments or load_registry()
+    load_calendars(instruments)  # now, rather than in the first study's request
+    app.state.runtime = Runtime(registry=CollectorRegistry(), store=store, instruments=instruments)
     include_v1(app, limits or ApiLimits())
     return app

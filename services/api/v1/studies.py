@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from services.api.deps import runtime_of
 from services.api.problems import PROBLEM_RESPONSES, unprocessable
 from services.api.v1.deps import StoreDep
 from services.api.v1.formats import EXPORT_RESPONSES, Format, frame_response, negotiate
@@ -67,7 +68,7 @@ class StudyPublic(BaseModel):
 
 
 def _instruments(request: Request) -> InstrumentRegistry:
-    registry: InstrumentRegistry | None = getattr(request.app.state, "instruments", None)
+    registry = runtime_of(request).instruments
     return registry if registry is not None else load_registry()
 
 
