@@ -249,6 +249,6 @@ def signal_value(signal: Signal) -> bytes:
     """The signal contract as JSON: what Kafka, live clients and replay files carry.
 
     Encoded straight from the model's field values (times are UTC, so `Z`), the bytes
-    `model_dump(mode="json")` would give at a sixth of the cost; tests/test_publisher.py
+    `model_dump(mode="json")` would give at a sixth of the cost; tests/test_events.py
     holds the two equal."""
     return orjson.dumps(signal.__dict__, option=orjson.OPT_UTC_Z)

@@ -19,8 +19,8 @@ from services.store import open_store
 from services.store.alert_outbox import alert_outbox
 from tests.alerts.receiver import Receiver
 from tests.helpers import eventually, live_server
+from tests.live.test_scale_out import Service, readyz, service_env, start
 from tests.reactions import replayed
-from tests.test_scale_out import Service, readyz, service_env, start
 
 pytestmark = pytest.mark.kafka
 

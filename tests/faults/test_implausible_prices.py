@@ -16,10 +16,10 @@ from services.app import create_app
 from services.demo.player import play
 from services.demo.scenario import Scenario, seed_story
 from services.settings import Settings
+from tests.api.streams.story import metric, stored_log
 from tests.faults.records import dead_letters, send_raw
 from tests.helpers import eventually, kcat_consume, live_server
 from tests.reactions import comparable, reaction_key, replayed
-from tests.streams.story import metric, stored_log
 from tests.test_contracts import validator
 
 pytestmark = pytest.mark.kafka

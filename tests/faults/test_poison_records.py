@@ -13,9 +13,9 @@ from prometheus_client import CollectorRegistry
 from services.app import create_app
 from services.settings import Settings
 from services.store import open_store
+from tests.api.streams.story import metric
 from tests.faults.records import dead_letters, send_raw
 from tests.helpers import eventually, live_server
-from tests.streams.story import metric
 
 pytestmark = pytest.mark.kafka
 

@@ -25,9 +25,9 @@ from services.ingest.topics import ensure_topics, service_topics
 from services.settings import Settings
 from services.store import open_store
 from services.store.schema import unpublished_revisions
+from tests.api.streams.story import stored_log
 from tests.faults.servers import own_broker
 from tests.helpers import eventually, free_port, kcat_consume
-from tests.streams.story import stored_log
 
 pytestmark = pytest.mark.kafka
 

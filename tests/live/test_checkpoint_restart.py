@@ -20,9 +20,9 @@ from services.settings import Settings
 from services.store import open_store
 from services.store.schema import engine_checkpoints
 from tests.helpers import eventually
+from tests.live.test_scale_out import Service, log_tail, metric, readyz, start, stored_log
+from tests.live.test_scale_out import service_env as base_env
 from tests.reactions import comparable, replayed
-from tests.test_scale_out import Service, log_tail, metric, readyz, start, stored_log
-from tests.test_scale_out import service_env as base_env
 
 pytestmark = pytest.mark.kafka
 

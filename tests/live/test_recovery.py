@@ -20,8 +20,8 @@ from services.live.pipeline import latest_revisions
 from services.settings import Settings
 from services.store import open_store
 from tests.helpers import eventually, kcat_consume, live_server
+from tests.live.test_live_replay import consumed_announcements
 from tests.reactions import Key, comparable, reaction_key, replayed
-from tests.test_live_replay import consumed_announcements
 
 pytestmark = pytest.mark.kafka
 

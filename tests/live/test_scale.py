@@ -26,9 +26,9 @@ from services.engine.registry import load_registry
 from services.replay import run_replay
 from services.settings import Settings
 from tests.helpers import eventually
+from tests.live.test_scale_out import Service, log_tail, metric, readyz, start, stored_log
+from tests.live.test_scale_out import service_env as base_env
 from tests.reactions import comparable, reaction_key
-from tests.test_scale_out import Service, log_tail, metric, readyz, start, stored_log
-from tests.test_scale_out import service_env as base_env
 
 pytestmark = pytest.mark.kafka
 

@@ -21,10 +21,8 @@ from services.api.streams import WS_TRY_AGAIN_LATER
 from services.app import create_app
 from services.events import Signal
 from services.settings import Settings
-from tests.api.test_hub import signal
-from tests.helpers import eventually, hub_of, live_server
-from tests.streams.clients import SMALL_RECEIVE_BUFFER, SseClient, WsClient
-from tests.streams.story import (
+from tests.api.streams.clients import SMALL_RECEIVE_BUFFER, SseClient, WsClient
+from tests.api.streams.story import (
     STORY,
     key,
     metric,
@@ -33,6 +31,8 @@ from tests.streams.story import (
     stored_log,
     story_settled,
 )
+from tests.api.test_hub import signal
+from tests.helpers import eventually, hub_of, live_server
 
 pytestmark = pytest.mark.kafka
 

@@ -23,9 +23,9 @@ from services.ingest.topics import TopicSpec, ensure_topics
 from services.settings import Settings
 from services.store import open_store
 from tests.helpers import eventually
+from tests.live.test_scale_out import Service, metric, owned_partitions, readyz, start, stored_log
+from tests.live.test_scale_out import service_env as base_env
 from tests.reactions import comparable, replayed
-from tests.test_scale_out import Service, metric, owned_partitions, readyz, start, stored_log
-from tests.test_scale_out import service_env as base_env
 
 pytestmark = pytest.mark.kafka
 

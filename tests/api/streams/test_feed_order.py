@@ -19,9 +19,9 @@ from services.app import create_app
 from services.events import Announcement, Signal
 from services.settings import Settings
 from services.store import StoreBatch, open_store
+from tests.api.streams.clients import SseClient, WsClient
 from tests.api.test_hub import signal
 from tests.helpers import eventually, hub_of, live_server
-from tests.streams.clients import SseClient, WsClient
 
 INSTRUMENTS = ("KOSPI", "KOSDAQ", "USDKRW", "005380.KS", "005490.KS", "000660.KS")
 
