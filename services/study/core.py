@@ -58,9 +58,9 @@ def run_study(
     included = per_event.filter(pl.col("ok"))
     used = rows.join(included.select("event"), on="event", maintain_order="left")
     stats = aggregate(included, used, params)
-    return StudyResult(
-        instrument=instrument,
-        params=params,
+    return StudyResult.of(
+        instrument,
+        params,
         n=included.height,
         n_left_out=len(kept) - included.height,
         n_excluded_confounded=excluded,

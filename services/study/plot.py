@@ -15,7 +15,6 @@ from services.study.result import StudyResult
 
 def plot_study(result: StudyResult, path: Path) -> None:
     """Write a PNG: left the CAAR path τ1…τ2 with its band, right the per-event CARs."""
-    p = result.params
     fig, (left, right) = plt.subplots(
         1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [3, 2]}, layout="constrained"
     )
@@ -39,8 +38,9 @@ def plot_study(result: StudyResult, path: Path) -> None:
     for name, value in (("t_cs", result.t_cs), ("z_patell", result.z_patell)):
         if value is not None:
             stats.append(f"{name} = {value:.2f}")
+    title = f"{result.instrument}: CAAR[{result.window[0]}, τ], {result.model} model"
     left.set_title(
-        f"{result.instrument}: CAAR[{p.window[0]}, τ], {p.model} model ({', '.join(stats)})",
+        f"{title} ({', '.join(stats)})",
         fontsize=10,
     )
     done = [e for e in result.events if e.car_pct is not None]
@@ -56,7 +56,7 @@ def plot_study(result: StudyResult, path: Path) -> None:
             right.annotate("c", (i, cars[i]), ha="center", va="bottom", fontsize=7)
     right.set_xticks(range(len(done)), [e.anchor_session.isoformat() for e in done], rotation=90)
     right.tick_params(axis="x", labelsize=6 if len(done) > 20 else 8)
-    right.set_ylabel(f"CAR[{p.window[0]}, {p.window[1]}] (%)")
+    right.set_ylabel(f"CAR[{result.window[0]}, {result.window[1]}] (%)")
     right.set_title("each announcement (c: confounded)", fontsize=10)
     fig.savefig(path, dpi=120)
     plt.close(fig)

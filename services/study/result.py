@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
 import polars as pl
+from pydantic import BaseModel, ConfigDict
 
-from services.study.params import StudyParams
+from services.study.params import Model, StudyParams
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,10 +45,17 @@ class PathPoint:
     upper_pct: float | None
 
 
-@dataclass(frozen=True, slots=True)
-class StudyResult:
+class StudyResult(BaseModel):
+    """What a study answers, as `GET /v1/studies` and `market-reaction study` give it: the
+    parameters and the aggregates at the top, `path` for a plot, one row per event in `events`."""
+
+    model_config = ConfigDict(frozen=True)
+
     instrument: str
-    params: StudyParams
+    model: Model
+    window: tuple[int, int]
+    estimation: tuple[int, int]
+    exclude_confounded: bool
     n: int
     """Events with a result, in the aggregate."""
     n_left_out: int
@@ -62,34 +70,23 @@ class StudyResult:
     t_bmp: float | None
     z_sign: float | None
     z_rank: float | None
-    path: list[PathPoint] = field(default_factory=list)
-    events: list[EventResult] = field(default_factory=list)
+    path: list[PathPoint] = []
+    events: list[EventResult] = []
+
+    @classmethod
+    def of(cls, instrument: str, params: StudyParams, **values: Any) -> StudyResult:
+        return cls(
+            instrument=instrument,
+            model=params.model,
+            window=params.window,
+            estimation=params.estimation,
+            exclude_confounded=params.exclude_confounded,
+            **values,
+        )
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready: aggregate fields at the top, `path` and `events` as lists."""
-        p = self.params
-        return {
-            "instrument": self.instrument,
-            "model": p.model,
-            "window": list(p.window),
-            "estimation": list(p.estimation),
-            "exclude_confounded": p.exclude_confounded,
-            "n": self.n,
-            "n_left_out": self.n_left_out,
-            "n_excluded_confounded": self.n_excluded_confounded,
-            "caar_pct": self.caar_pct,
-            "caar_lower_pct": self.caar_lower_pct,
-            "caar_upper_pct": self.caar_upper_pct,
-            "t_cs": self.t_cs,
-            "z_patell": self.z_patell,
-            "t_bmp": self.t_bmp,
-            "z_sign": self.z_sign,
-            "z_rank": self.z_rank,
-            "path": [asdict(pt) for pt in self.path],
-            "events": [
-                {**asdict(e), "anchor_session": e.anchor_session.isoformat()} for e in self.events
-            ],
-        }
+        """JSON-ready: dates as YYYY-MM-DD, windows as lists."""
+        return self.model_dump(mode="json")
 
     def events_frame(self) -> pl.DataFrame:
         """The per-event rows as a frame (for CSV and Parquet)."""

@@ -3,11 +3,10 @@ the same computation as `market-reaction study` over files."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel
 
 from services.api.deps import runtime_of
 from services.api.problems import PROBLEM_RESPONSES, unprocessable
@@ -18,53 +17,12 @@ from services.engine.registry import InstrumentRegistry, load_registry
 from services.events import Action
 from services.study.exceptions import StudyParamsError
 from services.study.params import Model, StudyParams
+from services.study.result import StudyResult
 from services.study.select import EventFilter
 from services.study.stored import study_from_store
 
 router = APIRouter(prefix="/studies", tags=["studies"], responses=PROBLEM_RESPONSES)
 _PAIR = r"^-?[0-9]{1,4},-?[0-9]{1,4}$"
-
-
-class StudyEventPublic(BaseModel):
-    announcement_id: str
-    anchor_session: str
-    car_pct: float | None
-    scar: float | None
-    sigma_pct: float | None
-    alpha: float | None
-    beta: float | None
-    n_estimation: int
-    confounded: bool
-
-
-class StudyPathPoint(BaseModel):
-    tau: int
-    caar_pct: float | None
-    lower_pct: float | None
-    upper_pct: float | None
-
-
-class StudyPublic(BaseModel):
-    """Aggregate fields at the top; `path` for a plot; one row per announcement in `events`."""
-
-    instrument: str
-    model: Model
-    window: list[int]
-    estimation: list[int]
-    exclude_confounded: bool
-    n: int
-    n_left_out: int
-    n_excluded_confounded: int
-    caar_pct: float | None
-    caar_lower_pct: float | None
-    caar_upper_pct: float | None
-    t_cs: float | None
-    z_patell: float | None
-    t_bmp: float | None
-    z_sign: float | None
-    z_rank: float | None
-    path: list[StudyPathPoint]
-    events: list[StudyEventPublic]
 
 
 def _instruments(request: Request) -> InstrumentRegistry:
@@ -80,7 +38,7 @@ def _pair(text: str) -> tuple[int, int]:
 @router.get(
     "",
     summary="Event study: CAAR, its path and the standard tests, from the stored history",
-    response_model=StudyPublic,
+    response_model=StudyResult,
     responses={
         **EXPORT_RESPONSES,
         422: {
@@ -109,7 +67,7 @@ async def get_study(
     end: To = None,
     as_of: AsOf = None,
     format: Annotated[Format | None, Query(description="Overrides the Accept header")] = None,
-) -> StudyPublic | Response:
+) -> StudyResult | Response:
     check_range(start, end)
     fmt = negotiate(request, format)
     try:
@@ -125,5 +83,4 @@ async def get_study(
         raise unprocessable(str(exc)) from exc
     if fmt != "json":
         return frame_response(result.events_frame(), fmt, next_cursor=None)
-    body: dict[str, Any] = result.as_dict()
-    return StudyPublic.model_validate(body)
+    return result
