@@ -40,6 +40,7 @@ from playwright.async_api import Page, async_playwright  # noqa: E402
 from prometheus_client import CollectorRegistry  # noqa: E402
 
 from services.api import streams  # noqa: E402
+from services.api.deps import Runtime  # noqa: E402
 from services.api.hub import SignalHub  # noqa: E402
 from services.api.resume import TagCache  # noqa: E402
 from services.console import STATIC_DIR, mount_console  # noqa: E402
@@ -123,14 +124,17 @@ def server_app(max_tiles: int) -> FastAPI:
     tags = TagCache()
     hub = SignalHub(tags.get)
     app = FastAPI()
-    app.state.streams = streams.Streams(
-        hub=hub,
-        tags=tags,
-        revisions=NoHistory(),
-        metrics=streams.StreamMetrics.create(CollectorRegistry()),
-        queue_size=100_000,
-        heartbeat_s=15.0,
-        send_timeout_s=10.0,
+    app.state.runtime = Runtime(
+        registry=CollectorRegistry(),
+        streams=streams.Streams(
+            hub=hub,
+            tags=tags,
+            revisions=NoHistory(),
+            metrics=streams.StreamMetrics.create(CollectorRegistry()),
+            queue_size=100_000,
+            heartbeat_s=15.0,
+            send_timeout_s=10.0,
+        ),
     )
     app.include_router(streams.router)
     mount_console(app)

@@ -47,6 +47,7 @@ from websockets.asyncio.client import connect  # noqa: E402
 from websockets.exceptions import ConnectionClosed  # noqa: E402
 
 from services.api import streams  # noqa: E402
+from services.api.deps import Runtime  # noqa: E402
 from services.api.hub import SignalHub  # noqa: E402
 from services.api.resume import TagCache  # noqa: E402
 from services.events import Announcement, Signal  # noqa: E402
@@ -99,14 +100,17 @@ def server_app(queue_size: int) -> FastAPI:
     hub = SignalHub(tags.get)
     registry = CollectorRegistry()
     app = FastAPI()
-    app.state.streams = streams.Streams(
-        hub=hub,
-        tags=tags,
-        revisions=EmptyLog(),
-        metrics=streams.StreamMetrics.create(registry),
-        queue_size=queue_size,
-        heartbeat_s=15.0,
-        send_timeout_s=10.0,
+    app.state.runtime = Runtime(
+        registry=registry,
+        streams=streams.Streams(
+            hub=hub,
+            tags=tags,
+            revisions=EmptyLog(),
+            metrics=streams.StreamMetrics.create(registry),
+            queue_size=queue_size,
+            heartbeat_s=15.0,
+            send_timeout_s=10.0,
+        ),
     )
     app.include_router(streams.router)
     publishing: set[asyncio.Task[None]] = set()

@@ -28,7 +28,8 @@ class Runtime:
     it does not run, and the route that needs it answers 503."""
 
     registry: CollectorRegistry
-    store: Store
+    store: Store | None = None
+    """The store (every service role; left out by benchmarks of the live streams alone)."""
     ingest: IngestService | None = None
     """Consumers of announcements and prices (roles all and engine)."""
     feed: SignalFeed | None = None

@@ -34,11 +34,12 @@ async def healthz(request: Request, response: Response) -> dict[str, str]:
 )
 async def readyz(runtime: RuntimeDep, response: Response) -> dict[str, Any]:
     checks: dict[str, dict[str, Any]] = {}
-    try:
-        await runtime.store.ping()
-        checks["store"] = {"ok": True}
-    except StoreUnavailable as exc:
-        checks["store"] = {"ok": False, "detail": str(exc)}
+    if runtime.store is not None:
+        try:
+            await runtime.store.ping()
+            checks["store"] = {"ok": True}
+        except StoreUnavailable as exc:
+            checks["store"] = {"ok": False, "detail": str(exc)}
     if runtime.ingest is not None:
         for consumer in runtime.ingest.consumers:
             checks[consumer.topic] = {

@@ -44,6 +44,10 @@ class HistoryReader(Protocol):
 
     async def get_announcement(self, announcement_id: str) -> Announcement | None: ...
 
+    async def story(self, story_id: str) -> list[Announcement]:
+        """The announcements of one story, first published first; empty if unknown."""
+        ...
+
     async def list_announcements(
         self, where: AnnouncementFilter, *, after: AnnouncementKey | None, limit: int
     ) -> list[Announcement]: ...

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from services.api.deps import runtime_of
+from services.api.problems import ProblemError
 from services.settings import Settings
 from services.store.types import HistoryReader
 
@@ -32,7 +34,9 @@ class ApiLimits:
 
 
 def _store(request: Request) -> HistoryReader:
-    store: HistoryReader = request.app.state.runtime.store
+    store = runtime_of(request).store
+    if store is None:
+        raise ProblemError(503, "this process reads no store", kind="unavailable")
     return store
 
 

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Protocol
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
 from pydantic import BaseModel
 
 from services.api.problems import NOT_FOUND_RESPONSE, PROBLEM_RESPONSES, not_found
+from services.api.v1.deps import StoreDep
 from services.api.v1.params import AnnouncementIdPath
 from services.api.v1.schemas import AnnouncementPublic, ReactionPublic
-from services.events import Announcement, Signal
+from services.events import Announcement
 
 router = APIRouter(prefix="/stories", tags=["announcements"], responses=PROBLEM_RESPONSES)
-
-
-class StoryReader(Protocol):
-    async def story(self, story_id: str) -> list[Announcement]: ...
-
-    async def reactions_of(self, announcement_id: str) -> list[Signal]: ...
 
 
 class StoryPublic(BaseModel):
@@ -33,18 +27,13 @@ class StoryPublic(BaseModel):
     reactions: list[ReactionPublic]
 
 
-def _stories(request: Request) -> StoryReader:
-    store: StoryReader = request.app.state.runtime.store
-    return store
-
-
 @router.get(
     "/{story_id}",
     summary="One story: its novel announcement, echoes and reactions",
     responses=NOT_FOUND_RESPONSE,
 )
 async def get_story(
-    store: Annotated[StoryReader, Depends(_stories)],
+    store: StoreDep,
     story_id: AnnouncementIdPath,
 ) -> StoryPublic:
     members = await store.story(story_id)
