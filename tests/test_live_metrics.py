@@ -3,7 +3,7 @@
 from prometheus_client import CollectorRegistry
 
 from services.live_metrics import LiveMetrics
-from tests.store.factories import announcement, signal
+from tests.factories import announcement, signal
 
 ARRIVED_MS = 1_751_932_800_000
 

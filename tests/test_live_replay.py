@@ -11,25 +11,15 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
 from prometheus_client import CollectorRegistry
-from prometheus_client.parser import text_string_to_metric_families
 
 from services.app import create_app
 from services.scenario import Scenario, seed_story
 from services.settings import Settings
 from services.simulate import play
-from tests.helpers import eventually, live_server
+from tests.helpers import eventually, live_server, metric
 from tests.reactions import comparable, reaction_key, replayed
 
 pytestmark = pytest.mark.kafka
-
-
-async def consumed_announcements(http: httpx.AsyncClient, topic: str) -> float:
-    text = (await http.get("/metrics")).text
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "mr_events_consumed_total" and sample.labels["topic"] == topic:
-                return sample.value
-    return 0.0
 
 
 async def test_live_and_replay_agree_on_every_final_reaction(
@@ -56,7 +46,8 @@ async def test_live_and_replay_agree_on_every_final_reaction(
             await play(Scenario(scenario.announcements, [], []), s, speedup=0, progress=False)
 
             async def letter_consumed() -> bool:
-                return await consumed_announcements(http, s.announcements_topic) == 1
+                topic = s.announcements_topic
+                return await metric(http, "mr_events_consumed_total", topic=topic) == 1
 
             await eventually(letter_consumed, what="the letter consumed")
             await play(Scenario([], scenario.history, scenario.live), s, speedup=0, progress=False)

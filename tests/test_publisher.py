@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from services.events import Signal
 from services.publisher import signal_value
-from tests.store.factories import signal
+from tests.factories import signal
 
 finite = st.floats(allow_nan=False, allow_infinity=False)
 times = st.datetimes(

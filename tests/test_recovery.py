@@ -19,9 +19,8 @@ from services.scenario import Scenario, seed_story
 from services.settings import Settings
 from services.simulate import play
 from services.store import open_store
-from tests.helpers import eventually, kcat_consume, live_server
+from tests.helpers import eventually, kcat_consume, live_server, metric
 from tests.reactions import Key, comparable, reaction_key, replayed
-from tests.test_live_replay import consumed_announcements
 
 pytestmark = pytest.mark.kafka
 
@@ -49,14 +48,15 @@ async def test_a_restarted_engine_continues_where_it_stopped(
         await play(Scenario(scenario.announcements, [], []), s, speedup=0, progress=False)
 
         async def letter_consumed() -> bool:
-            return await consumed_announcements(http, s.announcements_topic) == 1
+            topic = s.announcements_topic
+            return await metric(http, "mr_events_consumed_total", topic=topic) == 1
 
         await eventually(letter_consumed, what="the letter consumed")
         await play(Scenario([], scenario.history, first), s, speedup=0, progress=False)
         sent = len(scenario.history) + len(first)
 
         async def first_part_consumed() -> bool:
-            return await consumed_announcements(http, s.prices_topic) == sent
+            return await metric(http, "mr_events_consumed_total", topic=s.prices_topic) == sent
 
         await eventually(first_part_consumed, what="the first part consumed")
     # graceful stop: the lifespan left, offsets committed

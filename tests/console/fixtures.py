@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Page, async_playwright
+from playwright.async_api import Page, ViewportSize, async_playwright
 
 from services.settings import Settings
 from tests.console.service import ServiceProcess
@@ -25,7 +25,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".artifacts" / "console"
-VIEWPORT = {"width": 1440, "height": 900}
+VIEWPORT: ViewportSize = {"width": 1440, "height": 900}
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ async def page(tmp_path: Path) -> AsyncIterator[Page]:
             executable_path=CHROMIUM,
             headless=True,
             args=CHROMIUM_ARGS,
-            viewport=VIEWPORT,  # type: ignore[arg-type]
+            viewport=VIEWPORT,
         )
         page = context.pages[0] if context.pages else await context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))

@@ -12,7 +12,8 @@ import pytest
 
 from services.engine import ReactionEngine
 from services.events import Announcement, Signal
-from tests.engine.helpers import announcement, kst, latest, make_engine, ticks
+from tests.engine.helpers import kst, latest, make_engine
+from tests.factories import announcement, ticks
 
 Tick = tuple[datetime, float]
 PREV_CLOSE: list[Tick] = [(kst(2025, 7, 7, 15, 20), 99.0), (kst(2025, 7, 7, 15, 30), 100.0)]

@@ -19,8 +19,7 @@ from services.store import open_store
 from services.store.filters import AnnouncementFilter, AnnouncementKey
 from tests.faults.fuzz import ACCEPTED, DUPLICATE, Record, fuzz_records
 from tests.faults.records import MAX_REQUEST_BYTES, dead_letters
-from tests.helpers import eventually, live_server
-from tests.streams.story import metric
+from tests.helpers import eventually, live_server, metric
 
 pytestmark = pytest.mark.kafka
 

@@ -17,10 +17,10 @@ from services.scenario import Scenario, seed_story
 from services.settings import Settings
 from services.simulate import play
 from tests.faults.records import dead_letters, send_raw
-from tests.helpers import eventually, kcat_consume, live_server
+from tests.helpers import eventually, kcat_consume, live_server, metric
 from tests.reactions import comparable, reaction_key, replayed
-from tests.streams.story import metric, stored_log
-from tests.test_contracts import validator
+from tests.schemas import validator
+from tests.streams.story import stored_log
 
 pytestmark = pytest.mark.kafka
 

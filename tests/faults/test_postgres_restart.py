@@ -18,9 +18,9 @@ from services.scenario import Scenario, seed_story
 from services.settings import Settings
 from services.simulate import play
 from tests.faults.servers import own_postgres
-from tests.helpers import eventually, kcat_consume, live_server
+from tests.helpers import eventually, kcat_consume, live_server, metric
 from tests.reactions import comparable, reaction_key, replayed
-from tests.streams.story import metric, stored_log
+from tests.streams.story import stored_log
 
 pytestmark = pytest.mark.kafka
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from services.events import Price, Signal
 from services.scenario import Scenario, seed_story
 from services.settings import Settings
 from services.simulate import play
 from services.store import open_store
-from tests.helpers import eventually
+from tests.helpers import eventually, metric
 
 STORY = seed_story()
 ReactionKey = tuple[str, str, str]
@@ -20,17 +19,6 @@ ReactionKey = tuple[str, str, str]
 
 def key(signal: Signal) -> ReactionKey:
     return signal.announcement_id, signal.instrument, signal.horizon
-
-
-async def metric(http: httpx.AsyncClient, name: str, **labels: str) -> float:
-    """The sum of the samples of `name` whose labels include `labels` (0 when none)."""
-    text = (await http.get("/metrics")).text
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == name and labels.items() <= sample.labels.items()
-    )
 
 
 async def play_letter(settings: Settings, engine: httpx.AsyncClient) -> None:

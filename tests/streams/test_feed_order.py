@@ -19,7 +19,7 @@ from services.app import create_app
 from services.events import Announcement, Signal
 from services.settings import Settings
 from services.store import StoreBatch, open_store
-from tests.api.test_hub import signal
+from tests.factories import signal
 from tests.helpers import eventually, live_server
 from tests.streams.clients import SseClient, WsClient
 

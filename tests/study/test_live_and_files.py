@@ -16,8 +16,7 @@ from services.scenario import Scenario
 from services.settings import Settings
 from services.simulate import play
 from services.study.sample import study_sample, write_sample
-from tests.helpers import eventually, live_server
-from tests.streams.story import metric
+from tests.helpers import eventually, live_server, metric
 
 pytestmark = pytest.mark.kafka
 
