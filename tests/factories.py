@@ -92,7 +92,7 @@ def anchor(day: int = 0) -> datetime:
     return T0 + timedelta(days=day, hours=1)
 
 
-def tick(instrument: str, at: datetime, price: float) -> Price:
+def tick(instrument: str, at: datetime, price: float = 100.0) -> Price:
     return Price(instrument=instrument, ts=at, price=price)
 
 
