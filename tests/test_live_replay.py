@@ -16,8 +16,9 @@ from services.app import create_app
 from services.scenario import Scenario, seed_story
 from services.settings import Settings
 from services.simulate import play
-from tests.helpers import eventually, live_server, metric
+from tests.helpers import eventually, live_server
 from tests.reactions import comparable, reaction_key, replayed
+from tests.streams.story import play_letter
 
 pytestmark = pytest.mark.kafka
 
@@ -43,13 +44,7 @@ async def test_live_and_replay_agree_on_every_final_reaction(
         await signals.start()
         try:
             # the letter first, as it happened; then the market's history and sessions
-            await play(Scenario(scenario.announcements, [], []), s, speedup=0, progress=False)
-
-            async def letter_consumed() -> bool:
-                topic = s.announcements_topic
-                return await metric(http, "mr_events_consumed_total", topic=topic) == 1
-
-            await eventually(letter_consumed, what="the letter consumed")
+            await play_letter(s, http, scenario.announcements)
             await play(Scenario([], scenario.history, scenario.live), s, speedup=0, progress=False)
 
             async def all_final() -> bool:

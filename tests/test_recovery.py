@@ -21,6 +21,7 @@ from services.simulate import play
 from services.store import open_store
 from tests.helpers import eventually, kcat_consume, live_server, metric
 from tests.reactions import Key, comparable, reaction_key, replayed
+from tests.streams.story import play_letter
 
 pytestmark = pytest.mark.kafka
 
@@ -45,13 +46,7 @@ async def test_a_restarted_engine_continues_where_it_stopped(
 
     app = create_app(s, registry=CollectorRegistry())
     async with live_server(app) as base, httpx.AsyncClient(base_url=base) as http:
-        await play(Scenario(scenario.announcements, [], []), s, speedup=0, progress=False)
-
-        async def letter_consumed() -> bool:
-            topic = s.announcements_topic
-            return await metric(http, "mr_events_consumed_total", topic=topic) == 1
-
-        await eventually(letter_consumed, what="the letter consumed")
+        await play_letter(s, http, scenario.announcements)
         await play(Scenario([], scenario.history, first), s, speedup=0, progress=False)
         sent = len(scenario.history) + len(first)
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import httpx
 
-from services.events import Price, Signal
+from services.events import Announcement, Price, Signal
 from services.scenario import Scenario, seed_story
 from services.settings import Settings
 from services.simulate import play
@@ -21,13 +21,19 @@ def key(signal: Signal) -> ReactionKey:
     return signal.announcement_id, signal.instrument, signal.horizon
 
 
-async def play_letter(settings: Settings, engine: httpx.AsyncClient) -> None:
-    """The letter first, as it happened, and consumed before any price."""
-    await play(Scenario(STORY.announcements, [], []), settings, speedup=0, progress=False)
+async def play_letter(
+    settings: Settings,
+    engine: httpx.AsyncClient,
+    announcements: Sequence[Announcement] = STORY.announcements,
+) -> None:
+    """The letter (the story's announcements) first, as it happened, and consumed before any
+    price."""
+    await play(Scenario(list(announcements), [], []), settings, speedup=0, progress=False)
 
     async def consumed() -> bool:
         topic = settings.announcements_topic
-        return await metric(engine, "mr_events_consumed_total", topic=topic) == 1
+        got = await metric(engine, "mr_events_consumed_total", topic=topic)
+        return got == len(announcements)
 
     await eventually(consumed, what="the letter consumed")
 
