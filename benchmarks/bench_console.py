@@ -45,18 +45,8 @@ from services.api.resume import TagCache  # noqa: E402
 from services.console import STATIC_DIR, mount_console  # noqa: E402
 from services.events import Announcement, Signal  # noqa: E402
 from tests import factories  # noqa: E402
+from tests.console.chromium import launch  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 INSTRUMENTS = ("KOSPI", "KOSDAQ", "USDKRW", "005380.KS", "005490.KS")
 HORIZONS = ("5m", "30m", "2h", "close", "close+1", "close+5")
 T0 = datetime(2025, 7, 8, tzinfo=UTC)
@@ -190,13 +180,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def open_console(playwright: Any, base: str, profile: Path) -> tuple[Any, Page, float]:
-    context = await playwright.chromium.launch_persistent_context(
-        str(profile),
-        executable_path=CHROMIUM,
-        headless=True,
-        args=CHROMIUM_ARGS,
-        viewport={"width": 1440, "height": 900},
-    )
+    context = await launch(playwright, profile)
     page = context.pages[0] if context.pages else await context.new_page()
     await page.goto(base)
     await page.wait_for_selector('#health [data-stream="live"]', timeout=30_000)

@@ -34,6 +34,16 @@ async def eventually(
         await asyncio.sleep(0.05)
 
 
+def listening(address: str) -> bool:
+    """Whether something accepts connections at `address` ("host:port") now."""
+    host, port = address.rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
 def free_port() -> int:
     """A loopback port free now (a server binds it a moment later; a clash fails loudly)."""
     with socket.socket() as sock:
