@@ -42,7 +42,9 @@ async def test_a_batch_across_partitions_reaches_clients_in_cursor_order(
         await eventually(lambda: app.state.runtime.feed.assigned, what="the feed assigned")
         await eventually(lambda: len(app.state.streams.hub) == 2, what="two subscribers")
         # as the engine does: store a batch (cursors 1..60, instruments interleaved), publish it
-        batch = [signal(INSTRUMENTS[r % len(INSTRUMENTS)], revision=r) for r in range(1, 61)]
+        batch = [
+            signal(instrument=INSTRUMENTS[r % len(INSTRUMENTS)], revision=r) for r in range(1, 61)
+        ]
         async with await open_store(s.database_url) as store:
             stored = (await store.write_batch(StoreBatch(signals=batch))).signals
         await producer.start()
@@ -70,7 +72,7 @@ class Log:
 
     async def revisions_after(self, cursor: int, *, limit: int) -> list[Signal]:
         after = [c for c in self.cursors if c > cursor][:limit]
-        return [signal(revision=c).model_copy(update={"cursor": c}) for c in after]
+        return [signal().model_copy(update={"cursor": c}) for c in after]
 
     async def get_announcement(self, announcement_id: str) -> Announcement | None:
         return None
