@@ -45,18 +45,9 @@ from services.api.hub import SignalHub  # noqa: E402
 from services.api.resume import TagCache  # noqa: E402
 from services.console import STATIC_DIR, mount_console  # noqa: E402
 from services.events import Announcement, Signal  # noqa: E402
+from tests import factories  # noqa: E402
+from tests.console.chromium import launch  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 INSTRUMENTS = ("KOSPI", "KOSDAQ", "USDKRW", "005380.KS", "005490.KS")
 HORIZONS = ("5m", "30m", "2h", "close", "close+1", "close+5")
 T0 = datetime(2025, 7, 8, tzinfo=UTC)
@@ -67,14 +58,8 @@ T0 = datetime(2025, 7, 8, tzinfo=UTC)
 
 def announcements(count: int) -> list[Announcement]:
     return [
-        Announcement(
-            id=f"bench-{i:04d}",
-            published_at=T0 + timedelta(hours=i),
-            targets=["KR"],
-            sectors=["all"],
-            action="impose",
-            tariff_rate_pct=25.0,
-            headline=f"Benchmark announcement {i}",
+        factories.announcement(
+            f"bench-{i:04d}", T0 + timedelta(hours=i), headline=f"Benchmark announcement {i}"
         )
         for i in range(count)
     ]
@@ -85,28 +70,16 @@ def reaction(cursor: int, tiles: int, now: datetime) -> Signal:
     announcement, rest = divmod(slot, len(INSTRUMENTS) * len(HORIZONS))
     instrument, horizon = divmod(rest, len(HORIZONS))
     ret = (cursor % 400) / 100 - 2
-    return Signal(
+    return factories.signal(
+        f"bench-{announcement:04d}",
+        INSTRUMENTS[instrument],
+        HORIZONS[horizon],
+        cursor // tiles + 1,
+        return_pct=ret,
+        z_score=ret / 0.9,
         signal_id=f"bench-{cursor}",
         cursor=cursor,
-        announcement_id=f"bench-{announcement:04d}",
-        instrument=INSTRUMENTS[instrument],
-        horizon=HORIZONS[horizon],
-        revision=cursor // tiles + 1,
-        final=False,
-        anchor_at=T0,
-        base_price=3059.47,
-        base_at=T0,
-        last_price=3059.47 * (1 + ret / 100),
-        last_at=T0,
-        return_pct=ret,
-        max_rise_pct=max(ret, 0.0),
-        max_fall_pct=min(ret, 0.0),
-        peak_at=T0,
-        time_to_peak_s=0.0,
-        z_score=ret / 0.9,
         abnormal_return_pct=ret,
-        significant=abs(ret) >= 1.76,
-        direction="up" if ret > 0 else "down" if ret < 0 else "flat",
         data_granularity="tick",
         emitted_at=now,
     )
@@ -211,13 +184,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def open_console(playwright: Any, base: str, profile: Path) -> tuple[Any, Page, float]:
-    context = await playwright.chromium.launch_persistent_context(
-        str(profile),
-        executable_path=CHROMIUM,
-        headless=True,
-        args=CHROMIUM_ARGS,
-        viewport={"width": 1440, "height": 900},
-    )
+    context = await launch(playwright, profile)
     page = context.pages[0] if context.pages else await context.new_page()
     await page.goto(base)
     await page.wait_for_selector('#health [data-stream="live"]', timeout=30_000)

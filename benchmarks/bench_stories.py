@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from services.events import Announcement
 from services.ingest.stories import StoryBook, is_echo
+from tests.factories import announcement
 
 COUNTRIES = ["KR", "JP", "CN", "VN", "IN", "BR", "CA", "MX", "TH", "TW", "DE", "FR", "GB", "CH"]
 ACTIONS = ["impose", "raise", "lower", "pause", "delay", "deal", "threaten"]
@@ -37,7 +38,9 @@ def stream(size: int, seed: int = 3) -> list[Announcement]:
     for i in range(size):
         if out and rng.random() < 1 / 3:  # an echo of a recent one, reworded
             first = out[rng.randrange(max(0, len(out) - 30), len(out))]
-            fields = first.model_dump() | {"headline": "Breaking: " + first.headline.lower()}
+            fields = first.model_dump(exclude={"id", "published_at"}) | {
+                "headline": "Breaking: " + first.headline.lower()
+            }
         else:
             country, action = rng.choice(COUNTRIES), rng.choice(ACTIONS)
             rate = float(rng.choice([10, 15, 20, 25, 30, 50]))
@@ -48,8 +51,7 @@ def stream(size: int, seed: int = 3) -> list[Announcement]:
                 "tariff_rate_pct": rate,
                 "headline": f"US {action}s {rate:g}% tariff on goods from {country}",
             }
-        fields |= {"id": f"a{i}", "published_at": T0 + timedelta(minutes=i)}
-        out.append(Announcement.model_validate(fields))
+        out.append(announcement(f"a{i}", T0 + timedelta(minutes=i), **fields))
     return out
 
 

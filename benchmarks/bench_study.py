@@ -36,6 +36,7 @@ from services.study.assemble import assemble_study  # noqa: E402
 from services.study.closes import SessionCloses  # noqa: E402
 from services.study.params import StudyParams  # noqa: E402
 from services.study.stored import study_from_store  # noqa: E402
+from tests import factories  # noqa: E402
 
 REGISTRY = load_registry()
 INSTRUMENTS = [i.symbol for i in REGISTRY]
@@ -65,20 +66,14 @@ def data(events: int, rng: random.Random) -> tuple[list[Announcement], list[Pric
         for day in days:
             level *= 1 + rng.gauss(0.0002, 0.01)
             prices.append(
-                Price(
-                    instrument=symbol,
-                    ts=datetime(day.year, day.month, day.day, 3, tzinfo=UTC),
-                    price=level,
-                )
+                factories.tick(symbol, datetime(day.year, day.month, day.day, 3, tzinfo=UTC), level)
             )
     anchors = sorted(rng.choices(range(140, sessions - 25), k=events))
     anns = [
-        Announcement(
-            id=f"bench-{i:05d}",
-            published_at=datetime.combine(days[s], datetime.min.time(), UTC) + timedelta(hours=2),
-            targets=["KR"],
-            sectors=["all", "autos", "steel"],  # routed to all five instruments
-            action="impose",
+        factories.announcement(
+            f"bench-{i:05d}",
+            datetime.combine(days[s], datetime.min.time(), UTC) + timedelta(hours=2),
+            sectors=("all", "autos", "steel"),  # routed to all five instruments
             headline=f"bench announcement {i}",
         )
         for i, s in enumerate(anchors)

@@ -1,12 +1,9 @@
-from tests.kafka_broker import kafka_bootstrap, kafka_settings
-from tests.postgres_server import postgres_server, postgres_url
-from tests.store.fixtures import store, store_url
+"""Fixtures live in the modules named here, registered once for every test."""
 
-__all__ = [
-    "kafka_bootstrap",
-    "kafka_settings",
-    "postgres_server",
-    "postgres_url",
-    "store",
-    "store_url",
+pytest_plugins = [
+    "tests.kafka_broker",
+    "tests.postgres_server",
+    "tests.store.fixtures",
+    "tests.console.fixtures",
+    "tests.deploy.fixtures",
 ]

@@ -1,5 +1,5 @@
 """Helpers for tests against real processes: an in-process uvicorn server, an independent
-Kafka client (kcat), and bounded waiting for a condition."""
+Kafka client (kcat), a service's metrics, and bounded waiting for a condition."""
 
 from __future__ import annotations
 
@@ -9,12 +9,15 @@ import re
 import shutil
 import socket
 import subprocess
+import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.api.hub import SignalHub
 
@@ -31,6 +34,16 @@ async def eventually(
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+def listening(address: str) -> bool:
+    """Whether something accepts connections at `address` ("host:port") now."""
+    host, port = address.rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def free_port() -> int:
@@ -60,6 +73,55 @@ async def live_server(app: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+async def metric(
+    http: httpx.AsyncClient, name: str, url: str = "/metrics", /, **labels: str
+) -> float:
+    """The sum of the samples of `name` at `url` whose labels include `labels` (0 when none)."""
+    text = (await http.get(url)).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and labels.items() <= sample.labels.items()
+    )
+
+
+@contextmanager
+def thread_server(
+    app: Callable[[], AbstractAsyncContextManager[FastAPI]], *, name: str
+) -> Iterator[str]:
+    """`live_server` in a thread of its own with its own event loop, for synchronous clients
+    (schemathesis); `app` opens the app, and what it needs, inside that loop. Yields the base
+    URL."""
+    started = threading.Event()
+    state: dict[str, str] = {}
+    stop: list[Callable[[], object]] = []
+
+    async def serve() -> None:
+        loop, stopping = asyncio.get_running_loop(), asyncio.Event()
+        stop.append(lambda: loop.call_soon_threadsafe(stopping.set))
+        async with app() as served, live_server(served) as url:
+            state["url"] = url
+            started.set()
+            await stopping.wait()
+
+    def run() -> None:
+        try:
+            asyncio.run(serve())
+        finally:
+            started.set()
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    assert started.wait(60), f"{name} did not start in 60 s"
+    assert "url" in state, f"{name} failed to start"
+    try:
+        yield state["url"]
+    finally:
+        stop[0]()
+        thread.join(30)
 
 
 def kcat_produce(bootstrap: str, topic: str, values: Sequence[bytes], key: bytes = b"") -> None:

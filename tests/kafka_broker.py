@@ -4,7 +4,6 @@ not already answering, and stopped at the end only if this session started it.""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -14,25 +13,17 @@ import pytest
 
 from services.ingest.topics import ensure_topics, service_topics
 from services.settings import Settings
+from tests.helpers import listening
 
 ROOT = Path(__file__).resolve().parents[1]
 KAFKA_SCRIPT = ROOT / "deploy" / "local" / "kafka.sh"
 BOOTSTRAP = os.environ.get("MR_TEST_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
 
 
-def _answers(bootstrap: str) -> bool:
-    host, port = bootstrap.rsplit(":", 1)
-    try:
-        with socket.create_connection((host, int(port)), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="session")
 def kafka_bootstrap() -> Iterator[str]:
     started = False
-    if not _answers(BOOTSTRAP):
+    if not listening(BOOTSTRAP):
         subprocess.run(["bash", str(KAFKA_SCRIPT), "up"], check=True)
         started = True
     yield BOOTSTRAP

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -15,25 +14,19 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tests.helpers import listening
+
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_SCRIPT = ROOT / "deploy" / "local" / "postgres.sh"
 HOST = "127.0.0.1"
 PORT = int(os.environ.get("MR_TEST_POSTGRES_PORT", "15432"))
 
 
-def _answers() -> bool:
-    try:
-        with socket.create_connection((HOST, PORT), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """The server's SQLAlchemy URL, without a database name."""
     started = False
-    if not _answers():
+    if not listening(f"{HOST}:{PORT}"):
         env = {**os.environ, "MR_POSTGRES_PORT": str(PORT)}
         subprocess.run(["bash", str(POSTGRES_SCRIPT), "up"], check=True, env=env)
         started = True

@@ -24,8 +24,8 @@ from jsonschema import Draft202012Validator
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from services.events import Announcement, Price, Signal, UtcDatetime
+from tests.schemas import SCHEMAS, load_schema, validator
 
-SCHEMAS = Path(__file__).parents[1] / "schemas"
 EXAMPLES = SCHEMAS / "examples"
 MODELS: dict[str, type[BaseModel]] = {
     "announcement": Announcement,
@@ -33,17 +33,6 @@ MODELS: dict[str, type[BaseModel]] = {
     "signal": Signal,
 }
 MODEL_ONLY = "x-model-only"
-
-
-def load_schema(event: str) -> dict[str, Any]:
-    schema: dict[str, Any] = orjson.loads((SCHEMAS / f"{event}.v1.schema.json").read_bytes())
-    return schema
-
-
-def validator(event: str) -> Draft202012Validator:
-    return Draft202012Validator(
-        load_schema(event), format_checker=Draft202012Validator.FORMAT_CHECKER
-    )
 
 
 def example_files() -> list[Path]:

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.events import Signal, signal_value
-from tests.store.factories import signal
+from tests.factories import signal
 
 finite = st.floats(allow_nan=False, allow_infinity=False)
 times = st.datetimes(

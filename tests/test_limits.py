@@ -10,7 +10,7 @@ from sqlalchemy import String
 
 from services import limits
 from services.store import schema as store_schema
-from tests.test_contracts import load_schema
+from tests.schemas import load_schema
 
 ANNOUNCEMENT = load_schema("announcement")
 PRICE = load_schema("price")

@@ -10,7 +10,7 @@ import pytest
 
 from services.live.pipeline import _log_revision
 from services.logs import ENGINE_LOGGERS, RateLimit, RedactSecrets, configure_logging, redact_url
-from tests.api.test_hub import signal
+from tests.factories import signal
 
 
 @pytest.fixture
@@ -37,10 +37,10 @@ def test_json_lines_name_the_reaction(capsys: pytest.CaptureFixture[str]) -> Non
     final, other = lines
     assert final["level"] == "INFO"
     assert final["logger"] == "services.live.pipeline"
-    assert final["announcement_id"] == "us-kr-letter"
+    assert final["announcement_id"] == "a1"
     assert final["instrument"] == "KOSPI"
     assert final["horizon"] == "close"
-    assert final["message"].startswith("final reaction rev 4: +1.81%")
+    assert final["message"].startswith("final reaction rev 4: +1.00%")
     assert (other["message"], other["announcement_id"], other["instrument"]) == (
         "store slow",
         None,
@@ -52,7 +52,7 @@ def test_json_lines_name_the_reaction(capsys: pytest.CaptureFixture[str]) -> Non
 def test_text_lines_for_people(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging("INFO", "text")
     _log_revision(signal(final=True))
-    assert "INFO services.live.pipeline: final reaction rev 1: +1.81%" in capsys.readouterr().err
+    assert "INFO services.live.pipeline: final reaction rev 1: +1.00%" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,6 @@ outbox, which was written in the same transaction as the revisions."""
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 
 import httpx
@@ -19,7 +18,7 @@ from services.store import open_store
 from services.store.alert_outbox import alert_outbox
 from tests.alerts.receiver import Receiver
 from tests.helpers import eventually, live_server
-from tests.live.test_scale_out import Service, readyz, service_env, start
+from tests.processes import Service, service_env, start, wait_ready
 from tests.reactions import replayed
 
 pytestmark = pytest.mark.kafka
@@ -28,8 +27,9 @@ WRITE_KEY = "desk-write-key"
 
 
 def alert_env(settings: Settings, name: str) -> dict[str, str]:
-    env = service_env(settings, name)
-    env.update(
+    return service_env(
+        settings,
+        name,
         MR_API_WRITE_KEYS_SHA256=f'["{key_digest(WRITE_KEY)}"]',
         MR_ALERT_ALLOWED_HOSTS='["127.0.0.1"]',
         MR_ALERT_MAX_ATTEMPTS="100000",  # the receiver is down for a while: never give up
@@ -37,7 +37,6 @@ def alert_env(settings: Settings, name: str) -> dict[str, str]:
         MR_ALERT_BACKOFF_MAX_S="0.5",
         MR_ALERT_POLL_INTERVAL_S="0.2",
     )
-    return env
 
 
 async def outbox_rows(settings: Settings) -> list[tuple[str, str]]:
@@ -74,9 +73,7 @@ async def test_a_killed_service_delivers_every_pending_alert_after_restart(
         async with live_server(receiver.app()) as hook, httpx.AsyncClient(timeout=10) as http:
             first = await start("all", "first", alert_env(s, "first"), tmp_path)
             services.append(first)
-            await eventually(
-                lambda: first.alive() and readyz(http, first), timeout_s=60, what="ready"
-            )
+            await wait_ready(http, first)
             created = await http.post(
                 f"{first.base_url}/v1/alerts/subscriptions",
                 json={"url": f"{hook}/hook", "filter": {"instrument": "KOSPI"}},
@@ -94,8 +91,7 @@ async def test_a_killed_service_delivers_every_pending_alert_after_restart(
                 )
 
             await eventually(pending_and_tried, timeout_s=90, what="alerts queued and tried")
-            first.process.send_signal(signal.SIGKILL)
-            await first.process.wait()
+            await first.kill()
 
             at_kill = await outbox_rows(s)
             pending_at_kill = [sig for sig, state in at_kill if state == "pending"]

@@ -18,8 +18,8 @@ from services.alerts.types import StoredSubscription
 from services.events import Signal, signal_value
 from services.store import SqlStore, StoreBatch
 from tests.alerts.receiver import Receiver, verify_signature
+from tests.factories import announcement, signal
 from tests.helpers import free_port, live_server
-from tests.store.factories import announcement, signal
 
 SECRET = "whsec_test-secret"
 POLICY = DeliveryPolicy(

@@ -18,16 +18,16 @@ from services.alerts.exceptions import UnsafeTarget
 from services.alerts.filters import AlertFilter, AnnouncementLabels
 from services.alerts.formats import delivery_body
 from services.alerts.signing import signature
-from services.alerts.targets import check_target
+from services.alerts.targets import Resolver, check_target
 from services.alerts.types import OutboxItem
 from services.events import signal_value
 from tests.alerts.receiver import verify_signature
-from tests.store.factories import signal
+from tests.factories import signal
 
 POLICY = DeliveryPolicy(max_attempts=3, backoff_base_s=1.0, backoff_max_s=8.0)
 
 
-def resolver(*addresses: str):  # type: ignore[no-untyped-def]
+def resolver(*addresses: str) -> Resolver:
     async def resolve(host: str, port: int) -> list[str]:
         return list(addresses)
 

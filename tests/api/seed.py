@@ -7,7 +7,7 @@ from datetime import timedelta
 from services.frames import prices_frame
 from services.store import StoreBatch
 from services.store.types import ReactionWriter
-from tests.store.factories import T0, announcement, bar, signal
+from tests.factories import T0, announcement, bar, signal
 
 ANNOUNCEMENTS = [
     announcement("a1", day=0, targets=("KR",), sectors=("autos",), action="impose"),

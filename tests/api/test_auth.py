@@ -6,6 +6,7 @@ import httpx
 import pytest
 import websockets
 from prometheus_client import CollectorRegistry
+from websockets.typing import Origin
 
 from services.api.auth import key_digest
 from services.app import create_app
@@ -73,9 +74,9 @@ async def test_websocket_refuses_an_origin_cors_does_not_allow(guarded: Settings
     async with live_server(app) as base:
         ws_url = base.replace("http://", "ws://") + f"/v1/signals/ws?token={KEY}"
         with pytest.raises(websockets.InvalidStatus) as refused:
-            async with websockets.connect(ws_url, origin="https://elsewhere.example"):
+            async with websockets.connect(ws_url, origin=Origin("https://elsewhere.example")):
                 pass
-        async with websockets.connect(ws_url, origin=DESK) as allowed:
+        async with websockets.connect(ws_url, origin=Origin(DESK)) as allowed:
             assert allowed.state is websockets.State.OPEN
         async with websockets.connect(ws_url) as no_origin:  # not a browser
             assert no_origin.state is websockets.State.OPEN

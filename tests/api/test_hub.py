@@ -1,46 +1,12 @@
-from datetime import UTC, datetime
-
 import pytest
 
 from services.api.hub import SLOW_CONSUMER, AnnouncementTags, Dropped, SignalHub, matches
 from services.events import Signal
 from services.store.filters import ReactionFilter
+from tests.factories import anchor, signal
 
-T0 = datetime(2025, 7, 8, 0, 0, tzinfo=UTC)
-TAGS = {"us-kr-letter": AnnouncementTags(frozenset({"KR"}), frozenset({"all"}), "impose")}
-
-
-def signal(
-    instrument: str = "KOSPI",
-    horizon: str = "close",
-    revision: int = 1,
-    *,
-    final: bool = False,
-    z: float | None = 2.5,
-    announcement_id: str = "us-kr-letter",
-) -> Signal:
-    return Signal(
-        signal_id=f"{announcement_id}|{instrument}|{horizon}|{revision}",
-        announcement_id=announcement_id,
-        instrument=instrument,
-        horizon=horizon,
-        revision=revision,
-        final=final,
-        anchor_at=T0,
-        base_price=3059.47,
-        base_at=T0,
-        last_price=3114.88,
-        last_at=T0,
-        return_pct=1.81,
-        max_rise_pct=1.84,
-        max_fall_pct=0.0,
-        peak_at=T0,
-        time_to_peak_s=12_870.0,
-        z_score=z,
-        direction="up",
-        data_granularity="tick",
-        emitted_at=T0,
-    )
+ANCHOR = anchor()
+TAGS = {"a1": AnnouncementTags(frozenset({"KR"}), frozenset({"all"}), "impose")}
 
 
 @pytest.mark.parametrize(
@@ -53,11 +19,11 @@ def signal(
         (ReactionFilter(final=True), signal(final=False), False),
         (ReactionFilter(final=True), signal(final=True), True),
         (ReactionFilter(final=False), signal(final=True), False),  # open reactions only
-        (ReactionFilter(min_abs_z=2.0), signal(z=-2.5), True),  # |z| counts
-        (ReactionFilter(min_abs_z=2.0), signal(z=1.99), False),
-        (ReactionFilter(min_abs_z=2.0), signal(z=None), False),  # unknown z is not significant
-        (ReactionFilter(start=T0), signal(), True),  # the anchor is inside [start, end)
-        (ReactionFilter(end=T0), signal(), False),
+        (ReactionFilter(min_abs_z=2.0), signal(z_score=-2.5), True),  # |z| counts
+        (ReactionFilter(min_abs_z=2.0), signal(z_score=1.99), False),
+        (ReactionFilter(min_abs_z=2.0), signal(z_score=None), False),  # unknown z: not significant
+        (ReactionFilter(start=ANCHOR), signal(), True),  # the anchor is inside [start, end)
+        (ReactionFilter(end=ANCHOR), signal(), False),
         (ReactionFilter(target="KR"), signal(), True),
         (ReactionFilter(target="JP"), signal(), False),
         (ReactionFilter(sector="autos"), signal(), False),

@@ -6,7 +6,7 @@ from services.api.hub import SignalHub
 from services.api.resume import TagCache, messages_after
 from services.events import Announcement, Signal
 from services.store.filters import ReactionFilter
-from tests.api.test_hub import signal
+from tests.factories import signal
 
 
 class Log:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import polars as pl
@@ -19,8 +20,8 @@ from services.study.assemble import assemble_study
 from services.study.closes import SessionCloses
 from services.study.params import StudyParams
 from services.study.sample import study_sample
+from tests.factories import signal
 from tests.helpers import live_server
-from tests.store.factories import signal
 
 PROBLEM = "application/problem+json"
 SAMPLE = study_sample(seed=3, sessions=220, events=8)
@@ -104,10 +105,8 @@ async def test_study_as_of_sees_only_what_was_known(client: httpx.AsyncClient) -
             assert e["car_pct"] == pytest.approx(full[e["announcement_id"]]["car_pct"])
 
 
-async def _full(client: httpx.AsyncClient) -> dict[str, object]:
-    body: dict[str, object] = (
-        await client.get("/v1/studies", params={"instrument": "KOSPI"})
-    ).json()
+async def _full(client: httpx.AsyncClient) -> dict[str, Any]:
+    body: dict[str, Any] = (await client.get("/v1/studies", params={"instrument": "KOSPI"})).json()
     return body
 
 

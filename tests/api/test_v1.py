@@ -21,8 +21,8 @@ from services.settings import Settings
 from services.store import SqlStore, StoreBatch
 from services.store.filters import AnnouncementKey
 from tests.api.seed import seed
+from tests.factories import T0, signal
 from tests.helpers import live_server
-from tests.store.factories import T0, signal
 
 PROBLEM = "application/problem+json"
 TIMES = ["anchor_at", "base_at", "last_at", "peak_at", "emitted_at"]
@@ -146,9 +146,9 @@ async def test_csv_and_parquet_hold_the_json_rows(client: httpx.AsyncClient) -> 
     csv = await client.get("/v1/reactions", params=params, headers={"Accept": "text/csv"})
     assert csv.headers["content-type"].startswith("text/csv")
     assert csv.headers["x-next-cursor"] == page["next_cursor"]
-    float_columns = {
-        c: pl.Float64 for c, t in expected.schema.items() if t in (pl.Float64, pl.Null)
-    }
+    float_columns = pl.Schema(
+        {c: pl.Float64 for c, t in expected.schema.items() if t in (pl.Float64, pl.Null)}
+    )
     from_csv = pl.read_csv(
         io.BytesIO(csv.content), try_parse_dates=True, schema_overrides=float_columns
     )

@@ -3,9 +3,7 @@ announcement is on the topic. The command line enters announcements the same way
 
 from __future__ import annotations
 
-import asyncio
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -16,26 +14,18 @@ import pytest
 
 from services.api.auth import key_digest
 from services.settings import Settings
-from tests.helpers import eventually, free_port, kcat_consume
+from tests.helpers import kcat_consume
+from tests.processes import ROOT, log_tail, service_env, start, wait_ready
 
 pytestmark = pytest.mark.kafka
 
-ROOT = Path(__file__).resolve().parents[2]
 WRITE_KEY = "desk-write-0d41"
 
 
-def service_env(settings: Settings) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MR_")}
-    env.update(
-        MR_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
-        MR_ANNOUNCEMENTS_TOPIC=settings.announcements_topic,
-        MR_PRICES_TOPIC=settings.prices_topic,
-        MR_SIGNALS_TOPIC=settings.signals_topic,
-        MR_GROUP_ID=settings.group_id,
-        MR_DATABASE_URL=settings.database_url,
-        MR_API_WRITE_KEYS_SHA256=json.dumps([key_digest(WRITE_KEY)]),
+def writer_env(settings: Settings) -> dict[str, str]:
+    return service_env(
+        settings, "writer", MR_API_WRITE_KEYS_SHA256=json.dumps([key_digest(WRITE_KEY)])
     )
-    return env
 
 
 def topic_ids(settings: Settings) -> list[str]:
@@ -44,27 +34,10 @@ def topic_ids(settings: Settings) -> list[str]:
 
 
 async def test_an_answered_202_survives_a_kill(kafka_settings: Settings, tmp_path: Path) -> None:
-    port = free_port()
-    with (tmp_path / "serve.log").open("wb") as log:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            *("-m", "services.cli", "serve", "--role", "api", "--port", str(port)),
-            cwd=ROOT,
-            env=service_env(kafka_settings),
-            stdout=log,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
+    service = await start("api", "serve", writer_env(kafka_settings), tmp_path)
     try:
-        async with httpx.AsyncClient(base_url=base) as http:
-
-            async def up() -> bool:
-                try:
-                    return (await http.get("/healthz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await eventually(up, timeout_s=60, what="the service to answer")
+        async with httpx.AsyncClient(base_url=service.base_url, timeout=10) as http:
+            await wait_ready(http, service)
             answer = await http.post(
                 "/v1/announcements",
                 json={
@@ -75,20 +48,18 @@ async def test_an_answered_202_survives_a_kill(kafka_settings: Settings, tmp_pat
                 },
                 headers={"Authorization": f"Bearer {WRITE_KEY}"},
             )
-            process.send_signal(signal.SIGKILL)
+            await service.kill()
     finally:
-        if process.returncode is None:
-            process.kill()
-        await process.wait()
-    assert answer.status_code == 202, (tmp_path / "serve.log").read_text()
-    assert process.returncode == -signal.SIGKILL
+        await service.stop()
+    assert answer.status_code == 202, log_tail(service.log)
+    assert service.process.returncode == -signal.SIGKILL
     assert topic_ids(kafka_settings) == ["killed-after-202"]
 
 
 def announce(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "services.cli", "announce", *args],
-        env=service_env(settings),
+        env=writer_env(settings),
         cwd=ROOT,
         capture_output=True,
         text=True,

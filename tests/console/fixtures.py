@@ -10,22 +10,10 @@ import pytest
 from playwright.async_api import Page, async_playwright
 
 from services.settings import Settings
+from tests.console.chromium import CHROMIUM, launch
 from tests.console.service import ServiceProcess
 
-CHROMIUM = Path("/usr/bin/chromium")
-"""Debian's package (`make install` adds it): no browser is downloaded."""
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 ARTIFACTS = Path(__file__).resolve().parents[2] / ".artifacts" / "console"
-VIEWPORT = {"width": 1440, "height": 900}
 
 
 @pytest.fixture
@@ -42,13 +30,7 @@ async def page(tmp_path: Path) -> AsyncIterator[Page]:
     _require_chromium()
     errors: list[str] = []
     async with async_playwright() as playwright:
-        context = await playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport=VIEWPORT,  # type: ignore[arg-type]
-        )
+        context = await launch(playwright, tmp_path / "profile")
         page = context.pages[0] if context.pages else await context.new_page()
         page.on("pageerror", lambda error: errors.append(str(error)))
         try:

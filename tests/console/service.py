@@ -51,7 +51,11 @@ class ServiceProcess:
             except httpx.TransportError:
                 return False
 
-        await eventually(ready, timeout_s=90, what="the service ready")
+        try:
+            await eventually(ready, timeout_s=90, what="the service ready")
+        except BaseException:
+            self.stop()  # not left running when it never became ready
+            raise
 
     def _spawn(self) -> subprocess.Popen[bytes]:
         assert self._process is None, "already running"

@@ -1,12 +1,12 @@
-"""Builders shared by the engine tests: explicit timestamps in, frames and models out."""
+"""Builders shared by the engine tests: Seoul and UTC times, instrument registries, an engine on
+a manual clock. The events themselves come from `tests.factories`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
-
-import polars as pl
 
 from services.engine import (
     EngineConfig,
@@ -14,12 +14,14 @@ from services.engine import (
     InstrumentRegistry,
     ManualClock,
     ReactionEngine,
+    get_calendar,
 )
-from services.events import Announcement, Price, Signal
-from services.frames import prices_frame
+from services.events import Signal
+from services.frames import from_us
+from tests.factories import SEOUL
 
-SEOUL = ZoneInfo("Asia/Seoul")
 NEW_YORK = ZoneInfo("America/New_York")
+XKRX = get_calendar("XKRX", date(2010, 1, 1), date(2030, 12, 31))
 
 
 def kst(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> datetime:
@@ -29,47 +31,6 @@ def kst(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> datetim
 
 def utc(y: int, mo: int, d: int, h: int = 0, mi: int = 0, s: int = 0) -> datetime:
     return datetime(y, mo, d, h, mi, s, tzinfo=UTC)
-
-
-def announcement(
-    ann_id: str,
-    published_at: datetime,
-    *,
-    precision: str = "minute",
-    sectors: Sequence[str] = ("all",),
-    targets: Sequence[str] = ("KR",),
-) -> Announcement:
-    return Announcement.model_validate(
-        {
-            "id": ann_id,
-            "published_at": published_at.isoformat(),
-            "published_at_precision": precision,
-            "targets": list(targets),
-            "sectors": list(sectors),
-            "action": "impose",
-            "headline": f"announcement {ann_id}",
-        }
-    )
-
-
-def ticks(instrument: str, rows: Iterable[tuple[datetime, float]]) -> pl.DataFrame:
-    return prices_frame(Price(instrument=instrument, ts=t, price=p) for t, p in rows)
-
-
-def daily_bars(instrument: str, rows: Iterable[tuple[datetime, float]]) -> pl.DataFrame:
-    """Daily bars labelled by Seoul date at 00:00 exchange time; open=high=low=close."""
-    return prices_frame(
-        Price(
-            instrument=instrument,
-            ts=datetime(t.year, t.month, t.day, tzinfo=SEOUL),
-            open=p,
-            high=p,
-            low=p,
-            close=p,
-            interval="1d",
-        )
-        for t, p in rows
-    )
 
 
 def korea_registry() -> InstrumentRegistry:
@@ -87,10 +48,10 @@ def kospi_only() -> InstrumentRegistry:
 
 
 def make_engine(
-    registry: InstrumentRegistry | None = None, **config: object
+    registry: InstrumentRegistry | None = None, **config: Any
 ) -> tuple[ReactionEngine, ManualClock]:
     clock = ManualClock(utc(2026, 1, 1))
-    engine = ReactionEngine(registry or kospi_only(), EngineConfig(**config), clock)  # type: ignore[arg-type]
+    engine = ReactionEngine(registry or kospi_only(), EngineConfig(**config), clock)
     return engine, clock
 
 
@@ -102,3 +63,14 @@ def latest(signals: Iterable[Signal]) -> dict[tuple[str, str, str], Signal]:
         if key not in out or s.revision > out[key].revision:
             out[key] = s
     return out
+
+
+def sessions_before(day: date, n: int) -> list[datetime]:
+    """The n XKRX session dates before `day` (Seoul midnights)."""
+    s = XKRX.session_by_date(day)
+    return [
+        datetime.combine(
+            from_us(XKRX.session_open_us(i)).astimezone(SEOUL).date(), datetime.min.time(), SEOUL
+        )
+        for i in range(s - n, s)
+    ]

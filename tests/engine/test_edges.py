@@ -5,14 +5,15 @@ Prices are ticks in Seoul time; every scenario checks the latest revision of one
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 import pytest
 
 from services.engine import ReactionEngine
 from services.events import Announcement, Signal
-from tests.engine.helpers import announcement, kst, latest, make_engine, ticks
+from tests.engine.helpers import kst, latest, make_engine
+from tests.factories import announcement, ticks
 
 Tick = tuple[datetime, float]
 PREV_CLOSE: list[Tick] = [(kst(2025, 7, 7, 15, 20), 99.0), (kst(2025, 7, 7, 15, 30), 100.0)]
@@ -25,6 +26,9 @@ SESSION: list[Tick] = [
 NEXT_DAY: list[Tick] = [(kst(2025, 7, 9, 9, 0), 101.0)]
 
 
+FULL = [PREV_CLOSE, SESSION, NEXT_DAY]
+
+
 @dataclass
 class Case:
     announcement: Announcement
@@ -34,209 +38,79 @@ class Case:
     announce_after_prices: bool = False
     finish: bool = True
     absent: bool = False
-    extra: dict[str, object] = field(default_factory=dict)
 
 
+def edge(
+    name: str,
+    published_at: datetime,
+    batches: list[list[Tick]],
+    horizon: str,
+    *,
+    precision: str = "minute",
+    announce_after_prices: bool = False,
+    finish: bool = True,
+    absent: bool = False,
+    **expect: object,
+) -> Case:
+    """A row: announcement `name` published at `published_at`, then `batches` of KOSPI ticks;
+    the latest revision of `horizon` has the fields `expect`, or is `absent`."""
+    published = announcement(name, published_at, precision=precision)
+    return Case(published, batches, horizon, expect, announce_after_prices, finish, absent)
+
+
+# fmt: off
 CASES = [
     # exactly at the open: the window starts at the open, takes the opening print (gap)
-    pytest.param(
-        Case(
-            announcement("at-open", kst(2025, 7, 8, 9, 0)),
-            [PREV_CLOSE, SESSION, NEXT_DAY],
-            "close",
-            {
-                "anchor_at": kst(2025, 7, 8, 9, 0),
-                "base_price": 100.0,
-                "base_at": kst(2025, 7, 7, 15, 30),
-                "gap_pct": 1.0,
-                "return_pct": 1.5,
-                "max_rise_pct": 2.0,
-                "max_fall_pct": -0.5,
-                "peak_at": kst(2025, 7, 8, 12, 0),
-                "time_to_peak_s": 3 * 3600.0,
-                "final": True,
-                "direction": "up",
-                "data_granularity": "tick",
-            },
-        ),
-        id="exactly-at-open",
-    ),
+    edge("exactly-at-open", kst(2025, 7, 8, 9, 0), FULL, "close", anchor_at=kst(2025, 7, 8, 9, 0),
+         base_price=100.0, base_at=kst(2025, 7, 7, 15, 30), gap_pct=1.0, return_pct=1.5,
+         max_rise_pct=2.0, max_fall_pct=-0.5, peak_at=kst(2025, 7, 8, 12, 0),
+         time_to_peak_s=3 * 3600.0, final=True, direction="up", data_granularity="tick"),
     # exactly at the close: closed, anchored at the next open; base = the closing tick itself
-    pytest.param(
-        Case(
-            announcement("at-close", kst(2025, 7, 7, 15, 30)),
-            [PREV_CLOSE, SESSION, NEXT_DAY],
-            "close",
-            {
-                "anchor_at": kst(2025, 7, 8, 9, 0),
-                "base_price": 100.0,
-                "return_pct": 1.5,
-                "final": True,
-            },
-        ),
-        id="exactly-at-close",
-    ),
+    edge("exactly-at-close", kst(2025, 7, 7, 15, 30), FULL, "close",
+         anchor_at=kst(2025, 7, 8, 9, 0), base_price=100.0, return_pct=1.5, final=True),
     # inside the session: base is the last tick at or before the publication, no gap
-    pytest.param(
-        Case(
-            announcement("intraday", kst(2025, 7, 8, 9, 1)),
-            [PREV_CLOSE, SESSION, NEXT_DAY],
-            "close",
-            {
-                "anchor_at": kst(2025, 7, 8, 9, 1),
-                "base_price": 99.5,
-                "gap_pct": None,
-                "last_price": 101.5,
-                "final": True,
-            },
-        ),
-        id="intraday-base-at-anchor",
-    ),
+    edge("intraday-base-at-anchor", kst(2025, 7, 8, 9, 1), FULL, "close",
+         anchor_at=kst(2025, 7, 8, 9, 1), base_price=99.5, gap_pct=None, last_price=101.5,
+         final=True),
     # 5 minutes after the 09:01 anchor the window holds no tick: nothing observed, nothing sent
-    pytest.param(
-        Case(
-            announcement("empty", kst(2025, 7, 8, 9, 1)),
-            [PREV_CLOSE, SESSION],
-            "5m",
-            {},
-            absent=True,
-        ),
-        id="empty-window-not-emitted",
-    ),
+    edge("empty-window-not-emitted", kst(2025, 7, 8, 9, 1), [PREV_CLOSE, SESSION], "5m",
+         absent=True),
     # Liberation Day (Friday 15 Aug 2025) is a holiday: next session is Monday 18 Aug
-    pytest.param(
-        Case(
-            announcement("holiday", kst(2025, 8, 15, 10, 0)),
-            [
-                [(kst(2025, 8, 14, 15, 30), 100.0)],
-                [(kst(2025, 8, 18, 9, 0), 99.0), (kst(2025, 8, 18, 15, 30), 98.0)],
-            ],
-            "close",
-            {
-                "anchor_at": kst(2025, 8, 18, 9, 0),
-                "base_at": kst(2025, 8, 14, 15, 30),
-                "return_pct": -2.0,
-                "gap_pct": -1.0,
-                "direction": "down",
-                "final": True,
-            },
-        ),
-        id="holiday",
-    ),
+    edge("holiday", kst(2025, 8, 15, 10, 0),
+         [[(kst(2025, 8, 14, 15, 30), 100.0)],
+          [(kst(2025, 8, 18, 9, 0), 99.0), (kst(2025, 8, 18, 15, 30), 98.0)]], "close",
+         anchor_at=kst(2025, 8, 18, 9, 0), base_at=kst(2025, 8, 14, 15, 30), return_pct=-2.0,
+         gap_pct=-1.0, direction="down", final=True),
     # Friday night in Seoul: anchored at Monday's open, base = Friday's close
-    pytest.param(
-        Case(
-            announcement("friday-night", kst(2025, 7, 11, 22, 0)),
-            [
-                [(kst(2025, 7, 11, 15, 30), 100.0)],
-                [(kst(2025, 7, 14, 9, 0), 100.02), (kst(2025, 7, 14, 15, 30), 100.03)],
-            ],
-            "close",
-            {
-                "anchor_at": kst(2025, 7, 14, 9, 0),
-                "base_at": kst(2025, 7, 11, 15, 30),
-                "direction": "flat",
-            },
-        ),
-        id="friday-night-flat",
-    ),
+    edge("friday-night-flat", kst(2025, 7, 11, 22, 0),
+         [[(kst(2025, 7, 11, 15, 30), 100.0)],
+          [(kst(2025, 7, 14, 9, 0), 100.02), (kst(2025, 7, 14, 15, 30), 100.03)]], "close",
+         anchor_at=kst(2025, 7, 14, 9, 0), base_at=kst(2025, 7, 11, 15, 30), direction="flat"),
     # precision "day": the open of that date's session even though ticks came earlier that night
-    pytest.param(
-        Case(
-            announcement("day", kst(2025, 7, 8, 0, 0), precision="day"),
-            [PREV_CLOSE, SESSION, NEXT_DAY],
-            "2h",
-            {
-                "anchor_at": kst(2025, 7, 8, 9, 0),
-                "base_price": 100.0,
-                "last_price": 99.5,
-                "max_rise_pct": 1.0,
-                "final": True,
-            },
-        ),
-        id="precision-day",
-    ),
+    edge("precision-day", kst(2025, 7, 8, 0, 0), FULL, "2h", precision="day",
+         anchor_at=kst(2025, 7, 8, 9, 0), base_price=100.0, last_price=99.5, max_rise_pct=1.0,
+         final=True),
     # base missing: no price at or before the anchor, so no reaction at all
-    pytest.param(
-        Case(
-            announcement("no-base", kst(2025, 7, 7, 20, 0)),
-            [SESSION, NEXT_DAY],
-            "close",
-            {},
-            absent=True,
-        ),
-        id="base-missing",
-    ),
+    edge("base-missing", kst(2025, 7, 7, 20, 0), [SESSION, NEXT_DAY], "close", absent=True),
     # one tick in the window: it is the last, the peak and the gap
-    pytest.param(
-        Case(
-            announcement("one-tick", kst(2025, 7, 7, 20, 0)),
-            [PREV_CLOSE, [(kst(2025, 7, 8, 10, 0), 100.5)], NEXT_DAY],
-            "close",
-            {
-                "last_price": 100.5,
-                "return_pct": 0.5,
-                "max_rise_pct": 0.5,
-                "max_fall_pct": 0.5,
-                "peak_at": kst(2025, 7, 8, 10, 0),
-                "gap_pct": 0.5,
-                "final": True,
-                "revision": 2,
-            },
-        ),
-        id="one-tick-only",
-    ),
+    edge("one-tick-only", kst(2025, 7, 7, 20, 0),
+         [PREV_CLOSE, [(kst(2025, 7, 8, 10, 0), 100.5)], NEXT_DAY], "close",
+         last_price=100.5, return_pct=0.5, max_rise_pct=0.5, max_fall_pct=0.5,
+         peak_at=kst(2025, 7, 8, 10, 0), gap_pct=0.5, final=True, revision=2),
     # duplicate and out-of-order ticks (within the 10-minute lateness) change nothing
-    pytest.param(
-        Case(
-            announcement("shuffled", kst(2025, 7, 8, 9, 0)),
-            [
-                PREV_CLOSE[::-1],
-                [SESSION[1], SESSION[0], SESSION[0], SESSION[1]],
-                SESSION[2:3] * 2,
-                SESSION[3:],
-                NEXT_DAY * 2,
-            ],
-            "close",
-            {
-                "base_price": 100.0,
-                "gap_pct": 1.0,
-                "return_pct": 1.5,
-                "max_rise_pct": 2.0,
-                "final": True,
-            },
-        ),
-        id="duplicates-out-of-order",
-    ),
+    edge("duplicates-out-of-order", kst(2025, 7, 8, 9, 0),
+         [PREV_CLOSE[::-1], [SESSION[1], SESSION[0], SESSION[0], SESSION[1]], SESSION[2:3] * 2,
+          SESSION[3:], NEXT_DAY * 2], "close",
+         base_price=100.0, gap_pct=1.0, return_pct=1.5, max_rise_pct=2.0, final=True),
     # late announcement: published after all the data arrived; computed from kept history
-    pytest.param(
-        Case(
-            announcement("late", kst(2025, 7, 8, 9, 0)),
-            [PREV_CLOSE, SESSION, NEXT_DAY],
-            "close",
-            {
-                "base_price": 100.0,
-                "return_pct": 1.5,
-                "max_rise_pct": 2.0,
-                "final": True,
-                "revision": 1,
-            },
-            announce_after_prices=True,
-            finish=False,
-        ),
-        id="late-announcement",
-    ),
+    edge("late-announcement", kst(2025, 7, 8, 9, 0), FULL, "close",
+         announce_after_prices=True, finish=False,
+         base_price=100.0, return_pct=1.5, max_rise_pct=2.0, final=True, revision=1),
     # the data stops before the close and the input ends: close stays provisional
-    pytest.param(
-        Case(
-            announcement("short", kst(2025, 7, 8, 9, 0)),
-            [PREV_CLOSE, SESSION[:3]],
-            "close",
-            {"final": False, "last_price": 102.0},
-        ),
-        id="data-not-reaching-end",
-    ),
+    edge("data-not-reaching-end", kst(2025, 7, 8, 9, 0), [PREV_CLOSE, SESSION[:3]], "close",
+         final=False, last_price=102.0),
 ]
+# fmt: on
 
 
 def _run(case: Case) -> tuple[ReactionEngine, dict[tuple[str, str, str], Signal]]:
@@ -253,7 +127,7 @@ def _run(case: Case) -> tuple[ReactionEngine, dict[tuple[str, str, str], Signal]
     return engine, latest(out)
 
 
-@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.announcement.id)
 def test_edge(case: Case) -> None:
     _, got = _run(case)
     key = (case.announcement.id, "KOSPI", case.horizon)

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from services.engine import EngineConfig, ManualClock, ReactionEngine, get_calendar
 from services.events import Announcement, Signal
 from services.frames import from_us, to_us
-from tests.engine.helpers import announcement, kospi_only, kst, latest, ticks, utc
+from tests.engine.helpers import kospi_only, kst, latest, utc
 from tests.engine.reference import reference_finals
+from tests.factories import announcement, ticks
 
 XKRX = get_calendar("XKRX", date(2010, 1, 1), date(2030, 12, 31))
 START = to_us(kst(2025, 7, 7, 14, 0))  # Monday afternoon

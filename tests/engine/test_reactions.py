@@ -9,34 +9,9 @@ from datetime import date, datetime
 
 import pytest
 
-from services.engine import get_calendar
 from services.events import Signal
-from services.frames import from_us
-from tests.engine.helpers import (
-    NEW_YORK,
-    announcement,
-    daily_bars,
-    korea_registry,
-    kst,
-    latest,
-    make_engine,
-    ticks,
-)
-
-XKRX = get_calendar("XKRX", date(2010, 1, 1), date(2030, 12, 31))
-
-
-def sessions_before(day: date, n: int) -> list[datetime]:
-    """The n session dates before `day` (Seoul midnights)."""
-    s = XKRX.session_by_date(day)
-    return [
-        datetime.combine(
-            from_us(XKRX.session_open_us(i)).astimezone(kst(2025, 1, 1).tzinfo).date(),
-            datetime.min.time(),
-            kst(2025, 1, 1).tzinfo,
-        )
-        for i in range(s - n, s)
-    ]
+from tests.engine.helpers import NEW_YORK, korea_registry, kst, latest, make_engine, sessions_before
+from tests.factories import announcement, daily_bars, ticks
 
 
 def test_seed_us_letter_kospi_rises_as_much_as_1_8_pct() -> None:

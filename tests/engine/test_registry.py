@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from services.engine import RegistryError, load_registry
-from tests.engine.helpers import announcement, utc
+from tests.engine.helpers import utc
+from tests.factories import announcement
 
 ROUTES = [
     # (targets, sectors, routed instruments)
@@ -36,9 +37,11 @@ def test_default_routing(targets: list[str], sectors: list[str], expected: list[
 
 def test_default_registry_contents() -> None:
     registry = load_registry()
-    assert registry.get("USDKRW") is not None
-    assert registry.get("USDKRW").calendar == "always-open"  # type: ignore[union-attr]
-    assert registry.get("005380.KS").benchmark == "KOSPI"  # type: ignore[union-attr]
+    usdkrw, hyundai = registry.get("USDKRW"), registry.get("005380.KS")
+    assert usdkrw is not None
+    assert usdkrw.calendar == "always-open"
+    assert hyundai is not None
+    assert hyundai.benchmark == "KOSPI"
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import pytest
 
 from services.engine import ConfigError, EngineConfig
-from tests.engine.helpers import announcement, kst, make_engine, ticks
+from tests.engine.helpers import kst, make_engine
+from tests.factories import announcement, ticks
 
 Tick = tuple[datetime, float]
 
@@ -141,5 +143,6 @@ def test_policy_defaults() -> None:
     "setting", ["revision_interval_s", "min_extreme_step_pct", "min_return_step_pct"]
 )
 def test_negative_policy_settings_are_rejected(setting: str) -> None:
+    negative: dict[str, Any] = {setting: -1.0}
     with pytest.raises(ConfigError, match="must not be negative"):
-        EngineConfig(**{setting: -1.0})  # type: ignore[arg-type]
+        EngineConfig(**negative)

@@ -12,7 +12,8 @@ from pydantic import ValidationError
 from services.engine import get_calendar
 from services.events import Signal
 from services.frames import from_us
-from tests.engine.helpers import announcement, daily_bars, korea_registry, kst, make_engine, ticks
+from tests.engine.helpers import korea_registry, kst, make_engine
+from tests.factories import announcement, daily_bars, ticks
 
 XKRX = get_calendar("XKRX", date(2010, 1, 1), date(2030, 12, 31))
 
@@ -70,4 +71,4 @@ def test_behaves_like_any_signal() -> None:
     stored = signal.model_copy(update={"cursor": 7})
     assert (stored.cursor, signal.cursor) == (7, None)
     with pytest.raises(ValidationError, match="frozen"):
-        signal.revision = 99  # type: ignore[misc]
+        signal.revision = 99  # type: ignore[misc]  # mypy refuses it too: checked at run time

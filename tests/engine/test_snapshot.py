@@ -3,8 +3,7 @@ the batches after it continues exactly where that one stopped, revision numbers 
 the revisions sent after an older snapshot restored too, it sends exactly what was not sent.
 Damaged or foreign bytes are refused with SnapshotError and change nothing.
 
-The stream is the one of test_restore (one announcement; KOSPI, USDKRW and Hyundai Motor,
-benchmarked to KOSPI)."""
+The stream is test_restore's (`tests.engine.restore_stream`)."""
 
 from __future__ import annotations
 
@@ -16,7 +15,7 @@ import pytest
 from services.engine import snapshot
 from services.engine.exceptions import SnapshotError
 from tests.engine.helpers import latest
-from tests.engine.test_restore import BATCHES, LETTER, dump, engine, run
+from tests.engine.restore_stream import BATCHES, LETTER, dump, engine, run
 
 SYMBOLS = {"KOSPI", "USDKRW", "005380.KS"}
 STEPS = len(BATCHES) + 1  # the letter, then each batch

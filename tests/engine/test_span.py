@@ -16,8 +16,8 @@ import pytest
 from services.engine.rows import DAY_US, INTERVAL_US
 from services.engine.span import covered_sessions
 from services.replay import run_replay
-from tests.engine.helpers import announcement, daily_bars, kospi_only, kst
-from tests.engine.test_reactions import sessions_before
+from tests.engine.helpers import kospi_only, kst, sessions_before
+from tests.factories import announcement, daily_bars
 
 MINUTE_US = INTERVAL_US["1m"]
 

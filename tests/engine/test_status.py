@@ -8,7 +8,8 @@ import pytest
 
 from services.engine import InstrumentStatus
 from services.frames import to_us
-from tests.engine.helpers import announcement, korea_registry, kospi_only, kst, make_engine, ticks
+from tests.engine.helpers import korea_registry, kospi_only, kst, make_engine
+from tests.factories import announcement, ticks
 
 
 def test_status_before_and_after_data() -> None:

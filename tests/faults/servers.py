@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -16,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.helpers import free_port
+from tests.helpers import free_port, listening
 from tests.kafka_broker import KAFKA_SCRIPT, ROOT
 from tests.postgres_server import POSTGRES_SCRIPT
 
@@ -51,20 +50,11 @@ class OwnBroker:
         os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 30
         # a zombie leader may still have threads closing its sockets: wait for the port too
-        while _alive(pid) or _answers(self.bootstrap):
+        while _alive(pid) or listening(self.bootstrap):
             if time.monotonic() > deadline:
                 raise AssertionError(f"broker pid {pid} still alive 30 s after SIGKILL")
             time.sleep(0.1)
         self._pidfile.unlink()
-
-
-def _answers(bootstrap: str) -> bool:
-    host, port = bootstrap.rsplit(":", 1)
-    try:
-        with socket.create_connection((host, int(port)), timeout=1):
-            return True
-    except OSError:
-        return False
 
 
 def _alive(pid: int) -> bool:

@@ -17,10 +17,9 @@ from services.app import create_app
 from services.settings import Settings
 from services.store import open_store
 from services.store.filters import AnnouncementFilter, AnnouncementKey
-from tests.api.streams.story import metric
 from tests.faults.fuzz import ACCEPTED, DUPLICATE, Record, fuzz_records
 from tests.faults.records import MAX_REQUEST_BYTES, dead_letters
-from tests.helpers import eventually, live_server
+from tests.helpers import eventually, live_server, metric
 
 pytestmark = pytest.mark.kafka
 

@@ -16,11 +16,11 @@ from services.app import create_app
 from services.demo.player import play
 from services.demo.scenario import Scenario, seed_story
 from services.settings import Settings
-from tests.api.streams.story import metric, stored_log
+from tests.api.streams.story import play_letter, stored_log
 from tests.faults.records import dead_letters, send_raw
 from tests.helpers import eventually, kcat_consume, live_server
 from tests.reactions import comparable, reaction_key, replayed
-from tests.test_contracts import validator
+from tests.schemas import validator
 
 pytestmark = pytest.mark.kafka
 
@@ -38,13 +38,7 @@ async def test_a_far_future_tick_and_a_denormal_price_change_no_final(
     split = len(scenario.live) // 3
     app = create_app(s, registry=CollectorRegistry())
     async with live_server(app) as base, httpx.AsyncClient(base_url=base) as http:
-        await play(Scenario(scenario.announcements, [], []), s, speedup=0, progress=False)
-
-        async def letter_consumed() -> bool:
-            topic = s.announcements_topic
-            return await metric(http, "mr_events_consumed_total", topic=topic) == 1
-
-        await eventually(letter_consumed, what="the letter consumed")
+        await play_letter(s, http, scenario.announcements)
         first = Scenario([], scenario.history, scenario.live[:split])
         await play(first, s, speedup=0, progress=False)
         await send_raw(

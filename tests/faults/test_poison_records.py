@@ -5,6 +5,8 @@ broker, real PostgreSQL, the whole service."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import orjson
 import pytest
@@ -13,13 +15,12 @@ from prometheus_client import CollectorRegistry
 from services.app import create_app
 from services.settings import Settings
 from services.store import open_store
-from tests.api.streams.story import metric
 from tests.faults.records import dead_letters, send_raw
-from tests.helpers import eventually, live_server
+from tests.helpers import eventually, live_server, metric
 
 pytestmark = pytest.mark.kafka
 
-LETTER = {
+LETTER: dict[str, Any] = {
     "id": "us-kr-letter",
     "published_at": "2025-07-07T16:04:00Z",
     "targets": ["KR"],
@@ -97,12 +98,12 @@ async def test_poison_records_are_dead_letters_and_the_partition_goes_on(
     finally:
         await store.close()
 
-    for topic, poison in (
+    for topic, poisons in (
         (s.prices_topic, POISON_PRICES),
         (s.announcements_topic, POISON_ANNOUNCEMENTS),
     ):
         dead = dead_letters(s.kafka_bootstrap, topic)
-        assert [d["mr.reason"] for d in dead] == [reason for _, reason in poison]
+        assert [d["mr.reason"] for d in dead] == [reason for _, reason in poisons]
         assert all(d["mr.detail"] for d in dead)
     big = dead_letters(s.kafka_bootstrap, s.prices_topic)[-1]
     assert big["mr.truncated"] == f"key=5 value={len(ONE_MIB_JUNK)}".encode()

@@ -17,9 +17,9 @@ from services.app import create_app
 from services.demo.player import play
 from services.demo.scenario import Scenario, seed_story
 from services.settings import Settings
-from tests.api.streams.story import metric, stored_log
+from tests.api.streams.story import stored_log
 from tests.faults.servers import own_postgres
-from tests.helpers import eventually, kcat_consume, live_server
+from tests.helpers import eventually, kcat_consume, live_server, metric
 from tests.reactions import comparable, reaction_key, replayed
 
 pytestmark = pytest.mark.kafka

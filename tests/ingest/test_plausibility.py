@@ -6,16 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.events import Announcement, Price
 from services.ingest.decode import RejectReason
 from services.ingest.plausibility import EventTimeBounds
+from tests.factories import announcement, tick
 
 NOW = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
-
-
-def tick(ts: datetime, instrument: str = "KOSPI") -> Price:
-    return Price(instrument=instrument, ts=ts, price=100.0)
 
 
 def bounds(
@@ -47,18 +43,18 @@ T0 = datetime(2025, 7, 8, tzinfo=UTC)
 )
 def test_the_watermark_bound(sequence: list[datetime], verdicts: list[RejectReason | None]) -> None:
     check = bounds()
-    got = [check.check_price(tick(ts)) for ts in sequence]
+    got = [check.check_price(tick("KOSPI", ts)) for ts in sequence]
     assert [None if r is None else r.reason for r in got] == verdicts
 
 
 def test_watermarks_are_per_instrument_and_forgotten_on_reset() -> None:
     check = bounds()
-    assert check.check_price(tick(T0, "KOSPI")) is None
+    assert check.check_price(tick("KOSPI", T0)) is None
     # another instrument has no watermark yet
-    assert check.check_price(tick(T0 + 400 * DAY, "USDKRW")) is None
-    assert check.check_price(tick(T0 + 400 * DAY, "KOSPI")) is not None
+    assert check.check_price(tick("USDKRW", T0 + 400 * DAY)) is None
+    assert check.check_price(tick("KOSPI", T0 + 400 * DAY)) is not None
     check.reset()
-    assert check.check_price(tick(T0 + 400 * DAY, "KOSPI")) is None
+    assert check.check_price(tick("KOSPI", T0 + 400 * DAY)) is None
 
 
 @pytest.mark.parametrize(
@@ -71,12 +67,12 @@ def test_watermarks_are_per_instrument_and_forgotten_on_reset() -> None:
 )
 def test_the_wall_clock_bound(ts: datetime, plausible: bool) -> None:
     check = bounds(watermark=None, wall=DAY)
-    assert (check.check_price(tick(ts)) is None) is plausible
-    letter = Announcement(id="a", published_at=ts, targets=["KR"], headline="h")
+    assert (check.check_price(tick("KOSPI", ts)) is None) is plausible
+    letter = announcement("a", ts)
     assert (check.check_announcement(letter) is None) is plausible
 
 
 def test_no_bounds_accept_everything() -> None:
     check = bounds(watermark=None, wall=None)
-    assert check.check_price(tick(T0)) is None
-    assert check.check_price(tick(T0 + 100 * 365 * DAY)) is None
+    assert check.check_price(tick("KOSPI", T0)) is None
+    assert check.check_price(tick("KOSPI", T0 + 100 * 365 * DAY)) is None

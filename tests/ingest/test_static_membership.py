@@ -17,7 +17,7 @@ from tests.helpers import eventually
 
 
 @dataclass
-class Member(ConsumerRebalanceListener):  # type: ignore[misc]
+class Member(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no types
     consumer: AIOKafkaConsumer
     revoked: list[set[int]] = field(default_factory=list)
 

@@ -19,24 +19,14 @@ from services.events import Announcement
 from services.ingest.stories import StoryBook, StoryRules, is_echo, split_stories
 from services.replay import run_replay
 from services.store import open_store
+from tests.factories import announcement
 
 T0 = datetime(2025, 7, 7, 16, 4, tzinfo=UTC)
 FIRST = "US letter sets a 25% tariff on all South Korean goods from 1 August"
 
 
 def ann(id: str, *, minutes: float = 0, **fields: Any) -> Announcement:
-    return Announcement.model_validate(
-        {
-            "id": id,
-            "published_at": T0 + timedelta(minutes=minutes),
-            "targets": ["KR"],
-            "sectors": ["all"],
-            "action": "impose",
-            "tariff_rate_pct": 25.0,
-            "headline": FIRST,
-            **fields,
-        }
-    )
+    return announcement(id, T0 + timedelta(minutes=minutes), **{"headline": FIRST, **fields})
 
 
 @pytest.mark.parametrize(

@@ -21,11 +21,9 @@ from services.ingest.dlq import dlq_topic
 from services.ingest.partitioning import BenchmarkGroupPartitioner
 from services.ingest.topics import TopicSpec, ensure_topics
 from services.settings import Settings
-from services.store import open_store
 from tests.helpers import eventually
-from tests.live.test_scale_out import Service, metric, owned_partitions, readyz, start, stored_log
-from tests.live.test_scale_out import service_env as base_env
-from tests.reactions import comparable, replayed
+from tests.processes import Service, metric, owned_partitions, readyz, service_env, start
+from tests.reactions import assert_stored_as_replayed, replayed, stored_log
 
 pytestmark = pytest.mark.kafka
 
@@ -67,7 +65,7 @@ async def test_three_engines_every_dependent_has_its_benchmark(
     try:
         for n in range(REPLICAS):
             name = f"engine-{n}"
-            engines.append(await start("engine", name, base_env(s, name), tmp_path))
+            engines.append(await start("engine", name, service_env(s, name), tmp_path))
         async with httpx.AsyncClient(timeout=10) as http:
             assigned: dict[str, set[int]] = {}
 
@@ -121,18 +119,7 @@ async def test_three_engines_every_dependent_has_its_benchmark(
             await engine.stop()
     print(f"timings (s): {timings}; partitions {assigned}; KOSPI on {kospi_partition}")
 
-    latest, log = await stored_log(s)
+    latest, _ = await stored_log(s)
     nulls = [k for k in dependent_keys if latest[k].abnormal_return_pct is None]
     assert not nulls, f"null abnormal returns where replay has a number: {nulls}"
-    for key, replay_signal in replay.items():
-        assert comparable(latest[key].model_dump(mode="json")) == comparable(replay_signal), key
-    assert len({r.signal_id for r in log}) == len(log), "a revision was stored twice"
-    store = await open_store(s.database_url)
-    try:
-        for announcement_id, instrument, horizon in replay:
-            revisions = await store.revisions(str(announcement_id), str(instrument), str(horizon))
-            numbers = [r.revision for r in revisions]
-            assert numbers == list(range(1, len(numbers) + 1)), (instrument, horizon, numbers)
-            assert sum(r.final and not r.corrected for r in revisions) == 1, (instrument, horizon)
-    finally:
-        await store.close()
+    await assert_stored_as_replayed(s, replay)

@@ -6,7 +6,6 @@ counted. Either way every reaction ends final, equal to `replay`'s, each revisio
 
 from __future__ import annotations
 
-import signal
 import time
 from pathlib import Path
 
@@ -20,17 +19,14 @@ from services.settings import Settings
 from services.store import open_store
 from services.store.schema import engine_checkpoints
 from tests.helpers import eventually
-from tests.live.test_scale_out import Service, log_tail, metric, readyz, start, stored_log
-from tests.live.test_scale_out import service_env as base_env
-from tests.reactions import comparable, replayed
+from tests.processes import Service, log_tail, metric, service_env, start, wait_ready
+from tests.reactions import assert_stored_as_replayed, replayed, stored_log
 
 pytestmark = pytest.mark.kafka
 
 
 def engine_env(s: Settings) -> dict[str, str]:
-    env = base_env(s, "engine")
-    env.update(MR_CHECKPOINT_BATCHES="1", MR_CHECKPOINT_INTERVAL_S="3600")
-    return env
+    return service_env(s, "engine", MR_CHECKPOINT_BATCHES="1", MR_CHECKPOINT_INTERVAL_S="3600")
 
 
 async def consumed(http: httpx.AsyncClient, engine: Service, s: Settings) -> float:
@@ -57,15 +53,8 @@ async def test_restart_reads_from_the_checkpoint_and_falls_back_when_damaged(
     async def started(name: str) -> Service:
         service = await start("engine", name, engine_env(s), tmp_path)
         logs.append(service.log)
-        await eventually(lambda: ready(service), timeout_s=60, what=f"{name} ready")
+        await wait_ready(http, service)
         return service
-
-    async def ready(service: Service) -> bool:
-        return await readyz(http, service) is not None
-
-    async def kill(service: Service) -> None:
-        service.process.send_signal(signal.SIGKILL)
-        await service.process.wait()
 
     try:
         async with httpx.AsyncClient(timeout=10) as http:
@@ -85,7 +74,7 @@ async def test_restart_reads_from_the_checkpoint_and_falls_back_when_damaged(
                 )
 
             await eventually(first_part_checkpointed, timeout_s=60, what="first part consumed")
-            await kill(engine)
+            await engine.kill()
             await play(Scenario([], [], rest), s, speedup=0, progress=False)
 
             # 1. from the checkpoints: only what came after their offsets is read again
@@ -105,7 +94,7 @@ async def test_restart_reads_from_the_checkpoint_and_falls_back_when_damaged(
             assert "restored from checkpoint at offset" in engine.log.read_text()
 
             # 2. damaged checkpoints: everything is read again, and it says so
-            await kill(engine)
+            await engine.kill()
             store = await open_store(s.database_url)
             try:
                 async with store.engine.begin() as conn:
@@ -135,16 +124,4 @@ async def test_restart_reads_from_the_checkpoint_and_falls_back_when_damaged(
             print(f"--- {log.name}\n{log_tail(log, 15)}")
     print(f"timings (s): {timings}; {total} prices, {sent_first} before the first kill")
 
-    latest, log = await stored_log(s)
-    for key, replay_signal in replay.items():
-        assert comparable(latest[key].model_dump(mode="json")) == comparable(replay_signal), key
-    assert len({r.signal_id for r in log}) == len(log), "a revision was stored twice"
-    store = await open_store(s.database_url)
-    try:
-        for announcement_id, instrument, horizon in replay:
-            revisions = await store.revisions(str(announcement_id), str(instrument), str(horizon))
-            numbers = [r.revision for r in revisions]
-            assert numbers == list(range(1, len(numbers) + 1)), (instrument, horizon, numbers)
-            assert sum(r.final and not r.corrected for r in revisions) == 1, (instrument, horizon)
-    finally:
-        await store.close()
+    await assert_stored_as_replayed(s, replay)

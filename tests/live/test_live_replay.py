@@ -11,25 +11,16 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer
 from prometheus_client import CollectorRegistry
-from prometheus_client.parser import text_string_to_metric_families
 
 from services.app import create_app
 from services.demo.player import play
 from services.demo.scenario import Scenario, seed_story
 from services.settings import Settings
+from tests.api.streams.story import play_letter
 from tests.helpers import eventually, live_server
 from tests.reactions import comparable, reaction_key, replayed
 
 pytestmark = pytest.mark.kafka
-
-
-async def consumed_announcements(http: httpx.AsyncClient, topic: str) -> float:
-    text = (await http.get("/metrics")).text
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == "mr_events_consumed_total" and sample.labels["topic"] == topic:
-                return sample.value
-    return 0.0
 
 
 async def test_live_and_replay_agree_on_every_final_reaction(
@@ -53,12 +44,7 @@ async def test_live_and_replay_agree_on_every_final_reaction(
         await signals.start()
         try:
             # the letter first, as it happened; then the market's history and sessions
-            await play(Scenario(scenario.announcements, [], []), s, speedup=0, progress=False)
-
-            async def letter_consumed() -> bool:
-                return await consumed_announcements(http, s.announcements_topic) == 1
-
-            await eventually(letter_consumed, what="the letter consumed")
+            await play_letter(s, http, scenario.announcements)
             await play(Scenario([], scenario.history, scenario.live), s, speedup=0, progress=False)
 
             async def all_final() -> bool:

@@ -1,9 +1,13 @@
 """Latency as desks feel it: timed per revision from its inputs' arrival in Kafka."""
 
+import time
+from dataclasses import replace
+
 from prometheus_client import CollectorRegistry
 
-from services.live.metrics import LiveMetrics
-from tests.store.factories import announcement, signal
+from services.engine import InstrumentStatus
+from services.live.metrics import PENDING_ANNOUNCEMENTS_MAX, LiveMetrics
+from tests.factories import announcement, signal
 
 ARRIVED_MS = 1_751_932_800_000
 
@@ -68,3 +72,83 @@ def test_first_signal_is_timed_from_the_announcement_reaching_kafka() -> None:
         registry, "mr_announcement_to_first_signal_seconds", "60.0"
     )
     assert (count, total, within_a_minute) == (1, 40.0, 1)
+
+
+def gauge(registry: CollectorRegistry, name: str, **labels: str) -> float | None:
+    return registry.get_sample_value(name, labels)
+
+
+def test_the_latest_revision_of_each_reaction_sets_its_gauges() -> None:
+    registry = CollectorRegistry()
+    metrics = LiveMetrics.create(registry, wall_s=WallClock(ARRIVED_MS / 1000))
+    kospi_close = {"instrument": "KOSPI", "horizon": "close"}
+    metrics.published(
+        [
+            signal("a1", "KOSPI", "close", 1, return_pct=1.0, z_score=1.5),
+            signal("a1", "KOSPI", "close", 2, return_pct=2.5, z_score=None),  # the batch's last
+            signal("a1", "KOSDAQ", "close", 1, return_pct=-0.5, z_score=-2.0),
+        ],
+        arrived_ms={},
+    )
+    assert gauge(registry, "mr_reaction_return_pct", **kospi_close) == 2.5
+    assert gauge(registry, "mr_reaction_z_score", **kospi_close) is None  # unknown: not set
+    assert gauge(registry, "mr_reaction_z_score", instrument="KOSDAQ", horizon="close") == -2.0
+    emitted = {**kospi_close, "final": "false"}
+    assert gauge(registry, "mr_signals_emitted_total", **emitted) == 2
+
+    metrics.published([signal("a1", "KOSPI", "close", 3, final=True, z_score=3.0)], arrived_ms={})
+    assert gauge(registry, "mr_reaction_z_score", **kospi_close) == 3.0
+    assert gauge(registry, "mr_signals_emitted_total", **emitted) == 2
+    assert gauge(registry, "mr_signals_emitted_total", **{**kospi_close, "final": "true"}) == 1
+
+
+def test_engine_state_open_windows_late_drops_market_hours_and_staleness() -> None:
+    registry = CollectorRegistry()
+    metrics = LiveMetrics.create(registry, ["KOSPI", "USDKRW"], ["close"])
+    watermark_us = (ARRIVED_MS - 90_000) * 1000
+    kospi = InstrumentStatus("KOSPI", watermark_us, 100.0, True, open_windows=3, late_dropped=2)
+    usdkrw = InstrumentStatus("USDKRW", None, 50.0, False, open_windows=1, late_dropped=0)
+    before_s = time.time()
+    metrics.engine_state([kospi, usdkrw], now_s=130.0)
+    after_s = time.time()
+
+    assert gauge(registry, "mr_open_windows") == 4
+    assert gauge(registry, "mr_events_late_total", instrument="KOSPI") == 2
+    assert gauge(registry, "mr_events_late_total", instrument="USDKRW") == 0  # created at start
+    assert gauge(registry, "mr_market_open", instrument="KOSPI") == 1
+    assert gauge(registry, "mr_market_open", instrument="USDKRW") == 0
+    # open: seconds since its last price (engine clock); closed: never stale
+    assert gauge(registry, "mr_price_staleness_seconds", instrument="KOSPI") == 30.0
+    assert gauge(registry, "mr_price_staleness_seconds", instrument="USDKRW") == 0.0
+    lag = gauge(registry, "mr_watermark_lag_seconds", instrument="KOSPI")
+    assert lag is not None
+    assert before_s - watermark_us / 1e6 <= lag <= after_s - watermark_us / 1e6
+    assert gauge(registry, "mr_watermark_lag_seconds", instrument="USDKRW") is None  # no data
+
+    # the engine's late count is cumulative: only what is new is added
+    metrics.engine_state([replace(kospi, late_dropped=5, open_windows=0)], now_s=131.0)
+    assert gauge(registry, "mr_events_late_total", instrument="KOSPI") == 5
+    assert gauge(registry, "mr_open_windows") == 0
+    assert gauge(registry, "mr_price_staleness_seconds", instrument="KOSPI") == 31.0
+
+
+def test_an_announcement_is_timed_from_its_first_arrival_or_now_without_one() -> None:
+    registry, clock = CollectorRegistry(), WallClock(ARRIVED_MS / 1000 + 5.0)
+    metrics = LiveMetrics.create(registry, wall_s=clock)
+    metrics.announcements_received([announcement("a1")], {"a1": ARRIVED_MS})
+    metrics.announcements_received([announcement("a1")], {"a1": ARRIVED_MS + 4_000})  # again
+    metrics.announcements_received([announcement("a2")], {})  # no Kafka timestamp: now
+    clock.now_s += 1.0
+    metrics.published([signal("a1"), signal("a2")], arrived_ms={})
+    count, total, _ = histogram(registry, "mr_announcement_to_first_signal_seconds", "10.0")
+    assert (count, total) == (2, 6.0 + 1.0)
+
+
+def test_announcements_awaiting_their_first_signal_are_bounded() -> None:
+    registry = CollectorRegistry()
+    metrics = LiveMetrics.create(registry, wall_s=WallClock(ARRIVED_MS / 1000))
+    ids = [f"a{i}" for i in range(PENDING_ANNOUNCEMENTS_MAX + 1)]
+    metrics.announcements_received([announcement(i) for i in ids], {})
+    # the oldest was forgotten: its first signal is not timed, the newest's is
+    metrics.published([signal(ids[0]), signal(ids[-1])], arrived_ms={})
+    assert histogram(registry, "mr_announcement_to_first_signal_seconds", "60.0")[0] == 1

@@ -19,8 +19,8 @@ from services.events import Signal
 from services.live.pipeline import latest_revisions
 from services.settings import Settings
 from services.store import open_store
-from tests.helpers import eventually, kcat_consume, live_server
-from tests.live.test_live_replay import consumed_announcements
+from tests.api.streams.story import play_letter
+from tests.helpers import eventually, kcat_consume, live_server, metric
 from tests.reactions import Key, comparable, reaction_key, replayed
 
 pytestmark = pytest.mark.kafka
@@ -46,17 +46,12 @@ async def test_a_restarted_engine_continues_where_it_stopped(
 
     app = create_app(s, registry=CollectorRegistry())
     async with live_server(app) as base, httpx.AsyncClient(base_url=base) as http:
-        await play(Scenario(scenario.announcements, [], []), s, speedup=0, progress=False)
-
-        async def letter_consumed() -> bool:
-            return await consumed_announcements(http, s.announcements_topic) == 1
-
-        await eventually(letter_consumed, what="the letter consumed")
+        await play_letter(s, http, scenario.announcements)
         await play(Scenario([], scenario.history, first), s, speedup=0, progress=False)
         sent = len(scenario.history) + len(first)
 
         async def first_part_consumed() -> bool:
-            return await consumed_announcements(http, s.prices_topic) == sent
+            return await metric(http, "mr_events_consumed_total", topic=s.prices_topic) == sent
 
         await eventually(first_part_consumed, what="the first part consumed")
     # graceful stop: the lifespan left, offsets committed

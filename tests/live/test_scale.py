@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import signal
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -26,9 +25,8 @@ from services.engine.registry import load_registry
 from services.replay import run_replay
 from services.settings import Settings
 from tests.helpers import eventually
-from tests.live.test_scale_out import Service, log_tail, metric, readyz, start, stored_log
-from tests.live.test_scale_out import service_env as base_env
-from tests.reactions import comparable, reaction_key
+from tests.processes import Service, log_tail, metric, service_env, start, wait_ready
+from tests.reactions import comparable, reaction_key, stored_log
 
 pytestmark = pytest.mark.kafka
 
@@ -66,13 +64,13 @@ async def test_three_engines_killed_at_random_equal_one_replay(
     s = kafka_settings.model_copy(update={"database_url": postgres_url})
 
     def env(name: str) -> dict[str, str]:
-        e = base_env(s, name)
-        e.update(
+        return service_env(
+            s,
+            name,
             MR_INSTRUMENTS_FILE=str(registry_file),
             MR_KAFKA_SESSION_TIMEOUT_MS="6000",
             MR_CHECKPOINT_INTERVAL_S="2",
         )
-        return e
 
     rng = random.Random(SEED)
     engines: dict[str, Service] = {}
@@ -88,11 +86,7 @@ async def test_three_engines_killed_at_random_equal_one_replay(
             api = await start("api", "api", env("api"), tmp_path)
             logs.append(api.log)
 
-            async def all_ready() -> bool:
-                services = [*engines.values(), api]
-                return all([await readyz(http, x) is not None for x in services])
-
-            await eventually(all_ready, timeout_s=90, what="3 engines and the api ready")
+            await wait_ready(http, *engines.values(), api, timeout_s=90)
             timings["ready"] = time.monotonic() - started_at
 
             ann = [(orjson.loads(a)["id"].encode(), a) for a in scenario.announcements]
@@ -116,8 +110,7 @@ async def test_three_engines_killed_at_random_equal_one_replay(
                 if i in kill_before:
                     name = rng.choice(sorted(engines))
                     victim = engines[name]
-                    victim.process.send_signal(signal.SIGKILL)
-                    await victim.process.wait()
+                    await victim.kill()
                     killed.append((i, name))
                     engines[name] = await start("engine", name, env(name), tmp_path)
                     logs.append(engines[name].log)
@@ -149,8 +142,8 @@ async def test_three_engines_killed_at_random_equal_one_replay(
     finally:
         for x in [*engines.values(), *([api] if api else [])]:
             await x.stop()
-        for log in logs[-4:]:
-            print(f"--- {log.name}\n{log_tail(log, 8)}")
+        for path in logs[-4:]:
+            print(f"--- {path.name}\n{log_tail(path, 8)}")
     print(
         f"scale: {scenario.instruments} instruments, {len(scenario.announcements)} announcements,"
         f" {scenario.ticks:,} ticks, {len(replay):,} reactions; killed {killed}; "
@@ -185,6 +178,6 @@ async def test_three_engines_killed_at_random_equal_one_replay(
         k = (r.announcement_id, r.instrument, r.horizon)
         numbers[k].append(r.revision)
         first_finals[k] += r.final and not r.corrected
-    for k, got in numbers.items():
-        assert sorted(got) == list(range(1, len(got) + 1)), (k, got)
+    for k, revisions in numbers.items():
+        assert sorted(revisions) == list(range(1, len(revisions) + 1)), (k, revisions)
         assert first_finals[k] == 1, k

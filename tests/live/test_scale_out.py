@@ -10,21 +10,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import os
-import signal
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
 import orjson
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
-from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import connect
 
 from services.demo.player import play
@@ -32,137 +28,25 @@ from services.demo.scenario import Scenario, seed_story
 from services.events import Signal
 from services.ingest.dlq import dlq_topic
 from services.ingest.topics import TopicSpec, ensure_topics
-from services.live.pipeline import latest_revisions
 from services.settings import Settings
-from services.store import open_store
-from tests.helpers import eventually, free_port
-from tests.reactions import Key, comparable, reaction_key, replayed
+from tests.helpers import eventually
+from tests.processes import Service, log_tail, metric, owned_partitions, readyz, service_env, start
+from tests.reactions import (
+    assert_stored_as_replayed,
+    comparable,
+    reaction_key,
+    replayed,
+    stored_log,
+)
 
 pytestmark = pytest.mark.kafka
 
-ROOT = Path(__file__).resolve().parents[1]
 PRICE_PARTITIONS = 3
 """Not the service's 6: aiokafka assigns round-robin, so two members split 6 partitions into odd
 and even ones, and murmur2 puts KOSPI (1), KOSDAQ (3) and USDKRW (3) all on odd ones: one engine
 would own every instrument of the story and the other idle. With 3 partitions each engine owns
 some (KOSPI: 1; KOSDAQ, USDKRW: 0), so both write to the store and publish concurrently before
 the kill, and the survivor hands over its own instruments to itself in the rebalance too."""
-STOP_TIMEOUT_S = 10.0
-
-
-def open_log(path: Path) -> IO[bytes]:
-    return path.open("wb")
-
-
-def log_tail(path: Path, lines: int = 40) -> str:
-    """The process's last log lines, without uvicorn's access log of the test's polling."""
-    kept = [
-        line for line in path.read_text(errors="replace").splitlines() if " HTTP/1.1" not in line
-    ]
-    return "\n".join(kept[-lines:])
-
-
-@dataclass
-class Service:
-    """One `market-reaction serve` process."""
-
-    name: str
-    role: str
-    process: asyncio.subprocess.Process
-    base_url: str
-    log: Path
-
-    def alive(self) -> bool:
-        if self.process.returncode is not None:
-            raise AssertionError(
-                f"{self.name} exited with {self.process.returncode}:\n{log_tail(self.log)}"
-            )
-        return True
-
-    async def stop(self) -> None:
-        """terminate, wait, kill on timeout (by this process's own pid)."""
-        if self.process.returncode is not None:
-            return
-        self.process.terminate()
-        try:
-            await asyncio.wait_for(self.process.wait(), STOP_TIMEOUT_S)
-        except TimeoutError:
-            self.process.kill()
-            await self.process.wait()
-
-
-async def start(role: str, name: str, env: dict[str, str], logs: Path) -> Service:
-    port = free_port()
-    log = logs / f"{name}.log"
-    with open_log(log) as out:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "services.cli",
-            "serve",
-            "--role",
-            role,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-    return Service(name, role, process, f"http://127.0.0.1:{port}", log)
-
-
-def service_env(settings: Settings, replica_id: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MR_")}
-    env.update(
-        PYTHONUNBUFFERED="1",
-        MR_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
-        MR_ANNOUNCEMENTS_TOPIC=settings.announcements_topic,
-        MR_PRICES_TOPIC=settings.prices_topic,
-        MR_SIGNALS_TOPIC=settings.signals_topic,
-        MR_GROUP_ID=settings.group_id,
-        MR_REPLICA_ID=replica_id,
-        MR_DATABASE_URL=settings.database_url,
-        MR_INGEST_POLL_TIMEOUT_MS=str(settings.ingest_poll_timeout_ms),
-        MR_LOG_LEVEL="INFO",
-    )
-    return env
-
-
-async def readyz(http: httpx.AsyncClient, service: Service) -> dict[str, Any] | None:
-    """The /readyz body when it answers 200, None while not ready."""
-    service.alive()
-    try:
-        response = await http.get(service.base_url + "/readyz")
-    except httpx.TransportError:
-        return None
-    body: dict[str, Any] = response.json()
-    return body if response.status_code == 200 else None
-
-
-async def owned_partitions(
-    http: httpx.AsyncClient, engine: Service, settings: Settings
-) -> set[int] | None:
-    """The `market.prices` partitions assigned to `engine` (from its /readyz), None if not
-    ready."""
-    body = await readyz(http, engine)
-    if body is None:
-        return None
-    return set(body["checks"][settings.prices_topic]["partitions"])
-
-
-async def metric(http: httpx.AsyncClient, service: Service, name: str, **labels: str) -> float:
-    """The sum of the samples of `name` whose labels include `labels` (0 when none)."""
-    service.alive()
-    text = (await http.get(service.base_url + "/metrics")).text
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == name and labels.items() <= sample.labels.items()
-    )
 
 
 @dataclass
@@ -193,16 +77,6 @@ def instruments_of(partitions: set[int], instruments: Iterable[str], count: int)
     partitioner = DefaultPartitioner()
     every = list(range(count))
     return {i for i in instruments if partitioner(i.encode(), every, every) in partitions}
-
-
-async def stored_log(settings: Settings) -> tuple[dict[Key, Signal], list[Signal]]:
-    """The latest revision of every reaction, and the whole revision log in cursor order."""
-    store = await open_store(settings.database_url)
-    try:
-        latest = {reaction_key(s.model_dump()): s for s in await latest_revisions(store)}
-        return latest, await store.revisions_after(0, limit=1_000_000)
-    finally:
-        await store.close()
 
 
 async def test_two_engines_one_killed_every_final_reaction_once(
@@ -296,8 +170,7 @@ async def test_two_engines_one_killed_every_final_reaction_once(
             victim_consumed = await metric(
                 http, victim, "mr_events_consumed_total", topic=s.prices_topic
             )
-            victim.process.send_signal(signal.SIGKILL)
-            await victim.process.wait()
+            await victim.kill()
             killed_at = time.monotonic()
             timings["killed"] = killed_at - started_at
 
@@ -347,22 +220,8 @@ async def test_two_engines_one_killed_every_final_reaction_once(
     print(f"victim had consumed {victim_consumed:.0f} prices; {len(open_at_kill)} of its open")
 
     # the store: every reaction final, equal to the replay's, its final revision stored once
-    latest, log = await stored_log(s)
-    for key, replay_signal in replay.items():
-        assert comparable(latest[key].model_dump(mode="json")) == comparable(replay_signal), key
-    assert len({r.signal_id for r in log}) == len(log), "a revision was stored twice"
-    store = await open_store(s.database_url)
-    try:
-        for announcement_id, instrument, horizon in replay:
-            revisions = await store.revisions(str(announcement_id), str(instrument), str(horizon))
-            numbers = [r.revision for r in revisions]
-            assert numbers == list(range(1, len(numbers) + 1)), (instrument, horizon, numbers)
-            finals = [r for r in revisions if r.final]
-            assert finals, (instrument, horizon)
-            assert not finals[0].corrected
-            assert all(r.corrected for r in finals[1:]), (instrument, horizon)
-    finally:
-        await store.close()
+    await assert_stored_as_replayed(s, replay)
+    _, log = await stored_log(s)
 
     # the subscriber: every stored revision once, in cursor order, from the first to the last
     got = subscriber.signals

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from services.sources.announcer import same_content
-from tests.store.factories import announcement
+from tests.factories import announcement
 
 
 def test_fields_the_service_sets_are_not_content() -> None:

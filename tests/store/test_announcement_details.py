@@ -12,7 +12,7 @@ from services.events import Extraction
 from services.store import SqlStore, StoreBatch, migrate, open_store
 from services.store.codec import announcement_row
 from services.store.connect import create_engine
-from tests.store.factories import announcement
+from tests.factories import announcement
 
 
 async def test_supersedes_and_extraction_round_trip(store: SqlStore) -> None:

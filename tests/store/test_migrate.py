@@ -20,7 +20,7 @@ from services.store.codec import announcement_row, signal_row
 from services.store.connect import create_engine
 from services.store.exceptions import SchemaOutdated, SchemaTooNew
 from services.store.schema import metadata
-from tests.store import factories as f
+from tests import factories as f
 
 
 def _schema_drift(conn: Connection) -> list[Any]:

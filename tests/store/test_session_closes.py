@@ -10,7 +10,7 @@ from services.frames import prices_frame, to_us
 from services.store import SqlStore, StoreBatch
 from services.study.closes import SessionCloses
 from tests.engine.helpers import kst
-from tests.store.factories import bar, tick
+from tests.factories import bar, tick
 
 CLOSE_7 = to_us(kst(2025, 7, 7, 15, 30))  # XKRX session close
 CLOSE_8 = to_us(kst(2025, 7, 8, 15, 30))

@@ -5,15 +5,21 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
+from services.events import Signal
 from services.frames import prices_frame
 from services.store import ReactionFilter, SqlStore, StoreBatch, open_store
 from services.store.connect import database_url
 from services.store.exceptions import UnsupportedDatabaseUrl
-from services.store.filters import AnnouncementFilter
-from tests.store.factories import T0, announcement, bar, signal, tick
+from services.store.filters import AnnouncementFilter, GroupBy
+from tests.factories import T0, announcement, bar, signal, tick
+
+
+def keys(signals: list[Signal]) -> list[tuple[str, str, str, int]]:
+    return [(s.announcement_id, s.instrument, s.horizon, s.revision) for s in signals]
 
 
 async def test_a_repeated_batch_changes_nothing(store: SqlStore) -> None:
@@ -184,8 +190,8 @@ async def test_reaction_filters_and_keyset_pages(store: SqlStore) -> None:
         )
     )
 
-    async def ids(**where: object) -> list[tuple[str, str, str]]:
-        rows = await store.list_reactions(ReactionFilter(**where), after=None, limit=100)  # type: ignore[arg-type]
+    async def ids(**where: Any) -> list[tuple[str, str, str]]:
+        rows = await store.list_reactions(ReactionFilter(**where), after=None, limit=100)
         return [(s.announcement_id, s.instrument, s.horizon) for s in rows]
 
     everything = await ids()
@@ -232,7 +238,13 @@ async def test_reaction_filters_and_keyset_pages(store: SqlStore) -> None:
 
     # filtering on the column grouped by (found by schemathesis: the EXISTS must not correlate)
     where = ReactionFilter(action="deal", target="KR", sector="all", instrument="KOSPI")
-    for group_by, rows in (("action", 2), ("target", 4), ("sector", 2), ("instrument", 2)):
+    grouped_rows: list[tuple[GroupBy, int]] = [
+        ("action", 2),
+        ("target", 4),
+        ("sector", 2),
+        ("instrument", 2),
+    ]
+    for group_by, rows in grouped_rows:
         grouped = await store.reaction_values(where, group_by=group_by, metric="return_pct")
         assert grouped.height == rows, group_by  # b targets KR and JP: once in each
 

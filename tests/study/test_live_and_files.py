@@ -16,8 +16,7 @@ from services.demo.player import play
 from services.demo.scenario import Scenario
 from services.settings import Settings
 from services.study.sample import study_sample, write_sample
-from tests.api.streams.story import metric
-from tests.helpers import eventually, live_server
+from tests.helpers import eventually, live_server, metric
 
 pytestmark = pytest.mark.kafka
 

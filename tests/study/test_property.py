@@ -5,6 +5,7 @@ estimation window, and N = 1 (aggregate null)."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 import numpy as np
@@ -13,7 +14,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from services.study.core import StudyEvent, run_study
-from services.study.params import MODELS, StudyParams
+from services.study.params import MODELS, Model, StudyParams
 from tests.study.reference import reference_event, reference_study
 
 SESSIONS = 160
@@ -25,8 +26,23 @@ RETURN = st.one_of(
 MAYBE_RETURN = st.one_of(st.none(), RETURN, RETURN, RETURN, RETURN, RETURN)
 
 
+@dataclass(frozen=True)
+class Case:
+    """One generated study: its parameters, the instrument's and the market's returns per
+    session (None where missing) and the event sessions."""
+
+    model: Model
+    window: tuple[int, int]
+    estimation: tuple[int, int]
+    min_estimation: int
+    returns: list[float | None]
+    market: list[float | None]
+    days0: list[int]
+    confounded: list[bool]
+
+
 @st.composite
-def studies(draw: st.DrawFn) -> dict[str, object]:
+def studies(draw: st.DrawFn) -> Case:
     model = draw(st.sampled_from(MODELS))
     e1 = draw(st.integers(-50, -12))
     e2 = draw(st.integers(e1 + 6, -1))
@@ -38,16 +54,7 @@ def studies(draw: st.DrawFn) -> dict[str, object]:
     # day 0 anywhere, including too early for the estimation window and past the data's end
     days0 = draw(st.lists(st.integers(0, SESSIONS + 3), min_size=1, max_size=6))
     confounded = draw(st.lists(st.booleans(), min_size=len(days0), max_size=len(days0)))
-    return {
-        "model": model,
-        "window": (t1, t2),
-        "estimation": (e1, e2),
-        "min_estimation": min_est,
-        "returns": returns,
-        "market": market,
-        "days0": days0,
-        "confounded": confounded,
-    }
+    return Case(model, (t1, t2), (e1, e2), min_est, returns, market, days0, confounded)
 
 
 def _array(values: list[float | None]) -> np.ndarray:
@@ -62,20 +69,13 @@ def _same(got: float | None, want: float | None) -> None:
         assert got == pytest.approx(want, rel=1e-7, abs=1e-7)
 
 
-def _not_degenerate(case: dict[str, object]) -> bool:
+def _not_degenerate(case: Case) -> bool:
     """Rule out estimation windows whose variance is zero only up to rounding (both sides
     agree on exact zeros; a 1e-32 against a 0 is arithmetic noise, not semantics)."""
-    model = str(case["model"])
-    market = case["market"] if model != "mean" else None
-    for day0 in case["days0"]:  # type: ignore[attr-defined]
+    market = case.market if case.model != "mean" else None
+    for day0 in case.days0:
         ev = reference_event(
-            case["returns"],  # type: ignore[arg-type]
-            market,  # type: ignore[arg-type]
-            day0,
-            model,
-            case["window"],  # type: ignore[arg-type]
-            case["estimation"],  # type: ignore[arg-type]
-            3,
+            case.returns, market, day0, case.model, case.window, case.estimation, 3
         )
         if ev.length >= 3 and (ev.sigma is None or ev.sigma < 1e-6):
             return False
@@ -86,31 +86,29 @@ def _not_degenerate(case: dict[str, object]) -> bool:
     max_examples=150, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
 @given(studies())
-def test_engine_equals_reference(case: dict[str, object]) -> None:
+def test_engine_equals_reference(case: Case) -> None:
     assume(_not_degenerate(case))
-    model = str(case["model"])
     params = StudyParams(
-        model=model,  # type: ignore[arg-type]
-        window=case["window"],  # type: ignore[arg-type]
-        estimation=case["estimation"],  # type: ignore[arg-type]
-        min_estimation=max(int(case["min_estimation"]), 5),  # type: ignore[call-overload]
+        model=case.model,
+        window=case.window,
+        estimation=case.estimation,
+        min_estimation=max(case.min_estimation, 5),
     )
-    days0: list[int] = case["days0"]  # type: ignore[assignment]
-    market = case["market"] if params.needs_benchmark else None
+    market = case.market if params.needs_benchmark else None
     sessions = [date(2020, 1, 1) + timedelta(days=i) for i in range(SESSIONS)]
-    events = [StudyEvent(f"e{i}", d) for i, d in enumerate(days0)]
+    events = [StudyEvent(f"e{i}", d) for i, d in enumerate(case.days0)]
     got = run_study(
         events,
-        _array(case["returns"]),  # type: ignore[arg-type]
+        _array(case.returns),
         sessions,
         params,
-        market_pct=None if market is None else _array(market),  # type: ignore[arg-type]
+        market_pct=None if market is None else _array(market),
     )
     per, stats = reference_study(
-        case["returns"],  # type: ignore[arg-type]
-        market,  # type: ignore[arg-type]
-        days0,
-        model,
+        case.returns,
+        market,
+        case.days0,
+        case.model,
         params.window,
         params.estimation,
         params.min_estimation,

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from services.demo.player import play
 from services.demo.scenario import Scenario, seed_story
-from services.events import Price, Signal
+from services.events import Announcement, Price, Signal
 from services.settings import Settings
 from services.store import open_store
-from tests.helpers import eventually
+from tests.helpers import eventually, metric
 
 STORY = seed_story()
 ReactionKey = tuple[str, str, str]
@@ -22,24 +21,19 @@ def key(signal: Signal) -> ReactionKey:
     return signal.announcement_id, signal.instrument, signal.horizon
 
 
-async def metric(http: httpx.AsyncClient, name: str, **labels: str) -> float:
-    """The sum of the samples of `name` whose labels include `labels` (0 when none)."""
-    text = (await http.get("/metrics")).text
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-        if sample.name == name and labels.items() <= sample.labels.items()
-    )
-
-
-async def play_letter(settings: Settings, engine: httpx.AsyncClient) -> None:
-    """The letter first, as it happened, and consumed before any price."""
-    await play(Scenario(STORY.announcements, [], []), settings, speedup=0, progress=False)
+async def play_letter(
+    settings: Settings,
+    engine: httpx.AsyncClient,
+    announcements: Sequence[Announcement] = STORY.announcements,
+) -> None:
+    """The letter (the story's announcements) first, as it happened, and consumed before any
+    price."""
+    await play(Scenario(list(announcements), [], []), settings, speedup=0, progress=False)
 
     async def consumed() -> bool:
         topic = settings.announcements_topic
-        return await metric(engine, "mr_events_consumed_total", topic=topic) == 1
+        got = await metric(engine, "mr_events_consumed_total", topic=topic)
+        return got == len(announcements)
 
     await eventually(consumed, what="the letter consumed")
 

@@ -20,7 +20,7 @@ from services.events import Announcement, Signal
 from services.settings import Settings
 from services.store import StoreBatch, open_store
 from tests.api.streams.clients import SseClient, WsClient
-from tests.api.test_hub import signal
+from tests.factories import signal
 from tests.helpers import eventually, hub_of, live_server
 
 INSTRUMENTS = ("KOSPI", "KOSDAQ", "USDKRW", "005380.KS", "005490.KS", "000660.KS")
@@ -42,7 +42,9 @@ async def test_a_batch_across_partitions_reaches_clients_in_cursor_order(
         await eventually(lambda: app.state.runtime.feed.assigned, what="the feed assigned")
         await eventually(lambda: len(hub_of(app)) == 2, what="two subscribers")
         # as the engine does: store a batch (cursors 1..60, instruments interleaved), publish it
-        batch = [signal(INSTRUMENTS[r % len(INSTRUMENTS)], revision=r) for r in range(1, 61)]
+        batch = [
+            signal(instrument=INSTRUMENTS[r % len(INSTRUMENTS)], revision=r) for r in range(1, 61)
+        ]
         async with await open_store(s.database_url) as store:
             stored = (await store.write_batch(StoreBatch(signals=batch))).signals
         await producer.start()
@@ -70,7 +72,7 @@ class Log:
 
     async def revisions_after(self, cursor: int, *, limit: int) -> list[Signal]:
         after = [c for c in self.cursors if c > cursor][:limit]
-        return [signal(revision=c).model_copy(update={"cursor": c}) for c in after]
+        return [signal().model_copy(update={"cursor": c}) for c in after]
 
     async def get_announcement(self, announcement_id: str) -> Announcement | None:
         return None

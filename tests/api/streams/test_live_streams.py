@@ -25,14 +25,13 @@ from tests.api.streams.clients import SMALL_RECEIVE_BUFFER, SseClient, WsClient
 from tests.api.streams.story import (
     STORY,
     key,
-    metric,
     play_letter,
     play_prices,
     stored_log,
     story_settled,
 )
-from tests.api.test_hub import signal
-from tests.helpers import eventually, hub_of, live_server
+from tests.factories import signal
+from tests.helpers import eventually, hub_of, live_server, metric
 
 pytestmark = pytest.mark.kafka
 
@@ -239,7 +238,7 @@ async def test_a_client_that_falls_behind_is_told_why(kafka_settings: Settings) 
             for cursor in range(1, 51):  # one batch on the broker, so one poll holds many
                 stored = signal(revision=cursor).model_copy(update={"cursor": cursor})
                 value = orjson.dumps(stored.model_dump(mode="json"))
-                await producer.send(s.signals_topic, key=b"us-kr-letter|KOSPI", value=value)
+                await producer.send(s.signals_topic, key=b"a1|KOSPI", value=value)
             await producer.flush()
         finally:
             await producer.stop()
@@ -266,7 +265,7 @@ async def publish_until_dropped(
             sent += 1
             big = signal(revision=sent).model_copy(update={"cursor": sent, "confounders": PADDING})
             value = orjson.dumps(big.model_dump(mode="json"))
-            await producer.send(topic, key=b"us-kr-letter|KOSPI", value=value)
+            await producer.send(topic, key=b"a1|KOSPI", value=value)
         await producer.flush()
         await eventually(partial(caught_up, reader, sent), timeout_s=10, what="the reader")
         if sent_at_drop is None:

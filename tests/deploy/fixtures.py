@@ -1,3 +1,5 @@
+"""Fixtures of the deploy tests: the compose file and its services, and promtool."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,3 +1,0 @@
-from tests.console.fixtures import page, service
-
-__all__ = ["page", "service"]
