@@ -278,7 +278,7 @@ def main() -> None:
             )
             print("  peer:", compare(finals, replay_finals(announcements, ticks)), flush=True)
         else:
-            print("Quix Streams peer skipped (install the bench extra: pip install -e '.[bench]')")
+            print("Quix Streams peer not run (--no-peer, or no bench extra installed)")
         for _ in range(args.latency_rounds):
             topics = asyncio.run(make_topics(uuid.uuid4().hex[:8]))
             print("latency:", asyncio.run(latency_round(topics, args.rate, args.seconds, folder)))

@@ -95,9 +95,16 @@ CHECKS: tuple[tuple[str, Check], ...] = (
 
 def rows_frame(rows: Sequence[PriceRow]) -> pl.DataFrame:
     """Rows as a frame in `PRICE_SCHEMA` (the frame `prices_frame` makes of their events)."""
-    columns = zip(*rows, strict=True) if rows else ([] for _ in PRICE_SCHEMA)
-    frame = pl.DataFrame(dict(zip(PRICE_SCHEMA, columns, strict=True)), schema=_ROW_SCHEMA)
-    return frame.with_columns(pl.col("ts").cast(PRICE_SCHEMA["ts"]))
+    if not rows:
+        return pl.DataFrame(schema=PRICE_SCHEMA)
+    columns = zip(*rows, strict=True)
+    given = {n: c for n, c in zip(PRICE_SCHEMA, columns, strict=True) if c.count(None) < len(c)}
+    frame = pl.DataFrame(given, schema={n: _ROW_SCHEMA[n] for n in given})
+    # a column with no value (the bar fields of ticks) is made by polars, not from a list
+    absent = [pl.lit(None, dtype).alias(n) for n, dtype in PRICE_SCHEMA.items() if n not in given]
+    return frame.with_columns(*absent, pl.col("ts").cast(PRICE_SCHEMA["ts"])).select(
+        list(PRICE_SCHEMA)
+    )
 
 
 def row_of(price: Price) -> PriceRow:

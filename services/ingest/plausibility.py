@@ -37,6 +37,11 @@ class EventTimeBounds:
         self._ahead_of_wall_clock = max_ahead_of_wall_clock
         self._wall_clock = wall_clock
         self._limit_us = None if max_ahead_of_watermark is None else _us(max_ahead_of_watermark)
+        self._wall_limit_us = (
+            None if max_ahead_of_wall_clock is None else _us(max_ahead_of_wall_clock)
+        )
+        self._now_us = -(2**62)
+        """The wall clock's latest reading, µs since the epoch."""
         self._watermarks: dict[str, int] = {}
         """The latest event time accepted per instrument, µs since the epoch: integers, so a
         tick of the fast path is judged without a datetime unless it is rejected."""
@@ -54,9 +59,12 @@ class EventTimeBounds:
         return self._check(row[0], row[1])
 
     def _check(self, instrument: str, ts_us: int) -> Rejection | None:
-        rejection = (
-            None if self._ahead_of_wall_clock is None else self._ahead_of_now(from_us(ts_us))
-        )
+        rejection = None
+        wall = self._wall_limit_us
+        if wall is not None and ts_us > self._now_us + wall:
+            # the clock is read only for what its previous reading would reject: it moves forward
+            self._now_us = to_us(self._wall_clock())
+            rejection = self._ahead_of_now(from_us(ts_us))
         watermark = self._watermarks.get(instrument)
         limit = self._limit_us
         if watermark is None or ts_us > watermark:
