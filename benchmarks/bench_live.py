@@ -21,6 +21,7 @@ import asyncio
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,6 +44,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
 from bench_engine import SYMBOLS, make_announcements, make_prices  # noqa: E402
+from peer_round import compare, peer_available, peer_round, replay_finals  # noqa: E402
 from spread import spread  # noqa: E402
 
 from services.engine import get_calendar  # noqa: E402
@@ -50,6 +52,7 @@ from services.ingest.topics import TopicSpec, ensure_topics  # noqa: E402
 
 BOOTSTRAP = "127.0.0.1:19092"
 ANNOUNCEMENTS = 50
+MURMUR2 = ("-X", "partitioner=murmur2_random")
 
 
 def free_port() -> int:
@@ -68,9 +71,10 @@ async def make_topics(run: str) -> dict[str, str]:
 
 
 def announcement_lines() -> list[bytes]:
+    """Each with its own tariff rate: 50 stories, not one story and its echoes."""
     return [
-        a.id.encode() + b"\t" + orjson.dumps(a.model_dump(mode="json"))
-        for a in make_announcements(ANNOUNCEMENTS)
+        a.id.encode() + b"\t" + orjson.dumps(a.model_dump(mode="json") | {"tariff_rate_pct": i})
+        for i, a in enumerate(make_announcements(ANNOUNCEMENTS), 1)
     ]
 
 
@@ -89,7 +93,8 @@ def kcat_produce(topic: str, lines: list[bytes]) -> None:
     if kcat is None:
         raise SystemExit("kcat is needed (deploy/local/system-deps.sh installs it)")
     subprocess.run(
-        [kcat, "-P", "-b", BOOTSTRAP, "-t", topic, "-K", "\t", "-X", "linger.ms=20"],
+        # murmur2: Kafka's default partitioner, the Quix peer's, so its two inputs co-partition
+        [kcat, "-P", "-b", BOOTSTRAP, "-t", topic, "-K", "\t", "-X", "linger.ms=20", *MURMUR2],
         input=b"\n".join(lines) + b"\n",
         check=True,
     )
@@ -243,19 +248,37 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=10_000)
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--latency-rounds", type=int, default=3)
+    parser.add_argument("--no-peer", action="store_true", help="the live path alone")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         topics = asyncio.run(make_topics(uuid.uuid4().hex[:8]))
-        kcat_produce(topics["announcements"], announcement_lines())
-        kcat_produce(topics["prices"], tick_lines(make_prices(args.ticks)))
-        rates = [throughput_round(topics, args.ticks, folder) for _ in range(args.rounds)]
+        announcements, ticks = announcement_lines(), tick_lines(make_prices(args.ticks))
+        kcat_produce(topics["announcements"], announcements)
+        kcat_produce(topics["prices"], ticks)
+        peer = peer_available() and not args.no_peer
+        rates, peer_rates = [], []
+        for _ in range(args.rounds):  # alternated, so background load hurts both alike
+            rates.append(throughput_round(topics, args.ticks, folder))
+            if peer:
+                rate, finals = peer_round(BOOTSTRAP, topics, args.ticks, 120 + args.ticks / 2_000)
+                peer_rates.append(rate)
         print(
             f"live path (serve --role engine: ingest, engine, SQLite store, publish), "
             f"{args.ticks:,} ticks, {len(SYMBOLS)} instruments, {ANNOUNCEMENTS} announcements: "
             f"{spread(rates)} ticks/s (min / median / max of {args.rounds} rounds)",
             flush=True,
         )
+        if peer:
+            print(
+                f"Quix Streams peer (benchmarks/peers, same topics, rounds alternated): "
+                f"{spread(peer_rates)} ticks/s; live path / peer (medians): "
+                f"{statistics.median(rates) / statistics.median(peer_rates):.2f}x",
+                flush=True,
+            )
+            print("  peer:", compare(finals, replay_finals(announcements, ticks)), flush=True)
+        else:
+            print("Quix Streams peer not run (--no-peer, or no bench extra installed)")
         for _ in range(args.latency_rounds):
             topics = asyncio.run(make_topics(uuid.uuid4().hex[:8]))
             print("latency:", asyncio.run(latency_round(topics, args.rate, args.seconds, folder)))

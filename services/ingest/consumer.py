@@ -26,7 +26,7 @@ from services.ingest.fastprice import PriceRow, decode_price_rows, rows_frame
 from services.ingest.metrics import IngestMetrics
 from services.ingest.outages import Outages, kafka_transient, retrying
 from services.ingest.plausibility import EventTimeBounds, WallClock, system_wall_clock
-from services.ingest.triage import DecodeAll, each, triage
+from services.ingest.triage import DecodeAll, Triage, each, triage
 from services.ingest.types import BatchSink, IngestBatch
 
 log = logging.getLogger(__name__)
@@ -210,16 +210,30 @@ class TopicConsumer(Generic[E]):
         await consumer.start()
         self._consumer = consumer
         lag = asyncio.create_task(self._measure_lag(consumer), name=f"lag {self.topic}")
+        delivering: asyncio.Task[None] | None = None
         try:
             while True:
                 polled = await consumer.getmany(
                     timeout_ms=self._config.poll_timeout_ms, max_records=self._config.max_records
                 )
                 if polled:
-                    await self._process(consumer, polled)
+                    # the next batch is read and sorted while the one before is stored and
+                    # published; it reaches the sink only once that one is committed
+                    triaged = self._triage(polled)
+                    if delivering is not None:
+                        await delivering
+                    delivering = asyncio.create_task(
+                        self._deliver(consumer, polled, triaged), name=f"deliver {self.topic}"
+                    )
+                elif delivering is not None and delivering.done():
+                    await delivering  # raises what it raised
+                    delivering = None
                 await self._observe_lag(consumer)
         finally:
             lag.cancel()
+            if delivering is not None:
+                delivering.cancel()
+                await asyncio.gather(delivering, return_exceptions=True)
             self._consumer = None
             if self._checkpoints is not None:  # the next start reads from here
                 await self._save_checkpoints(list(consumer.assignment()))
@@ -305,21 +319,27 @@ class TopicConsumer(Generic[E]):
             except Exception:
                 log.exception("%s: checkpoints not saved", self.topic)
 
-    async def _process(
-        self, consumer: AIOKafkaConsumer, polled: dict[TopicPartition, list[Any]]
-    ) -> None:
+    def _triage(self, polled: dict[TopicPartition, list[Any]]) -> Triage[E]:
         records = [record for batch in polled.values() for record in batch]
         if self._owner is not None:
             for tp, batch in polled.items():
                 self._keys.setdefault(tp, set()).update({r.key for r in batch if r.key})
         bounds, plausible = self._bounds, self._kind.plausible
-        result = triage(
+        return triage(
             records,
             self._kind.decode_all,
             self._kind.identity,
             self._seen,
             lambda event: plausible(bounds, event),
         )
+
+    async def _deliver(
+        self,
+        consumer: AIOKafkaConsumer,
+        polled: dict[TopicPartition, list[Any]],
+        result: Triage[E],
+    ) -> None:
+        """Hand the batch to the sink, dead-letter its rejects, then commit its offsets."""
         offsets = {tp: batch[-1].offset + 1 for tp, batch in polled.items()}
         # a checkpoint sees the sink's state and these offsets together, or neither
         async with self._state_lock:

@@ -43,6 +43,7 @@ _PLAIN_TIME = re.compile(
 """A subset of the model's RFC 3339 rule that `datetime.fromisoformat` reads the same way."""
 _is_plain_time = _PLAIN_TIME.fullmatch
 _NO_BAR = (None, None, None, None, None)
+_TICK_KEYS = frozenset(("instrument", "ts", "price"))
 
 
 def _instrument(c: Columns) -> list[bool]:
@@ -93,9 +94,16 @@ CHECKS: tuple[tuple[str, Check], ...] = (
 
 def rows_frame(rows: Sequence[PriceRow]) -> pl.DataFrame:
     """Rows as a frame in `PRICE_SCHEMA` (the frame `prices_frame` makes of their events)."""
-    columns = zip(*rows, strict=True) if rows else ([] for _ in PRICE_SCHEMA)
-    frame = pl.DataFrame(dict(zip(PRICE_SCHEMA, columns, strict=True)), schema=_ROW_SCHEMA)
-    return frame.with_columns(pl.col("ts").cast(PRICE_SCHEMA["ts"]))
+    if not rows:
+        return pl.DataFrame(schema=PRICE_SCHEMA)
+    columns = zip(*rows, strict=True)
+    given = {n: c for n, c in zip(PRICE_SCHEMA, columns, strict=True) if c.count(None) < len(c)}
+    frame = pl.DataFrame(given, schema={n: _ROW_SCHEMA[n] for n in given})
+    # a column with no value (the bar fields of ticks) is made by polars, not from a list
+    absent = [pl.lit(None, dtype).alias(n) for n, dtype in PRICE_SCHEMA.items() if n not in given]
+    return frame.with_columns(*absent, pl.col("ts").cast(PRICE_SCHEMA["ts"])).select(
+        list(PRICE_SCHEMA)
+    )
 
 
 def row_of(price: Price) -> PriceRow:
@@ -139,10 +147,12 @@ def _by_model(value: bytes | None) -> PriceRow | Rejection:
 
 def _plain_ticks(docs: list[dict[str, Any]]) -> list[PriceRow | None]:
     """A row for each document that passes every check, else None."""
-    columns: Columns = {name: [d.get(name) for d in docs] for name in _FIELDS}
-    passed = [True] * len(docs)
-    for _, check in CHECKS:
-        passed = [p and ok for p, ok in zip(passed, check(columns), strict=True)]
+    if all(d.keys() == _TICK_KEYS for d in docs):  # the usual batch: every other field absent
+        columns: Columns = {name: [d[name] for d in docs] for name in _TICK_KEYS}
+        columns |= {name: [None] * len(docs) for name in _FIELDS if name not in _TICK_KEYS}
+    else:
+        columns = {name: [d.get(name) for d in docs] for name in _FIELDS}
+    passed = [all(oks) for oks in zip(*(check(columns) for _, check in CHECKS), strict=True)]
     rows: list[PriceRow | None] = []
     for ok, instrument, ts, price, volume in zip(
         passed, columns["instrument"], columns["ts"], columns["price"], columns["volume"],
@@ -169,9 +179,34 @@ def _plain_ticks(docs: list[dict[str, Any]]) -> list[PriceRow | None]:
 
 
 def _utc(ts: str) -> int | None:
-    """µs since the epoch; None when the time is not a real one (Feb 30, 24:00, a leap second)
-    or cannot be held as UTC (the model's conversion fails there too)."""
+    """µs since the epoch of a plain time; None when it is not a real one (Feb 30, 24:00, a
+    leap second) or cannot be held as UTC (the model's conversion fails there too).
+
+    A UTC time (`Z`) is its minute's start, read once per minute, plus its seconds."""
+    if ts[-1] == "Z" and ts[17:19] < "60":
+        minute = _MINUTES.get(ts[:16])
+        if minute is None:
+            minute = _minute_us(ts[:16])
+        if minute is not None:
+            fraction = ts[20:-1]  # "" without one; at most 6 digits (the plain-time pattern)
+            micros = int(fraction) * 10 ** (6 - len(fraction)) if fraction else 0
+            return minute + int(ts[17:19]) * 1_000_000 + micros
     try:
         return to_us(datetime.fromisoformat(ts).astimezone(UTC))
     except (ValueError, OverflowError):
         return None
+
+
+_MINUTES: dict[str, int] = {}
+"""`YYYY-MM-DDTHH:MM` (UTC) to µs since the epoch, for the minutes seen lately."""
+
+
+def _minute_us(minute: str) -> int | None:
+    try:
+        us = to_us(datetime.fromisoformat(minute).replace(tzinfo=UTC))
+    except ValueError:
+        return None
+    if len(_MINUTES) >= 100_000:  # a bound: ticks come in time order, old minutes go
+        _MINUTES.clear()
+    _MINUTES[minute] = us
+    return us

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from services.events import Announcement, Price
-from services.frames import from_us
+from services.frames import from_us, to_us
 from services.ingest.decode import Rejection, RejectReason
 from services.ingest.fastprice import PriceRow
 
@@ -36,7 +36,15 @@ class EventTimeBounds:
         self._ahead_of_watermark = max_ahead_of_watermark
         self._ahead_of_wall_clock = max_ahead_of_wall_clock
         self._wall_clock = wall_clock
-        self._watermarks: dict[str, datetime] = {}
+        self._limit_us = None if max_ahead_of_watermark is None else _us(max_ahead_of_watermark)
+        self._wall_limit_us = (
+            None if max_ahead_of_wall_clock is None else _us(max_ahead_of_wall_clock)
+        )
+        self._now_us = -(2**62)
+        """The wall clock's latest reading, µs since the epoch."""
+        self._watermarks: dict[str, int] = {}
+        """The latest event time accepted per instrument, µs since the epoch: integers, so a
+        tick of the fast path is judged without a datetime unless it is rejected."""
 
     def reset(self) -> None:
         """Forget every watermark (the partitions are read again from the start)."""
@@ -44,25 +52,32 @@ class EventTimeBounds:
 
     def check_price(self, price: Price) -> Rejection | None:
         """None and the watermark advanced, or why the price is implausible."""
-        return self._check(price.instrument, price.ts)
+        return self._check(price.instrument, to_us(price.ts))
 
     def check_row(self, row: PriceRow) -> Rejection | None:
         """`check_price` of a row of the ingest fast path (instrument, ts in µs, ...)."""
-        return self._check(row[0], from_us(row[1]))
+        return self._check(row[0], row[1])
 
-    def _check(self, instrument: str, ts: datetime) -> Rejection | None:
-        rejection = self._ahead_of_now(ts)
+    def _check(self, instrument: str, ts_us: int) -> Rejection | None:
+        rejection = None
+        wall = self._wall_limit_us
+        if wall is not None and ts_us > self._now_us + wall:
+            # the clock is read only for what its previous reading would reject: it moves forward
+            self._now_us = to_us(self._wall_clock())
+            rejection = self._ahead_of_now(from_us(ts_us))
         watermark = self._watermarks.get(instrument)
-        limit = self._ahead_of_watermark
-        too_far = watermark is not None and limit is not None and ts > watermark + limit
-        if rejection is None and too_far:
-            rejection = Rejection(
-                RejectReason.IMPLAUSIBLE_TIME,
-                f"ts: {ts.isoformat()} is more than {limit} after the instrument's "
-                f"latest event time {watermark}",
-            )
-        if rejection is None and (watermark is None or ts > watermark):
-            self._watermarks[instrument] = ts
+        limit = self._limit_us
+        if watermark is None or ts_us > watermark:
+            too_far = watermark is not None and limit is not None and ts_us > watermark + limit
+            if rejection is None and too_far:
+                assert watermark is not None
+                rejection = Rejection(
+                    RejectReason.IMPLAUSIBLE_TIME,
+                    f"ts: {from_us(ts_us).isoformat()} is more than {self._ahead_of_watermark} "
+                    f"after the instrument's latest event time {from_us(watermark)}",
+                )
+            if rejection is None:
+                self._watermarks[instrument] = ts_us
         return rejection
 
     def check_announcement(self, announcement: Announcement) -> Rejection | None:
@@ -79,3 +94,7 @@ class EventTimeBounds:
             RejectReason.IMPLAUSIBLE_TIME,
             f"{field}: {at.isoformat()} is more than {limit} ahead of the wall clock",
         )
+
+
+def _us(span: timedelta) -> int:
+    return (span.days * 86_400 + span.seconds) * 1_000_000 + span.microseconds

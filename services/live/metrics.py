@@ -208,16 +208,17 @@ class LiveMetrics:
         self.open_windows.set(sum(instrument.open_windows for instrument in status))
         wall_us = self.wall_s() * 1_000_000
         for instrument in status:
-            symbol = instrument.symbol
-            late = instrument.late_dropped - self._late_seen.get(symbol, 0)
+            symbol = (instrument.symbol,)
+            late = instrument.late_dropped - self._late_seen.get(symbol[0], 0)
             if late > 0:
-                self.late.labels(symbol).inc(late)
-                self._late_seen[symbol] = instrument.late_dropped
+                self._child(self.late, symbol).inc(late)
+                self._late_seen[symbol[0]] = instrument.late_dropped
             if instrument.watermark_us is not None:
-                self.watermark_lag.labels(symbol).set((wall_us - instrument.watermark_us) / 1e6)
-            self.market_open.labels(symbol).set(1 if instrument.market_open else 0)
+                lag_s = (wall_us - instrument.watermark_us) / 1e6
+                self._child(self.watermark_lag, symbol).set(lag_s)
+            self._child(self.market_open, symbol).set(1 if instrument.market_open else 0)
             last = instrument.last_arrival_s
             stale_s = 0.0
             if instrument.market_open and last is not None:
                 stale_s = now_s - last
-            self.staleness.labels(symbol).set(stale_s)
+            self._child(self.staleness, symbol).set(stale_s)

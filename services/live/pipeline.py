@@ -44,6 +44,9 @@ RECOVERY_LOOKBACK = timedelta(days=45)
 sensible retention of `market.prices`. Measured in event time, so a historical replay behaves
 as a live run."""
 _PAGE = 1000
+ENGINE_STATE_EVERY_S = 1.0
+"""After a batch, the engine's gauges (open windows, staleness, watermark lag) are refreshed
+if they are older than this (engine clock); the idle timer and rebalances always refresh them."""
 
 
 async def latest_revisions(
@@ -126,6 +129,7 @@ class LivePipeline:
         self._publishers = publishers
         self._metrics = metrics
         self._lock = asyncio.Lock()
+        self._observed_s = float("-inf")
 
     async def accept(self, batch: IngestBatch) -> None:
         async with self._lock:
@@ -213,7 +217,7 @@ class LivePipeline:
         self._metrics.published(stored, arrived_ms=arrived_ms)
         for signal in stored:
             _log_revision(signal)
-        self._observe_engine()
+        self._observe_engine(every_s=ENGINE_STATE_EVERY_S)
 
     async def _drain_outbox(self, *, page: int = 1000) -> int:
         if self._outbox is None:
@@ -246,5 +250,12 @@ class LivePipeline:
             call, dependency="store", outages=self.outages, transient=store_transient
         )
 
-    def _observe_engine(self) -> None:
-        self._metrics.engine_state(self.engine.instrument_status(), now_s=self._clock.monotonic_s())
+    def _observe_engine(self, *, every_s: float = 0.0) -> None:
+        """Refresh the engine's gauges; with `every_s`, only if they are that old (a batch's
+        gauges need not be fresher than a scrape: reading the engine's status costs more than
+        the metrics of its revisions)."""
+        now_s = self._clock.monotonic_s()
+        if every_s and now_s - self._observed_s < every_s:
+            return
+        self._observed_s = now_s
+        self._metrics.engine_state(self.engine.instrument_status(), now_s=now_s)

@@ -171,3 +171,25 @@ def test_plain_ticks_never_reach_the_model(monkeypatch: pytest.MonkeyPatch) -> N
     ]
     with pytest.raises(AssertionError, match="the model was asked"):
         decode_price_rows([b'{"instrument":"KOSPI","ts":"2025-07-08T00:00:01Z","price":"1"}'])
+
+
+@pytest.mark.parametrize(
+    "ts",
+    [
+        "2025-07-07T00:07:48Z",  # no fraction
+        "2025-07-07T00:07:48.5Z",  # one digit: half a second
+        "2025-07-07T00:07:48.000001Z",  # six digits
+        "2025-07-07T23:59:59.999999Z",  # the last microsecond of a day
+        "2024-02-29T12:00:00Z",  # a leap day
+        "2025-02-29T12:00:00Z",  # not a day
+        "2025-07-07T24:00:00Z",  # not an hour
+        "2016-12-31T23:59:60Z",  # a leap second: not a time Python holds
+        "2025-07-07T09:07:48.25+09:00",  # an offset: the general path
+    ],
+)
+def test_utc_times_read_a_minute_at_a_time_get_the_models_values(ts: str) -> None:
+    """A `Z` time is its minute's start (read once) plus its seconds: the model's value, and
+    its rejection where the time is not real, whether or not the minute was seen before."""
+    value = orjson.dumps({"instrument": "KOSPI", "ts": ts, "price": 101.5})
+    first, again = by_fast_path([value]), by_fast_path([value])
+    assert first == again == [by_model(value)]

@@ -76,3 +76,16 @@ def test_no_bounds_accept_everything() -> None:
     check = bounds(watermark=None, wall=None)
     assert check.check_price(tick("KOSPI", T0)) is None
     assert check.check_price(tick("KOSPI", T0 + 100 * 365 * DAY)) is None
+
+
+def test_the_wall_clock_is_read_again_before_an_event_is_rejected() -> None:
+    """The clock is read only for an event its previous reading would reject: an event that
+    was a day too far ahead is accepted once the wall clock has caught up."""
+    now = [NOW]
+    check = EventTimeBounds(
+        max_ahead_of_watermark=None, max_ahead_of_wall_clock=DAY, wall_clock=lambda: now[0]
+    )
+    assert check.check_price(tick("KOSPI", NOW)) is None
+    assert check.check_price(tick("KOSPI", NOW + 2 * DAY)) is not None
+    now[0] = NOW + DAY
+    assert check.check_price(tick("KOSPI", NOW + 2 * DAY)) is None
