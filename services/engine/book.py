@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from services.engine.baselines import Baselines
 from services.engine.calendar import SessionCalendar
@@ -23,9 +24,9 @@ class InstrumentBook:
     baselines: Baselines
     windows: WindowTable = field(default_factory=WindowTable)
     """Open windows, and the anchors of the announcements that opened them."""
-    retired: list[tuple[int, int, Signal]] = field(default_factory=list)
-    """(anchor µs, end µs, last revision) of final windows no tick can change; kept so a late
-    announcement anchored inside one still corrects its confounders."""
+    retired: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
+    """(anchor µs, end µs, fields of the last revision) of final windows no tick can change;
+    kept so a late announcement anchored inside one still corrects its confounders."""
     retired_returns: dict[WindowKey, float] = field(default_factory=dict)
     """Final returns of retired windows of a benchmark, for its dependents' abnormal returns."""
     pending: dict[WindowKey, Signal] = field(default_factory=dict)

@@ -63,13 +63,6 @@ class Revisions(Sequence[Signal]):
         self._json = confounders_json or [None] * len(self._rows)
         self._signals: list[Signal | None] = [None] * len(self._rows)
 
-    @classmethod
-    def of(cls, signals: Sequence[Signal]) -> Revisions:
-        """Revisions of ready signals (corrections of retired reactions)."""
-        out = cls([fields_of(s) for s in signals])
-        out._signals = list(signals)
-        return out
-
     def extend(self, other: Revisions) -> None:
         self._rows += other._rows
         self._json += other._json

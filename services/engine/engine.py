@@ -96,7 +96,7 @@ class ReactionEngine:
 
     def add_announcements(self, announcements: Sequence[Announcement]) -> Revisions:
         touched: set[str] = set()
-        corrections: list[Signal] = []
+        corrections: list[dict[str, Any]] = []
         for ann in announcements:
             if ann.id in self._announcements:
                 self._stats.duplicate_announcements += 1
@@ -109,7 +109,7 @@ class ReactionEngine:
             for inst in routed:
                 if self._open_windows(ann, inst, corrections):
                     touched.add(inst.symbol)
-        out = Revisions.of(corrections)
+        out = Revisions(corrections)
         out.extend(self._reviser.evaluate(touched, {}))
         return out
 
@@ -194,7 +194,9 @@ class ReactionEngine:
         return self._finalise_closed(self._books.values())
 
     # --- windows -------------------------------------------------------------------------
-    def _open_windows(self, ann: Announcement, inst: Instrument, corrections: list[Signal]) -> bool:
+    def _open_windows(
+        self, ann: Announcement, inst: Instrument, corrections: list[dict[str, Any]]
+    ) -> bool:
         book = self._books[inst.symbol]
         table = book.windows
         if ann.id in table.anchors:
@@ -250,24 +252,25 @@ class ReactionEngine:
             static["sessions_k"].append(cal.session_fractions(anchor_us, end_us))
         return metas, static
 
-    def _correct_retired(self, book: InstrumentBook, anchor_us: int, ann_id: str) -> list[Signal]:
+    def _correct_retired(
+        self, book: InstrumentBook, anchor_us: int, ann_id: str
+    ) -> list[dict[str, Any]]:
         """Retired finals that hold `anchor_us` gain `ann_id` as a confounder: a correction."""
-        out: list[Signal] = []
+        out: list[dict[str, Any]] = []
         retired = book.retired
-        for i, (start_us, end_us, sig) in enumerate(retired):
-            if start_us <= anchor_us <= end_us and sig.announcement_id != ann_id:
-                revision = sig.revision + 1
-                new = sig.model_copy(
-                    update={
-                        "signal_id": signal_id(
-                            sig.announcement_id, book.symbol, sig.horizon, revision
-                        ),
-                        "revision": revision,
-                        "corrected": True,
-                        "confounders": sorted({*sig.confounders, ann_id}),
-                        "emitted_at": self._clock.now(),
-                    }
-                )
+        for i, (start_us, end_us, sent) in enumerate(retired):
+            if start_us <= anchor_us <= end_us and sent["announcement_id"] != ann_id:
+                revision = sent["revision"] + 1
+                new = {
+                    **sent,
+                    "signal_id": signal_id(
+                        sent["announcement_id"], book.symbol, sent["horizon"], revision
+                    ),
+                    "revision": revision,
+                    "corrected": True,
+                    "confounders": tuple(sorted({*sent["confounders"], ann_id})),
+                    "emitted_at": self._clock.now(),
+                }
                 retired[i] = (start_us, end_us, new)
                 out.append(new)
         self._stats.signals += len(out)

@@ -189,8 +189,8 @@ class Reviser:
                     float(cols["last_close"][i]), float(cols["base_price"][i])
                 )
             if meta.last_sent is not None:
-                signal = Revisions([meta.last_sent])[0]
-                book.retired.append((int(cols["anchor_us"][i]), int(cols["end_us"][i]), signal))
+                span = (int(cols["anchor_us"][i]), int(cols["end_us"][i]))
+                book.retired.append((*span, meta.last_sent))
         self._stats.windows_retired += len(done)
         table.retire(done)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import pickle
 import zlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from services.engine.book import WindowKey
 from services.engine.exceptions import SnapshotError
@@ -36,7 +36,7 @@ class InstrumentSnapshot:
     session_closes: dict[int, tuple[int, float]]
     history: Rows
     windows: WindowTable
-    retired: list[tuple[int, int, Signal]]
+    retired: list[tuple[int, int, dict[str, Any]]]
     retired_returns: dict[WindowKey, float]
     pending: dict[WindowKey, Signal]
 
