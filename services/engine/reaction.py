@@ -53,8 +53,10 @@ def reaction_columns(
     abnormal = ret - (expected if benchmark_return_pct is None else benchmark_return_pct)
     direction = np.where(ret <= -config.flat_threshold_pct, _DOWN, _FLAT)
     direction[ret >= config.flat_threshold_pct] = _UP
-    max_iv = cols["max_interval_us"][idx]
-    granularity = np.where(max_iv >= DAY_US, _DAILY, np.where(max_iv > 0, _MINUTE, _TICK))
+    max_interval_us = cols["max_interval_us"][idx]
+    granularity = np.where(
+        max_interval_us >= DAY_US, _DAILY, np.where(max_interval_us > 0, _MINUTE, _TICK)
+    )
     return {
         "anchor_at": anchor,
         "base_price": base,
