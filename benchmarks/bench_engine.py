@@ -15,66 +15,36 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from services.engine import ManualClock, ReactionEngine, get_calendar, load_registry
-from services.events import Announcement
-from services.frames import PRICE_SCHEMA, from_us
+from engine_inputs import SESSION, announcements, calendar, tick_frame
+
+from services.engine import ManualClock, ReactionEngine, load_registry
+from services.frames import from_us
 
 SYMBOLS = ["KOSPI", "KOSDAQ", "USDKRW", "005380.KS", "005490.KS"]
 TICK_EVERY_US = 500_000
 
 
-def make_prices(n_ticks: int, seed: int = 7) -> pl.DataFrame:
-    cal = get_calendar("XKRX", date(2010, 1, 1), date(2030, 12, 31))
-    first = cal.session_by_date(date(2025, 7, 7))
+def make_prices(n_ticks: int) -> pl.DataFrame:
+    cal = calendar()
     per_symbol = n_ticks // len(SYMBOLS)
     times: list[np.ndarray] = []
-    left, s = per_symbol, first - 1
+    left, s = per_symbol, cal.session_by_date(SESSION) - 1
     while left > 0:  # the previous session's close gives every window its base
         o, c = cal.session_open_us(s), cal.session_close_us(s)
         t = np.arange(o, c + 1, TICK_EVERY_US, dtype=np.int64)[:left]
         times.append(t)
         left -= len(t)
         s += 1
-    ts = np.concatenate(times)
-    rng = np.random.default_rng(seed)
-    frames = []
-    for i, sym in enumerate(SYMBOLS):
-        walk = 100.0 * (i + 1) * np.exp(np.cumsum(rng.normal(0, 2e-4, len(ts))))
-        frames.append(pl.DataFrame({"instrument": sym, "ts": ts, "price": walk}))
-    df = pl.concat(frames).sort("ts", maintain_order=True)
-    return df.select(
-        pl.col("instrument"),
-        pl.col("ts").cast(pl.Datetime("us", "UTC")),
-        pl.col("price"),
-        *[
-            pl.lit(None, dtype=PRICE_SCHEMA[c]).alias(c)
-            for c in ("open", "high", "low", "close", "interval", "volume")
-        ],
-    )
-
-
-def make_announcements(n: int) -> list[Announcement]:
-    cal = get_calendar("XKRX", date(2010, 1, 1), date(2030, 12, 31))
-    s = cal.session_by_date(date(2025, 7, 7))
-    o, c = cal.session_open_us(s), cal.session_close_us(s)
-    return [
-        Announcement(
-            id=f"ann-{i}",
-            published_at=from_us(o + (c - o) * i // n),
-            targets=["KR"],
-            sectors=["autos", "steel"],
-            headline=f"bench {i}",
-        )
-        for i in range(n)
-    ]
+    return tick_frame(np.concatenate(times), SYMBOLS, step_pct=2e-4)
 
 
 def run(
@@ -82,7 +52,7 @@ def run(
 ) -> tuple[float, np.ndarray, np.ndarray, dict[str, int]]:
     """Total seconds, per-batch latencies, per-batch signal counts, final counters."""
     engine = ReactionEngine(load_registry(), clock=ManualClock(datetime(2026, 1, 1, tzinfo=UTC)))
-    engine.add_announcements(make_announcements(n_ann))
+    engine.add_announcements(announcements(n_ann, "ann", sectors=["autos", "steel"]))
     latencies = []
     signals = []
     start = time.perf_counter()
@@ -108,8 +78,8 @@ def main() -> None:
         f"{prices.height:,} ticks, {len(SYMBOLS)} instruments, {args.announcements} announcements"
     )
     # the small-batch run takes ticks from the announcements' session, where windows are live
-    cal = get_calendar("XKRX", date(2010, 1, 1), date(2030, 12, 31))
-    live_from = from_us(cal.session_open_us(cal.session_by_date(date(2025, 7, 7))) - 60_000_000)
+    cal = calendar()
+    live_from = from_us(cal.session_open_us(cal.session_by_date(SESSION)) - 60_000_000)
     live = prices.filter(pl.col("ts") >= live_from)
     for batch, frame in ((2_000, prices), (100, live.head(args.small_batch_ticks))):
         n = frame.height

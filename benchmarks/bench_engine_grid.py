@@ -1,6 +1,7 @@
 """The engine alone over one session's ticks, on a grid of instruments x announcements: ticks/s,
-revisions/s (each revision encoded to its JSON contract bytes) and revisions per tick, as
-min / median / max over the rounds (prints figures; never asserts on time).
+revisions/s (each revision encoded to its JSON contract bytes by `Revisions.encoded()`, no
+`Signal` built), revisions per tick and ticks per CPU-second, as min / median / max over the
+rounds (prints figures; never asserts on time).
 
     .venv/bin/python benchmarks/bench_engine_grid.py [--ticks 100000] [--rounds 3]
         [--grid 5x1,500x1,5x1000,500x50]
@@ -17,7 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -26,86 +27,44 @@ import polars as pl
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from engine_inputs import SESSION, announcements, calendar, tick_frame
 from spread import spread
 
-from services.engine import ManualClock, ReactionEngine, get_calendar
+from services.engine import ManualClock, ReactionEngine
 from services.engine.registry import Instrument, InstrumentRegistry
-from services.events import Announcement, signal_value
-from services.frames import PRICE_SCHEMA, from_us
+from services.events import Announcement
 
 BATCH = 2_000
-SESSION = date(2025, 7, 7)
 
 
 def registry(n_instruments: int) -> InstrumentRegistry:
     return InstrumentRegistry([Instrument(f"I{i:04d}", "KR", "XKRX") for i in range(n_instruments)])
 
 
-def session_ticks(symbols: list[str], n_ticks: int, seed: int = 7) -> pl.DataFrame:
+def session_ticks(symbols: list[str], n_ticks: int) -> pl.DataFrame:
     """`n_ticks` over the session (one at the previous close first), in time order."""
-    cal = get_calendar("XKRX", date(2010, 1, 1), date(2030, 12, 31))
+    cal = calendar()
     s = cal.session_by_date(SESSION)
     per_symbol = max(2, n_ticks // len(symbols))
     opened, closed = cal.session_open_us(s), cal.session_close_us(s)
     ts = np.concatenate(
         [[cal.session_close_us(s - 1)], np.linspace(opened, closed, per_symbol - 1)]
     ).astype(np.int64)
-    rng = np.random.default_rng(seed)
-    frames = [
-        pl.DataFrame(
-            {
-                "instrument": sym,
-                "ts": ts,
-                "price": 100.0 * np.exp(np.cumsum(rng.normal(0, 5e-4, len(ts)))),
-            }
-        )
-        for sym in symbols
-    ]
-    df = pl.concat(frames).sort("ts", maintain_order=True)
-    return df.select(
-        pl.col("instrument"),
-        pl.col("ts").cast(pl.Datetime("us", "UTC")),
-        pl.col("price"),
-        *[
-            pl.lit(None, dtype=PRICE_SCHEMA[c]).alias(c)
-            for c in ("open", "high", "low", "close", "interval", "volume")
-        ],
-    )
-
-
-def announcements(n: int) -> list[Announcement]:
-    cal = get_calendar("XKRX", date(2010, 1, 1), date(2030, 12, 31))
-    s = cal.session_by_date(SESSION)
-    o, c = cal.session_open_us(s), cal.session_close_us(s)
-    return [
-        Announcement(
-            id=f"grid-{i}",
-            published_at=from_us(o + (c - o) * i // n),
-            targets=["KR"],
-            headline=f"grid {i}",
-        )
-        for i in range(n)
-    ]
+    return tick_frame(ts, symbols, step_pct=5e-4)
 
 
 def one_round(
     reg: InstrumentRegistry, anns: list[Announcement], prices: pl.DataFrame
-) -> tuple[float, int]:
-    """Seconds for the announcements and every batch (revisions encoded), and revisions."""
+) -> tuple[float, float, int]:
+    """Wall and CPU seconds for the announcements and every batch (revisions encoded), and
+    revisions. CPU time shows the work where other processes share the cores."""
     engine = ReactionEngine(reg, clock=ManualClock(datetime(2026, 1, 1, tzinfo=UTC)))
-    revisions = 0
-    start = time.perf_counter()
-    for signal in engine.add_announcements(anns):
-        signal_value(signal)
-        revisions += 1
+    start, cpu_start = time.perf_counter(), time.process_time()
+    revisions = len(engine.add_announcements(anns).encoded())
     for offset in range(0, prices.height, BATCH):
-        for signal in engine.add_prices(prices.slice(offset, BATCH)):
-            signal_value(signal)
-            revisions += 1
-    for signal in engine.finish():
-        signal_value(signal)
-        revisions += 1
-    return time.perf_counter() - start, revisions
+        revisions += len(engine.add_prices(prices.slice(offset, BATCH)).encoded())
+    revisions += len(engine.finish().encoded())
+    return time.perf_counter() - start, time.process_time() - cpu_start, revisions
 
 
 def main() -> None:
@@ -122,15 +81,17 @@ def main() -> None:
         n_inst, n_ann = (int(x) for x in cell.split("x"))
         reg = registry(n_inst)
         prices = session_ticks([i.symbol for i in reg], args.ticks)
-        anns = announcements(n_ann)
+        anns = announcements(n_ann, "grid")
         rounds = [one_round(reg, anns, prices) for _ in range(args.rounds)]
-        revisions = rounds[0][1]
-        ticks_s = [prices.height / s for s, _ in rounds]
-        revs_s = [r / s for s, r in rounds]
+        revisions = rounds[0][2]
+        ticks_s = [prices.height / wall for wall, _, _ in rounds]
+        revs_s = [r / wall for wall, _, r in rounds]
+        ticks_cpu = [prices.height / cpu for _, cpu, _ in rounds]
         print(
             f"{n_inst:>4} instruments x {n_ann:>5} announcements: "
             f"{spread(ticks_s)} ticks/s | {spread(revs_s)} revisions/s | "
-            f"{revisions:,} revisions, {revisions / prices.height:.2f} per tick",
+            f"{revisions:,} revisions, {revisions / prices.height:.2f} per tick | "
+            f"{spread(ticks_cpu)} ticks per CPU-second",
             flush=True,
         )
 

@@ -3,6 +3,7 @@
 from services.engine.calendar import ALWAYS_OPEN, SessionCalendar, get_calendar
 from services.engine.clock import ManualClock, SystemClock
 from services.engine.config import DEFAULT_HORIZONS, EngineConfig, Horizon
+from services.engine.emission import Revisions
 from services.engine.engine import ReactionEngine
 from services.engine.exceptions import (
     CalendarError,
@@ -32,6 +33,7 @@ __all__ = [
     "PriceFrameError",
     "ReactionEngine",
     "RegistryError",
+    "Revisions",
     "SessionCalendar",
     "SystemClock",
     "TradingCalendar",

@@ -32,7 +32,7 @@ def baseline_from_closes(closes: Sequence[float]) -> Baseline | None:
 
 class Baselines:
     """One instrument's baselines by anchor session, from its session closes (kept up to date
-    by its `InstrumentState`)."""
+    by its `PriceHistory`)."""
 
     def __init__(self, session_closes: dict[int, tuple[int, float]], sessions: int) -> None:
         self._closes = session_closes

@@ -33,7 +33,9 @@ class IngestResult:
 
 
 @dataclass(slots=True)
-class InstrumentState:
+class PriceHistory:
+    """One instrument's prices: event time, kept history and session closes."""
+
     symbol: str
     calendar: SessionCalendar
     config: EngineConfig

@@ -36,14 +36,14 @@ def reaction_columns(
     `benchmark_return_pct` is None for an instrument without a benchmark, else NaN where the
     benchmark has no return yet. Times stay in µs; NaN stands for null.
     """
-    base = cols["base_p"][idx]
+    base = cols["base_price"][idx]
     anchor = cols["anchor_us"][idx]
-    ret = _pct(cols["last_c"][idx], base)
-    rise = _pct(cols["hi"][idx], base)
-    fall = _pct(cols["lo"][idx], base)
-    peak = np.where(np.abs(rise) >= np.abs(fall), cols["hi_t"][idx], cols["lo_t"][idx])
-    gap = np.where(cols["at_open"][idx], _pct(cols["first_o"][idx], base), np.nan)
-    k = covered_sessions(cols["sessions_k"][idx], cols["max_iv"][idx])
+    ret = _pct(cols["last_close"][idx], base)
+    rise = _pct(cols["high"][idx], base)
+    fall = _pct(cols["low"][idx], base)
+    peak = np.where(np.abs(rise) >= np.abs(fall), cols["high_us"][idx], cols["low_us"][idx])
+    gap = np.where(cols["at_open"][idx], _pct(cols["first_open"][idx], base), np.nan)
+    k = covered_sessions(cols["sessions_k"][idx], cols["max_interval_us"][idx])
     expected = k * baseline_mean_pct
     spread = np.sqrt(k) * baseline_std_pct
     known = spread > 0  # False where there is no baseline (NaN)
@@ -53,14 +53,16 @@ def reaction_columns(
     abnormal = ret - (expected if benchmark_return_pct is None else benchmark_return_pct)
     direction = np.where(ret <= -config.flat_threshold_pct, _DOWN, _FLAT)
     direction[ret >= config.flat_threshold_pct] = _UP
-    max_iv = cols["max_iv"][idx]
-    granularity = np.where(max_iv >= DAY_US, _DAILY, np.where(max_iv > 0, _MINUTE, _TICK))
+    max_interval_us = cols["max_interval_us"][idx]
+    granularity = np.where(
+        max_interval_us >= DAY_US, _DAILY, np.where(max_interval_us > 0, _MINUTE, _TICK)
+    )
     return {
         "anchor_at": anchor,
         "base_price": base,
-        "base_at": cols["base_t"][idx],
-        "last_price": cols["last_c"][idx],
-        "last_at": cols["last_t"][idx],
+        "base_at": cols["base_us"][idx],
+        "last_price": cols["last_close"][idx],
+        "last_at": cols["last_us"][idx],
         "return_pct": ret,
         "max_rise_pct": rise,
         "max_fall_pct": fall,

@@ -13,38 +13,34 @@ is exactly "has seen at least what the previous run had seen".
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
+from services.engine.emission import fields_of
 from services.engine.history import NO_TIME
 from services.engine.reaction import pct
 from services.engine.windows import WindowTable
 from services.events import Signal
 from services.frames import to_us
 
-ReactionKey = tuple[str, str, str]
-"""(announcement_id, instrument, horizon)."""
 _PCT_TOLERANCE = 1e-9
-
-
-def reaction_key(signal: Signal) -> ReactionKey:
-    return signal.announcement_id, signal.instrument, signal.horizon
 
 
 def apply(table: WindowTable, pos: int, signal: Signal) -> bool:
     """Seed window `pos` with `signal` unless it has sent that revision or a later one."""
     c = table.cols
-    if signal.revision <= c["rev"][pos]:
+    if signal.revision <= c["revision"][pos]:
         return False
-    c["rev"][pos] = signal.revision
+    c["revision"][pos] = signal.revision
     c["final"][pos] = signal.final
-    c["e_wm"][pos] = to_us(signal.last_at)
-    c["e_return"][pos] = signal.return_pct
-    c["e_rise"][pos] = signal.max_rise_pct
-    c["e_fall"][pos] = signal.max_fall_pct
+    c["sent_watermark_us"][pos] = to_us(signal.last_at)
+    c["sent_return_pct"][pos] = signal.return_pct
+    c["sent_rise_pct"][pos] = signal.max_rise_pct
+    c["sent_fall_pct"][pos] = signal.max_fall_pct
     c["held"][pos] = True
     c["dirty"][pos] = False
-    table.meta[pos].last_signal = signal
+    table.meta[pos].last_sent = fields_of(signal)
     return True
 
 
@@ -55,7 +51,7 @@ def release_caught_up(
     whose benchmark window, for an abnormal return against one, is not held itself)."""
     c = table.cols
     for i in positions:
-        sent = table.meta[i].last_signal
+        sent = table.meta[i].last_sent
         if sent is not None and not _caught_up(table, i, sent):
             continue
         if benchmark is not None:
@@ -66,18 +62,18 @@ def release_caught_up(
         c["held"][i] = False
 
 
-def _caught_up(table: WindowTable, i: int, sent: Signal) -> bool:
+def _caught_up(table: WindowTable, i: int, sent: dict[str, Any]) -> bool:
     c = table.cols
-    if c["n"][i] == 0 or c["base_t"][i] == NO_TIME:
+    if c["n_obs"][i] == 0 or c["base_us"][i] == NO_TIME:
         return False
-    if c["last_t"][i] < to_us(sent.last_at) or c["base_t"][i] < to_us(sent.base_at):
+    if c["last_us"][i] < to_us(sent["last_at"]) or c["base_us"][i] < to_us(sent["base_at"]):
         return False
-    base = float(c["base_p"][i])
-    rise = pct(float(c["hi"][i]), base)
-    fall = pct(float(c["lo"][i]), base)
-    if rise < sent.max_rise_pct - _PCT_TOLERANCE or fall > sent.max_fall_pct + _PCT_TOLERANCE:
+    base = float(c["base_price"][i])
+    rise = pct(float(c["high"][i]), base)
+    fall = pct(float(c["low"][i]), base)
+    if rise < sent["max_rise_pct"] - _PCT_TOLERANCE or fall > sent["max_fall_pct"] + _PCT_TOLERANCE:
         return False
-    return set(sent.confounders) <= set(table.meta[i].confounders)
+    return set(sent["confounders"]) <= set(table.confounders(i).ids)
 
 
 def held_positions(table: WindowTable) -> list[int]:

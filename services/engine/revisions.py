@@ -59,18 +59,18 @@ def due_revisions(
     cols: Columns, *, watermark_us: int, until_us: int | None, policy: RevisionPolicy
 ) -> DueRevisions:
     """The windows of one instrument that get a revision at this watermark."""
-    started = (cols["base_t"] > NO_TIME) & (cols["n"] > 0)
+    started = cols["alive"] & (cols["base_us"] > NO_TIME) & (cols["n_obs"] > 0)
     # a horizon finer than the data (5m over daily bars) is never emitted
-    supported = (cols["duration_us"] == 0) | (cols["max_iv"] <= cols["duration_us"])
+    supported = (cols["duration_us"] == 0) | (cols["max_interval_us"] <= cols["duration_us"])
     live = started & supported
     final = cols["final"]
     reached = cols["end_us"] <= watermark_us
     if until_us is not None:
         reached |= cols["end_us"] <= until_us
-    first = live & (cols["rev"] == 0)
+    first = live & (cols["revision"] == 0)
     finalise = live & ~final & reached
     waiting = live & ~final & ~reached & ~first
-    waiting &= watermark_us - cols["e_wm"] >= policy.interval_us
+    waiting &= watermark_us - cols["sent_watermark_us"] >= policy.interval_us
     provisional = np.zeros_like(waiting)
     provisional[waiting] = material_change(cols, np.flatnonzero(waiting), policy)
     return DueRevisions(first, finalise, provisional, live & final & cols["dirty"])
@@ -78,12 +78,12 @@ def due_revisions(
 
 def material_change(cols: Columns, idx: npt.NDArray[np.intp], policy: RevisionPolicy) -> Mask:
     """Whether each window moved materially from its last revision (`idx`: started windows)."""
-    base = cols["base_p"][idx]
+    base = cols["base_price"][idx]
     step_x = policy.extreme_step_pct - _STEP_TOLERANCE_PCT
     step_r = policy.return_step_pct - _STEP_TOLERANCE_PCT
-    rise = _pct(cols["hi"][idx], base) - cols["e_rise"][idx]
-    fall = cols["e_fall"][idx] - _pct(cols["lo"][idx], base)
-    moved = np.abs(_pct(cols["last_c"][idx], base) - cols["e_return"][idx])
+    rise = _pct(cols["high"][idx], base) - cols["sent_rise_pct"][idx]
+    fall = cols["sent_fall_pct"][idx] - _pct(cols["low"][idx], base)
+    moved = np.abs(_pct(cols["last_close"][idx], base) - cols["sent_return_pct"][idx])
     changed: Mask = (rise >= step_x) | (fall >= step_x) | (moved >= step_r)
     return changed
 

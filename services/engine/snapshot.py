@@ -12,12 +12,11 @@ from __future__ import annotations
 import pickle
 import zlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from services.engine.baselines import Baselines
+from services.engine.book import WindowKey
 from services.engine.exceptions import SnapshotError
-from services.engine.history import NO_TIME, InstrumentState
-from services.engine.restore import ReactionKey
+from services.engine.history import NO_TIME
 from services.engine.rows import Rows
 from services.engine.windows import WindowTable
 from services.events import Signal
@@ -25,7 +24,7 @@ from services.events import Signal
 if TYPE_CHECKING:
     from services.engine.engine import ReactionEngine
 
-FORMAT = 1
+FORMAT = 2
 """Bumped whenever a structure below changes shape: older checkpoints are then re-read."""
 
 
@@ -36,36 +35,33 @@ class InstrumentSnapshot:
     late_dropped: int
     session_closes: dict[int, tuple[int, float]]
     history: Rows
-    table: WindowTable
-    anchors: list[tuple[int, str]]
-    retired: list[tuple[int, int, Signal]]
-    retired_returns: dict[tuple[str, str, str], float]
-    pending: dict[ReactionKey, Signal]
+    windows: WindowTable
+    retired: list[tuple[int, int, dict[str, Any]]]
+    retired_returns: dict[WindowKey, float]
+    pending: dict[WindowKey, Signal]
 
 
 def take(engine: ReactionEngine, symbols: set[str]) -> bytes:
     """The state of `symbols` (those the engine knows), compressed."""
     out: list[InstrumentSnapshot] = []
-    for symbol in sorted(symbols & engine._states.keys()):
-        state = engine._states[symbol]
-        if state.watermark_us != NO_TIME:
+    for symbol in sorted(symbols & engine._books.keys()):
+        book = engine._books[symbol]
+        prices = book.prices
+        if prices.watermark_us != NO_TIME:
             # history older than the current session as 1-minute and daily bars (as the engine
             # keeps it past `compact_rows`; no window notices): the size stays flat with retention
-            state.compact()
+            prices.compact()
         out.append(
             InstrumentSnapshot(
                 symbol=symbol,
-                watermark_us=state.watermark_us,
-                late_dropped=state.late_dropped,
-                session_closes=dict(state.session_closes),
-                history=state.history(),
-                table=engine._tables[symbol],
-                anchors=list(engine._anchors[symbol]),
-                retired=list(engine._retired[symbol]),
-                retired_returns={
-                    k: v for k, v in engine._retired_returns.items() if k[0] == symbol
-                },
-                pending={k: v for k, v in engine._pending.items() if k[1] == symbol},
+                watermark_us=prices.watermark_us,
+                late_dropped=prices.late_dropped,
+                session_closes=dict(prices.session_closes),
+                history=prices.history(),
+                windows=book.windows,
+                retired=list(book.retired),
+                retired_returns=dict(book.retired_returns),
+                pending=dict(book.pending),
             )
         )
     return zlib.compress(pickle.dumps((FORMAT, out), protocol=pickle.HIGHEST_PROTOCOL), 1)
@@ -76,39 +72,27 @@ def load(engine: ReactionEngine, blob: bytes) -> list[str]:
     of announcements the engine knows but the snapshot predates are opened (and filled from
     the restored history)."""
     snapshots = _decode(blob)
-    unknown = [s.symbol for s in snapshots if s.symbol not in engine._states]
+    unknown = [s.symbol for s in snapshots if s.symbol not in engine._books]
     if unknown:
         raise SnapshotError(f"instruments not in the registry: {unknown}")
     now_s = engine._clock.monotonic_s()
     for snap in snapshots:
-        symbol = snap.symbol
-        state = InstrumentState(symbol, engine._calendars[symbol], engine.config)
-        state.watermark_us = snap.watermark_us
-        state.late_dropped = snap.late_dropped
-        state.session_closes = snap.session_closes
+        book = engine._books[snap.symbol].emptied()
+        prices = book.prices
+        prices.watermark_us = snap.watermark_us
+        prices.late_dropped = snap.late_dropped
+        prices.session_closes.update(snap.session_closes)
         # as if the data had just arrived: grace runs from now
-        state.last_arrival_s = now_s
+        prices.last_arrival_s = now_s
         if len(snap.history):
-            state._chunks = [snap.history]
-            state._rows = len(snap.history)
-        engine._states[symbol] = state
-        engine._baselines[symbol] = Baselines(state.session_closes, engine.config.baseline_sessions)
-        engine._tables[symbol] = snap.table
-        engine._anchors[symbol] = snap.anchors
-        engine._retired[symbol] = snap.retired
-        engine._retired_returns = {
-            **{k: v for k, v in engine._retired_returns.items() if k[0] != symbol},
-            **snap.retired_returns,
-        }
-        engine._pending = {
-            **{k: v for k, v in engine._pending.items() if k[1] != symbol},
-            **snap.pending,
-        }
-        inst = engine._registry.get(symbol)
-        assert inst is not None
-        for ann in engine._announcements.values():
-            if inst in engine._registry.route(ann):
-                engine._open_windows(ann, inst, [])
+            prices._chunks = [snap.history]
+            prices._rows = len(snap.history)
+        book.windows = snap.windows
+        book.retired = snap.retired
+        book.retired_returns = snap.retired_returns
+        book.pending = snap.pending
+        engine._books[snap.symbol] = book
+        engine.reopen_windows(snap.symbol)
     return [s.symbol for s in snapshots]
 
 

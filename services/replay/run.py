@@ -56,7 +56,7 @@ def run_replay(
     backfill: list[StoreBatch] = []
 
     def keep(
-        signals: list[Signal],
+        signals: Sequence[Signal],
         announced: Sequence[Announcement] = (),
         priced: pl.DataFrame | None = None,
     ) -> None:

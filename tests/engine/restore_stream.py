@@ -88,7 +88,7 @@ def engine() -> ReactionEngine:
     return e
 
 
-def run(e: ReactionEngine, batches: Sequence[pl.DataFrame]) -> list[list[Signal]]:
+def run(e: ReactionEngine, batches: Sequence[pl.DataFrame]) -> Sequence[Sequence[Signal]]:
     """Per step (the announcement, each batch, the end of input): what `e` sent."""
     steps = [e.add_announcements([LETTER])]
     steps += [e.add_prices(b) for b in batches]

@@ -145,7 +145,7 @@ def test_edge(case: Case) -> None:
 
 def test_late_tick_corrects_final_and_old_tick_is_dropped() -> None:
     engine, _ = make_engine(allowed_lateness_s=600)
-    out = engine.add_announcements([announcement("a", kst(2025, 7, 8, 9, 0))])
+    out = list(engine.add_announcements([announcement("a", kst(2025, 7, 8, 9, 0))]))
     out += engine.add_prices(
         ticks(
             "KOSPI", [*PREV_CLOSE, (kst(2025, 7, 8, 9, 0), 101.0), (kst(2025, 7, 8, 9, 5), 101.0)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 import random
+from collections.abc import Sequence
 from datetime import date
 
 from hypothesis import HealthCheck, given, settings
@@ -120,7 +121,7 @@ def _run_tagged(stream: Stream) -> dict[tuple[str, str], list[tuple[int, Signal]
     engine = ReactionEngine(kospi_only(), CONFIG, ManualClock(utc(2026, 1, 1)))
     out: dict[tuple[str, str], list[tuple[int, Signal]]] = {}
 
-    def tag(signals: list[Signal]) -> None:
+    def tag(signals: Sequence[Signal]) -> None:
         watermark = engine.watermark("KOSPI") or 0
         for sig in signals:
             out.setdefault((sig.announcement_id, sig.horizon), []).append((watermark, sig))

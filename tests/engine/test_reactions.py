@@ -103,11 +103,13 @@ def test_intraday_anchor_on_daily_bar_takes_the_whole_bar() -> None:
 
 def test_benchmark_abnormal_return_and_confounders() -> None:
     engine, _ = make_engine(korea_registry())
-    out = engine.add_announcements(
-        [
-            announcement("autos", kst(2025, 7, 7, 20, 0), sectors=["autos"]),
-            announcement("second", kst(2025, 7, 8, 10, 0)),
-        ]
+    out = list(
+        engine.add_announcements(
+            [
+                announcement("autos", kst(2025, 7, 7, 20, 0), sectors=["autos"]),
+                announcement("second", kst(2025, 7, 8, 10, 0)),
+            ]
+        )
     )
     for sym, base, close in (("KOSPI", 100.0, 101.0), ("005380.KS", 200.0, 206.0)):
         out += engine.add_prices(

@@ -36,9 +36,9 @@ def test_restored_engine_continues_where_the_run_stopped(split: int, restore_fir
     b = engine()
     if restore_first:
         b.restore(list(latest(before).values()))
-        resent = b.add_announcements([LETTER])
+        resent = list(b.add_announcements([LETTER]))
     else:
-        resent = b.add_announcements([LETTER])
+        resent = list(b.add_announcements([LETTER]))
         b.restore(list(latest(before).values()))
     resent += [s for p in BATCHES for s in b.add_prices(p)]
     resent += b.finish()

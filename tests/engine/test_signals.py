@@ -27,7 +27,9 @@ def emitted() -> list[Signal]:
         from_us(XKRX.session_open_us(s)).astimezone(kst(2025, 1, 1).tzinfo)
         for s in range(first - 61, first)
     ]
-    out = engine.add_prices(daily_bars("KOSPI", [(d, 100.0 + i % 5) for i, d in enumerate(days)]))
+    out: list[Signal] = [
+        *engine.add_prices(daily_bars("KOSPI", [(d, 100.0 + i % 5) for i, d in enumerate(days)]))
+    ]
     out += engine.add_announcements(
         [
             announcement("autos", kst(2025, 7, 7, 20, 0), sectors=["autos"]),

@@ -14,6 +14,7 @@ import pytest
 
 from services.engine import snapshot
 from services.engine.exceptions import SnapshotError
+from services.events import Signal
 from tests.engine.helpers import latest
 from tests.engine.restore_stream import BATCHES, LETTER, dump, engine, run
 
@@ -36,7 +37,7 @@ def test_loaded_engine_continues_from_the_snapshot(split: int, letter_known: boo
         b.add_announcements([LETTER])
     assert sorted(snapshot.load(b, blob)) == sorted(SYMBOLS)
     # the letter read (again) after loading opens no second set of windows
-    resent = b.add_announcements([LETTER])
+    resent = list(b.add_announcements([LETTER]))
     resent += [s for p in BATCHES[split:] for s in b.add_prices(p)]
     resent += b.finish()
     assert dump(resent) == dump([s for step in uninterrupted[split + 1 :] for s in step])
@@ -50,7 +51,7 @@ def test_an_older_snapshot_and_the_revisions_sent_since_send_nothing_twice(
     uninterrupted = run(engine(), BATCHES)
     a = engine()
     a.add_announcements([LETTER])
-    sent = []
+    sent: list[Signal] = []
     blob = b""
     for i, p in enumerate(BATCHES[:stopped]):
         if i == saved:
