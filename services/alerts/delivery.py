@@ -30,6 +30,8 @@ class DeliveryPolicy:
     concurrency: int = 16
     """Deliveries in flight per subscription."""
     allowed_hosts: frozenset[str] = frozenset()
+    delivered_retention_s: float = 7 * 86_400.0
+    """Delivered rows older than this are pruned from the outbox."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeliveryPolicy:
@@ -42,6 +44,7 @@ class DeliveryPolicy:
             response_max_bytes=settings.alert_response_max_bytes,
             concurrency=settings.alert_concurrency,
             allowed_hosts=frozenset(settings.alert_allowed_hosts),
+            delivered_retention_s=settings.alert_delivered_retention_s,
         )
 
     def retry_delay_s(self, attempt: int, retry_after_s: float | None, rng: random.Random) -> float:

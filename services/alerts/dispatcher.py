@@ -38,6 +38,8 @@ WINDOW_ROWS_PER_SLOT = 64
 """A worker holds up to this many pending rows per delivery slot, read in batches of half."""
 MAX_CONNECTIONS = 256
 """Connections of the dispatcher, across all subscriptions."""
+PRUNE_EVERY_S = 60.0
+"""How often delivered rows past their retention are deleted."""
 _US = 1_000_000
 
 
@@ -205,11 +207,15 @@ class Dispatcher:
             retry_s=poll_s,
         )
         writing = asyncio.create_task(writer.run(), name="alert outcomes")
+        pruned_at_s = float("-inf")
         try:
             while True:
                 try:
                     enabled = {s.id: s for s in await self._store.subscriptions(enabled_only=True)}
                     await self._observe_store()
+                    if self._now_s() - pruned_at_s >= PRUNE_EVERY_S:
+                        await self.prune()
+                        pruned_at_s = self._now_s()
                 except (SQLAlchemyError, OSError) as exc:
                     log.warning("alert dispatcher cannot read the store: %r", exc)
                     enabled = {sid: subscriptions[sid] for sid in workers}
@@ -318,6 +324,14 @@ class Dispatcher:
         except UnsafeTarget as exc:
             return exc
         return None
+
+    async def prune(self) -> int:
+        """Delete the delivered rows older than the policy's retention; returns how many."""
+        before_us = int((self._now_s() - self._policy.delivered_retention_s) * _US)
+        pruned = await self._store.prune_delivered(before_us=before_us)
+        if pruned:
+            log.info("pruned %d delivered alerts from the outbox", pruned)
+        return pruned
 
     async def _observe_store(self) -> None:
         if self._metrics is None:

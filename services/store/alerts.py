@@ -236,6 +236,13 @@ class AlertStore:
                 )
         return updated
 
+    async def prune_delivered(self, *, before_us: int) -> int:
+        """Delete the rows delivered before `before_us`; returns how many."""
+        o = alert_outbox.c
+        stmt = delete(alert_outbox).where(o.state == DELIVERED, o.delivered_at_us < before_us)
+        async with self._write_lock, self._engine.begin() as conn:
+            return int((await conn.execute(stmt)).rowcount)
+
     @asynccontextmanager
     async def dispatch_lease(self) -> AsyncIterator[bool]:
         """Whether this process may dispatch: on PostgreSQL one process at a time holds a
