@@ -38,6 +38,9 @@ WINDOW_ROWS_PER_SLOT = 64
 """A worker holds up to this many pending rows per delivery slot, read in batches of half."""
 MAX_CONNECTIONS = 256
 """Connections of the dispatcher, across all subscriptions."""
+FULL_READ_EVERY_S = 30.0
+"""A worker reads its pending rows from the start again when idle for a poll, and at least
+this often: another process may commit a row after rows with higher ids were read."""
 PRUNE_EVERY_S = 60.0
 """How often delivered rows past their retention are deleted."""
 _US = 1_000_000
@@ -88,6 +91,7 @@ class Dispatcher:
         self._rng = rng or random.Random()
         self._resolve = resolve
         self._wakes: dict[str, asyncio.Event] = {}
+        self._pruned_at_s = float("-inf")
 
     async def run_once(self) -> int:
         """One round for every enabled subscription: the due head of each reaction is sent,
@@ -207,39 +211,36 @@ class Dispatcher:
             retry_s=poll_s,
         )
         writing = asyncio.create_task(writer.run(), name="alert outcomes")
-        pruned_at_s = float("-inf")
+        polled_at = float("-inf")
         try:
             while True:
-                try:
-                    enabled = {s.id: s for s in await self._store.subscriptions(enabled_only=True)}
-                    await self._observe_store()
-                    if self._now_s() - pruned_at_s >= PRUNE_EVERY_S:
-                        await self.prune()
-                        pruned_at_s = self._now_s()
-                except (SQLAlchemyError, OSError) as exc:
-                    log.warning("alert dispatcher cannot read the store: %r", exc)
-                    enabled = {sid: subscriptions[sid] for sid in workers}
-                subscriptions.update(enabled)
-                for sid in [s for s in workers if s not in enabled]:
-                    workers.pop(sid).cancel()  # disabled or removed
-                for sid, task in list(workers.items()):
-                    if task.done():
-                        del workers[sid]
-                        if not task.cancelled() and task.exception() is not None:
-                            log.error("alert worker of %s failed: %r", sid, task.exception())
-                for sid, subscription in enabled.items():
-                    if sid not in workers:  # (re)started with a fresh queue
-                        queues[sid] = OutboxQueue()
-                        self._wakes[sid] = asyncio.Event()
-                        workers[sid] = asyncio.create_task(
-                            self._work(subscription, queues[sid], writer, poll_s),
-                            name=f"alerts {sid}",
-                        )
+                # a new batch wakes the workers at once; the subscriptions are read every poll
+                if time.monotonic() - polled_at >= poll_s:
+                    polled_at = time.monotonic()
+                    enabled = await self._poll(subscriptions)
+                    if enabled is None:  # the store does not answer: carry on
+                        enabled = {sid: subscriptions[sid] for sid in workers}
+                    for sid in [s for s in workers if s not in enabled]:
+                        workers.pop(sid).cancel()  # disabled or removed
+                    for sid, task in list(workers.items()):
+                        if task.done():
+                            del workers[sid]
+                            if not task.cancelled() and task.exception() is not None:
+                                log.error("alert worker of %s failed: %r", sid, task.exception())
+                    for sid, subscription in enabled.items():
+                        if sid not in workers:  # (re)started with a fresh queue
+                            queues[sid] = OutboxQueue()
+                            self._wakes[sid] = asyncio.Event()
+                            workers[sid] = asyncio.create_task(
+                                self._work(subscription, queues[sid], writer, poll_s),
+                                name=f"alerts {sid}",
+                            )
                 self._store.written.clear()
                 for wake in self._wakes.values():
                     wake.set()
+                pause_s = max(0.0, polled_at + poll_s - time.monotonic())
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._store.written.wait(), poll_s)
+                    await asyncio.wait_for(self._store.written.wait(), pause_s)
         finally:
             for task in workers.values():
                 task.cancel()
@@ -248,6 +249,23 @@ class Dispatcher:
             await asyncio.gather(writing, return_exceptions=True)
             with contextlib.suppress(SQLAlchemyError, OSError):
                 await writer.flush()
+
+    async def _poll(
+        self, subscriptions: dict[str, StoredSubscription]
+    ) -> dict[str, StoredSubscription] | None:
+        """The enabled subscriptions (also noted in `subscriptions`), the store's gauges, and
+        pruning when due; None if the store does not answer."""
+        try:
+            enabled = {s.id: s for s in await self._store.subscriptions(enabled_only=True)}
+            await self._observe_store()
+            if self._now_s() - self._pruned_at_s >= PRUNE_EVERY_S:
+                await self.prune()
+                self._pruned_at_s = self._now_s()
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("alert dispatcher cannot read the store: %r", exc)
+            return None
+        subscriptions.update(enabled)
+        return enabled
 
     async def _work(
         self,
@@ -259,7 +277,7 @@ class Dispatcher:
         """One subscription's deliveries, until cancelled (disabled or removed)."""
         wake = self._wakes[subscription.id]
         in_flight: set[asyncio.Task[Outcome]] = set()
-        checked_at_s = float("-inf")
+        checked_at_s = rescanned_at_s = float("-inf")
         unsafe: UnsafeTarget | None = None
         more = False
         try:
@@ -268,7 +286,10 @@ class Dispatcher:
                 wake.clear()
                 now_s = self._now_s()
                 if (woken or more) and len(queue) <= self._window // 2:
-                    full = now_s - checked_at_s >= poll_s
+                    since_s = now_s - rescanned_at_s
+                    full = since_s >= FULL_READ_EVERY_S or (since_s >= poll_s and not len(queue))
+                    if full:
+                        rescanned_at_s = now_s
                     more = await self._refill(subscription.id, queue, full=full)
                 if now_s - checked_at_s >= poll_s:
                     checked_at_s, unsafe = now_s, await self._unsafe(subscription)
@@ -285,10 +306,12 @@ class Dispatcher:
                 if next_due_us is not None:
                     pause_s = min(poll_s, max(0.0, next_due_us / _US - now_s))
                 woke = asyncio.create_task(wake.wait())
-                done, _ = await asyncio.wait(
-                    {*in_flight, woke}, timeout=pause_s, return_when=asyncio.FIRST_COMPLETED
-                )
-                woke.cancel()
+                try:
+                    done, _ = await asyncio.wait(
+                        {*in_flight, woke}, timeout=pause_s, return_when=asyncio.FIRST_COMPLETED
+                    )
+                finally:
+                    woke.cancel()
                 for task in done - {woke}:
                     in_flight.discard(task)
                     outcome = task.result()  # type: ignore[assignment]
