@@ -331,13 +331,14 @@ class Dispatcher:
         limit = self._window - len(queue)
         if full:
             limit += self._window
+        queue.read_started()
         try:
             rows = await self._store.pending(
                 subscription_id, limit=limit, after_id=0 if full else queue.high_water
             )
         except (SQLAlchemyError, OSError) as exc:
             log.warning("alert outbox read failed: %r", exc)
-            return False
+            rows = []
         queue.add(rows)
         return len(rows) == limit
 

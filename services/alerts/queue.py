@@ -25,10 +25,16 @@ class OutboxQueue:
         """The highest id taken from the store."""
         self.in_flight = 0
         self._held = 0
+        self._reading = False
+        self._written_while_reading: set[int] = set()
 
     def __len__(self) -> int:
         """Alerts held, in flight included."""
         return self._held
+
+    def read_started(self) -> None:
+        """A read of the store begins; `add` ends it with its rows."""
+        self._reading = True
 
     def add(self, items: Iterable[OutboxItem]) -> int:
         """Append rows read from the store in queue order (ids already known are skipped);
@@ -47,6 +53,10 @@ class OutboxQueue:
                 self._schedule(item)
             else:
                 lane.append(item)
+        if self._reading:  # reads from now on see what was written meanwhile
+            self._reading = False
+            self._known -= self._written_while_reading
+            self._written_while_reading.clear()
         return added
 
     def take(self, now_us: int, limit: int | None = None) -> list[OutboxItem]:
@@ -85,8 +95,12 @@ class OutboxQueue:
             del self._lanes[key]
 
     def forget(self, ids: Iterable[int]) -> None:
-        """These rows are written delivered or dead: the store will not return them again."""
-        self._known.difference_update(ids)
+        """These rows are written delivered or dead: the store will not return them again,
+        except to a read that began before (it may still see them pending)."""
+        if self._reading:
+            self._written_while_reading.update(ids)
+        else:
+            self._known.difference_update(ids)
 
     def _schedule(self, head: OutboxItem) -> None:
         if head.next_attempt_at_us > 0:

@@ -193,6 +193,8 @@ class AlertStore:
         by_subscription: dict[str, list[Outcome]] = {}
         for x in outcomes:
             by_subscription.setdefault(x.item.subscription_id, []).append(x)
+        # a row retried and then delivered within one batch ends as its last outcome says
+        final = list({x.item.id: x for x in outcomes}.values())
         async with self._write_lock, self._engine.begin() as conn:
             for verdict, state in (("delivered", DELIVERED), ("dead", DEAD), ("retry", PENDING)):
                 params = [
@@ -204,7 +206,7 @@ class AlertStore:
                         "b_error": x.error,
                         "b_delivered_at": x.at_us if verdict == "delivered" else None,
                     }
-                    for x in outcomes
+                    for x in final
                     if x.verdict == verdict
                 ]
                 if params:

@@ -185,3 +185,14 @@ def test_the_readme_snippet_verifies_a_delivery() -> None:
     assert namespace["verify"]("whsec_x", signature("whsec_x", raw, t=now), raw)
     assert not namespace["verify"]("whsec_y", signature("whsec_x", raw, t=now), raw)
     assert not namespace["verify"]("whsec_x", signature("whsec_x", raw, t=now - 600), raw)
+
+
+def test_rows_written_during_a_read_stay_known_until_the_read_ends() -> None:
+    queue = OutboxQueue()
+    queue.add([item(1, "a")])
+    (one,) = queue.take(now_us=0)
+    queue.settle(Outcome(one, "delivered", 1))
+    queue.read_started()
+    queue.forget([1])  # committed while the read runs: it may still see row 1 pending
+    assert queue.add([item(1, "a")]) == 0
+    assert queue.add([item(1, "a")]) == 1, "a read begun after the write does not see it"
