@@ -1,19 +1,20 @@
-"""Webhook alerts: matching revisions to 10 subscriptions, end to end.
+"""Webhook alerts: matching revisions to 10 subscriptions, end to end, on SQLite and PostgreSQL.
 
 Revisions are written through the store (each batch queues its alerts in the same transaction),
-the dispatcher delivers them with httpx to a fast receiver in its own uvicorn process (uvloop,
-httptools, answers 204). Every run starts from a fresh SQLite store. Prints figures, never
-asserts.
+the dispatcher delivers them to a fast receiver in its own uvicorn process (uvloop, httptools,
+answers 204). Every run starts from a fresh store (a SQLite file; a new PostgreSQL database,
+the server started with deploy/local/postgres.sh if none answers). Prints figures, never
+asserts on time.
 
     .venv/bin/python benchmarks/bench_alerts.py [--sizes 1000,10000] [--subscriptions 10]
-        [--runs 3] [--rate 20] [--paced 1000] [--database-url URL]
+        [--runs 3] [--rates 20,100] [--paced 1000] [--backend sqlite|postgresql|both]
 
-Phases per size: `burst` writes every revision at once, 500 per store batch (5 revisions per
-reaction, in order), and times until the outbox is empty: deliveries/s; its latency is mostly
-queueing. `paced` writes `--paced` revisions at `--rate` revisions/s in batches of 10: latency at
-a steady load (revision emitted, i.e. stamped just before its store write, to the receiver's 2xx
-as the dispatcher records it). Sizes go past the dispatcher's round (16 x 16 rows per
-subscription) many times over. Each figure: min / median / max over `--runs` runs."""
+Phases per store: `burst` at each size writes every revision at once, 500 per store batch (5
+revisions per reaction, in order), and times until the outbox is empty: deliveries/s; its latency
+is mostly queueing. `paced` writes `--paced` revisions at each of `--rates` revisions/s in batches
+of 10: latency at a steady load (revision emitted, i.e. stamped just before its store write, to
+the receiver's 2xx as the dispatcher records it). 10,000 revisions are ten times a subscription's
+window of pending rows in memory (64 x 16). Each figure: min / median / max over `--runs` runs."""
 
 from __future__ import annotations
 
@@ -21,62 +22,40 @@ import argparse
 import asyncio
 import os
 import socket
-import statistics
 import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import uvicorn
+import uvloop
+from delivery import SAMPLE, listen_and_tell, quantile, server_process
+from spread import spread
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
+
+from services.alerts.delivery import DeliveryPolicy
+from services.alerts.dispatcher import Dispatcher, alert_client
+from services.alerts.filters import AlertFilter
+from services.alerts.signing import new_secret
+from services.alerts.types import StoredSubscription
+from services.events import Signal
+from services.store import SqlStore, StoreBatch, open_store
+from services.store.alert_outbox import alert_outbox
+from services.store.connect import create_engine
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import uvicorn  # noqa: E402
-import uvloop  # noqa: E402
-from sqlalchemy import select  # noqa: E402
-
-from services.alerts.delivery import DeliveryPolicy  # noqa: E402
-from services.alerts.dispatcher import Dispatcher, alert_client  # noqa: E402
-from services.alerts.filters import AlertFilter  # noqa: E402
-from services.alerts.signing import new_secret  # noqa: E402
-from services.alerts.types import StoredSubscription  # noqa: E402
-from services.events import Signal  # noqa: E402
-from services.store import SqlStore, StoreBatch, open_store  # noqa: E402
-from services.store.alert_outbox import alert_outbox  # noqa: E402
+PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:15432/postgres"
 
 REVISIONS_PER_REACTION = 5
 BURST_BATCH = 500
 PACED_BATCH = 10
 DRAIN_TIMEOUT_S = 900.0
-T0 = datetime(2025, 7, 8, 0, 0, tzinfo=UTC)
-TEMPLATE = Signal(
-    signal_id="x",
-    announcement_id="x",
-    instrument="KOSPI",
-    horizon="close",
-    revision=1,
-    final=False,
-    anchor_at=T0,
-    base_price=3059.47,
-    base_at=T0,
-    last_price=3114.85,
-    last_at=T0,
-    return_pct=1.81,
-    max_rise_pct=1.84,
-    max_fall_pct=-0.12,
-    peak_at=T0,
-    time_to_peak_s=600.0,
-    z_score=1.92,
-    direction="up",
-    data_granularity="tick",
-    emitted_at=T0,
-)
-
-
 # -- the receiver process --------------------------------------------------------------------
 
 
@@ -90,8 +69,7 @@ async def receiver_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 def serve_receiver() -> None:
-    sock = socket.create_server(("127.0.0.1", 0), backlog=1024)
-    print(sock.getsockname()[1], flush=True)
+    sock = listen_and_tell()
     config = uvicorn.Config(receiver_app, log_level="warning", access_log=False)
     uvloop.run(uvicorn.Server(config).serve(sockets=[sock]))
 
@@ -110,8 +88,7 @@ class Figures:
         return self.deliveries / self.seconds
 
     def quantile(self, q: float) -> float:
-        ordered = sorted(self.latencies_s)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+        return quantile(sorted(self.latencies_s), q)
 
 
 def revisions(count: int) -> list[Signal]:
@@ -123,7 +100,7 @@ def revisions(count: int) -> list[Signal]:
             if len(out) == count:
                 return out
             out.append(
-                TEMPLATE.model_copy(
+                SAMPLE.model_copy(
                     update={
                         "signal_id": f"a{k}|KOSPI|close|{revision}",
                         "announcement_id": f"a{k}",
@@ -156,9 +133,8 @@ async def latencies(store: SqlStore) -> list[float]:
         return [r[0] / 1e6 for r in rows]
 
 
-async def one_run(
-    url: str, receiver: str, subscriptions: int, size: int, paced: bool, rate: float
-) -> Figures:
+async def one_run(url: str, receiver: str, subscriptions: int, size: int, rate: float) -> Figures:
+    """`rate` revisions/s, or all at once (0)."""
     store = await open_store(url)
     policy = DeliveryPolicy(allowed_hosts=frozenset({"127.0.0.1"}))
     try:
@@ -173,7 +149,7 @@ async def one_run(
             running = asyncio.create_task(dispatcher.run(poll_s=1.0))
             signals = revisions(size)
             started = time.perf_counter()
-            if paced:
+            if rate > 0:
                 for i in range(0, len(signals), PACED_BATCH):
                     due = started + i / rate
                     await asyncio.sleep(max(0.0, due - time.perf_counter()))
@@ -192,84 +168,88 @@ async def one_run(
         await store.close()
 
 
-def spread(values: list[float], fmt: str) -> str:
-    return " / ".join(format(v, fmt) for v in (min(values), statistics.median(values), max(values)))
+async def bench(args: argparse.Namespace, receiver: str, backend: str) -> None:
+    phases = [("burst", 0.0, int(size)) for size in args.sizes.split(",")]
+    phases += [(f"paced {rate} rev/s", float(rate), args.paced) for rate in args.rates.split(",")]
+    for name, rate, count in phases:
+        runs = []
+        for run in range(args.runs):
+            async with fresh_store(backend, f"bench_alerts_{run}") as url:
+                runs.append(await one_run(url, receiver, args.subscriptions, count, rate))
+        print(
+            f"{backend:<10} {count:>6,} revisions x {args.subscriptions} subscriptions, "
+            f"{name:<16} {runs[0].deliveries:>7,} deliveries  "
+            f"deliveries/s {spread([r.per_s for r in runs], ',.0f')}  "
+            f"p50 ms {spread([r.quantile(0.5) * 1000 for r in runs], ',.1f')}  "
+            f"p99 ms {spread([r.quantile(0.99) * 1000 for r in runs], ',.1f')}",
+            flush=True,
+        )
 
 
-async def bench(args: argparse.Namespace, receiver: str) -> None:
-    for size in (int(s) for s in args.sizes.split(",")):
-        phases = [
-            ("burst", False, size),
-            (f"paced {args.rate:g} rev/s", True, min(size, args.paced)),
-        ]
-        for name, paced, count in phases:
-            runs = []
-            for run in range(args.runs):
-                with tempfile.TemporaryDirectory() as folder:
-                    url = args.database_url or f"sqlite+aiosqlite:///{folder}/alerts.db"
-                    if args.database_url:
-                        url = await fresh_postgres(args.database_url, f"bench_alerts_{run}")
-                    runs.append(
-                        await one_run(url, receiver, args.subscriptions, count, paced, args.rate)
-                    )
-            deliveries = runs[0].deliveries
-            print(
-                f"{count:>6,} revisions x {args.subscriptions} subscriptions, {name:<16} "
-                f"{deliveries:>7,} deliveries  "
-                f"deliveries/s {spread([r.per_s for r in runs], ',.0f')}  "
-                f"p50 ms {spread([r.quantile(0.5) * 1000 for r in runs], '.1f')}  "
-                f"p99 ms {spread([r.quantile(0.99) * 1000 for r in runs], '.1f')}",
-                flush=True,
-            )
-
-
-async def fresh_postgres(url: str, name: str) -> str:
-    """A fresh database `name` on the server of `url`."""
-    from sqlalchemy import text
-    from sqlalchemy.engine import make_url
-
-    from services.store.connect import create_engine
-
-    admin = create_engine(url)
+@asynccontextmanager
+async def fresh_store(backend: str, name: str) -> AsyncIterator[str]:
+    """The URL of an empty store: a SQLite file, or a new PostgreSQL database `name`."""
+    if backend == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite+aiosqlite:///{folder}/alerts.db"
+        return
+    admin = create_engine(PG_SERVER)
     try:
         async with admin.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             await conn.execute(text(f'CREATE DATABASE "{name}"'))
     finally:
         await admin.dispose()
-    return make_url(url).set(database=name).render_as_string(hide_password=False)
+    yield make_url(PG_SERVER).set(database=name).render_as_string(hide_password=False)
+
+
+@contextmanager
+def postgres_server() -> Iterator[None]:
+    """The local PostgreSQL server, started (and stopped after) if none answers."""
+    url = make_url(PG_SERVER)
+    try:
+        with socket.create_connection((url.host or "127.0.0.1", url.port or 5432), timeout=1):
+            started = False
+    except OSError:
+        started = True
+    script = str(ROOT / "deploy" / "local" / "postgres.sh")
+    if started:
+        subprocess.run(["bash", script, "up"], check=True)
+    try:
+        yield
+    finally:
+        if started:
+            subprocess.run(["bash", script, "down"], check=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="1000,10000", help="revisions per run, comma-separated")
+    parser.add_argument(
+        "--sizes", default="1000,10000", help="revisions per burst, comma-separated"
+    )
     parser.add_argument("--subscriptions", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--rate", type=float, default=20.0, help="paced phase, revisions/s")
-    parser.add_argument("--paced", type=int, default=1000, help="revisions in the paced phase")
-    parser.add_argument("--database-url", help="PostgreSQL server URL (default: SQLite files)")
+    parser.add_argument("--rates", default="20,100", help="paced phases, revisions/s")
+    parser.add_argument("--paced", type=int, default=1000, help="revisions per paced phase")
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         serve_receiver()
         return
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert server.stdout is not None
-        port = int(server.stdout.readline())
+    with server_process(__file__) as port:
         print(
             f"alerts: {args.subscriptions} subscriptions matching every revision, a 204 receiver "
-            f"in its own process, store {'PostgreSQL' if args.database_url else 'SQLite'}, "
-            f"{args.runs} runs (min / median / max), {os.cpu_count()} CPUs",
+            f"in its own process, {args.runs} runs (min / median / max), {os.cpu_count()} CPUs",
             flush=True,
         )
-        uvloop.run(bench(args, f"http://127.0.0.1:{port}/hook"))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+        receiver = f"http://127.0.0.1:{port}/hook"
+        if args.backend in ("sqlite", "both"):
+            uvloop.run(bench(args, receiver, "sqlite"))
+        if args.backend in ("postgresql", "both"):
+            with postgres_server():
+                uvloop.run(bench(args, receiver, "postgresql"))
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ import cProfile
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -41,6 +40,7 @@ import httpx  # noqa: E402
 import orjson  # noqa: E402
 import uvicorn  # noqa: E402
 import uvloop  # noqa: E402
+from delivery import SAMPLE, listen_and_tell, quantile, server_process  # noqa: E402
 from fastapi import FastAPI  # noqa: E402
 from prometheus_client import CollectorRegistry  # noqa: E402
 from websockets.asyncio.client import connect  # noqa: E402
@@ -51,19 +51,6 @@ from services.api.deps import Runtime  # noqa: E402
 from services.api.hub import SignalHub  # noqa: E402
 from services.api.resume import TagCache  # noqa: E402
 from services.events import Announcement, Signal  # noqa: E402
-from tests import factories  # noqa: E402
-
-TEMPLATE = factories.signal(
-    "us-kr-letter",
-    return_pct=1.81,
-    z_score=1.98,
-    gap_pct=0.64,
-    baseline_mean_pct=0.03,
-    baseline_std_pct=0.9,
-    abnormal_return_pct=1.78,
-    data_granularity="tick",
-)
-
 
 # -- the server process ----------------------------------------------------------------------
 
@@ -131,7 +118,7 @@ async def _publish(hub: SignalHub, count: int, rate: float, batch: int) -> None:
         now = datetime.now(UTC)
         hub.publish(
             [
-                TEMPLATE.model_copy(update={"cursor": cursor, "emitted_at": now})
+                SAMPLE.model_copy(update={"cursor": cursor, "emitted_at": now})
                 for cursor in range(first, min(first + batch, count + 1))
             ]
         )
@@ -143,8 +130,7 @@ def serve(queue_size: int, deflate: bool, profile: str | None) -> None:
     config = uvicorn.Config(
         server_app(queue_size), log_level="warning", ws_per_message_deflate=deflate
     )
-    sock = socket.create_server(("127.0.0.1", 0))  # listening: early connections wait
-    print(sock.getsockname()[1], flush=True)
+    sock = listen_and_tell()
     serving = uvicorn.Server(config).serve(sockets=[sock])
     if profile is None:
         uvloop.run(serving)  # the loop `uvicorn.run` picks by default
@@ -234,14 +220,10 @@ def run_phase(port: int, args: argparse.Namespace, phase: Phase) -> None:
     print(
         f"{phase.name:>10}: offered {offered:>20}, delivered {len(latencies) / span_s:>9,.0f} "
         f"msgs/s ({len(latencies):,} in {span_s:.2f} s); added latency p50 "
-        f"{_quantile(latencies, 0.5):6.1f} ms, p99 {_quantile(latencies, 0.99):6.1f} ms, "
+        f"{quantile(latencies, 0.5):6.1f} ms, p99 {quantile(latencies, 0.99):6.1f} ms, "
         f"max {latencies[-1]:6.1f} ms; dropped {dropped:.0f}, incomplete "
         f"{sum(r['incomplete'] for r in results)}"
     )
-
-
-def _quantile(ordered: list[float], q: float) -> float:
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def main() -> None:
@@ -265,12 +247,7 @@ def main() -> None:
 
     flags = ["--signals", str(args.signals)] + (["--deflate"] if args.deflate else [])
     flags += ["--profile", args.profile] if args.profile else []
-    server = subprocess.Popen(
-        [sys.executable, __file__, "--serve", *flags], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert server.stdout is not None
-        port = int(server.stdout.readline())
+    with server_process(__file__, *flags) as port:
         print(
             f"fan-out: {args.clients} WebSocket clients in {args.processes} processes, "
             f"{args.signals:,} signals per phase, permessage-deflate "
@@ -280,9 +257,6 @@ def main() -> None:
         phases += [Phase(f"{r} sig/s", float(r), 1) for r in args.rates.split(",")]
         for phase in phases:
             run_phase(port, args, phase)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 if __name__ == "__main__":

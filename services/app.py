@@ -294,7 +294,7 @@ async def _alert_dispatcher(
     """Delivers the alert outbox; on PostgreSQL one replica at a time (services/alerts)."""
     policy = DeliveryPolicy.from_settings(settings)
     client = alert_client(policy)
-    stack.push_async_callback(client.aclose)
+    stack.push_async_callback(client.close)
     dispatcher = Dispatcher(store, client, policy, metrics)
     _background(stack, dispatcher.run(settings.alert_poll_interval_s))
 

@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     """How often the dispatcher looks for due retries and other replicas' alerts."""
     alert_concurrency: Annotated[int, Field(ge=1)] = 16
     """Deliveries in flight per subscription (each reaction's alerts still go one by one)."""
+    alert_delivered_retention_s: Annotated[float, Field(gt=0)] = 7 * 86_400.0
+    """How long delivered alerts stay in the outbox (to be looked at) before they are pruned;
+    dead letters stay until their subscription is removed."""
     checkpoints: bool = True
     """Engine replicas save their state per partition of `market.prices` in the store and, on
     assignment, read from the checkpoint's offset instead of the start of retention (with

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-import httpx
+import aiohttp
 
 from services.alerts.types import Verdict
 from services.settings import Settings
@@ -30,6 +30,8 @@ class DeliveryPolicy:
     concurrency: int = 16
     """Deliveries in flight per subscription."""
     allowed_hosts: frozenset[str] = frozenset()
+    delivered_retention_s: float = 7 * 86_400.0
+    """Delivered rows older than this are pruned from the outbox."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DeliveryPolicy:
@@ -42,6 +44,7 @@ class DeliveryPolicy:
             response_max_bytes=settings.alert_response_max_bytes,
             concurrency=settings.alert_concurrency,
             allowed_hosts=frozenset(settings.alert_allowed_hosts),
+            delivered_retention_s=settings.alert_delivered_retention_s,
         )
 
     def retry_delay_s(self, attempt: int, retry_after_s: float | None, rng: random.Random) -> float:
@@ -87,7 +90,7 @@ def retry_after_s(value: str | None, *, now_s: float) -> float | None:
 
 
 async def post(
-    client: httpx.AsyncClient,
+    client: aiohttp.ClientSession,
     url: str,
     body: bytes,
     headers: dict[str, str],
@@ -98,25 +101,26 @@ async def post(
     """POST once; never follows a redirect, reads at most `max_bytes` of the answer, and says
     what went wrong without the URL (its path may hold a token)."""
     try:
-        async with client.stream("POST", url, content=body, headers=headers) as response:
+        async with client.post(url, data=body, headers=headers, allow_redirects=False) as response:
             # read to the end (up to the cap) so the connection can serve the next alert
             answer = bytearray()
-            async for chunk in response.aiter_raw():
-                answer += chunk
-                if len(answer) >= max_bytes:
+            while len(answer) < max_bytes:
+                chunk = await response.content.read(max_bytes - len(answer))
+                if not chunk:
                     break
-            if response.is_success:
-                return Attempt(response.status_code)
-            text = bytes(answer[:max_bytes]).decode(errors="replace").strip()
-            error = f"HTTP {response.status_code}"
+                answer += chunk
+            if 200 <= response.status < 300:
+                return Attempt(response.status)
+            text = bytes(answer).decode(errors="replace").strip()
+            error = f"HTTP {response.status}"
             if text:
                 error += f": {text[:_ERROR_CHARS]}"
             return Attempt(
-                response.status_code,
+                response.status,
                 error,
-                retry_after_s(response.headers.get("retry-after"), now_s=now_s),
+                retry_after_s(response.headers.get("Retry-After"), now_s=now_s),
             )
-    except httpx.TimeoutException as exc:
+    except TimeoutError as exc:
         return Attempt(None, f"timed out ({type(exc).__name__})")
-    except httpx.TransportError as exc:
+    except aiohttp.ClientError as exc:
         return Attempt(None, f"connection failed ({type(exc).__name__})")

@@ -1,10 +1,12 @@
 """Delivers the outbox: at least once, signed, in queue order per subscription and reaction.
 
-Each enabled subscription has its own worker, so a slow receiver delays nobody else. A round
-takes the subscription's oldest pending rows and sends, concurrently, the first row of each
-reaction that is due; the next revision of a reaction waits until the one before it is delivered
-or dead-lettered. Outcomes are written back once per round; a crash before that only repeats
-deliveries, which the receiver recognises by their `Idempotency-Key`."""
+Each enabled subscription has its own worker, so a slow receiver delays nobody else. A worker
+holds a window of the subscription's oldest pending rows (`OutboxQueue`, read in batches) and
+keeps up to `concurrency` deliveries in flight: the head of every reaction that is due, the next
+revision of a reaction once the one before it is delivered or dead-lettered. Outcomes go to one
+writer for all subscriptions (`OutcomeWriter`, one transaction per batch); a crash before a
+batch is written only repeats deliveries, which the receiver recognises by their
+`Idempotency-Key`."""
 
 from __future__ import annotations
 
@@ -15,26 +17,32 @@ import random
 import time
 from collections.abc import Callable
 
-import httpx
+import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.alerts.delivery import Attempt, DeliveryPolicy, post
 from services.alerts.exceptions import UnsafeTarget
 from services.alerts.formats import delivery_body
 from services.alerts.metrics import AlertMetrics
+from services.alerts.queue import OutboxQueue
 from services.alerts.signing import SIGNATURE_HEADER, signature
 from services.alerts.targets import Resolver, check_target, resolve_host, shown_url
 from services.alerts.types import OutboxItem, Outcome, StoredSubscription
+from services.alerts.writer import OutcomeWriter
 from services.store.alerts import AlertStore
 
 log = logging.getLogger(__name__)
 
 USER_AGENT = "market-reaction-alerts/1"
-ROUND_ROWS_PER_SLOT = 16
-"""A round reads this many pending rows per delivery slot: its outcomes are written in one
-transaction, so larger rounds mean fewer writes per alert."""
+WINDOW_ROWS_PER_SLOT = 64
+"""A worker holds up to this many pending rows per delivery slot, read in batches of half."""
 MAX_CONNECTIONS = 256
 """Connections of the dispatcher, across all subscriptions."""
+FULL_READ_EVERY_S = 30.0
+"""A worker reads its pending rows from the start again when idle for a poll, and at least
+this often: another process may commit a row after rows with higher ids were read."""
+PRUNE_EVERY_S = 60.0
+"""How often delivered rows past their retention are deleted."""
 _US = 1_000_000
 
 
@@ -50,34 +58,15 @@ def delivery_headers(
     }
 
 
-def due_heads(items: list[OutboxItem], *, now_us: int) -> tuple[list[OutboxItem], int | None]:
-    """The first pending row of each reaction if it is due, and when the next one not due yet
-    is (None: none waits)."""
-    seen: set[str] = set()
-    heads: list[OutboxItem] = []
-    next_due: int | None = None
-    for item in items:
-        if item.reaction_key in seen:
-            continue
-        seen.add(item.reaction_key)
-        if item.next_attempt_at_us <= now_us:
-            heads.append(item)
-        elif next_due is None or item.next_attempt_at_us < next_due:
-            next_due = item.next_attempt_at_us
-    return heads, next_due
-
-
-def alert_client(policy: DeliveryPolicy) -> httpx.AsyncClient:
-    """No redirects, no proxies from the environment, one timeout for every phase."""
-    return httpx.AsyncClient(
-        timeout=policy.timeout_s,
-        follow_redirects=False,
+def alert_client(policy: DeliveryPolicy) -> aiohttp.ClientSession:
+    """One pool of kept-alive connections for every alert (a new TCP and TLS handshake per alert
+    would cost more than the alert); no proxies from the environment, no cookies, one timeout
+    for the whole exchange. Redirects are refused per request (`post`)."""
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS),
+        timeout=aiohttp.ClientTimeout(total=policy.timeout_s),
         trust_env=False,
-        # connections are kept for reuse: a new TCP (and TLS) handshake per alert would cost
-        # more than the alert
-        limits=httpx.Limits(
-            max_connections=MAX_CONNECTIONS, max_keepalive_connections=MAX_CONNECTIONS
-        ),
+        cookie_jar=aiohttp.DummyCookieJar(),
     )
 
 
@@ -85,7 +74,7 @@ class Dispatcher:
     def __init__(
         self,
         store: AlertStore,
-        client: httpx.AsyncClient,
+        client: aiohttp.ClientSession,
         policy: DeliveryPolicy,
         metrics: AlertMetrics | None = None,
         *,
@@ -102,46 +91,41 @@ class Dispatcher:
         self._rng = rng or random.Random()
         self._resolve = resolve
         self._wakes: dict[str, asyncio.Event] = {}
+        self._pruned_at_s = float("-inf")
 
     async def run_once(self) -> int:
-        """One round for every enabled subscription; returns the attempts made."""
+        """One round for every enabled subscription: the due head of each reaction is sent,
+        the outcomes written; returns the attempts made."""
         subscriptions = await self._store.subscriptions(enabled_only=True)
-        rounds = await asyncio.gather(*(self.deliver_round(s) for s in subscriptions))
-        return sum(sent for sent, _ in rounds)
+        rounds = await asyncio.gather(*(self._round(s) for s in subscriptions))
+        outcomes = [outcome for sent in rounds for outcome in sent]
+        updated = await self._store.record(
+            outcomes, disable_after_dead=self._policy.disable_after_dead
+        )
+        self._written(outcomes, updated, subscriptions={s.id: s for s in subscriptions})
+        return len(outcomes)
 
-    async def deliver_round(self, subscription: StoredSubscription) -> tuple[int, float | None]:
-        """Returns the attempts made and, when rows wait for a retry, when the next is due."""
-        limit = ROUND_ROWS_PER_SLOT * self._policy.concurrency
-        items = await self._store.pending(subscription.id, limit=limit)
-        now_s = self._now_s()
-        heads, next_due_us = due_heads(items, now_us=int(now_s * _US))
-        next_due_s = None if next_due_us is None else next_due_us / _US
+    async def _round(self, subscription: StoredSubscription) -> list[Outcome]:
+        queue = OutboxQueue()
+        queue.add(await self._store.pending(subscription.id, limit=self._window))
+        heads = queue.take(int(self._now_s() * _US))
         if not heads:
-            return 0, next_due_s
+            return []
         try:
             await check_target(subscription.url, self._policy.allowed_hosts, self._resolve)
         except UnsafeTarget as exc:
-            outcomes = [self._outcome(h, Attempt(None, str(exc)), final=True) for h in heads]
-        else:
-            limit_in_flight = asyncio.Semaphore(self._policy.concurrency)
+            return [self._outcome(h, Attempt(None, str(exc)), final=True) for h in heads]
+        limit_in_flight = asyncio.Semaphore(self._policy.concurrency)
 
-            async def send(item: OutboxItem) -> Outcome:
-                async with limit_in_flight:
-                    return await self._attempt(subscription, item)
+        async def send(item: OutboxItem) -> Outcome:
+            async with limit_in_flight:
+                return await self._attempt(subscription, item)
 
-            outcomes = list(await asyncio.gather(*(send(h) for h in heads)))
-        updated = await self._store.record(
-            subscription.id, outcomes, disable_after_dead=self._policy.disable_after_dead
-        )
-        self._observe(outcomes)
-        if updated is not None and subscription.enabled and not updated.enabled:
-            log.warning(
-                "alert subscription %s to %s disabled: %s",
-                subscription.id,
-                shown_url(subscription.url),
-                updated.disabled_reason,
-            )
-        return len(outcomes), next_due_s
+        return list(await asyncio.gather(*(send(h) for h in heads)))
+
+    @property
+    def _window(self) -> int:
+        return WINDOW_ROWS_PER_SLOT * self._policy.concurrency
 
     async def _attempt(self, subscription: StoredSubscription, item: OutboxItem) -> Outcome:
         body = delivery_body(subscription.format, item.body)
@@ -167,7 +151,23 @@ class Dispatcher:
             next_at_us = int((now_s + delay) * _US)
         return Outcome(item, verdict, int(now_s * _US), attempt.error, next_at_us)
 
-    def _observe(self, outcomes: list[Outcome]) -> None:
+    def _written(
+        self,
+        outcomes: list[Outcome],
+        updated: dict[str, StoredSubscription],
+        *,
+        subscriptions: dict[str, StoredSubscription],
+    ) -> None:
+        """Outcomes are in the store: count them, and say which subscriptions they disabled."""
+        for sid, after in updated.items():
+            before = subscriptions.get(sid)
+            if before is not None and before.enabled and not after.enabled:
+                log.warning(
+                    "alert subscription %s to %s disabled: %s",
+                    sid,
+                    shown_url(after.url),
+                    after.disabled_reason,
+                )
         if self._metrics is None:
             return
         for outcome in outcomes:
@@ -190,54 +190,172 @@ class Dispatcher:
 
     async def _supervise(self, poll_s: float) -> None:
         workers: dict[str, asyncio.Task[None]] = {}
+        queues: dict[str, OutboxQueue] = {}
+        subscriptions: dict[str, StoredSubscription] = {}
+
+        def written(outcomes: list[Outcome], updated: dict[str, StoredSubscription]) -> None:
+            for outcome in outcomes:
+                queue = queues.get(outcome.item.subscription_id)
+                if queue is not None and outcome.verdict != "retry":
+                    queue.forget([outcome.item.id])
+            self._written(outcomes, updated, subscriptions=subscriptions)
+            for sid, after in updated.items():
+                subscriptions[sid] = after
+                if not after.enabled and sid in workers:
+                    workers[sid].cancel()
+
+        writer = OutcomeWriter(
+            self._store,
+            disable_after_dead=self._policy.disable_after_dead,
+            written=written,
+            retry_s=poll_s,
+        )
+        writing = asyncio.create_task(writer.run(), name="alert outcomes")
+        polled_at = float("-inf")
         try:
             while True:
-                try:
-                    enabled = {s.id for s in await self._store.subscriptions(enabled_only=True)}
-                    await self._observe_store()
-                except (SQLAlchemyError, OSError) as exc:
-                    log.warning("alert dispatcher cannot read the store: %r", exc)
-                    enabled = set(workers)
-                for sid in enabled - workers.keys():
-                    self._wakes[sid] = asyncio.Event()
-                    workers[sid] = asyncio.create_task(
-                        self._work(sid, poll_s), name=f"alerts {sid}"
-                    )
-                for sid in [s for s, task in workers.items() if task.done()]:
-                    failure = workers.pop(sid).exception()
-                    self._wakes.pop(sid, None)
-                    if failure is not None:  # restarted at the next poll
-                        log.error("alert worker of %s failed: %r", sid, failure)
+                # a new batch wakes the workers at once; the subscriptions are read every poll
+                if time.monotonic() - polled_at >= poll_s:
+                    polled_at = time.monotonic()
+                    enabled = await self._poll(subscriptions)
+                    if enabled is None:  # the store does not answer: carry on
+                        enabled = {sid: subscriptions[sid] for sid in workers}
+                    for sid in [s for s in workers if s not in enabled]:
+                        workers.pop(sid).cancel()  # disabled or removed
+                    for sid, task in list(workers.items()):
+                        if task.done():
+                            del workers[sid]
+                            if not task.cancelled() and task.exception() is not None:
+                                log.error("alert worker of %s failed: %r", sid, task.exception())
+                    for sid, subscription in enabled.items():
+                        if sid not in workers:  # (re)started with a fresh queue
+                            queues[sid] = OutboxQueue()
+                            self._wakes[sid] = asyncio.Event()
+                            workers[sid] = asyncio.create_task(
+                                self._work(subscription, queues[sid], writer, poll_s),
+                                name=f"alerts {sid}",
+                            )
                 self._store.written.clear()
                 for wake in self._wakes.values():
                     wake.set()
+                pause_s = max(0.0, polled_at + poll_s - time.monotonic())
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._store.written.wait(), poll_s)
+                    await asyncio.wait_for(self._store.written.wait(), pause_s)
         finally:
             for task in workers.values():
                 task.cancel()
             await asyncio.gather(*workers.values(), return_exceptions=True)
+            writing.cancel()
+            await asyncio.gather(writing, return_exceptions=True)
+            with contextlib.suppress(SQLAlchemyError, OSError):
+                await writer.flush()
 
-    async def _work(self, subscription_id: str, poll_s: float) -> None:
-        """One subscription's deliveries, until it is disabled or removed."""
-        wake = self._wakes[subscription_id]
-        while True:
-            wake.clear()
-            try:
-                subscription = await self._store.subscription(subscription_id)
-                if subscription is None or not subscription.enabled:
-                    return
-                sent, next_due_s = await self.deliver_round(subscription)
-            except (SQLAlchemyError, OSError) as exc:
-                log.warning("alert delivery round failed: %r", exc)
-                sent, next_due_s = 0, None
-            if sent:
-                continue
-            pause_s = poll_s
-            if next_due_s is not None:
-                pause_s = min(poll_s, max(0.0, next_due_s - self._now_s()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), pause_s)
+    async def _poll(
+        self, subscriptions: dict[str, StoredSubscription]
+    ) -> dict[str, StoredSubscription] | None:
+        """The enabled subscriptions (also noted in `subscriptions`), the store's gauges, and
+        pruning when due; None if the store does not answer."""
+        try:
+            enabled = {s.id: s for s in await self._store.subscriptions(enabled_only=True)}
+            await self._observe_store()
+            if self._now_s() - self._pruned_at_s >= PRUNE_EVERY_S:
+                await self.prune()
+                self._pruned_at_s = self._now_s()
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("alert dispatcher cannot read the store: %r", exc)
+            return None
+        subscriptions.update(enabled)
+        return enabled
+
+    async def _work(
+        self,
+        subscription: StoredSubscription,
+        queue: OutboxQueue,
+        writer: OutcomeWriter,
+        poll_s: float,
+    ) -> None:
+        """One subscription's deliveries, until cancelled (disabled or removed)."""
+        wake = self._wakes[subscription.id]
+        in_flight: set[asyncio.Task[Outcome]] = set()
+        checked_at_s = rescanned_at_s = float("-inf")
+        unsafe: UnsafeTarget | None = None
+        more = False
+        try:
+            while True:
+                woken = wake.is_set()
+                wake.clear()
+                now_s = self._now_s()
+                if (woken or more) and len(queue) <= self._window // 2:
+                    since_s = now_s - rescanned_at_s
+                    full = since_s >= FULL_READ_EVERY_S or (since_s >= poll_s and not len(queue))
+                    if full:
+                        rescanned_at_s = now_s
+                    more = await self._refill(subscription.id, queue, full=full)
+                if now_s - checked_at_s >= poll_s:
+                    checked_at_s, unsafe = now_s, await self._unsafe(subscription)
+                room = self._policy.concurrency - queue.in_flight
+                for item in queue.take(int(now_s * _US), room):
+                    if unsafe is not None:
+                        outcome = self._outcome(item, Attempt(None, str(unsafe)), final=True)
+                        queue.settle(outcome)
+                        writer.put(outcome)
+                    else:
+                        in_flight.add(asyncio.create_task(self._attempt(subscription, item)))
+                pause_s = poll_s
+                next_due_us = queue.next_due_us()
+                if next_due_us is not None:
+                    pause_s = min(poll_s, max(0.0, next_due_us / _US - now_s))
+                woke = asyncio.create_task(wake.wait())
+                try:
+                    done, _ = await asyncio.wait(
+                        {*in_flight, woke}, timeout=pause_s, return_when=asyncio.FIRST_COMPLETED
+                    )
+                finally:
+                    woke.cancel()
+                for task in done - {woke}:
+                    in_flight.discard(task)
+                    outcome = task.result()  # type: ignore[assignment]
+                    queue.settle(outcome)
+                    writer.put(outcome)
+                if not in_flight and not done:
+                    wake.set()  # a quiet pause: look at the store again
+        finally:
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+
+    async def _refill(self, subscription_id: str, queue: OutboxQueue, *, full: bool) -> bool:
+        """Read the next pending rows; returns whether more may wait. `full` reads from the
+        start again, for rows another process committed out of id order (the queue skips those
+        it knows, so that read is larger)."""
+        limit = self._window - len(queue)
+        if full:
+            limit += self._window
+        queue.read_started()
+        try:
+            rows = await self._store.pending(
+                subscription_id, limit=limit, after_id=0 if full else queue.high_water
+            )
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("alert outbox read failed: %r", exc)
+            rows = []
+        queue.add(rows)
+        return len(rows) == limit
+
+    async def _unsafe(self, subscription: StoredSubscription) -> UnsafeTarget | None:
+        try:
+            await check_target(subscription.url, self._policy.allowed_hosts, self._resolve)
+        except UnsafeTarget as exc:
+            return exc
+        return None
+
+    async def prune(self) -> int:
+        """Delete the delivered rows older than the policy's retention; returns how many."""
+        before_us = int((self._now_s() - self._policy.delivered_retention_s) * _US)
+        pruned = await self._store.prune_delivered(before_us=before_us)
+        if pruned:
+            log.info("pruned %d delivered alerts from the outbox", pruned)
+        return pruned
 
     async def _observe_store(self) -> None:
         if self._metrics is None:

@@ -1,7 +1,7 @@
 """Where alerts may go. No server-side request forgery through a subscription: a target is https
 on a public address, unless its host is listed in `MR_ALERT_ALLOWED_HOSTS`. Literal addresses are
 checked before anything is sent; host names are resolved and every address checked, at creation
-and again before each round of deliveries."""
+and again every poll interval while delivering."""
 
 from __future__ import annotations
 

@@ -155,8 +155,10 @@ class AlertStore:
 
     # -- the dispatcher's side -------------------------------------------------------------------
 
-    async def pending(self, subscription_id: str, *, limit: int) -> list[OutboxItem]:
-        """The oldest pending rows of a subscription, in queue order."""
+    async def pending(
+        self, subscription_id: str, *, limit: int, after_id: int = 0
+    ) -> list[OutboxItem]:
+        """The oldest pending rows of a subscription past `after_id`, in queue order."""
         o = alert_outbox.c
         stmt = (
             select(
@@ -169,7 +171,7 @@ class AlertStore:
                 o.attempts,
                 o.next_attempt_at_us,
             )
-            .where(o.subscription_id == subscription_id, IS_PENDING)
+            .where(o.subscription_id == subscription_id, IS_PENDING, o.id > after_id)
             .order_by(o.id)
             .limit(limit)
         )
@@ -180,20 +182,20 @@ class AlertStore:
             ]
 
     async def record(
-        self, subscription_id: str, outcomes: Sequence[Outcome], *, disable_after_dead: int
-    ) -> StoredSubscription | None:
-        """Store what a round of attempts did, and the subscription's run of dead letters;
-        disables it after `disable_after_dead` in a row. Returns it as updated."""
+        self, outcomes: Sequence[Outcome], *, disable_after_dead: int
+    ) -> dict[str, StoredSubscription]:
+        """Store what attempts did, and each subscription's run of dead letters, in one
+        transaction; disables a subscription after `disable_after_dead` in a row. Returns the
+        subscriptions concerned as updated (a removed one is absent)."""
+        if not outcomes:
+            return {}
         o = alert_outbox.c
+        by_subscription: dict[str, list[Outcome]] = {}
+        for x in outcomes:
+            by_subscription.setdefault(x.item.subscription_id, []).append(x)
+        # a row retried and then delivered within one batch ends as its last outcome says
+        final = list({x.item.id: x for x in outcomes}.values())
         async with self._write_lock, self._engine.begin() as conn:
-            row = (
-                await conn.execute(
-                    select(alert_subscriptions).where(alert_subscriptions.c.id == subscription_id)
-                )
-            ).first()
-            if row is None:
-                return None
-            sub = _subscription(row)
             for verdict, state in (("delivered", DELIVERED), ("dead", DEAD), ("retry", PENDING)):
                 params = [
                     {
@@ -204,7 +206,7 @@ class AlertStore:
                         "b_error": x.error,
                         "b_delivered_at": x.at_us if verdict == "delivered" else None,
                     }
-                    for x in outcomes
+                    for x in final
                     if x.verdict == verdict
                 ]
                 if params:
@@ -220,34 +222,28 @@ class AlertStore:
                         )
                     )
                     await conn.execute(stmt, params)
-            dead_run, errors, reason = sub.consecutive_dead, list(sub.last_errors), None
-            for x in sorted(outcomes, key=lambda x: x.item.id):
-                if x.verdict == "delivered":
-                    dead_run = 0
-                elif x.verdict == "dead":
-                    dead_run += 1
-                if x.error is not None:
-                    errors.append(f"{x.item.signal_id}: {x.error}")
-            if sub.enabled and dead_run >= disable_after_dead:
-                reason = f"disabled after {dead_run} consecutive dead letters; last: {errors[-1]}"
-            values: dict[str, Any] = {
-                "consecutive_dead": dead_run,
-                "last_errors": orjson.dumps(errors[-LAST_ERRORS_KEPT:]).decode(),
-            }
-            if reason is not None:
-                values |= {"enabled": False, "disabled_reason": reason}
-            await conn.execute(
-                update(alert_subscriptions)
-                .where(alert_subscriptions.c.id == subscription_id)
-                .values(**values)
+            rows = await conn.execute(
+                select(alert_subscriptions).where(
+                    alert_subscriptions.c.id.in_(list(by_subscription))
+                )
             )
-        return replace(
-            sub,
-            consecutive_dead=dead_run,
-            last_errors=errors[-LAST_ERRORS_KEPT:],
-            enabled=sub.enabled and reason is None,
-            disabled_reason=reason or sub.disabled_reason,
-        )
+            updated: dict[str, StoredSubscription] = {}
+            for row in rows:
+                sub = _subscription(row)
+                updated[sub.id], values = _after(sub, by_subscription[sub.id], disable_after_dead)
+                await conn.execute(
+                    update(alert_subscriptions)
+                    .where(alert_subscriptions.c.id == sub.id)
+                    .values(**values)
+                )
+        return updated
+
+    async def prune_delivered(self, *, before_us: int) -> int:
+        """Delete the rows delivered before `before_us`; returns how many."""
+        o = alert_outbox.c
+        stmt = delete(alert_outbox).where(o.state == DELIVERED, o.delivered_at_us < before_us)
+        async with self._write_lock, self._engine.begin() as conn:
+            return int((await conn.execute(stmt)).rowcount)
 
     @asynccontextmanager
     async def dispatch_lease(self) -> AsyncIterator[bool]:
@@ -272,3 +268,34 @@ class AlertStore:
                         text("SELECT pg_advisory_unlock(:k)"), {"k": _DISPATCH_LOCK_KEY}
                     )
                 await conn.commit()
+
+
+def _after(
+    sub: StoredSubscription, outcomes: list[Outcome], disable_after_dead: int
+) -> tuple[StoredSubscription, dict[str, Any]]:
+    """The subscription after these outcomes (its run of dead letters, its latest errors,
+    disabled or not), and the column values that say so."""
+    dead_run, errors, reason = sub.consecutive_dead, list(sub.last_errors), None
+    for x in sorted(outcomes, key=lambda x: x.item.id):
+        if x.verdict == "delivered":
+            dead_run = 0
+        elif x.verdict == "dead":
+            dead_run += 1
+        if x.error is not None:
+            errors.append(f"{x.item.signal_id}: {x.error}")
+    if sub.enabled and dead_run >= disable_after_dead:
+        reason = f"disabled after {dead_run} consecutive dead letters; last: {errors[-1]}"
+    values: dict[str, Any] = {
+        "consecutive_dead": dead_run,
+        "last_errors": orjson.dumps(errors[-LAST_ERRORS_KEPT:]).decode(),
+    }
+    if reason is not None:
+        values |= {"enabled": False, "disabled_reason": reason}
+    updated = replace(
+        sub,
+        consecutive_dead=dead_run,
+        last_errors=errors[-LAST_ERRORS_KEPT:],
+        enabled=sub.enabled and reason is None,
+        disabled_reason=reason or sub.disabled_reason,
+    )
+    return updated, values

@@ -51,6 +51,21 @@ async def outbox_rows(settings: Settings) -> list[tuple[str, str]]:
         await store.close()
 
 
+async def kospi_final_reactions(settings: Settings) -> set[tuple[str, str, str]]:
+    """(announcement, instrument, horizon) of the KOSPI reactions whose final revision is
+    stored: once every reaction is final, no more revisions (and alerts) come."""
+    store = await open_store(settings.database_url)
+    try:
+        log = await store.revisions_after(0, limit=1_000_000)
+        return {
+            (s.announcement_id, s.instrument, s.horizon)
+            for s in log
+            if s.instrument == "KOSPI" and s.final
+        }
+    finally:
+        await store.close()
+
+
 async def kospi_revisions(settings: Settings) -> set[str]:
     store = await open_store(settings.database_url)
     try:
@@ -108,15 +123,15 @@ async def test_a_killed_service_delivers_every_pending_alert_after_restart(
 
             async def all_delivered() -> bool:
                 second.alive()
+                # finals first: the rows read after them hold every alert there will be
+                finals = await kospi_final_reactions(s)
                 rows = await outbox_rows(s)
                 latest = await kospi_revisions(s)
                 return (
-                    {sig for sig, _ in rows} == latest
+                    {r for r in replay_keys if r[1] == "KOSPI"} <= finals
+                    and {sig for sig, _ in rows} == latest
                     and all(state == "delivered" for _, state in rows)
                     and len(receiver.delivered()) >= len(rows)
-                    and {r for r in replay_keys if r[1] == "KOSPI"}.issubset(
-                        {tuple(sig.split("|")[:3]) for sig in latest}
-                    )
                 )
 
             await eventually(all_delivered, timeout_s=120, what="every alert delivered")

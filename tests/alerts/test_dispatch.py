@@ -14,7 +14,7 @@ import orjson
 from services.alerts.delivery import DeliveryPolicy
 from services.alerts.dispatcher import Dispatcher, alert_client
 from services.alerts.filters import AlertFilter
-from services.alerts.types import StoredSubscription
+from services.alerts.types import OutboxCounts, StoredSubscription
 from services.events import Signal, signal_value
 from services.store import SqlStore, StoreBatch
 from tests.alerts.receiver import Receiver, verify_signature
@@ -185,3 +185,34 @@ async def test_no_alert_without_a_matching_subscription(store: SqlStore) -> None
         StoreBatch([announcement("a2", sectors=("steel",))], signals=[signal("a2")])
     )
     assert (await store.alerts.counts()).pending == 1
+
+
+async def test_delivered_alerts_are_pruned_after_their_retention(store: SqlStore) -> None:
+    clock = Clock()
+    policy = DeliveryPolicy(
+        max_attempts=1,
+        disable_after_dead=100,
+        delivered_retention_s=3600.0,
+        allowed_hosts=frozenset({"127.0.0.1"}),
+    )
+    # the receiver refuses what is sent to "refused": its dead letters are kept
+    receiver = Receiver(lambda key, attempt: (400 if key.startswith("refused:") else 200, {}))
+    first, second = revisions()
+    async with live_server(receiver.app()) as base, alert_client(policy) as client:
+        dispatch = Dispatcher(store.alerts, client, policy, now_s=clock, rng=random.Random(1))
+        await store.alerts.add_subscription(subscription("s1", f"{base}/hook", AlertFilter()))
+        await store.alerts.add_subscription(subscription("refused", f"{base}/hook", AlertFilter()))
+        await store.write_batch(StoreBatch([announcement("a1")], signals=first))
+        await run_until_settled(dispatch, store, clock, "s1")
+        clock.now_s += 2000
+        await store.write_batch(StoreBatch(signals=second))
+        await run_until_settled(dispatch, store, clock, "s1")
+        old, recent = len(first), len(second)
+        assert await store.alerts.counts("s1") == OutboxCounts(0, old + recent, 0)
+        assert await dispatch.prune() == 0, "nothing is past its retention yet"
+
+        clock.now_s += 2000  # the first batch was delivered 4,000 s ago, the second 2,000 s
+        assert await dispatch.prune() == old
+        assert await store.alerts.counts("s1") == OutboxCounts(0, recent, 0)
+        assert await store.alerts.counts("refused") == OutboxCounts(0, 0, old + recent)
+        assert await dispatch.prune() == 0

@@ -13,13 +13,13 @@ import orjson
 import pytest
 
 from services.alerts.delivery import Attempt, DeliveryPolicy, retry_after_s
-from services.alerts.dispatcher import due_heads
 from services.alerts.exceptions import UnsafeTarget
 from services.alerts.filters import AlertFilter, AnnouncementLabels
 from services.alerts.formats import delivery_body
+from services.alerts.queue import OutboxQueue
 from services.alerts.signing import signature
 from services.alerts.targets import Resolver, check_target
-from services.alerts.types import OutboxItem
+from services.alerts.types import OutboxItem, Outcome
 from services.events import signal_value
 from tests.alerts.receiver import verify_signature
 from tests.factories import signal
@@ -107,11 +107,41 @@ def item(iid: int, key: str, next_at: int = 0) -> OutboxItem:
 
 
 def test_only_the_first_pending_alert_of_each_reaction_is_sent() -> None:
-    items = [item(1, "a"), item(2, "a"), item(3, "b", next_at=50), item(4, "b"), item(5, "c")]
-    heads, next_due = due_heads(items, now_us=10)
+    queue = OutboxQueue()
+    queue.add([item(1, "a"), item(2, "a"), item(3, "b", next_at=50), item(4, "b"), item(5, "c")])
     # b's first alert waits for its retry: b's second must wait behind it
-    assert [h.id for h in heads] == [1, 5]
-    assert next_due == 50
+    assert [h.id for h in queue.take(now_us=10)] == [1, 5]
+    assert queue.next_due_us() == 50
+    assert queue.take(now_us=20) == [], "heads in flight are not taken twice"
+    assert [h.id for h in queue.take(now_us=50)] == [3]
+
+
+def test_a_reaction_moves_on_once_its_head_is_delivered_or_dead() -> None:
+    queue = OutboxQueue()
+    queue.add([item(1, "a"), item(2, "a"), item(3, "a"), item(4, "b")])
+    first, b = queue.take(now_us=0, limit=2)
+    assert (first.id, b.id) == (1, 4)
+    assert queue.take(now_us=0) == []
+    queue.settle(Outcome(first, "retry", 0, "HTTP 503", next_attempt_at_us=30))
+    assert queue.take(now_us=29) == [], "2 waits behind 1's retry"
+    (again,) = queue.take(now_us=30)
+    assert (again.id, again.attempts, again.next_attempt_at_us) == (1, 1, 30)
+    queue.settle(Outcome(again, "delivered", 31))
+    queue.settle(Outcome(b, "dead", 31, "HTTP 400"))
+    assert [h.id for h in queue.take(now_us=31)] == [2]
+    assert (len(queue), queue.in_flight) == (2, 1)
+
+
+def test_rows_read_again_are_not_queued_twice_until_written() -> None:
+    queue = OutboxQueue()
+    assert queue.add([item(1, "a"), item(2, "b")]) == 2
+    one, _ = queue.take(now_us=0)
+    queue.settle(Outcome(one, "delivered", 1))
+    # the outcome is not written yet: a read of the store still finds row 1 pending
+    assert queue.add([item(1, "a"), item(2, "b"), item(3, "c")]) == 1
+    assert queue.high_water == 3
+    queue.forget([1])
+    assert queue.add([item(1, "a")]) == 1, "written rows are the store's business again"
 
 
 def test_filters() -> None:
@@ -155,3 +185,14 @@ def test_the_readme_snippet_verifies_a_delivery() -> None:
     assert namespace["verify"]("whsec_x", signature("whsec_x", raw, t=now), raw)
     assert not namespace["verify"]("whsec_y", signature("whsec_x", raw, t=now), raw)
     assert not namespace["verify"]("whsec_x", signature("whsec_x", raw, t=now - 600), raw)
+
+
+def test_rows_written_during_a_read_stay_known_until_the_read_ends() -> None:
+    queue = OutboxQueue()
+    queue.add([item(1, "a")])
+    (one,) = queue.take(now_us=0)
+    queue.settle(Outcome(one, "delivered", 1))
+    queue.read_started()
+    queue.forget([1])  # committed while the read runs: it may still see row 1 pending
+    assert queue.add([item(1, "a")]) == 0
+    assert queue.add([item(1, "a")]) == 1, "a read begun after the write does not see it"

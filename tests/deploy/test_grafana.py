@@ -107,6 +107,12 @@ def test_dashboard_shows_what_the_desk_and_platform_watch(dashboard: dict[str, A
         "live clients": {"mr_stream_clients", "mr_stream_clients_dropped_total"},
         "DLQ rejections": {"mr_events_rejected_total"},
         "HTTP requests": {"http_requests_total", "http_request_duration_seconds_bucket"},
+        "webhook alerts": {
+            "mr_alert_deliveries_total",
+            "mr_alert_delivery_latency_seconds_bucket",
+            "mr_alert_outbox_backlog",
+            "mr_alert_subscriptions_disabled",
+        },
     }
     for what, metrics in wanted.items():
         assert metrics <= shown, f"{what}: {metrics - shown} not on the dashboard"

@@ -26,10 +26,14 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from services.alerts.filters import AlertFilter
+from services.alerts.types import StoredSubscription
 from services.app import create_app
 from services.demo.player import play
 from services.demo.scenario import Scenario, seed_story
 from services.settings import Settings
+from services.store import open_store
+from tests.alerts.receiver import Receiver
 from tests.deploy.helpers import (
     ALERTS,
     PROMETHEUS_CONFIG,
@@ -224,6 +228,9 @@ async def test_dashboard_and_alerts_on_a_live_prometheus(
     # a live client may hold one signal: the first batch of revisions drops it as too slow,
     # the event the "Clients dropped" panel shows
     settings = kafka_settings.model_copy(update={"stream_queue_size": 1})
+    # the webhook alerts panels need deliveries: every revision goes to a receiver in the test
+    settings = settings.model_copy(update={"alert_allowed_hosts": ["127.0.0.1"]})
+    receiver = Receiver()
     scenario = seed_story()
     rules = quick_rules(load_yaml(ALERTS))
     (stale_rule,) = [
@@ -240,7 +247,11 @@ async def test_dashboard_and_alerts_on_a_live_prometheus(
     alert_exprs = alert_expressions()
 
     app = create_app(settings, registry=CollectorRegistry())
-    async with live_server(app) as base, httpx.AsyncClient(base_url=base) as service:
+    async with (
+        live_server(receiver.app()) as hook,
+        live_server(app) as base,
+        httpx.AsyncClient(base_url=base) as service,
+    ):
 
         async def service_ready() -> str | None:
             response = await service.get("/readyz")
@@ -248,6 +259,7 @@ async def test_dashboard_and_alerts_on_a_live_prometheus(
 
         # ready before the first scrape: mr_ready is 1 all along Prometheus can see
         await poll(service_ready)
+        await subscribe(settings, f"{hook}/hook")
         target = base.removeprefix("http://")
         config = prometheus_config(target, ALERTS.name)
         async with prometheus_server(config, tmp_path) as prometheus:
@@ -281,6 +293,17 @@ async def test_dashboard_and_alerts_on_a_live_prometheus(
 
         metrics_text = (await service.get("/metrics")).text
     await promtool_accepts(promtool, metrics_text)
+
+
+async def subscribe(settings: Settings, url: str) -> None:
+    """A webhook subscription to every revision, written to the service's store."""
+    store = await open_store(settings.database_url)
+    try:
+        await store.alerts.add_subscription(
+            StoredSubscription("all", url, AlertFilter(), "json", "whsec_t", 0, True, None, 0, [])
+        )
+    finally:
+        await store.close()
 
 
 async def scrape_before_any_event(prometheus: Prometheus, dashboard: dict[str, str]) -> None:

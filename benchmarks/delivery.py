@@ -1,0 +1,71 @@
+"""What the delivery benchmarks (webhook alerts, live fan-out) share: a sample signal, a server
+in its own process that says which port it listens on, and latency quantiles."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from services.events import Signal
+
+T0 = datetime(2025, 7, 8, 0, 0, tzinfo=UTC)
+SAMPLE = Signal(
+    signal_id="us-kr-letter|KOSPI|close|1",
+    announcement_id="us-kr-letter",
+    instrument="KOSPI",
+    horizon="close",
+    revision=1,
+    final=False,
+    anchor_at=T0,
+    base_price=3059.47,
+    base_at=T0,
+    last_price=3114.88,
+    last_at=T0,
+    return_pct=1.81,
+    max_rise_pct=1.84,
+    max_fall_pct=0.0,
+    peak_at=T0,
+    time_to_peak_s=12_870.0,
+    gap_pct=0.64,
+    baseline_mean_pct=0.03,
+    baseline_std_pct=0.9,
+    z_score=1.98,
+    abnormal_return_pct=1.78,
+    significant=True,
+    direction="up",
+    data_granularity="tick",
+    emitted_at=T0,
+)
+"""The KOSPI close reaction to the July 2025 letter, as the benchmarks send it."""
+
+
+def quantile(ordered: Sequence[float], q: float) -> float:
+    """The `q` quantile of values sorted in ascending order."""
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def listen_and_tell() -> socket.socket:
+    """A socket listening on a free port of 127.0.0.1 (early connections wait in its backlog);
+    the port is printed for the parent process (`server_process`)."""
+    sock = socket.create_server(("127.0.0.1", 0), backlog=1024)
+    print(sock.getsockname()[1], flush=True)
+    return sock
+
+
+@contextmanager
+def server_process(script: str, *flags: str) -> Iterator[int]:
+    """Run `script --serve *flags` (which calls `listen_and_tell`); yields its port and stops
+    it at the end."""
+    server = subprocess.Popen(
+        [sys.executable, script, "--serve", *flags], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stdout is not None
+        yield int(server.stdout.readline())
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -1,0 +1,59 @@
+"""Writes delivery outcomes back to the outbox in batches: one writer for every subscription,
+one transaction per batch, whatever piled up while the previous batch was being written. An
+outcome not written yet when the process dies only means its alert is sent again."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from services.alerts.types import Outcome, StoredSubscription
+from services.store.alerts import AlertStore
+
+log = logging.getLogger(__name__)
+
+Written = Callable[[list[Outcome], dict[str, StoredSubscription]], None]
+"""Told each batch once committed, with the subscriptions it updated."""
+
+
+class OutcomeWriter:
+    def __init__(
+        self, store: AlertStore, *, disable_after_dead: int, written: Written, retry_s: float
+    ) -> None:
+        self._store = store
+        self._disable_after_dead = disable_after_dead
+        self._written = written
+        self._retry_s = retry_s
+        self._buffer: list[Outcome] = []
+        self._ready = asyncio.Event()
+
+    def put(self, outcome: Outcome) -> None:
+        self._buffer.append(outcome)
+        self._ready.set()
+
+    async def run(self) -> None:
+        """Write until cancelled; a failed write is tried again with what came since."""
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            try:
+                await self.flush()
+            except (SQLAlchemyError, OSError) as exc:
+                log.warning("alert outcomes not written, trying again: %r", exc)
+                self._ready.set()
+                await asyncio.sleep(self._retry_s)
+
+    async def flush(self) -> None:
+        """Write what is buffered, in one transaction."""
+        batch, self._buffer = self._buffer, []
+        if not batch:
+            return
+        try:
+            updated = await self._store.record(batch, disable_after_dead=self._disable_after_dead)
+        except BaseException:
+            self._buffer[:0] = batch
+            raise
+        self._written(batch, updated)
