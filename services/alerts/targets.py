@@ -11,6 +11,7 @@ import socket
 from collections.abc import Awaitable, Callable, Collection
 
 import httpx
+import yarl
 
 from services.alerts.exceptions import UnsafeTarget
 
@@ -65,6 +66,7 @@ def parse_target(url: str, allowed_hosts: Collection[str]) -> httpx.URL:
         raise UnsafeTarget("the URL must be https://host/...")
     if parsed.userinfo:
         raise UnsafeTarget("the URL must not carry credentials: the signature authenticates")
+    _same_for_the_sender(url, parsed)
     if parsed.host in allowed_hosts:
         return parsed
     if _is_address(parsed.host):
@@ -75,6 +77,31 @@ def parse_target(url: str, allowed_hosts: Collection[str]) -> httpx.URL:
             f"not {parsed.host})"
         )
     return parsed
+
+
+def _same_for_the_sender(url: str, parsed: httpx.URL) -> None:
+    """Deliveries go through aiohttp, which parses URLs with yarl: a URL the two parsers read
+    as different hosts (or ports) could pass this check and reach another host, so it is
+    refused."""
+    try:
+        sent = yarl.URL(url)
+    except ValueError as exc:
+        raise UnsafeTarget(f"not a valid URL for the HTTP client: {exc}") from exc
+    port = parsed.port or _DEFAULT_PORTS[parsed.scheme]
+    checked = (parsed.scheme, _host_key(parsed.raw_host.decode("ascii")), port)
+    if (sent.scheme, _host_key(sent.raw_host or ""), sent.port) != checked or sent.user:
+        raise UnsafeTarget("the URL is ambiguous: its host reads differently to the HTTP client")
+
+
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
+def _host_key(host: str) -> str:
+    """A host as both parsers should agree on it: an address in its canonical form."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host.lower()
 
 
 def _is_address(host: str) -> bool:

@@ -56,6 +56,26 @@ async def test_a_host_name_is_checked_by_every_address_it_resolves_to(
             await check
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://desk.example\\@10.0.0.1/hook",  # httpx reads host 10.0.0.1, yarl refuses
+        "http://127.0.0.1\\@desk.example/hook",  # httpx reads host desk.example
+        "https://10.0.0.1%2f@desk.example/hook",  # credentials to yarl
+    ],
+)
+async def test_a_url_the_sender_would_read_otherwise_is_refused(url: str) -> None:
+    with pytest.raises(UnsafeTarget):
+        await check_target(url, frozenset({"127.0.0.1"}), resolver("93.184.215.14"))
+
+
+async def test_the_sender_reads_the_same_host_and_port() -> None:
+    url = await check_target(
+        "https://Desk.EXAMPLE:8443/hook?token=x", frozenset(), resolver("93.184.215.14")
+    )
+    assert (url.host, url.port) == ("desk.example", 8443)
+
+
 async def test_allowed_hosts_skip_the_checks() -> None:
     url = await check_target("http://127.0.0.1:8080/hook", frozenset({"127.0.0.1"}))
     assert url.port == 8080
