@@ -105,7 +105,7 @@ async def test_three_engines_killed_at_random_equal_one_replay(
                         return False
                 return True
 
-            await eventually(announcements_read, timeout_s=60, what="announcements read")
+            await eventually(announcements_read, timeout_s=180, what="announcements read")
 
             # the prices in chunks; before some chunks (never the first) a random engine dies
             size = -(-len(scenario.prices) // CHUNKS)

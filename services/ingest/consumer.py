@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import IllegalStateError, KafkaError
@@ -27,8 +27,14 @@ from services.ingest.dlq import DeadLetter, dlq_topic
 from services.ingest.fastprice import PriceRow, decode_price_rows, rows_frame
 from services.ingest.metrics import IngestMetrics
 from services.ingest.plausibility import EventTimeBounds, WallClock, system_wall_clock
-from services.ingest.triage import DecodeAll, each, triage
-from services.ingest.types import BatchSink, IngestBatch
+from services.ingest.triage import DecodeAll, Triage, each, triage
+from services.ingest.types import (
+    BatchSink,
+    IngestBatch,
+    PartitionCheckpoints,
+    PartitionOwner,
+    PartitionPosition,
+)
 from services.outages import Outages, kafka_transient, retrying
 
 log = logging.getLogger(__name__)
@@ -73,41 +79,6 @@ PRICES: EventKind[PriceRow] = EventKind(
 )
 
 
-class PartitionOwner(Protocol):
-    """Told when partitions change hands between the members of a consumer group."""
-
-    async def released(self, keys: set[str]) -> None:
-        """Partitions were taken away; `keys` are the record keys seen on them."""
-        ...
-
-    async def acquired(self) -> None:
-        """Partitions were assigned; called before any of their records is read."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class PartitionPosition:
-    """How far a partition's state goes: the first offset it does not include, and the record
-    keys it holds."""
-
-    next_offset: int
-    keys: frozenset[str]
-
-
-class PartitionCheckpoints(Protocol):
-    """Saves and restores the sink's state per partition (services/checkpointing.py)."""
-
-    def due(self) -> bool:
-        """Counts a batch; true when the partitions' state should be saved after it."""
-        ...
-
-    async def restore(self, topic: str, partition: int) -> PartitionPosition | None:
-        """Load the partition's saved state into the sink; None: read it from the start."""
-        ...
-
-    async def save(self, positions: dict[int, PartitionPosition]) -> None: ...
-
-
 @dataclass(frozen=True, slots=True)
 class ConsumerConfig:
     bootstrap_servers: str
@@ -115,6 +86,8 @@ class ConsumerConfig:
     max_records: int = 5000
     poll_timeout_ms: int = 200
     dedupe_capacity: int = 200_000
+    """Event identities remembered per partition (a duplicate shares its original's key, so
+    it comes on the same partition)."""
     client_id: str = "market-reaction"
     replay_on_assign: bool = False
     """Read every newly assigned partition from the start of its retention."""
@@ -170,7 +143,8 @@ class TopicConsumer(Generic[E]):
         self._sink = sink
         self._dlq = dlq_producer
         self._metrics = metrics
-        self._seen = RecentSet(config.dedupe_capacity)
+        self._seen: dict[TopicPartition, RecentSet] = {}
+        """The dedupe window of each partition."""
         self._bounds = EventTimeBounds(
             max_ahead_of_watermark=config.max_ahead_of_watermark,
             max_ahead_of_wall_clock=config.max_ahead_of_wall_clock,
@@ -234,6 +208,7 @@ class TopicConsumer(Generic[E]):
         keys: set[bytes] = set()
         for tp in revoked:
             self._next.pop(tp, None)
+            self._seen.pop(tp, None)
             keys |= self._keys.pop(tp, set())
             # the partition's lag is its next owner's to report now
             if self.lag.pop(tp.partition, None) is not None:
@@ -249,7 +224,7 @@ class TopicConsumer(Generic[E]):
         consumer.pause(*assigned)
         try:
             # replayed records are not duplicates: the sink forgot (or never had) their effect
-            self._seen = RecentSet(self._config.dedupe_capacity)
+            self._seen = {}
             self._bounds.reset()
             from_start = await self._restore_checkpoints(consumer, assigned)
             if from_start:
@@ -280,6 +255,8 @@ class TopicConsumer(Generic[E]):
                 continue
             consumer.seek(tp, position.next_offset)
             self._next[tp] = position.next_offset
+            # what the checkpoint had seen is still seen: a duplicate of it is dropped
+            self._seen[tp] = RecentSet(self._config.dedupe_capacity, position.recent)
             self._keys[tp] = {k.encode() for k in position.keys}
         if self._owner is not None:
             await self._owner.acquired()
@@ -298,6 +275,7 @@ class TopicConsumer(Generic[E]):
                 tp.partition: PartitionPosition(
                     self._next[tp],
                     frozenset(k.decode(errors="replace") for k in self._keys.get(tp, ())),
+                    tuple(self._seen.get(tp, ())),
                 )
                 for tp in partitions
                 if tp in self._next
@@ -310,18 +288,24 @@ class TopicConsumer(Generic[E]):
     async def _process(
         self, consumer: AIOKafkaConsumer, polled: dict[TopicPartition, list[Any]]
     ) -> None:
-        records = [record for batch in polled.values() for record in batch]
         if self._owner is not None:
             for tp, batch in polled.items():
                 self._keys.setdefault(tp, set()).update({r.key for r in batch if r.key})
         bounds, plausible = self._bounds, self._kind.plausible
-        result = triage(
-            records,
-            self._kind.decode_all,
-            self._kind.identity,
-            self._seen,
-            lambda event: plausible(bounds, event),
-        )
+        result: Triage[E] = Triage()
+        for tp, batch in polled.items():
+            seen = self._seen.get(tp)
+            if seen is None:
+                seen = self._seen[tp] = RecentSet(self._config.dedupe_capacity)
+            result.extend(
+                triage(
+                    batch,
+                    self._kind.decode_all,
+                    self._kind.identity,
+                    seen,
+                    lambda event: plausible(bounds, event),
+                )
+            )
         offsets = {tp: batch[-1].offset + 1 for tp, batch in polled.items()}
         # a checkpoint sees the sink's state and these offsets together, or neither
         async with self._state_lock:

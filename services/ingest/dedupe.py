@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable, Iterator
 
 from services.events import Announcement, Price
 
@@ -34,12 +34,15 @@ class RecentSet:
     the order they came, names the one to forget. (Evicting a dict's first key instead costs
     a scan over the slots its earlier deletions left, once per key when the window is full.)"""
 
-    def __init__(self, capacity: int) -> None:
+    def __init__(self, capacity: int, keys: Iterable[Hashable] = ()) -> None:
+        """`keys`: a window to continue from (oldest first, as iterating one gives them)."""
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         self._capacity = capacity
         self._keys: set[Hashable] = set()
         self._order: deque[Hashable] = deque()
+        for key in keys:
+            self.add(key)
 
     def add(self, key: Hashable) -> bool:
         """Remember `key`; False when it was already there."""
@@ -53,3 +56,7 @@ class RecentSet:
 
     def __len__(self) -> int:
         return len(self._keys)
+
+    def __iter__(self) -> Iterator[Hashable]:
+        """The keys remembered, oldest first."""
+        return iter(self._order)

@@ -15,12 +15,10 @@ from services.ingest.consumer import (
     ANNOUNCEMENTS,
     PRICES,
     ConsumerConfig,
-    PartitionCheckpoints,
-    PartitionOwner,
     TopicConsumer,
 )
 from services.ingest.metrics import IngestMetrics
-from services.ingest.types import BatchSink
+from services.ingest.types import BatchSink, PartitionCheckpoints, PartitionOwner
 from services.outages import Outages
 from services.settings import Settings
 

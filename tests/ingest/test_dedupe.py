@@ -41,3 +41,16 @@ def test_two_million_records_through_a_full_window_take_linear_time() -> None:
     assert len(seen) == WINDOW
     assert not seen.add(RECORDS - 1)
     assert seen.add(RECORDS - WINDOW - 1)  # forgotten: the window moved past it
+
+
+def test_a_window_continues_from_the_keys_another_one_gave() -> None:
+    """What a checkpoint saves (the keys, oldest first) and restores."""
+    seen = RecentSet(3)
+    for key in "abcd":
+        seen.add(key)
+    assert list(seen) == ["b", "c", "d"]
+    again = RecentSet(3, seen)
+    assert not again.add("b")
+    assert again.add("e")  # "b" is the oldest: forgotten first, as in the original
+    assert list(again) == ["c", "d", "e"]
+    assert list(RecentSet(2, "abcd")) == ["c", "d"]  # a smaller capacity keeps the newest
