@@ -29,7 +29,8 @@ from tests.reactions import comparable, reaction_key
 from tests.test_scale_out import Service, log_tail, metric, readyz, start, stored_log
 from tests.test_scale_out import service_env as base_env
 
-pytestmark = pytest.mark.kafka
+# generating and replaying half a million ticks alone takes a minute or two on a busy machine
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(900)]
 
 SEED = 16
 ENGINES = 3
