@@ -18,7 +18,7 @@ from functools import partial
 from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import IllegalStateError, KafkaError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from services.events import Announcement
 from services.ingest.decode import Rejection, RejectReason, decode_announcement
@@ -316,9 +316,17 @@ class TopicConsumer(Generic[E]):
                 await self._retry_kafka(
                     dlq_topic(self.topic), partial(self._dead_letter, result.dead)
                 )
+            # a rebalance during the batch may have taken partitions away: their next owner
+            # starts from its checkpoint or the start, and only owned ones are committed
+            offsets = {tp: o for tp, o in offsets.items() if tp in consumer.assignment()}
             self._next.update(offsets)
             self._torn = False
-        await self._retry_kafka(f"{self.topic} commit", partial(consumer.commit, offsets))
+        try:
+            if offsets:
+                await self._retry_kafka(f"{self.topic} commit", partial(consumer.commit, offsets))
+        except CommitFailedError:
+            # the group is rebalancing: offsets still owned are committed with the next batch
+            log.info("%s: offsets not committed, the group rebalanced meanwhile", self.topic)
         if self._checkpoints is not None and self._checkpoints.due():
             await self._save_checkpoints(list(consumer.assignment()))
         self._metrics.consumed.labels(self.topic).inc(result.consumed)
