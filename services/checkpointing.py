@@ -51,8 +51,9 @@ _RECENT_SCHEMA = PRICE_SCHEMA | {"ts": pl.Int64()}
 def pack(engine_state: bytes, recent: Sequence[Hashable]) -> bytes:
     """A partition's checkpoint: its engine snapshot and its dedupe window (price rows)."""
     rows = cast("Sequence[PriceRow]", recent)
-    columns = zip(*rows, strict=True) if rows else ([] for _ in _RECENT_SCHEMA)
-    frame = pl.DataFrame(dict(zip(_RECENT_SCHEMA, columns, strict=True)), schema=_RECENT_SCHEMA)
+    # column by column: far faster than zip(*rows) over a window of many thousand rows
+    columns = {name: [row[i] for row in rows] for i, name in enumerate(_RECENT_SCHEMA)}
+    frame = pl.DataFrame(columns, schema=_RECENT_SCHEMA)
     out = io.BytesIO()
     out.write(_HEADER.pack(_MAGIC, len(engine_state)))
     out.write(engine_state)

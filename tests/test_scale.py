@@ -92,7 +92,7 @@ async def test_three_engines_killed_at_random_equal_one_replay(
                 services = [*engines.values(), api]
                 return all([await readyz(http, x) is not None for x in services])
 
-            await eventually(all_ready, timeout_s=180, what="3 engines and the api ready")
+            await eventually(all_ready, timeout_s=300, what="3 engines and the api ready")
             timings["ready"] = time.monotonic() - started_at
 
             ann = [(orjson.loads(a)["id"].encode(), a) for a in scenario.announcements]
