@@ -69,7 +69,8 @@ async def test_three_engines_killed_at_random_equal_one_replay(
         e = base_env(s, name)
         e.update(
             MR_INSTRUMENTS_FILE=str(registry_file),
-            MR_KAFKA_SESSION_TIMEOUT_MS="6000",
+            # long enough for a busy machine's stalls, short enough to notice a kill soon
+            MR_KAFKA_SESSION_TIMEOUT_MS="10000",
             MR_CHECKPOINT_INTERVAL_S="2",
         )
         return e
@@ -102,7 +103,8 @@ async def test_three_engines_killed_at_random_equal_one_replay(
                 for engine in engines.values():
                     topic = s.announcements_topic
                     got = await metric(http, engine, "mr_events_consumed_total", topic=topic)
-                    if got != len(ann):
+                    # more when a rebalance made an engine read them again
+                    if got < len(ann):
                         return False
                 return True
 
