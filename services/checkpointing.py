@@ -16,6 +16,7 @@ a duplicate of a price read before a restart is still dropped after it."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import struct
@@ -157,7 +158,7 @@ class EngineCheckpoints:
             outcome = "missing"
         if checkpoint is not None:
             try:
-                state, recent = unpack(checkpoint.state)
+                state, recent = await asyncio.to_thread(unpack, checkpoint.state)
                 symbols = await self._sink.load_snapshot(state)
             except SnapshotError as exc:
                 log.warning("%s[%d]: checkpoint not loaded: %s", topic, partition, exc)
@@ -189,7 +190,9 @@ class EngineCheckpoints:
         with self._metrics.save_seconds.time():
             checkpoints = [
                 Checkpoint(
-                    p, pos.next_offset, pack(await self._sink.snapshot(pos.keys), pos.recent)
+                    p,
+                    pos.next_offset,
+                    await asyncio.to_thread(pack, await self._sink.snapshot(pos.keys), pos.recent),
                 )
                 for p, pos in positions.items()
             ]
