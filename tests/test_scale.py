@@ -30,7 +30,7 @@ from tests.test_scale_out import Service, log_tail, metric, readyz, start, store
 from tests.test_scale_out import service_env as base_env
 
 # generating and replaying half a million ticks alone takes a minute or two on a busy machine
-pytestmark = [pytest.mark.kafka, pytest.mark.timeout(900)]
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(1500)]
 
 SEED = 16
 ENGINES = 3
@@ -134,7 +134,7 @@ async def test_three_engines_killed_at_random_equal_one_replay(
                 latest, _ = await stored_log(s)
                 return latest.keys() == replay.keys() and all(v.final for v in latest.values())
 
-            await eventually(all_final, timeout_s=300, what="every reaction final in the store")
+            await eventually(all_final, timeout_s=600, what="every reaction final in the store")
             timings["all final"] = time.monotonic() - started_at
             restored = 0.0
             for engine in engines.values():
