@@ -27,7 +27,7 @@ from services.ingest.dlq import DeadLetter, dlq_topic
 from services.ingest.fastprice import PriceRow, decode_price_rows, rows_frame
 from services.ingest.metrics import IngestMetrics
 from services.ingest.plausibility import EventTimeBounds, WallClock, system_wall_clock
-from services.ingest.triage import DecodeAll, Triage, each, triage
+from services.ingest.triage import DecodeAll, each, triage
 from services.ingest.types import (
     BatchSink,
     IngestBatch,
@@ -86,8 +86,6 @@ class ConsumerConfig:
     max_records: int = 5000
     poll_timeout_ms: int = 200
     dedupe_capacity: int = 200_000
-    """Event identities remembered per partition (a duplicate shares its original's key, so
-    it comes on the same partition)."""
     client_id: str = "market-reaction"
     replay_on_assign: bool = False
     """Read every newly assigned partition from the start of its retention."""
@@ -143,8 +141,8 @@ class TopicConsumer(Generic[E]):
         self._sink = sink
         self._dlq = dlq_producer
         self._metrics = metrics
-        self._seen: dict[TopicPartition, RecentSet] = {}
-        """The dedupe window of each partition."""
+        self._seen = RecentSet(config.dedupe_capacity)
+        """The dedupe window, each identity tagged with its partition."""
         self._bounds = EventTimeBounds(
             max_ahead_of_watermark=config.max_ahead_of_watermark,
             max_ahead_of_wall_clock=config.max_ahead_of_wall_clock,
@@ -208,7 +206,6 @@ class TopicConsumer(Generic[E]):
         keys: set[bytes] = set()
         for tp in revoked:
             self._next.pop(tp, None)
-            self._seen.pop(tp, None)
             keys |= self._keys.pop(tp, set())
             # the partition's lag is its next owner's to report now
             if self.lag.pop(tp.partition, None) is not None:
@@ -224,7 +221,7 @@ class TopicConsumer(Generic[E]):
         consumer.pause(*assigned)
         try:
             # replayed records are not duplicates: the sink forgot (or never had) their effect
-            self._seen = {}
+            self._seen = RecentSet(self._config.dedupe_capacity)
             self._bounds.reset()
             from_start = await self._restore_checkpoints(consumer, assigned)
             if from_start:
@@ -256,7 +253,8 @@ class TopicConsumer(Generic[E]):
             consumer.seek(tp, position.next_offset)
             self._next[tp] = position.next_offset
             # what the checkpoint had seen is still seen: a duplicate of it is dropped
-            self._seen[tp] = RecentSet(self._config.dedupe_capacity, position.recent)
+            for key in position.recent:
+                self._seen.add(key, tp.partition)
             self._keys[tp] = {k.encode() for k in position.keys}
         if self._owner is not None:
             await self._owner.acquired()
@@ -275,7 +273,7 @@ class TopicConsumer(Generic[E]):
                 tp.partition: PartitionPosition(
                     self._next[tp],
                     frozenset(k.decode(errors="replace") for k in self._keys.get(tp, ())),
-                    tuple(self._seen.get(tp, ())),
+                    tuple(self._seen.tagged(tp.partition)),
                 )
                 for tp in partitions
                 if tp in self._next
@@ -292,20 +290,13 @@ class TopicConsumer(Generic[E]):
             for tp, batch in polled.items():
                 self._keys.setdefault(tp, set()).update({r.key for r in batch if r.key})
         bounds, plausible = self._bounds, self._kind.plausible
-        result: Triage[E] = Triage()
-        for tp, batch in polled.items():
-            seen = self._seen.get(tp)
-            if seen is None:
-                seen = self._seen[tp] = RecentSet(self._config.dedupe_capacity)
-            result.extend(
-                triage(
-                    batch,
-                    self._kind.decode_all,
-                    self._kind.identity,
-                    seen,
-                    lambda event: plausible(bounds, event),
-                )
-            )
+        result = triage(
+            [record for batch in polled.values() for record in batch],
+            self._kind.decode_all,
+            self._kind.identity,
+            self._seen,
+            lambda event: plausible(bounds, event),
+        )
         offsets = {tp: batch[-1].offset + 1 for tp, batch in polled.items()}
         # a checkpoint sees the sink's state and these offsets together, or neither
         async with self._state_lock:

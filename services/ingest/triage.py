@@ -41,14 +41,6 @@ class Triage(Generic[E]):
     duplicates: int = 0
     consumed: int = 0
 
-    def extend(self, other: Triage[E]) -> None:
-        """Append another poll's (or partition's) triage to this one."""
-        self.valid += other.valid
-        self.arrived_ms += other.arrived_ms
-        self.dead += other.dead
-        self.duplicates += other.duplicates
-        self.consumed += other.consumed
-
 
 DecodeAll = Callable[[Sequence[bytes | None]], "list[E | Rejection]"]
 """Record values to their events or rejections, in order, a batch at a time."""
@@ -79,7 +71,7 @@ def triage(
                     record.topic, record.partition, record.offset, record.key, record.value, event
                 )
             )
-        elif seen.add(identity(event)):
+        elif seen.add(identity(event), record.partition):
             result.valid.append(event)
             result.arrived_ms.append(record.timestamp)
         else:

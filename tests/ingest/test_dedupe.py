@@ -43,14 +43,11 @@ def test_two_million_records_through_a_full_window_take_linear_time() -> None:
     assert seen.add(RECORDS - WINDOW - 1)  # forgotten: the window moved past it
 
 
-def test_a_window_continues_from_the_keys_another_one_gave() -> None:
-    """What a checkpoint saves (the keys, oldest first) and restores."""
-    seen = RecentSet(3)
-    for key in "abcd":
-        seen.add(key)
-    assert list(seen) == ["b", "c", "d"]
-    again = RecentSet(3, seen)
-    assert not again.add("b")
-    assert again.add("e")  # "b" is the oldest: forgotten first, as in the original
-    assert list(again) == ["c", "d", "e"]
-    assert list(RecentSet(2, "abcd")) == ["c", "d"]  # a smaller capacity keeps the newest
+def test_a_checkpoint_saves_the_keys_of_its_partition_oldest_first() -> None:
+    seen = RecentSet(4)
+    for key, partition in [("a", 0), ("b", 1), ("c", 0), ("d", 1), ("e", 0)]:  # "a" forgotten
+        seen.add(key, partition)
+    assert seen.tagged(0) == ["c", "e"]
+    assert seen.tagged(1) == ["b", "d"]
+    assert not seen.add("b", 0)  # a duplicate whatever its partition (an unkeyed producer's)
+    assert seen.tagged(2) == []
