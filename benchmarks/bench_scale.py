@@ -41,8 +41,11 @@ from services.demo.scale import ScaleScenario, generate
 from services.engine import ReactionEngine, load_registry, snapshot
 from services.events import Announcement, Price
 from services.frames import prices_frame
+from services.ingest.decode import Rejection
+from services.ingest.fastprice import decode_price_rows
 from services.ingest.partitioning import BenchmarkGroupPartitioner
 from services.ingest.topics import ensure_topics, service_topics
+from services.live.checkpoints import pack
 from services.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -221,11 +224,17 @@ def memory(scenario: ScaleScenario, registry_file: Path) -> None:
     tracemalloc.stop()
     engine = prices_only
     blob = snapshot.take(engine, {i.symbol for i in registry})
+    # a checkpoint also holds its partition's dedupe window: here every price, at most a window
+    identities = [r for r in decode_price_rows(values) if not isinstance(r, Rejection)]
+    window = identities[-Settings().dedupe_capacity :]
+    with_window = len(pack(blob, tuple(window)))
     print(
         f"  memory: {per_instrument / 1024:,.0f} KiB per instrument (its history after "
         f"{scenario.ticks // scenario.instruments:,} ticks), {per_window / 1024:,.2f} KiB per "
         f"open window ({windows:,} open); a checkpoint of every instrument: "
-        f"{len(blob) / 1024:,.0f} KiB ({len(blob) / scenario.instruments / 1024:,.1f} KiB each)"
+        f"{len(blob) / 1024:,.0f} KiB ({len(blob) / scenario.instruments / 1024:,.1f} KiB each), "
+        f"{with_window / 1024:,.0f} KiB with a dedupe window of {len(window):,} prices "
+        f"({(with_window - len(blob)) / max(len(window), 1):,.1f} bytes per price)"
     )
 
 

@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable, Hashable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import IllegalStateError, KafkaError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from services.events import Announcement
 from services.ingest.decode import Rejection, RejectReason, decode_announcement
@@ -27,7 +27,13 @@ from services.ingest.metrics import IngestMetrics
 from services.ingest.outages import Outages, kafka_transient, retrying
 from services.ingest.plausibility import EventTimeBounds, WallClock, system_wall_clock
 from services.ingest.triage import DecodeAll, Triage, each, triage
-from services.ingest.types import BatchSink, IngestBatch
+from services.ingest.types import (
+    BatchSink,
+    IngestBatch,
+    PartitionCheckpoints,
+    PartitionOwner,
+    PartitionPosition,
+)
 
 log = logging.getLogger(__name__)
 
@@ -69,41 +75,6 @@ PRICES: EventKind[PriceRow] = EventKind(
     ),
     EventTimeBounds.check_row,
 )
-
-
-class PartitionOwner(Protocol):
-    """Told when partitions change hands between the members of a consumer group."""
-
-    async def released(self, keys: set[str]) -> None:
-        """Partitions were taken away; `keys` are the record keys seen on them."""
-        ...
-
-    async def acquired(self) -> None:
-        """Partitions were assigned; called before any of their records is read."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class PartitionPosition:
-    """How far a partition's state goes: the first offset it does not include, and the record
-    keys it holds."""
-
-    next_offset: int
-    keys: frozenset[str]
-
-
-class PartitionCheckpoints(Protocol):
-    """Saves and restores the sink's state per partition (services/live/checkpoints.py)."""
-
-    def due(self) -> bool:
-        """Counts a batch; true when the partitions' state should be saved after it."""
-        ...
-
-    async def restore(self, topic: str, partition: int) -> PartitionPosition | None:
-        """Load the partition's saved state into the sink; None: read it from the start."""
-        ...
-
-    async def save(self, positions: dict[int, PartitionPosition]) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +140,7 @@ class TopicConsumer(Generic[E]):
         self._dlq = dlq_producer
         self._metrics = metrics
         self._seen = RecentSet(config.dedupe_capacity)
+        """The dedupe window, each identity tagged with its partition."""
         self._bounds = EventTimeBounds(
             max_ahead_of_watermark=config.max_ahead_of_watermark,
             max_ahead_of_wall_clock=config.max_ahead_of_wall_clock,
@@ -292,6 +264,9 @@ class TopicConsumer(Generic[E]):
                 continue
             consumer.seek(tp, position.next_offset)
             self._next[tp] = position.next_offset
+            # what the checkpoint had seen is still seen: a duplicate of it is dropped
+            for key in position.recent:
+                self._seen.add(key, tp.partition)
             self._keys[tp] = {k.encode() for k in position.keys}
         if self._owner is not None:
             await self._owner.acquired()
@@ -310,6 +285,7 @@ class TopicConsumer(Generic[E]):
                 tp.partition: PartitionPosition(
                     self._next[tp],
                     frozenset(k.decode(errors="replace") for k in self._keys.get(tp, ())),
+                    tuple(self._seen.tagged(tp.partition)),
                 )
                 for tp in partitions
                 if tp in self._next
@@ -350,9 +326,17 @@ class TopicConsumer(Generic[E]):
                 await self._retry_kafka(
                     dlq_topic(self.topic), partial(self._dead_letter, result.dead)
                 )
+            # a rebalance during the batch may have taken partitions away: their next owner
+            # starts from its checkpoint or the start, and only owned ones are committed
+            offsets = {tp: o for tp, o in offsets.items() if tp in consumer.assignment()}
             self._next.update(offsets)
             self._torn = False
-        await self._retry_kafka(f"{self.topic} commit", partial(consumer.commit, offsets))
+        try:
+            if offsets:
+                await self._retry_kafka(f"{self.topic} commit", partial(consumer.commit, offsets))
+        except CommitFailedError:
+            # the group is rebalancing: offsets still owned are committed with the next batch
+            log.info("%s: offsets not committed, the group rebalanced meanwhile", self.topic)
         if self._checkpoints is not None and self._checkpoints.due():
             await self._save_checkpoints(list(consumer.assignment()))
         self._metrics.consumed.labels(self.topic).inc(result.consumed)

@@ -28,9 +28,10 @@ def price_identity(event: Price) -> Hashable:
 
 
 class RecentSet:
-    """Membership of the `capacity` most recently added keys (oldest forgotten first).
+    """Membership of the `capacity` most recently added keys (oldest forgotten first), each
+    with a tag (the partition it came on, so a checkpoint saves that partition's share).
 
-    O(1) per key whatever the fill: a set answers membership and a queue of the same keys, in
+    O(1) per key whatever the fill: a dict answers membership and a queue of the same keys, in
     the order they came, names the one to forget. (Evicting a dict's first key instead costs
     a scan over the slots its earlier deletions left, once per key when the window is full.)"""
 
@@ -38,18 +39,23 @@ class RecentSet:
         if capacity < 1:
             raise ValueError("capacity must be at least 1")
         self._capacity = capacity
-        self._keys: set[Hashable] = set()
+        self._keys: dict[Hashable, int] = {}
         self._order: deque[Hashable] = deque()
 
-    def add(self, key: Hashable) -> bool:
+    def add(self, key: Hashable, tag: int = 0) -> bool:
         """Remember `key`; False when it was already there."""
         if key in self._keys:
             return False
         if len(self._order) == self._capacity:
-            self._keys.remove(self._order.popleft())
-        self._keys.add(key)
+            del self._keys[self._order.popleft()]
+        self._keys[key] = tag
         self._order.append(key)
         return True
 
     def __len__(self) -> int:
         return len(self._keys)
+
+    def tagged(self, tag: int) -> list[Hashable]:
+        """The keys remembered with `tag`, oldest first."""
+        keys = self._keys
+        return [key for key in self._order if keys[key] == tag]

@@ -15,13 +15,11 @@ from services.ingest.consumer import (
     ANNOUNCEMENTS,
     PRICES,
     ConsumerConfig,
-    PartitionCheckpoints,
-    PartitionOwner,
     TopicConsumer,
 )
 from services.ingest.metrics import IngestMetrics
 from services.ingest.outages import Outages
-from services.ingest.types import BatchSink
+from services.ingest.types import BatchSink, PartitionCheckpoints, PartitionOwner
 from services.settings import Settings
 
 log = logging.getLogger(__name__)

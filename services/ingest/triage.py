@@ -71,7 +71,7 @@ def triage(
                     record.topic, record.partition, record.offset, record.key, record.value, event
                 )
             )
-        elif seen.add(identity(event)):
+        elif seen.add(identity(event), record.partition):
             result.valid.append(event)
             result.arrived_ms.append(record.timestamp)
         else:

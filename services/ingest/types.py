@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -30,3 +31,39 @@ class BatchSink(Protocol):
     after a crash, since offsets are committed only once `accept` has returned."""
 
     async def accept(self, batch: IngestBatch) -> None: ...
+
+
+class PartitionOwner(Protocol):
+    """Told when partitions change hands between the members of a consumer group."""
+
+    async def released(self, keys: set[str]) -> None:
+        """Partitions were taken away; `keys` are the record keys seen on them."""
+        ...
+
+    async def acquired(self) -> None:
+        """Partitions were assigned; called before any of their records is read."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionPosition:
+    """How far a partition's state goes: the first offset it does not include, the record keys
+    it holds, and the identities of its most recent events (its dedupe window, oldest first)."""
+
+    next_offset: int
+    keys: frozenset[str]
+    recent: tuple[Hashable, ...] = ()
+
+
+class PartitionCheckpoints(Protocol):
+    """Saves and restores the sink's state per partition (services/live/checkpoints.py)."""
+
+    def due(self) -> bool:
+        """Counts a batch; true when the partitions' state should be saved after it."""
+        ...
+
+    async def restore(self, topic: str, partition: int) -> PartitionPosition | None:
+        """Load the partition's saved state into the sink; None: read it from the start."""
+        ...
+
+    async def save(self, positions: dict[int, PartitionPosition]) -> None: ...

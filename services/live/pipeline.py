@@ -165,15 +165,16 @@ class LivePipeline:
         await self.recover()
 
     async def snapshot(self, instruments: Iterable[str]) -> bytes:
-        """The engine state of `instruments`, for a checkpoint (services/live/checkpoints.py)."""
+        """The engine state of `instruments`, for a checkpoint (services/live/checkpoints.py).
+        Taken in a thread, the engine locked: the loop keeps the group's heartbeats going."""
         async with self._lock:
-            return snapshot.take(self.engine, set(instruments))
+            return await asyncio.to_thread(snapshot.take, self.engine, set(instruments))
 
     async def load_snapshot(self, blob: bytes) -> list[str]:
         """Continue from a checkpoint's engine state; returns its instruments. Raises
         SnapshotError (nothing changed) when the bytes cannot be loaded."""
         async with self._lock:
-            symbols = snapshot.load(self.engine, blob)
+            symbols = await asyncio.to_thread(snapshot.load, self.engine, blob)
         self._observe_engine()
         return symbols
 

@@ -75,8 +75,10 @@ def run_replay(
     frame = frame.drop("_obs_us")
     if echoes:
         keep([], echoes)
-    # announcements go in just before the first price observed after them
-    ann_pos = np.searchsorted(obs_us, ann_us, side="right")
+    # announcements go in just before the first price observed at or after them: a window
+    # ending at an announcement's time holds it as a confounder (DESIGN §4), so it must not be
+    # finalised by a tick of that same instant first (that would make its final a correction)
+    ann_pos = np.searchsorted(obs_us, ann_us, side="left")
     cuts = sorted({*range(0, frame.height, chunk_rows), *ann_pos.tolist(), frame.height})
     a = 0
     for start, stop in itertools.pairwise(cuts):

@@ -41,3 +41,13 @@ def test_two_million_records_through_a_full_window_take_linear_time() -> None:
     assert len(seen) == WINDOW
     assert not seen.add(RECORDS - 1)
     assert seen.add(RECORDS - WINDOW - 1)  # forgotten: the window moved past it
+
+
+def test_a_checkpoint_saves_the_keys_of_its_partition_oldest_first() -> None:
+    seen = RecentSet(4)
+    for key, partition in [("a", 0), ("b", 1), ("c", 0), ("d", 1), ("e", 0)]:  # "a" forgotten
+        seen.add(key, partition)
+    assert seen.tagged(0) == ["c", "e"]
+    assert seen.tagged(1) == ["b", "d"]
+    assert not seen.add("b", 0)  # a duplicate whatever its partition (an unkeyed producer's)
+    assert seen.tagged(2) == []

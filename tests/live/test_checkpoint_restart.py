@@ -1,7 +1,8 @@
 """Checkpoints on the real broker: an engine process saves its state per partition of
 `market.prices` to the store; SIGKILLed and started again, it loads the checkpoints and reads
 only from their offsets (it consumes fewer prices than the topic holds, and says so in its log
-and metrics). With the checkpoints damaged it reads everything from the start, logged and
+and metrics), and still drops a duplicate of a price it read before the kill (the dedupe window
+is in the checkpoint). With the checkpoints damaged it reads everything from the start, logged and
 counted. Either way every reaction ends final, equal to `replay`'s, each revision stored once."""
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ def engine_env(s: Settings) -> dict[str, str]:
 
 async def consumed(http: httpx.AsyncClient, engine: Service, s: Settings) -> float:
     return await metric(http, engine, "mr_events_consumed_total", topic=s.prices_topic)
+
+
+async def duplicates(http: httpx.AsyncClient, engine: Service, s: Settings) -> float:
+    return await metric(http, engine, "mr_events_duplicate_total", topic=s.prices_topic)
 
 
 async def restores(http: httpx.AsyncClient, engine: Service, outcome: str) -> float:
@@ -93,6 +98,17 @@ async def test_restart_reads_from_the_checkpoint_and_falls_back_when_damaged(
             assert 0 < reread <= total - sent_first + 500, (reread, total, sent_first)
             assert "restored from checkpoint at offset" in engine.log.read_text()
 
+            # a price read before the kill, sent again: the restored dedupe window drops it
+            assert await duplicates(http, engine, s) == 0
+            await play(Scenario([], [], first[-1:]), s, speedup=0, progress=False)
+
+            async def duplicate_read() -> bool:
+                assert engine is not None
+                return await consumed(http, engine, s) == reread + 1
+
+            await eventually(duplicate_read, timeout_s=60, what="the duplicate read")
+            assert await duplicates(http, engine, s) == 1
+
             # 2. damaged checkpoints: everything is read again, and it says so
             await engine.kill()
             store = await open_store(s.database_url)
@@ -110,7 +126,7 @@ async def test_restart_reads_from_the_checkpoint_and_falls_back_when_damaged(
 
             async def everything_read_again() -> bool:
                 assert engine is not None
-                return await consumed(http, engine, s) == total
+                return await consumed(http, engine, s) == total + 1
 
             await eventually(everything_read_again, timeout_s=60, what="a full re-read")
             assert await restores(http, engine, "unreadable") == damaged.rowcount

@@ -4,9 +4,8 @@ them), 200 announcements and over 500,000 ticks, produced with the benchmark-gro
 Engine replicas are SIGKILLed and started again at random points of the stream (fixed seed);
 they restore from their checkpoints or re-read. In the end every reaction equals the
 single-process `replay`'s, none is missing, no revision is stored twice, and no abnormal return
-is null where the benchmark has data. (All announcements are produced before the ticks, so no
-final needs the correction `replay` sends when it meets an announcement after a chunk of ticks;
-the test checks that this is the only difference.)"""
+is null where the benchmark has data. (Announcements are produced before the ticks, and
+`replay` feeds each one before the ticks of its instant, so neither corrects a final.)"""
 
 from __future__ import annotations
 
@@ -25,10 +24,11 @@ from services.engine.registry import load_registry
 from services.replay import run_replay
 from services.settings import Settings
 from tests.helpers import eventually
-from tests.processes import Service, log_tail, metric, service_env, start, wait_ready
+from tests.processes import Service, log_tail, metric, readyz, service_env, start
 from tests.reactions import comparable, reaction_key, stored_log
 
-pytestmark = pytest.mark.kafka
+# generating and replaying half a million ticks alone takes a minute or two on a busy machine
+pytestmark = [pytest.mark.kafka, pytest.mark.timeout(1500)]
 
 SEED = 16
 ENGINES = 3
@@ -68,7 +68,8 @@ async def test_three_engines_killed_at_random_equal_one_replay(
             s,
             name,
             MR_INSTRUMENTS_FILE=str(registry_file),
-            MR_KAFKA_SESSION_TIMEOUT_MS="6000",
+            # long enough for a busy machine's stalls, short enough to notice a kill soon
+            MR_KAFKA_SESSION_TIMEOUT_MS="10000",
             MR_CHECKPOINT_INTERVAL_S="2",
         )
 
@@ -86,7 +87,11 @@ async def test_three_engines_killed_at_random_equal_one_replay(
             api = await start("api", "api", env("api"), tmp_path)
             logs.append(api.log)
 
-            await wait_ready(http, *engines.values(), api, timeout_s=90)
+            async def all_ready() -> bool:
+                services = [*engines.values(), api]
+                return all([await readyz(http, x) is not None for x in services])
+
+            await eventually(all_ready, timeout_s=300, what="3 engines and the api ready")
             timings["ready"] = time.monotonic() - started_at
 
             ann = [(orjson.loads(a)["id"].encode(), a) for a in scenario.announcements]
@@ -96,11 +101,12 @@ async def test_three_engines_killed_at_random_equal_one_replay(
                 for engine in engines.values():
                     topic = s.announcements_topic
                     got = await metric(http, engine, "mr_events_consumed_total", topic=topic)
-                    if got != len(ann):
+                    # more when a rebalance made an engine read them again
+                    if got < len(ann):
                         return False
                 return True
 
-            await eventually(announcements_read, timeout_s=60, what="announcements read")
+            await eventually(announcements_read, timeout_s=180, what="announcements read")
 
             # the prices in chunks; before some chunks (never the first) a random engine dies
             size = -(-len(scenario.prices) // CHUNKS)
@@ -125,7 +131,7 @@ async def test_three_engines_killed_at_random_equal_one_replay(
                 latest, _ = await stored_log(s)
                 return latest.keys() == replay.keys() and all(v.final for v in latest.values())
 
-            await eventually(all_final, timeout_s=300, what="every reaction final in the store")
+            await eventually(all_final, timeout_s=600, what="every reaction final in the store")
             timings["all final"] = time.monotonic() - started_at
             restored = 0.0
             for engine in engines.values():
@@ -154,21 +160,9 @@ async def test_three_engines_killed_at_random_equal_one_replay(
 
     latest, log = await stored_log(s)
     assert latest.keys() == replay.keys(), "a reaction is missing"
-    # `corrected` tells whether a final was sent again after an announcement anchored inside
-    # its window arrived; here every announcement is read before any tick, while `replay` meets
-    # them between chunks of ticks, so a final it corrects is right the first time here
-    corrected_by_replay_only = 0
     for key, replay_signal in replay.items():
         got = comparable(latest[key].model_dump(mode="json"))
-        want = comparable(replay_signal)
-        if got["corrected"] != want["corrected"]:
-            assert want["corrected"], key
-            assert not got["corrected"], key
-            corrected_by_replay_only += 1
-            got.pop("corrected")
-            want.pop("corrected")
-        assert got == want, key
-    print(f"finals corrected by replay only (announcement met later): {corrected_by_replay_only}")
+        assert got == comparable(replay_signal), key
     nulls = [k for k in dependents if latest[k].abnormal_return_pct is None]
     assert not nulls, f"{len(nulls)} null abnormal returns where the benchmark has data"
     assert len({r.signal_id for r in log}) == len(log), "a revision was stored twice"

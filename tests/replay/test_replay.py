@@ -164,3 +164,41 @@ def test_replay_names_a_line_that_is_not_json(tmp_path: Path) -> None:
             str(tmp_path / "out.jsonl"),
             progress=False,
         )
+
+
+def test_an_announcement_goes_in_before_the_ticks_of_its_instant(tmp_path: Path) -> None:
+    """A window ending at the instant another announcement is published holds it as a
+    confounder; the tick of that same instant must not finalise the window first, or its final
+    would be a correction here while a live engine that read the announcement first sends it
+    right the first time."""
+    first = ANNOUNCEMENT | {"id": "first", "published_at": _iso(kst(2025, 7, 8, 10, 0))}
+    second = ANNOUNCEMENT | {
+        "id": "second",
+        "published_at": _iso(kst(2025, 7, 8, 10, 5)),
+        "sectors": ["steel"],
+        "tariff_rate_pct": 50,
+        "headline": "50% on Korean steel",  # another story, not an echo of the first
+    }
+    prices = [
+        {"instrument": "KOSPI", "ts": _iso(kst(2025, 7, 8, 9, 59)), "price": 3000.0},
+        {"instrument": "KOSPI", "ts": _iso(kst(2025, 7, 8, 10, 2)), "price": 3010.0},
+        # the end of the first 5m window, the instant the second announcement is published
+        {"instrument": "KOSPI", "ts": _iso(kst(2025, 7, 8, 10, 5)), "price": 3020.0},
+        {"instrument": "KOSPI", "ts": _iso(kst(2025, 7, 8, 10, 6)), "price": 3030.0},
+    ]
+    out = tmp_path / "reactions.jsonl"
+    run_replay(
+        _jsonl(tmp_path / "a.jsonl", [second, first]),
+        _jsonl(tmp_path / "p.jsonl", prices),
+        str(out),
+        progress=False,
+    )
+    rows = {
+        (r["announcement_id"], r["instrument"], r["horizon"]): r
+        for r in map(orjson.loads, out.read_bytes().splitlines())
+    }
+    five = rows[("first", "KOSPI", "5m")]
+    assert five["final"] is True
+    assert five["confounders"] == ["second"]
+    assert five["corrected"] is False
+    assert five["return_pct"] == pytest.approx((3020.0 / 3000.0 - 1) * 100)
