@@ -21,7 +21,7 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from services.events import Announcement
 from services.ingest.decode import Rejection, RejectReason, decode_announcement
 from services.ingest.dedupe import RecentSet, announcement_identity
-from services.ingest.dlq import DeadLetter, dlq_topic
+from services.ingest.dlq import dlq_topic, send_dead_letters
 from services.ingest.fastprice import PriceRow, decode_price_rows, rows_frame
 from services.ingest.metrics import IngestMetrics
 from services.ingest.outages import Outages, kafka_transient, retrying
@@ -324,7 +324,14 @@ class TopicConsumer(Generic[E]):
                 await self._sink.accept(self._kind.to_batch(result.valid, result.arrived_ms))
             if result.dead:
                 await self._retry_kafka(
-                    dlq_topic(self.topic), partial(self._dead_letter, result.dead)
+                    dlq_topic(self.topic),
+                    partial(
+                        send_dead_letters,
+                        self._dlq,
+                        self.topic,
+                        result.dead,
+                        self._metrics.rejected,
+                    ),
                 )
             # a rebalance during the batch may have taken partitions away: their next owner
             # starts from its checkpoint or the start, and only owned ones are committed
@@ -345,26 +352,6 @@ class TopicConsumer(Generic[E]):
 
     async def _retry_kafka(self, dependency: str, call: Callable[[], Awaitable[object]]) -> None:
         await retrying(call, dependency=dependency, outages=self.outages, transient=kafka_transient)
-
-    async def _dead_letter(self, dead: list[DeadLetter]) -> None:
-        """Sends all, then counts and logs them once every one is acknowledged (a retry sends
-        them all again: a dead letter may be repeated, never lost)."""
-        topic = dlq_topic(self.topic)
-        acks = []
-        for d in dead:
-            key, value = d.payload()
-            acks.append(await self._dlq.send(topic, value=value, key=key, headers=d.headers()))
-        await asyncio.gather(*acks)
-        for d in dead:
-            self._metrics.rejected.labels(self.topic, d.rejection.reason.value).inc()
-            log.warning(
-                "rejected %s[%d]@%d: %s (%s)",
-                d.topic,
-                d.partition,
-                d.offset,
-                d.rejection.reason.value,
-                d.rejection.detail,
-            )
 
     async def _measure_lag(self, consumer: AIOKafkaConsumer) -> None:
         """Lag from the broker's end offsets, on its own timer: it keeps growing while a batch

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from aiokafka import AIOKafkaProducer
+from prometheus_client import Counter
+
 from services.ingest.decode import Rejection
+
+log = logging.getLogger(__name__)
 
 DETAIL_MAX_CHARS = 1000
 PAYLOAD_MAX_BYTES = 900 * 1024
@@ -15,6 +23,30 @@ producer's and broker's default 1 MiB request and message size. A longer record 
 
 def dlq_topic(topic: str) -> str:
     return f"{topic}.dlq"
+
+
+async def send_dead_letters(
+    producer: AIOKafkaProducer, topic: str, dead: Sequence[DeadLetter], rejected: Counter
+) -> None:
+    """Sends all to `topic`'s dead-letter topic, then counts and logs them once every one is
+    acknowledged (a retry sends them all again: a dead letter may be repeated, never lost)."""
+    acks = []
+    for d in dead:
+        key, value = d.payload()
+        acks.append(
+            await producer.send(dlq_topic(topic), value=value, key=key, headers=d.headers())
+        )
+    await asyncio.gather(*acks)
+    for d in dead:
+        rejected.labels(topic, d.rejection.reason.value).inc()
+        log.warning(
+            "rejected %s[%d]@%d: %s (%s)",
+            d.topic,
+            d.partition,
+            d.offset,
+            d.rejection.reason.value,
+            d.rejection.detail,
+        )
 
 
 @dataclass(frozen=True, slots=True)
