@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from services.api.v1 import ApiLimits, create_api_app  # noqa: E402
-from services.events import Announcement, Signal  # noqa: E402
+from services.events import Announcement, ReactionId, Signal  # noqa: E402
 from services.store import ReactionFilter, SqlStore, StoreBatch, open_store  # noqa: E402
 from services.store.analytics import reaction_stats  # noqa: E402
 from services.store.filters import GroupBy  # noqa: E402
@@ -72,7 +72,7 @@ def signals(a: Announcement, revisions: int, rng: random.Random) -> list[Signal]
                 ret = rng.gauss(0, 1)
                 out.append(
                     Signal.model_construct(
-                        signal_id=f"{a.id}|{instrument}|{horizon}|{revision}",
+                        signal_id=ReactionId(a.id, instrument, horizon).signal_id(revision),
                         cursor=None,
                         announcement_id=a.id,
                         instrument=instrument,

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from services.events import Announcement, Price, Signal
+from services.events import Announcement, Price, ReactionId, Signal
 from services.frames import prices_frame
 
 T0 = datetime(2025, 7, 7, 0, 0, tzinfo=UTC)
@@ -61,7 +61,7 @@ def signal(
     anchor_at = anchor(day)
     moved_at = anchor_at + timedelta(minutes=revision)
     data: dict[str, Any] = {
-        "signal_id": f"{announcement_id}|{instrument}|{horizon}|{revision}",
+        "signal_id": ReactionId(announcement_id, instrument, horizon).signal_id(revision),
         "announcement_id": announcement_id,
         "instrument": instrument,
         "horizon": horizon,

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services import limits
 from services.events import Action, CountryCode, Signal
 
 
@@ -32,10 +33,12 @@ class AlertFilter(BaseModel):
         },
     )
 
-    instrument: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    instrument: (
+        Annotated[str, Field(min_length=1, max_length=limits.INSTRUMENT_MAX_CHARS)] | None
+    ) = None
     horizon: Annotated[str, Field(min_length=1, max_length=16)] | None = None
     action: Action | None = None
-    sector: Annotated[str, Field(min_length=1, max_length=60)] | None = None
+    sector: Annotated[str, Field(min_length=1, max_length=limits.SECTOR_MAX_CHARS)] | None = None
     target: CountryCode | None = None
     min_abs_z: Annotated[float, Field(ge=0)] | None = None
     final_only: bool = False

@@ -26,7 +26,6 @@ from typing import Protocol, TypeVar
 
 from services.engine import Clock, ReactionEngine, snapshot
 from services.events import Signal
-from services.frames import to_us
 from services.ingest.outages import Outages, kafka_transient, retrying, store_transient
 from services.ingest.types import IngestBatch
 from services.live.metrics import LiveMetrics
@@ -59,10 +58,7 @@ async def latest_revisions(
     after: ReactionKey | None = None
     while page := await reader.list_reactions(ReactionFilter(), after=after, limit=_PAGE):
         out += page
-        last = page[-1]
-        after = ReactionKey(
-            to_us(last.anchor_at), last.announcement_id, last.instrument, last.horizon
-        )
+        after = ReactionKey.of(page[-1])
     if not out:
         return out
     since = out[-1].anchor_at - lookback
