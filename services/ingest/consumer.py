@@ -182,30 +182,19 @@ class TopicConsumer(Generic[E]):
         await consumer.start()
         self._consumer = consumer
         lag = asyncio.create_task(self._measure_lag(consumer), name=f"lag {self.topic}")
-        delivering: asyncio.Task[None] | None = None
         try:
             while True:
                 polled = await consumer.getmany(
                     timeout_ms=self._config.poll_timeout_ms, max_records=self._config.max_records
                 )
                 if polled:
-                    # the next batch is read and sorted while the one before is stored and
-                    # published; it reaches the sink only once that one is committed
-                    triaged = self._triage(polled)
-                    if delivering is not None:
-                        await delivering
-                    delivering = asyncio.create_task(
-                        self._deliver(consumer, polled, triaged), name=f"deliver {self.topic}"
-                    )
-                elif delivering is not None and delivering.done():
-                    await delivering  # raises what it raised
-                    delivering = None
+                    # one batch at a time: the next batch's triage, run while this one is
+                    # stored, would put its identities in the dedupe window this batch's
+                    # checkpoint saves, and a restart from it would drop them as duplicates
+                    await self._deliver(consumer, polled, self._triage(polled))
                 await self._observe_lag(consumer)
         finally:
             lag.cancel()
-            if delivering is not None:
-                delivering.cancel()
-                await asyncio.gather(delivering, return_exceptions=True)
             self._consumer = None
             if self._checkpoints is not None:  # the next start reads from here
                 await self._save_checkpoints(list(consumer.assignment()))
