@@ -8,37 +8,21 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from pathlib import Path
 
-from services.events import Signal
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' factories
 
-T0 = datetime(2025, 7, 8, 0, 0, tzinfo=UTC)
-SAMPLE = Signal(
-    signal_id="us-kr-letter|KOSPI|close|1",
-    announcement_id="us-kr-letter",
-    instrument="KOSPI",
-    horizon="close",
-    revision=1,
-    final=False,
-    anchor_at=T0,
-    base_price=3059.47,
-    base_at=T0,
-    last_price=3114.88,
-    last_at=T0,
+from tests import factories
+
+SAMPLE = factories.signal(
+    "us-kr-letter",
     return_pct=1.81,
-    max_rise_pct=1.84,
-    max_fall_pct=0.0,
-    peak_at=T0,
-    time_to_peak_s=12_870.0,
+    z_score=1.98,
     gap_pct=0.64,
     baseline_mean_pct=0.03,
     baseline_std_pct=0.9,
-    z_score=1.98,
     abnormal_return_pct=1.78,
-    significant=True,
-    direction="up",
     data_granularity="tick",
-    emitted_at=T0,
 )
 """The KOSPI close reaction to the July 2025 letter, as the benchmarks send it."""
 
