@@ -102,12 +102,14 @@ async def test_restart_reads_from_the_checkpoint_and_falls_back_when_damaged(
             assert await duplicates(http, engine, s) == 0
             await play(Scenario([], [], first[-1:]), s, speedup=0, progress=False)
 
-            async def duplicate_read() -> bool:
+            async def duplicate_dropped() -> bool:
                 assert engine is not None
-                return await consumed(http, engine, s) == reread + 1
+                return await duplicates(http, engine, s) == 1
 
-            await eventually(duplicate_read, timeout_s=60, what="the duplicate read")
-            assert await duplicates(http, engine, s) == 1
+            # the consumed count may still be catching up with the last batch of the re-read,
+            # so the duplicate is awaited by its own counter
+            await eventually(duplicate_dropped, timeout_s=60, what="the duplicate dropped")
+            assert await consumed(http, engine, s) >= reread + 1
 
             # 2. damaged checkpoints: everything is read again, and it says so
             await engine.kill()
