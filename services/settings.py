@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 from pathlib import Path
 from typing import Annotated, Literal
@@ -131,3 +133,27 @@ class Settings(BaseSettings):
     """A checkpoint is saved after the first batch this long after the last one..."""
     checkpoint_batches: Annotated[int, Field(ge=1)] = 500
     """...or after this many batches, whichever comes first, and when partitions are revoked."""
+
+
+def process_environment(settings: Settings | None = None, **overrides: object) -> dict[str, str]:
+    """The environment for a service process that runs with `settings` and `overrides`: this
+    process's own without its `MR_` variables (so nothing leaks in unnoticed), then each field
+    set explicitly on `settings` and each override as its `MR_` variable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MR_")}
+    given = {} if settings is None else settings.model_dump(include=settings.model_fields_set)
+    for name, value in (given | overrides).items():
+        if name.upper() not in _FIELD_NAMES:
+            raise ValueError(f"{name!r} is not a setting")
+        env[f"MR_{name.upper()}"] = _environment_value(value)
+    return env
+
+
+_FIELD_NAMES = frozenset(name.upper() for name in Settings.model_fields)
+
+
+def _environment_value(value: object) -> str:
+    """How pydantic-settings reads the value back: strings and numbers as they print, the
+    rest (lists, booleans, None) as JSON."""
+    if isinstance(value, str | int | float | Path) and not isinstance(value, bool):
+        return str(value)
+    return json.dumps(value)
