@@ -8,7 +8,7 @@ import socket
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -133,6 +133,22 @@ class Settings(BaseSettings):
     """A checkpoint is saved after the first batch this long after the last one..."""
     checkpoint_batches: Annotated[int, Field(ge=1)] = 500
     """...or after this many batches, whichever comes first, and when partitions are revoked."""
+    calendar_cache_dir: Path | None = Path("data/calendars")
+    """Where exchange calendars' sessions are kept between processes (relative to the working
+    dir): building XKRX's costs seconds of CPU at every start otherwise. Empty: no cache."""
+
+    @field_validator(
+        "instruments_file",
+        "sources_file",
+        "ingest_max_ahead_of_watermark_s",
+        "ingest_max_ahead_of_wall_clock_s",
+        "calendar_cache_dir",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        """An optional setting given empty (`MR_X=`) is unset."""
+        return None if value == "" else value
 
 
 def process_environment(settings: Settings | None = None, **overrides: object) -> dict[str, str]:
@@ -152,8 +168,10 @@ _FIELD_NAMES = frozenset(name.upper() for name in Settings.model_fields)
 
 
 def _environment_value(value: object) -> str:
-    """How pydantic-settings reads the value back: strings and numbers as they print, the
-    rest (lists, booleans, None) as JSON."""
+    """How pydantic-settings reads the value back: strings and numbers as they print, None as
+    empty, the rest (lists, booleans) as JSON."""
+    if value is None:
+        return ""
     if isinstance(value, str | int | float | Path) and not isinstance(value, bool):
         return str(value)
     return json.dumps(value)

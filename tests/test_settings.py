@@ -17,6 +17,8 @@ def test_settings_read_back_from_the_environment(monkeypatch: pytest.MonkeyPatch
         checkpoints=False,
         instruments_file=Path("registry.toml"),
         checkpoint_interval_s=2.5,
+        calendar_cache_dir=None,
+        ingest_max_ahead_of_wall_clock_s=None,
     )
     monkeypatch.setenv("MR_PRICES_TOPIC", "leaks.in")
     env = process_environment(given, replica_id="engine-1", http_port=8123)
