@@ -43,7 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
-from bench_engine import SYMBOLS, make_announcements, make_prices  # noqa: E402
+from bench_engine import SYMBOLS, make_prices  # noqa: E402
+from engine_inputs import announcements as make_announcements  # noqa: E402
 from peer_round import compare, peer_available, peer_round, replay_finals  # noqa: E402
 from spread import spread  # noqa: E402
 
@@ -74,7 +75,7 @@ def announcement_lines() -> list[bytes]:
     """Each with its own tariff rate: 50 stories, not one story and its echoes."""
     return [
         a.id.encode() + b"\t" + orjson.dumps(a.model_dump(mode="json") | {"tariff_rate_pct": i})
-        for i, a in enumerate(make_announcements(ANNOUNCEMENTS), 1)
+        for i, a in enumerate(make_announcements(ANNOUNCEMENTS, "ann"), 1)
     ]
 
 
@@ -241,6 +242,37 @@ async def latency_round(topics: dict[str, str], rate: int, seconds: int, folder:
     )
 
 
+def throughput(args: argparse.Namespace, folder: Path) -> None:
+    """The throughput rounds (the live path, then the Quix peer, alternated)."""
+    topics = asyncio.run(make_topics(uuid.uuid4().hex[:8]))
+    announcements, ticks = announcement_lines(), tick_lines(make_prices(args.ticks))
+    kcat_produce(topics["announcements"], announcements)
+    kcat_produce(topics["prices"], ticks)
+    peer = peer_available() and not args.no_peer
+    rates, peer_rates = [], []
+    for _ in range(args.rounds):  # alternated, so background load hurts both alike
+        rates.append(throughput_round(topics, args.ticks, folder))
+        if peer:
+            rate, finals = peer_round(BOOTSTRAP, topics, args.ticks, 120 + args.ticks / 2_000)
+            peer_rates.append(rate)
+    print(
+        f"live path (serve --role engine: ingest, engine, SQLite store, publish), "
+        f"{args.ticks:,} ticks, {len(SYMBOLS)} instruments, {ANNOUNCEMENTS} announcements: "
+        f"{spread(rates)} ticks/s (min / median / max of {args.rounds} rounds)",
+        flush=True,
+    )
+    if peer:
+        print(
+            f"Quix Streams peer (benchmarks/peers, same topics, rounds alternated): "
+            f"{spread(peer_rates)} ticks/s; live path / peer (medians): "
+            f"{statistics.median(rates) / statistics.median(peer_rates):.2f}x",
+            flush=True,
+        )
+        print("  peer:", compare(finals, replay_finals(announcements, ticks)), flush=True)
+    else:
+        print("Quix Streams peer not run (--no-peer, or no bench extra installed)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ticks", type=int, default=2_000_000)
@@ -252,33 +284,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        topics = asyncio.run(make_topics(uuid.uuid4().hex[:8]))
-        announcements, ticks = announcement_lines(), tick_lines(make_prices(args.ticks))
-        kcat_produce(topics["announcements"], announcements)
-        kcat_produce(topics["prices"], ticks)
-        peer = peer_available() and not args.no_peer
-        rates, peer_rates = [], []
-        for _ in range(args.rounds):  # alternated, so background load hurts both alike
-            rates.append(throughput_round(topics, args.ticks, folder))
-            if peer:
-                rate, finals = peer_round(BOOTSTRAP, topics, args.ticks, 120 + args.ticks / 2_000)
-                peer_rates.append(rate)
-        print(
-            f"live path (serve --role engine: ingest, engine, SQLite store, publish), "
-            f"{args.ticks:,} ticks, {len(SYMBOLS)} instruments, {ANNOUNCEMENTS} announcements: "
-            f"{spread(rates)} ticks/s (min / median / max of {args.rounds} rounds)",
-            flush=True,
-        )
-        if peer:
-            print(
-                f"Quix Streams peer (benchmarks/peers, same topics, rounds alternated): "
-                f"{spread(peer_rates)} ticks/s; live path / peer (medians): "
-                f"{statistics.median(rates) / statistics.median(peer_rates):.2f}x",
-                flush=True,
-            )
-            print("  peer:", compare(finals, replay_finals(announcements, ticks)), flush=True)
-        else:
-            print("Quix Streams peer not run (--no-peer, or no bench extra installed)")
+        if args.rounds:
+            throughput(args, folder)
         for _ in range(args.latency_rounds):
             topics = asyncio.run(make_topics(uuid.uuid4().hex[:8]))
             print("latency:", asyncio.run(latency_round(topics, args.rate, args.seconds, folder)))
