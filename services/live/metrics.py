@@ -28,7 +28,12 @@ TICK_TO_SIGNAL_BUCKETS_S = tuple(
 """1 ms to 150 s, at most a third apart: fine where the target is (100 ms), and past the worst
 backlog a run has shown, so a quantile read from the buckets (interpolated within one) is
 within a few percent of the exact one."""
-FIRST_SIGNAL_BUCKETS_S = (0.01, 0.1, 1, 10, 60, 300, 1800, 3600, 6 * 3600, 24 * 3600, 72 * 3600)
+FIRST_SIGNAL_BUCKETS_S = (
+    *TICK_TO_SIGNAL_BUCKETS_S,
+    *(300, 600, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 24 * 3600, 48 * 3600, 72 * 3600),
+)
+"""As fine as a revision's latency up to minutes, then hours: a closed market's announcement
+waits for the next open."""
 PENDING_ANNOUNCEMENTS_MAX = 10_000
 
 

@@ -126,6 +126,9 @@ class LivePipeline:
         self._metrics = metrics
         self._lock = asyncio.Lock()
         self._observed_s = float("-inf")
+        self._releasing: asyncio.Task[None] | None = None
+        """The outbox release of the last batch published, written while the next batch is
+        polled (it holds no record back: a revision left in the outbox is sent again)."""
 
     async def accept(self, batch: IngestBatch) -> None:
         async with self._lock:
@@ -219,6 +222,7 @@ class LivePipeline:
     async def _drain_outbox(self, *, page: int = 1000) -> int:
         if self._outbox is None:
             return 0
+        await self._released()  # what was just sent is not read back as unsent
         outbox, sent = self._outbox, 0
         while pending := await self._retry_store(lambda: outbox.unpublished(limit=page)):
             await self._publish(pending)
@@ -240,7 +244,17 @@ class LivePipeline:
         if self._outbox is not None:
             outbox = self._outbox
             cursors = [s.cursor for s in signals if s.cursor is not None]
-            await self._retry_store(lambda: outbox.mark_published(cursors))
+            await self._released()  # one release in flight: they are applied in order
+            self._releasing = asyncio.create_task(
+                self._retry_store(lambda: outbox.mark_published(cursors)), name="outbox release"
+            )
+
+    async def _released(self) -> None:
+        """Wait for the last outbox release (its failure is raised here, to the next batch
+        or drain; the revisions it would have released stay in the outbox, sent again)."""
+        releasing, self._releasing = self._releasing, None
+        if releasing is not None:
+            await releasing
 
     async def _retry_store(self, call: Callable[[], Awaitable[T]]) -> T:
         return await retrying(
