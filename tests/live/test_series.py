@@ -6,6 +6,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from services.live.series import BatchSeries
 
 LABELS = ["instrument", "horizon"]
+Batch = dict[tuple[str, ...], float]
 
 
 def exposition(registry: CollectorRegistry) -> list[str]:
@@ -18,7 +19,11 @@ def test_gauges_set_in_batches_expose_the_latest_value_of_each_series() -> None:
     single, batched = CollectorRegistry(), CollectorRegistry()
     gauge = Gauge("mr_x_pct", "doc", LABELS, registry=single)
     series = BatchSeries("mr_x_pct", "doc", LABELS, batched, kind="gauge")
-    for batch in ({("KOSPI", "15m"): 1.0, ("KOSDAQ", "close"): -2.5}, {("KOSPI", "15m"): 3.0}):
+    batches: list[Batch] = [
+        {("KOSPI", "15m"): 1.0, ("KOSDAQ", "close"): -2.5},
+        {("KOSPI", "15m"): 3.0},
+    ]
+    for batch in batches:
         for labels, value in batch.items():
             gauge.labels(*labels).set(value)
         series.set_all(batch)
@@ -32,7 +37,8 @@ def test_counters_added_in_batches_expose_their_totals() -> None:
     series = BatchSeries("mr_y", "doc", LABELS, batched, kind="counter")
     counter.labels("KOSPI", "close")  # created at zero
     series.add_all({("KOSPI", "close"): 0})
-    for batch in ({("KOSPI", "15m"): 2}, {("KOSPI", "15m"): 3, ("KOSDAQ", "15m"): 1}):
+    increments: list[Batch] = [{("KOSPI", "15m"): 2}, {("KOSPI", "15m"): 3, ("KOSDAQ", "15m"): 1}]
+    for batch in increments:
         for labels, increment in batch.items():
             counter.labels(*labels).inc(increment)
         series.add_all(batch)
