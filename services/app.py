@@ -284,6 +284,7 @@ async def _live_pipeline(
         outages=outages,
     )
     await live.recover()
+    stack.push_async_callback(live.close)  # after the consumers stopped (the stack unwinds)
     _background(stack, live.run_idle_timer(settings.idle_interval_s))
     return live
 
