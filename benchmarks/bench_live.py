@@ -15,7 +15,8 @@ signal. The engine's `mr_tick_to_signal_seconds` and `mr_announcement_to_first_s
 histograms measure the same from the inside (quantiles interpolated within a bucket, as PromQL's
 histogram_quantile does); both are printed, with their ratio and the engine's CPU seconds per
 second, per round and as min / median / max over the rounds. `--rounds 0` runs the latency
-part alone.
+part alone. The engine inherits the environment: its settings (e.g. MR_INGEST_MAX_RECORDS, a
+batch's bound) can be tried that way.
 """
 
 from __future__ import annotations
