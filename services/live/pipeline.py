@@ -219,7 +219,11 @@ class LivePipeline:
             self._sent(stored, arrived_ms)
         elif stored:
             await self.settle()  # one batch in flight: revisions leave in cursor order
-            self._sending = asyncio.create_task(self._send(stored, arrived_ms), name="publish")
+            sending = self._send(stored, arrived_ms)
+            if self._outbox is None:  # nothing would send them after a crash: before the offsets
+                await sending
+            else:
+                self._sending = asyncio.create_task(sending, name="publish")
 
     async def settle(self) -> None:
         """Wait until the last stored batch is published (its failure is raised here: to the

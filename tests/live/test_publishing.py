@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 from services.events import Signal
 from services.ingest.types import IngestBatch
 from services.live.metrics import LiveMetrics
-from services.live.pipeline import LivePipeline
+from services.live.pipeline import LivePipeline, latest_revisions
 from services.store import SqlStore
 from tests.engine.helpers import kst, make_engine
 from tests.factories import announcement, ticks
@@ -105,3 +105,25 @@ async def test_closing_leaves_what_could_not_be_published_in_the_outbox(store: S
     await pipeline.close(timeout_s=0.1)
     assert publisher.delivered == []
     assert await held(store) == stored  # sent at the next start (publish_unpublished)
+
+
+async def test_without_an_outbox_a_batch_is_published_before_it_counts_as_accepted(
+    store: SqlStore,
+) -> None:
+    engine, clock = make_engine()
+    publisher = GatedPublisher()
+    metrics = LiveMetrics.create(CollectorRegistry())
+    pipeline = LivePipeline(engine, store, [publisher], metrics, clock)  # no outbox
+    published = announcement("a1", kst(2025, 7, 8, 9, 0))
+    batch = IngestBatch([published], ticks("KOSPI", PREV_CLOSE + OPENING))
+    accepting = asyncio.create_task(pipeline.accept(batch))
+    await eventually(lambda: _stored(store), timeout_s=30, what="the batch stored")
+    assert not accepting.done()  # nothing would send its revisions after a crash
+
+    publisher.gate.set()
+    await asyncio.wait_for(accepting, timeout=30)
+    assert len(publisher.delivered) == 1
+
+
+async def _stored(store: SqlStore) -> bool:
+    return bool(await latest_revisions(store))
