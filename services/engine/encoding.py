@@ -47,6 +47,7 @@ _BODY = (
     ("confounders", "json"),
     ("data_granularity", "label"),
 )
+FLOAT_FIELDS = tuple(name for name, kind in _BODY if kind == "float")
 # what JSON must escape inside a string (orjson escapes exactly these)
 _SPECIAL = r'[\x00-\x1f"\\]'
 _LABELS_JSON = pl.Series([orjson.dumps(label).decode() for label in LABELS.tolist()])
