@@ -114,7 +114,7 @@ def _lines(parts: list[RevisionColumns]) -> pl.Series:
             "revision": _concat(parts, "revision"),
             "final": _concat(parts, "final"),
             "corrected": _concat(parts, "corrected"),
-            "confounders": [c.json for p in parts for c in p.confounders],
+            "confounders": _shared_texts([c.json for p in parts for c in p.confounders]),
             **{name: _concat(parts, name) for name, kind in _BODY if kind in ("float", "label")},
             "significant": _concat(parts, "significant"),
             **_times(parts),
@@ -172,6 +172,14 @@ def _times(parts: list[RevisionColumns]) -> dict[str, pl.Series]:
     return {
         name: text.gather(pl.Series(inverse[k * n : (k + 1) * n])) for k, name in enumerate(TIMES)
     }
+
+
+def _shared_texts(texts: list[str]) -> pl.Series:
+    """`texts` as a column, each distinct text copied once: windows of instruments on one
+    calendar share their confounders' JSON (a string hashes once, and compares by identity)."""
+    index: dict[str, int] = {}
+    codes = [index.setdefault(text, len(index)) for text in texts]
+    return pl.Series(list(index), dtype=pl.String).gather(codes)
 
 
 def _value(name: str, kind: str) -> pl.Expr:
