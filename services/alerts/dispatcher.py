@@ -15,7 +15,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
@@ -211,6 +211,22 @@ class Dispatcher:
             retry_s=poll_s,
         )
         writing = asyncio.create_task(writer.run(), name="alert outcomes")
+
+        def offered(items: list[OutboxItem], more: Collection[str]) -> None:
+            by_subscription: dict[str, list[OutboxItem]] = {sid: [] for sid in more}
+            for item in items:
+                by_subscription.setdefault(item.subscription_id, []).append(item)
+            for sid, rows in by_subscription.items():
+                queue, wake = queues.get(sid), self._wakes.get(sid)
+                if queue is None or wake is None or sid not in workers:
+                    continue  # a worker starts with a read
+                if sid in more:
+                    queue.fall_behind()
+                else:
+                    queue.offer(rows, room=self._window * 2)
+                wake.set()
+
+        self._store.on_queued = offered
         polled_at = float("-inf")
         try:
             while True:
@@ -242,6 +258,7 @@ class Dispatcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._store.written.wait(), pause_s)
         finally:
+            self._store.on_queued = None
             for task in workers.values():
                 task.cancel()
             await asyncio.gather(*workers.values(), return_exceptions=True)
@@ -279,18 +296,19 @@ class Dispatcher:
         in_flight: set[asyncio.Task[Outcome]] = set()
         checked_at_s = rescanned_at_s = float("-inf")
         unsafe: UnsafeTarget | None = None
-        more = False
         try:
             while True:
-                woken = wake.is_set()
                 wake.clear()
                 now_s = self._now_s()
-                if (woken or more) and len(queue) <= self._window // 2:
-                    since_s = now_s - rescanned_at_s
-                    full = since_s >= FULL_READ_EVERY_S or (since_s >= poll_s and not len(queue))
+                # rows this process queues are offered as they commit; a read catches up when
+                # offers were refused, and reads from the start when idle for a poll (another
+                # process's rows) or at least every FULL_READ_EVERY_S
+                since_s = now_s - rescanned_at_s
+                full = since_s >= FULL_READ_EVERY_S or (since_s >= poll_s and not len(queue))
+                if (full or queue.behind) and len(queue) <= self._window // 2:
                     if full:
                         rescanned_at_s = now_s
-                    more = await self._refill(subscription.id, queue, full=full)
+                    await self._refill(subscription.id, queue, full=full)
                 if now_s - checked_at_s >= poll_s:
                     checked_at_s, unsafe = now_s, await self._unsafe(subscription)
                 room = self._policy.concurrency - queue.in_flight
@@ -317,17 +335,15 @@ class Dispatcher:
                     outcome = task.result()  # type: ignore[assignment]
                     queue.settle(outcome)
                     writer.put(outcome)
-                if not in_flight and not done:
-                    wake.set()  # a quiet pause: look at the store again
         finally:
             for task in in_flight:
                 task.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
 
-    async def _refill(self, subscription_id: str, queue: OutboxQueue, *, full: bool) -> bool:
-        """Read the next pending rows; returns whether more may wait. `full` reads from the
-        start again, for rows another process committed out of id order (the queue skips those
-        it knows, so that read is larger)."""
+    async def _refill(self, subscription_id: str, queue: OutboxQueue, *, full: bool) -> None:
+        """Read the next pending rows. `full` reads from the start again, for rows another
+        process committed out of id order (the queue skips those it knows, so that read is
+        larger)."""
         limit = self._window - len(queue)
         if full:
             limit += self._window
@@ -338,9 +354,9 @@ class Dispatcher:
             )
         except (SQLAlchemyError, OSError) as exc:
             log.warning("alert outbox read failed: %r", exc)
-            rows = []
-        queue.add(rows)
-        return len(rows) == limit
+            queue.read_ended([], complete=False)
+            return
+        queue.read_ended(rows, complete=len(rows) < limit)
 
     async def _unsafe(self, subscription: StoredSubscription) -> UnsafeTarget | None:
         try:

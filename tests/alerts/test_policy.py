@@ -214,5 +214,5 @@ def test_rows_written_during_a_read_stay_known_until_the_read_ends() -> None:
     queue.settle(Outcome(one, "delivered", 1))
     queue.read_started()
     queue.forget([1])  # committed while the read runs: it may still see row 1 pending
-    assert queue.add([item(1, "a")]) == 0
+    assert queue.read_ended([item(1, "a")], complete=True) == 0
     assert queue.add([item(1, "a")]) == 1, "a read begun after the write does not see it"
