@@ -294,11 +294,31 @@ class Dispatcher:
         """One subscription's deliveries, until cancelled (disabled or removed)."""
         wake = self._wakes[subscription.id]
         in_flight: set[asyncio.Task[Outcome]] = set()
+        failed: list[BaseException] = []
         checked_at_s = rescanned_at_s = float("-inf")
         unsafe: UnsafeTarget | None = None
+        loop = asyncio.get_running_loop()
+
+        def settle(outcome: Outcome) -> None:
+            queue.settle(outcome)
+            writer.put(outcome)
+            wake.set()  # the reaction's next alert may go
+
+        def finished(task: asyncio.Task[Outcome]) -> None:
+            in_flight.discard(task)
+            if task.cancelled():
+                return
+            if (error := task.exception()) is not None:
+                failed.append(error)
+                wake.set()
+            else:
+                settle(task.result())
+
         try:
             while True:
                 wake.clear()
+                if failed:
+                    raise failed[0]  # the supervisor starts the worker again
                 now_s = self._now_s()
                 # rows this process queues are offered as they commit; a read catches up when
                 # offers were refused, and reads from the start when idle for a poll (another
@@ -314,27 +334,21 @@ class Dispatcher:
                 room = self._policy.concurrency - queue.in_flight
                 for item in queue.take(int(now_s * _US), room):
                     if unsafe is not None:
-                        outcome = self._outcome(item, Attempt(None, str(unsafe)), final=True)
-                        queue.settle(outcome)
-                        writer.put(outcome)
+                        settle(self._outcome(item, Attempt(None, str(unsafe)), final=True))
                     else:
-                        in_flight.add(asyncio.create_task(self._attempt(subscription, item)))
+                        task = asyncio.create_task(self._attempt(subscription, item))
+                        in_flight.add(task)
+                        task.add_done_callback(finished)
                 pause_s = poll_s
                 next_due_us = queue.next_due_us()
                 if next_due_us is not None:
                     pause_s = min(poll_s, max(0.0, next_due_us / _US - now_s))
-                woke = asyncio.create_task(wake.wait())
-                try:
-                    done, _ = await asyncio.wait(
-                        {*in_flight, woke}, timeout=pause_s, return_when=asyncio.FIRST_COMPLETED
-                    )
-                finally:
-                    woke.cancel()
-                for task in done - {woke}:
-                    in_flight.discard(task)
-                    outcome = task.result()  # type: ignore[assignment]
-                    queue.settle(outcome)
-                    writer.put(outcome)
+                if not wake.is_set():
+                    timer = loop.call_later(pause_s, wake.set)
+                    try:
+                        await wake.wait()
+                    finally:
+                        timer.cancel()
         finally:
             for task in in_flight:
                 task.cancel()
