@@ -1,8 +1,10 @@
 """Delivers the outbox: at least once, signed, in queue order per subscription and reaction.
 
 Each enabled subscription has its own worker, so a slow receiver delays nobody else. A worker
-holds a window of the subscription's oldest pending rows (`OutboxQueue`, read in batches) and
-keeps up to `concurrency` deliveries in flight: the head of every reaction that is due, the next
+holds a window of the subscription's oldest pending rows (`OutboxQueue`: offered by this
+process's store writes as they commit, read in batches when it falls behind, and read from the
+start now and then for rows other processes committed) and keeps up to `concurrency` deliveries
+in flight: the head of every reaction that is due, the next
 revision of a reaction once the one before it is delivered or dead-lettered. Outcomes go to one
 writer for all subscriptions (`OutcomeWriter`, one transaction per batch); a crash before a
 batch is written only repeats deliveries, which the receiver recognises by their

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -25,6 +26,8 @@ from services.store.alert_outbox import (
 )
 from services.store.codec import signal_from_row
 from services.store.schema import reaction_revisions
+
+log = logging.getLogger(__name__)
 
 LAST_ERRORS_KEPT = 5
 Queued = Callable[[list[OutboxItem], Collection[str]], None]
@@ -64,7 +67,10 @@ class AlertStore:
         if not items and not subscriptions:
             return
         if self.on_queued is not None:
-            self.on_queued(items, subscriptions)
+            try:
+                self.on_queued(items, subscriptions)
+            except Exception:  # the write is committed: its rows will be read instead
+                log.exception("alert offer failed")
         self.written.set()
 
     # -- subscriptions ---------------------------------------------------------------------------
