@@ -43,6 +43,8 @@ MAX_CONNECTIONS = 256
 FULL_READ_EVERY_S = 30.0
 """A worker reads its pending rows from the start again when idle for a poll, and at least
 this often: another process may commit a row after rows with higher ids were read."""
+OUTCOMES_GATHER_S = 0.05
+"""Outcomes pile up this long before the writer stores them in one transaction."""
 PRUNE_EVERY_S = 60.0
 """How often delivered rows past their retention are deleted."""
 _US = 1_000_000
@@ -211,6 +213,7 @@ class Dispatcher:
             disable_after_dead=self._policy.disable_after_dead,
             written=written,
             retry_s=poll_s,
+            gather_s=min(poll_s, OUTCOMES_GATHER_S),
         )
         writing = asyncio.create_task(writer.run(), name="alert outcomes")
 
