@@ -13,19 +13,20 @@ import numpy as np
 import polars as pl
 
 from services.engine import restore
+from services.engine.batch import accept, price_batch
 from services.engine.book import InstrumentBook
 from services.engine.calendar import get_calendar
 from services.engine.clock import SystemClock
 from services.engine.config import EngineConfig
 from services.engine.emission import Revisions
 from services.engine.exceptions import CalendarError
+from services.engine.fold import fold_rows
 from services.engine.history import NO_TIME
 from services.engine.registry import Instrument, InstrumentRegistry
 from services.engine.revise import Reviser
-from services.engine.rows import observations, split_prices
 from services.engine.stats import EngineStats, InstrumentStatus
 from services.engine.types import Clock
-from services.engine.windows import STATIC, WindowMeta
+from services.engine.windows import STATIC, WindowMeta, WindowStore
 from services.events import Announcement, ReactionId, Signal
 from services.frames import to_us
 
@@ -46,15 +47,21 @@ class ReactionEngine:
         self._clock: Clock = clock or SystemClock()
         cfg = self._config
         self._symbols = [i.symbol for i in registry]
+        # one window table for all instruments; an instrument's code is its registry position
+        self._store = WindowStore()
         self._books = {
             i.symbol: InstrumentBook.empty(
-                i, get_calendar(i.calendar, cfg.calendar_start, cfg.calendar_end), cfg
+                i,
+                get_calendar(i.calendar, cfg.calendar_start, cfg.calendar_end),
+                cfg,
+                self._store.table(code),
             )
-            for i in registry
+            for code, i in enumerate(registry)
         }
+        self._calendars = [b.calendar for b in self._books.values()]
         self._announcements: dict[str, Announcement] = {}
         self._stats = EngineStats()
-        self._reviser = Reviser(self._books, cfg, self._clock, self._stats)
+        self._reviser = Reviser(self._books, self._store, cfg, self._clock, self._stats)
 
     # --- public API ----------------------------------------------------------------------
     @property
@@ -120,25 +127,39 @@ class ReactionEngine:
         self._stats.price_events += prices.height
         if prices.height == 0:
             return Revisions()
-        batch = split_prices(prices, self._symbols)
+        batch = price_batch(prices, self._symbols, self._calendars)
         self._stats.invalid_prices += batch.invalid
         self._stats.unknown_instrument += batch.unknown
+        self._stats.off_calendar_bars += batch.off_calendar
+        observed = batch.observed
+        if len(observed.codes) == 0:
+            return Revisions()
         now_s = self._clock.monotonic_s()
-        touched: set[str] = set()
-        for symbol, columns in batch.parts.items():
-            book = self._books[symbol]
-            rows, off = observations(columns, book.calendar)
-            self._stats.off_calendar_bars += off
-            if len(rows) == 0:
-                continue
-            result = book.prices.ingest(rows, now_s)
-            self._stats.late_dropped += result.late_dropped
-            self._stats.duplicate_prices += result.duplicates
-            if result.min_changed_session is not None:
-                book.baselines.invalidate_after(result.min_changed_session)
-            book.windows.merge(result.rows)
-            touched.add(symbol)
-        return self._reviser.evaluate(touched, {})
+        books = list(self._books.values())
+        present = observed.segments()
+        watermarks = np.full(len(books), NO_TIME, dtype=np.int64)
+        for code, _, _ in present:
+            watermarks[code] = books[code].prices.watermark_us
+        lateness_us = int(self._config.allowed_lateness_s * _US)
+        accepted, late, duplicates = accept(observed, watermarks, lateness_us)
+        self._stats.late_dropped += int(late.sum())
+        self._stats.duplicate_prices += duplicates
+        for code, _, _ in present:
+            prices_of = books[code].prices
+            prices_of.last_arrival_s = now_s
+            prices_of.late_dropped += int(late[code])
+        for code, start, stop in accepted.segments():
+            book = books[code]
+            changed_session = book.prices.append(accepted.part(start, stop))
+            if changed_session is not None:
+                book.baselines.invalidate_after(changed_session)
+        # every live window of an instrument with rows in the batch, folded in one pass
+        cols = self._store.cols
+        has_rows = np.zeros(len(books), dtype=np.bool_)
+        has_rows[accepted.codes] = True
+        windows = np.flatnonzero(cols["alive"] & has_rows[cols["inst"]])
+        fold_rows(cols, windows, accepted.rows, accepted.codes)
+        return self._reviser.evaluate({books[code].symbol for code, _, _ in present}, {})
 
     def restore(self, latest: Sequence[Signal]) -> None:
         """Continue from the last revision sent of each reaction (by a previous run of this
