@@ -148,6 +148,34 @@ def accept(batch: BatchRows, watermarks_us: I64, lateness_us: int) -> tuple[Batc
     return BatchRows(codes, rows), late, n_in - len(codes)
 
 
+def session_ends(
+    batch: BatchRows, calendar_of: I64, calendars: Sequence[SessionCalendar]
+) -> list[tuple[int, int, int, float]]:
+    """(code, session, obs µs, close) of the last row of each instrument's session in the
+    (sorted, de-duplicated) batch: its lexicographic maximum. `calendar_of` maps a code to its
+    calendar in `calendars` (instruments share a few)."""
+    codes, obs_us = batch.codes, batch.rows.obs_us
+    sessions = np.full(len(codes), -1, dtype=np.int64)
+    group = calendar_of[codes]
+    for g in np.unique(group).tolist():
+        at = np.flatnonzero(group == g)
+        sessions[at] = calendars[g].sessions_of(obs_us[at])
+    idx = np.flatnonzero(sessions >= 0)
+    if not len(idx):
+        return []
+    s, c = sessions[idx], codes[idx]
+    last = idx[np.flatnonzero(np.append((s[1:] != s[:-1]) | (c[1:] != c[:-1]), True))]
+    return list(
+        zip(
+            codes[last].tolist(),
+            sessions[last].tolist(),
+            obs_us[last].tolist(),
+            batch.rows.close[last].tolist(),
+            strict=True,
+        )
+    )
+
+
 def _arrival_watermarks(codes: I64, obs_us: I64, watermarks_us: I64) -> I64:
     """The watermark each row saw on arrival, as if the batch were fed one event at a time:
     its instrument's watermark and the rows of that instrument before it."""

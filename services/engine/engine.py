@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from services.engine import restore
-from services.engine.batch import accept, price_batch
+from services.engine.batch import accept, price_batch, session_ends
 from services.engine.book import InstrumentBook
 from services.engine.calendar import get_calendar
 from services.engine.clock import SystemClock
@@ -59,6 +59,13 @@ class ReactionEngine:
             for code, i in enumerate(registry)
         }
         self._calendars = [b.calendar for b in self._books.values()]
+        # instruments share a few calendars: each code's among the distinct ones
+        distinct = list({id(c): c for c in self._calendars}.values())
+        self._distinct_calendars = distinct
+        self._calendar_of = np.asarray(
+            [next(g for g, c in enumerate(distinct) if c is cal) for cal in self._calendars],
+            dtype=np.int64,
+        )
         self._announcements: dict[str, Announcement] = {}
         self._stats = EngineStats()
         self._reviser = Reviser(self._books, self._store, cfg, self._clock, self._stats)
@@ -148,11 +155,16 @@ class ReactionEngine:
             prices_of = books[code].prices
             prices_of.last_arrival_s = now_s
             prices_of.late_dropped += int(late[code])
+        changed: dict[int, int] = {}  # code → earliest session whose close changed
+        for code, session, obs_us, close in session_ends(
+            accepted, self._calendar_of, self._distinct_calendars
+        ):
+            if books[code].prices.record_close(session, obs_us, close):
+                changed[code] = min(session, changed.get(code, session))
+        for code, session in changed.items():
+            books[code].baselines.invalidate_after(session)
         for code, start, stop in accepted.segments():
-            book = books[code]
-            changed_session = book.prices.append(accepted.part(start, stop))
-            if changed_session is not None:
-                book.baselines.invalidate_after(changed_session)
+            books[code].prices.append(accepted.part(start, stop))
         # every live window of an instrument with rows in the batch, folded in one pass
         cols = self._store.cols
         has_rows = np.zeros(len(books), dtype=np.bool_)

@@ -39,35 +39,23 @@ class PriceHistory:
     _rows: int = 0
     _compact_at: int = 0
 
-    def append(self, rows: Rows) -> int | None:
-        """Keep accepted rows (sorted, de-duplicated, not late: see batch.py); returns the
-        earliest session whose close changed, if any (it invalidates later baselines)."""
+    def append(self, rows: Rows) -> None:
+        """Keep accepted rows (sorted, de-duplicated, not late: see batch.py), after their
+        session closes were recorded."""
         self.watermark_us = max(self.watermark_us, int(rows.obs_us[-1]))
         self._chunks.append(rows)
         self._rows += len(rows)
-        changed = self._update_closes(rows)
         if self._rows > max(self.config.compact_rows, self._compact_at):
             self.compact()
-        return changed
 
-    def _update_closes(self, rows: Rows) -> int | None:
-        sessions = self.calendar.sessions_of(rows.obs_us)
-        inside = sessions >= 0
-        if not inside.any():
-            return None
-        idx = np.flatnonzero(inside)
-        s = sessions[idx]
-        # rows are sorted, so the last row of each session run is its lexicographic maximum
-        last = idx[np.flatnonzero(np.diff(s, append=-1) != 0)]
-        changed: int | None = None
-        for i in last.tolist():
-            sess = int(sessions[i])
-            cand = (int(rows.obs_us[i]), float(rows.close[i]))
-            cur = self.session_closes.get(sess)
-            if cur is None or cand > cur:
-                self.session_closes[sess] = cand
-                changed = sess if changed is None else min(changed, sess)
-        return changed
+    def record_close(self, session: int, obs_us: int, close: float) -> bool:
+        """An observation that is the last of `session` in a batch; whether it is the session's
+        last so far (its close changed)."""
+        cur = self.session_closes.get(session)
+        if cur is not None and (obs_us, close) <= cur:
+            return False
+        self.session_closes[session] = (obs_us, close)
+        return True
 
     def history(self) -> Rows:
         """All kept observations, sorted and de-duplicated."""
