@@ -7,6 +7,7 @@ which uses the injected clock's processing time; wall time only stamps `emitted_
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -15,7 +16,7 @@ import polars as pl
 from services.engine import restore
 from services.engine.batch import accept, price_batch, session_ends
 from services.engine.book import InstrumentBook
-from services.engine.calendar import get_calendar
+from services.engine.calendar import SessionCalendar, get_calendar
 from services.engine.clock import SystemClock
 from services.engine.config import EngineConfig
 from services.engine.emission import Revisions
@@ -31,6 +32,18 @@ from services.events import Announcement, ReactionId, Signal
 from services.frames import to_us
 
 _US = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSpans:
+    """The windows an announcement opens on the instruments of one calendar."""
+
+    anchor_us: int
+    horizons: tuple[str, ...]
+    static: dict[str, list[Any]]
+    """The STATIC columns of the windows, one value per horizon."""
+    beyond_calendar: int
+    """Horizons (or the anchor itself) the calendar does not reach."""
 
 
 class ReactionEngine:
@@ -67,6 +80,7 @@ class ReactionEngine:
             dtype=np.int64,
         )
         self._announcements: dict[str, Announcement] = {}
+        self._spans_cache: dict[tuple[int, str], WindowSpans] = {}
         self._stats = EngineStats()
         self._reviser = Reviser(self._books, self._store, cfg, self._clock, self._stats)
 
@@ -235,35 +249,43 @@ class ReactionEngine:
         table = book.windows
         if ann.id in table.anchors:
             return False  # opened already (its state was restored from a snapshot)
-        try:
-            anchor_us, session, at_open = book.calendar.anchor(
-                to_us(ann.published_at), day_precision=ann.published_at_precision == "day"
-            )
-        except CalendarError:
-            self._stats.beyond_calendar += 1
+        spans = self._spans(book.calendar, ann)
+        self._stats.beyond_calendar += spans.beyond_calendar
+        if not spans.horizons:
             return False
-        metas, static = self._horizon_windows(book, ann.id, anchor_us, session, at_open)
-        if not metas:
-            return False
-        table.add_anchor(anchor_us, ann.id)
-        corrections.extend(self._correct_retired(book, anchor_us, ann.id))
-        positions = table.add(metas, static)
-        self._stats.windows_opened += len(metas)
+        table.add_anchor(spans.anchor_us, ann.id)
+        corrections.extend(self._correct_retired(book, spans.anchor_us, ann.id))
+        positions = table.add([WindowMeta(ann.id, h) for h in spans.horizons], spans.static)
+        self._stats.windows_opened += len(positions)
         if book.pending:
             for pos in positions:
                 restored = book.pending.pop((ann.id, table.meta[pos].horizon), None)
                 if restored is not None:
                     restore.apply(table, pos, restored)
-        # a late announcement is computed at once from the history kept so far
-        table.merge(book.prices.history(), only=np.asarray(positions, dtype=np.intp))
+        if book.prices.watermark_us != NO_TIME:
+            # a late announcement is computed at once from the history kept so far
+            table.merge(book.prices.history(), only=np.asarray(positions, dtype=np.intp))
         return True
 
-    def _horizon_windows(
-        self, book: InstrumentBook, ann_id: str, anchor_us: int, session: int, at_open: bool
-    ) -> tuple[list[WindowMeta], dict[str, list[Any]]]:
-        """One window per horizon that ends inside the calendar: metas and static columns."""
-        cal = book.calendar
-        metas: list[WindowMeta] = []
+    def _spans(self, cal: SessionCalendar, ann: Announcement) -> WindowSpans:
+        """The windows `ann` opens on an instrument with calendar `cal`: the same for every
+        instrument of that calendar, so computed once per calendar."""
+        key = (id(cal), ann.id)
+        spans = self._spans_cache.get(key)
+        if spans is None:
+            spans = self._spans_cache[key] = self._horizon_windows(cal, ann)
+        return spans
+
+    def _horizon_windows(self, cal: SessionCalendar, ann: Announcement) -> WindowSpans:
+        """One window per horizon that ends inside the calendar: horizons and static columns."""
+        try:
+            anchor_us, session, at_open = cal.anchor(
+                to_us(ann.published_at), day_precision=ann.published_at_precision == "day"
+            )
+        except CalendarError:
+            return WindowSpans(0, (), {}, beyond_calendar=1)
+        horizons: list[str] = []
+        beyond = 0
         static: dict[str, list[Any]] = {name: [] for name in STATIC}
         for horizon in self._config.parsed_horizons:
             try:
@@ -272,9 +294,9 @@ class ReactionEngine:
                 else:
                     end_us = cal.session_close_us(session + (horizon.sessions_after or 0))
             except CalendarError:
-                self._stats.beyond_calendar += 1
+                beyond += 1
                 continue
-            metas.append(WindowMeta(ann_id, horizon.name))
+            horizons.append(horizon.name)
             static["anchor_us"].append(anchor_us)
             # a window that starts at an open takes the opening print; the base is before it
             static["base_cut_us"].append(anchor_us - 1 if at_open else anchor_us)
@@ -284,7 +306,7 @@ class ReactionEngine:
             static["at_open"].append(at_open)
             static["session"].append(session)
             static["sessions_k"].append(cal.session_fractions(anchor_us, end_us))
-        return metas, static
+        return WindowSpans(anchor_us, tuple(horizons), static, beyond)
 
     def _correct_retired(
         self, book: InstrumentBook, anchor_us: int, ann_id: str

@@ -146,6 +146,7 @@ class WindowStore:
             table = self.tables[code]
             if table.index.get((meta.announcement_id, meta.horizon)) == pos:
                 del table.index[(meta.announcement_id, meta.horizon)]
+                table.moved()
         self._dead += len(positions)
         if self._dead > max(len(self), 64):
             self._compact()
@@ -169,6 +170,7 @@ class WindowStore:
         self._view(size)
         for table in self.tables.values():
             table.index.clear()
+            table.moved()
         for pos, (meta, code) in enumerate(zip(self.meta, self.cols["inst"].tolist(), strict=True)):
             self.tables[code].index[(meta.announcement_id, meta.horizon)] = pos
 
@@ -187,6 +189,7 @@ class WindowTable:
         self.code = code
         self.index: dict[tuple[str, str], int] = {}
         self.anchors = Anchors()
+        self._positions: Positions | None = None
 
     @property
     def cols(self) -> dict[str, npt.NDArray[Any]]:
@@ -202,7 +205,14 @@ class WindowTable:
 
     def positions(self) -> Positions:
         """Where the live windows are, in the order they opened."""
-        return np.sort(np.fromiter(self.index.values(), dtype=np.intp, count=len(self.index)))
+        if self._positions is None:
+            live = np.fromiter(self.index.values(), dtype=np.intp, count=len(self.index))
+            self._positions = np.sort(live)
+        return self._positions
+
+    def moved(self) -> None:
+        """The index changed: positions are computed again when next asked for."""
+        self._positions = None
 
     def live(self) -> Positions:
         return self.positions()
@@ -212,6 +222,7 @@ class WindowTable:
         added = self.store.add(self.code, metas, values)
         for pos, meta in zip(added, metas, strict=True):
             self.index[(meta.announcement_id, meta.horizon)] = pos
+        self.moved()
         return added
 
     def retire(self, positions: Positions) -> None:
