@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from services.engine import restore
@@ -40,7 +41,7 @@ class WindowSpans:
 
     anchor_us: int
     horizons: tuple[str, ...]
-    static: dict[str, list[Any]]
+    static: dict[str, npt.NDArray[Any]]
     """The STATIC columns of the windows, one value per horizon."""
     beyond_calendar: int
     """Horizons (or the anchor itself) the calendar does not reach."""
@@ -306,7 +307,8 @@ class ReactionEngine:
             static["at_open"].append(at_open)
             static["session"].append(session)
             static["sessions_k"].append(cal.session_fractions(anchor_us, end_us))
-        return WindowSpans(anchor_us, tuple(horizons), static, beyond)
+        columns = {name: np.asarray(values) for name, values in static.items()}
+        return WindowSpans(anchor_us, tuple(horizons), columns, beyond)
 
     def _correct_retired(
         self, book: InstrumentBook, anchor_us: int, ann_id: str
