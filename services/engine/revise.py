@@ -213,16 +213,19 @@ class Reviser:
         done = np.flatnonzero(scope & cols["final"] & (cols["end_us"] + lateness_us < watermark_us))
         if not len(done):
             return
-        for i, code in zip(done.tolist(), cols["inst"][done].tolist(), strict=True):
+        columns = (cols[name][done].tolist() for name in ("inst", "anchor_us", "end_us"))
+        # `pct` of each window's final close over its base, as one array operation
+        final = cols["last_close"][done] / cols["base_price"][done]
+        returns = ((final - 1.0) * 100.0).tolist()
+        for i, code, anchor_us, end_us, final_return in zip(
+            done.tolist(), *columns, returns, strict=True
+        ):
             book = self._books[self._symbols[code]]
             meta = self._store.meta[i]
             if book.symbol in self._dependents:
-                book.retired_returns[(meta.announcement_id, meta.horizon)] = pct(
-                    float(cols["last_close"][i]), float(cols["base_price"][i])
-                )
+                book.retired_returns[(meta.announcement_id, meta.horizon)] = final_return
             if meta.last_sent is not None:
-                span = (int(cols["anchor_us"][i]), int(cols["end_us"][i]))
-                book.retired.append((*span, meta.last_sent))
+                book.retired.append((anchor_us, end_us, meta.last_sent))
         self._stats.windows_retired += len(done)
         self._store.retire(done)
 
