@@ -21,8 +21,9 @@ from services.engine.rows import Rows
 Positions = npt.NDArray[np.intp]
 I64 = npt.NDArray[np.int64]
 Columns = dict[str, npt.NDArray[Any]]
-_PADDED_CELLS = 4_000_000
-"""Above this many (slice x longest slice) cells, extremes are found one slice at a time."""
+_PADDED_LONGEST = 128
+"""Slices up to this long are scanned together, padded to the longest; longer ones one at a
+time (where a Python step per slice costs less than the padding's cells)."""
 
 
 def fold_rows(cols: Columns, windows: Positions, rows: Rows, codes: I64 | None = None) -> None:
@@ -130,7 +131,7 @@ def _slice_extremes(start: I64, stop: I64, rows: Rows) -> tuple[I64, I64, I64]:
     lowest low (the first on ties: the earliest) and its largest bar interval."""
     length = stop - start
     longest = int(length.max())
-    if len(start) * longest <= _PADDED_CELLS:
+    if longest <= _PADDED_LONGEST:
         # one row per slice, padded to the longest with values that never win
         offset = np.arange(longest)
         valid = offset < length[:, None]

@@ -93,7 +93,7 @@ class WindowStore:
         self._storage: dict[str, npt.NDArray[Any]] = {
             name: np.full(16, initial, dtype=dtype) for name, (dtype, initial) in _COLUMNS.items()
         }
-        self._cols: dict[str, npt.NDArray[Any]] = {n: c[:0] for n, c in self._storage.items()}
+        self.cols: dict[str, npt.NDArray[Any]] = {n: c[:0] for n, c in self._storage.items()}
         self.meta: list[WindowMeta] = []
         self.tables: dict[int, WindowTable] = {}
         self._dead = 0
@@ -101,13 +101,6 @@ class WindowStore:
     def __len__(self) -> int:
         """Live windows."""
         return len(self.meta) - self._dead
-
-    @property
-    def cols(self) -> dict[str, npt.NDArray[Any]]:
-        """Each column up to the last window (views, renewed after windows were added)."""
-        if len(self._cols["alive"]) != len(self.meta):
-            self._cols = {name: column[: len(self.meta)] for name, column in self._storage.items()}
-        return self._cols
 
     def table(self, code: int) -> WindowTable:
         """A new, empty table for instrument `code`; the rows of its previous one are retired."""
@@ -137,6 +130,7 @@ class WindowStore:
             self._storage[name][start:size] = values.get(name, initial)
         self._storage["inst"][start:size] = code
         self.meta.extend(metas)
+        self._view(size)
         return range(start, size)
 
     def retire(self, positions: Positions) -> None:
@@ -162,7 +156,10 @@ class WindowStore:
             grown = np.empty(capacity, dtype=column.dtype)
             grown[: len(self.meta)] = column[: len(self.meta)]
             self._storage[name] = grown
-        self._cols = {name: column[:0] for name, column in self._storage.items()}
+
+    def _view(self, size: int) -> None:
+        """`cols`: each column up to the last window (views of the storage)."""
+        self.cols = {name: column[:size] for name, column in self._storage.items()}
 
     def _compact(self) -> None:
         keep = self.cols["alive"].copy()
@@ -171,6 +168,7 @@ class WindowStore:
             column[:size] = self.cols[name][keep]
         self.meta = [m for m, k in zip(self.meta, keep.tolist(), strict=True) if k]
         self._dead = 0
+        self._view(size)
         for table in self.tables.values():
             table.index.clear()
             table.moved()

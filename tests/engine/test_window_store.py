@@ -51,7 +51,9 @@ windows = st.lists(st.tuples(st.integers(-5, 45), st.integers(0, 50)), min_size=
 
 @settings(max_examples=60, deadline=None)
 @given(rows_of_codes, windows, st.integers(0, 10))
-def test_one_pass_over_instruments_equals_each_alone(rows, spans, lateness_us):
+def test_one_pass_over_instruments_equals_each_alone(
+    rows: list[tuple[int, int, float]], spans: list[tuple[int, int]], lateness_us: int
+) -> None:
     # arrival order per instrument; codes sorted as `price_batch` leaves them
     rows = sorted(rows, key=lambda r: r[0])
     codes = np.asarray([r[0] for r in rows], dtype=np.int64)
@@ -85,7 +87,7 @@ def test_one_pass_over_instruments_equals_each_alone(rows, spans, lateness_us):
             )
 
 
-def test_a_table_pickled_by_the_previous_format_loads_its_live_windows():
+def test_a_table_pickled_by_the_previous_format_loads_its_live_windows() -> None:
     table = WindowTable()
     table.add([WindowMeta("a", "1h"), WindowMeta("b", "1h")], _static(0, 10, 2))
     store = table.store
