@@ -23,7 +23,8 @@ class InstrumentBook:
     prices: PriceHistory
     baselines: Baselines
     windows: WindowTable = field(default_factory=WindowTable)
-    """Open windows, and the anchors of the announcements that opened them."""
+    """Open windows (rows of the engine's store), and the anchors of the announcements that
+    opened them."""
     retired: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
     """(anchor µs, end µs, fields of the last revision) of final windows no tick can change;
     kept so a late announcement anchored inside one still corrects its confounders."""
@@ -34,10 +35,15 @@ class InstrumentBook:
 
     @classmethod
     def empty(
-        cls, instrument: Instrument, calendar: SessionCalendar, config: EngineConfig
+        cls,
+        instrument: Instrument,
+        calendar: SessionCalendar,
+        config: EngineConfig,
+        windows: WindowTable | None = None,
     ) -> InstrumentBook:
         prices = PriceHistory(instrument.symbol, calendar, config)
-        return cls(instrument, prices, Baselines(prices.session_closes, config.baseline_sessions))
+        baselines = Baselines(prices.session_closes, config.baseline_sessions)
+        return cls(instrument, prices, baselines, WindowTable() if windows is None else windows)
 
     @property
     def symbol(self) -> str:
@@ -48,5 +54,7 @@ class InstrumentBook:
         return self.prices.calendar
 
     def emptied(self) -> InstrumentBook:
-        """The same instrument with no prices, windows or restored revisions."""
-        return InstrumentBook.empty(self.instrument, self.calendar, self.prices.config)
+        """The same instrument with no prices, windows or restored revisions (its windows'
+        rows in the store are retired)."""
+        windows = self.windows.store.table(self.windows.code)
+        return InstrumentBook.empty(self.instrument, self.calendar, self.prices.config, windows)

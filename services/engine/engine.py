@@ -7,29 +7,44 @@ which uses the injected clock's processing time; wall time only stamps `emitted_
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from services.engine import restore
+from services.engine.batch import accept, price_batch, session_ends
 from services.engine.book import InstrumentBook
-from services.engine.calendar import get_calendar
+from services.engine.calendar import SessionCalendar, get_calendar
 from services.engine.clock import SystemClock
 from services.engine.config import EngineConfig
 from services.engine.emission import Revisions
 from services.engine.exceptions import CalendarError
+from services.engine.fold import fold_rows
 from services.engine.history import NO_TIME
 from services.engine.registry import Instrument, InstrumentRegistry
 from services.engine.revise import Reviser
-from services.engine.rows import observations, split_prices
 from services.engine.stats import EngineStats, InstrumentStatus
 from services.engine.types import Clock
-from services.engine.windows import STATIC, WindowMeta
+from services.engine.windows import STATIC, WindowMeta, WindowStore
 from services.events import Announcement, ReactionId, Signal
 from services.frames import to_us
 
 _US = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class WindowSpans:
+    """The windows an announcement opens on the instruments of one calendar."""
+
+    anchor_us: int
+    horizons: tuple[str, ...]
+    static: dict[str, npt.NDArray[Any]]
+    """The STATIC columns of the windows, one value per horizon."""
+    beyond_calendar: int
+    """Horizons (or the anchor itself) the calendar does not reach."""
 
 
 class ReactionEngine:
@@ -46,15 +61,29 @@ class ReactionEngine:
         self._clock: Clock = clock or SystemClock()
         cfg = self._config
         self._symbols = [i.symbol for i in registry]
+        # one window table for all instruments; an instrument's code is its registry position
+        self._store = WindowStore()
         self._books = {
             i.symbol: InstrumentBook.empty(
-                i, get_calendar(i.calendar, cfg.calendar_start, cfg.calendar_end), cfg
+                i,
+                get_calendar(i.calendar, cfg.calendar_start, cfg.calendar_end),
+                cfg,
+                self._store.table(code),
             )
-            for i in registry
+            for code, i in enumerate(registry)
         }
+        self._calendars = [b.calendar for b in self._books.values()]
+        # instruments share a few calendars: each code's among the distinct ones
+        distinct = list({id(c): c for c in self._calendars}.values())
+        self._distinct_calendars = distinct
+        self._calendar_of = np.asarray(
+            [next(g for g, c in enumerate(distinct) if c is cal) for cal in self._calendars],
+            dtype=np.int64,
+        )
         self._announcements: dict[str, Announcement] = {}
+        self._spans_cache: dict[tuple[int, str], WindowSpans] = {}
         self._stats = EngineStats()
-        self._reviser = Reviser(self._books, cfg, self._clock, self._stats)
+        self._reviser = Reviser(self._books, self._store, cfg, self._clock, self._stats)
 
     # --- public API ----------------------------------------------------------------------
     @property
@@ -120,25 +149,44 @@ class ReactionEngine:
         self._stats.price_events += prices.height
         if prices.height == 0:
             return Revisions()
-        batch = split_prices(prices, self._symbols)
+        batch = price_batch(prices, self._symbols, self._calendars)
         self._stats.invalid_prices += batch.invalid
         self._stats.unknown_instrument += batch.unknown
+        self._stats.off_calendar_bars += batch.off_calendar
+        observed = batch.observed
+        if len(observed.codes) == 0:
+            return Revisions()
         now_s = self._clock.monotonic_s()
-        touched: set[str] = set()
-        for symbol, columns in batch.parts.items():
-            book = self._books[symbol]
-            rows, off = observations(columns, book.calendar)
-            self._stats.off_calendar_bars += off
-            if len(rows) == 0:
-                continue
-            result = book.prices.ingest(rows, now_s)
-            self._stats.late_dropped += result.late_dropped
-            self._stats.duplicate_prices += result.duplicates
-            if result.min_changed_session is not None:
-                book.baselines.invalidate_after(result.min_changed_session)
-            book.windows.merge(result.rows)
-            touched.add(symbol)
-        return self._reviser.evaluate(touched, {})
+        books = list(self._books.values())
+        present = observed.segments()
+        watermarks = np.full(len(books), NO_TIME, dtype=np.int64)
+        for code, _, _ in present:
+            watermarks[code] = books[code].prices.watermark_us
+        lateness_us = int(self._config.allowed_lateness_s * _US)
+        accepted, late, duplicates = accept(observed, watermarks, lateness_us)
+        self._stats.late_dropped += int(late.sum())
+        self._stats.duplicate_prices += duplicates
+        for code, _, _ in present:
+            prices_of = books[code].prices
+            prices_of.last_arrival_s = now_s
+            prices_of.late_dropped += int(late[code])
+        changed: dict[int, int] = {}  # code → earliest session whose close changed
+        for code, session, obs_us, close in session_ends(
+            accepted, self._calendar_of, self._distinct_calendars
+        ):
+            if books[code].prices.record_close(session, obs_us, close):
+                changed[code] = min(session, changed.get(code, session))
+        for code, session in changed.items():
+            books[code].baselines.invalidate_after(session)
+        for code, start, stop in accepted.segments():
+            books[code].prices.append(accepted.part(start, stop))
+        # every live window of an instrument with rows in the batch, folded in one pass
+        cols = self._store.cols
+        has_rows = np.zeros(len(books), dtype=np.bool_)
+        has_rows[accepted.codes] = True
+        windows = np.flatnonzero(cols["alive"] & has_rows[cols["inst"]])
+        fold_rows(cols, windows, accepted.rows, accepted.codes)
+        return self._reviser.evaluate({books[code].symbol for code, _, _ in present}, {})
 
     def restore(self, latest: Sequence[Signal]) -> None:
         """Continue from the last revision sent of each reaction (by a previous run of this
@@ -202,35 +250,43 @@ class ReactionEngine:
         table = book.windows
         if ann.id in table.anchors:
             return False  # opened already (its state was restored from a snapshot)
-        try:
-            anchor_us, session, at_open = book.calendar.anchor(
-                to_us(ann.published_at), day_precision=ann.published_at_precision == "day"
-            )
-        except CalendarError:
-            self._stats.beyond_calendar += 1
+        spans = self._spans(book.calendar, ann)
+        self._stats.beyond_calendar += spans.beyond_calendar
+        if not spans.horizons:
             return False
-        metas, static = self._horizon_windows(book, ann.id, anchor_us, session, at_open)
-        if not metas:
-            return False
-        table.add_anchor(anchor_us, ann.id)
-        corrections.extend(self._correct_retired(book, anchor_us, ann.id))
-        positions = table.add(metas, static)
-        self._stats.windows_opened += len(metas)
+        table.add_anchor(spans.anchor_us, ann.id)
+        corrections.extend(self._correct_retired(book, spans.anchor_us, ann.id))
+        positions = table.add([WindowMeta(ann.id, h) for h in spans.horizons], spans.static)
+        self._stats.windows_opened += len(positions)
         if book.pending:
             for pos in positions:
                 restored = book.pending.pop((ann.id, table.meta[pos].horizon), None)
                 if restored is not None:
                     restore.apply(table, pos, restored)
-        # a late announcement is computed at once from the history kept so far
-        table.merge(book.prices.history(), only=np.asarray(positions, dtype=np.intp))
+        if book.prices.watermark_us != NO_TIME:
+            # a late announcement is computed at once from the history kept so far
+            table.merge(book.prices.history(), only=np.asarray(positions, dtype=np.intp))
         return True
 
-    def _horizon_windows(
-        self, book: InstrumentBook, ann_id: str, anchor_us: int, session: int, at_open: bool
-    ) -> tuple[list[WindowMeta], dict[str, list[Any]]]:
-        """One window per horizon that ends inside the calendar: metas and static columns."""
-        cal = book.calendar
-        metas: list[WindowMeta] = []
+    def _spans(self, cal: SessionCalendar, ann: Announcement) -> WindowSpans:
+        """The windows `ann` opens on an instrument with calendar `cal`: the same for every
+        instrument of that calendar, so computed once per calendar."""
+        key = (id(cal), ann.id)
+        spans = self._spans_cache.get(key)
+        if spans is None:
+            spans = self._spans_cache[key] = self._horizon_windows(cal, ann)
+        return spans
+
+    def _horizon_windows(self, cal: SessionCalendar, ann: Announcement) -> WindowSpans:
+        """One window per horizon that ends inside the calendar: horizons and static columns."""
+        try:
+            anchor_us, session, at_open = cal.anchor(
+                to_us(ann.published_at), day_precision=ann.published_at_precision == "day"
+            )
+        except CalendarError:
+            return WindowSpans(0, (), {}, beyond_calendar=1)
+        horizons: list[str] = []
+        beyond = 0
         static: dict[str, list[Any]] = {name: [] for name in STATIC}
         for horizon in self._config.parsed_horizons:
             try:
@@ -239,9 +295,9 @@ class ReactionEngine:
                 else:
                     end_us = cal.session_close_us(session + (horizon.sessions_after or 0))
             except CalendarError:
-                self._stats.beyond_calendar += 1
+                beyond += 1
                 continue
-            metas.append(WindowMeta(ann_id, horizon.name))
+            horizons.append(horizon.name)
             static["anchor_us"].append(anchor_us)
             # a window that starts at an open takes the opening print; the base is before it
             static["base_cut_us"].append(anchor_us - 1 if at_open else anchor_us)
@@ -251,7 +307,8 @@ class ReactionEngine:
             static["at_open"].append(at_open)
             static["session"].append(session)
             static["sessions_k"].append(cal.session_fractions(anchor_us, end_us))
-        return metas, static
+        columns = {name: np.asarray(values) for name, values in static.items()}
+        return WindowSpans(anchor_us, tuple(horizons), columns, beyond)
 
     def _correct_retired(
         self, book: InstrumentBook, anchor_us: int, ann_id: str

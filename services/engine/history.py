@@ -21,18 +21,6 @@ _MINUTE_US = 60_000_000
 
 
 @dataclass(slots=True)
-class IngestResult:
-    """What one batch did to an instrument."""
-
-    rows: Rows
-    """Accepted observations, sorted and without duplicates."""
-    late_dropped: int
-    duplicates: int
-    min_changed_session: int | None
-    """Earliest session whose close changed (invalidates baselines after it)."""
-
-
-@dataclass(slots=True)
 class PriceHistory:
     """One instrument's prices: event time, kept history and session closes."""
 
@@ -51,50 +39,23 @@ class PriceHistory:
     _rows: int = 0
     _compact_at: int = 0
 
-    def ingest(self, rows: Rows, now_s: float) -> IngestResult:
-        """Apply lateness, sort and de-duplicate a batch, and keep it."""
-        self.last_arrival_s = now_s
-        lateness_us = int(self.config.allowed_lateness_s * 1_000_000)
-        # the watermark each row saw on arrival, as if the batch were fed one event at a time
-        running = np.maximum.accumulate(rows.obs_us)
-        seen = np.empty_like(running)
-        seen[0] = self.watermark_us
-        np.maximum(running[:-1], self.watermark_us, out=seen[1:])
-        keep = rows.obs_us >= seen - lateness_us
-        late = int(len(rows) - keep.sum())
-        self.late_dropped += late
-        if late:
-            rows = rows.take(keep)
-        n_in = len(rows)
-        rows = rows.sorted_unique()
-        if len(rows) == 0:
-            return IngestResult(rows, late, 0, None)
+    def append(self, rows: Rows) -> None:
+        """Keep accepted rows (sorted, de-duplicated, not late: see batch.py), after their
+        session closes were recorded."""
         self.watermark_us = max(self.watermark_us, int(rows.obs_us[-1]))
         self._chunks.append(rows)
         self._rows += len(rows)
-        changed = self._update_closes(rows)
         if self._rows > max(self.config.compact_rows, self._compact_at):
             self.compact()
-        return IngestResult(rows, late, n_in - len(rows), changed)
 
-    def _update_closes(self, rows: Rows) -> int | None:
-        sessions = self.calendar.sessions_of(rows.obs_us)
-        inside = sessions >= 0
-        if not inside.any():
-            return None
-        idx = np.flatnonzero(inside)
-        s = sessions[idx]
-        # rows are sorted, so the last row of each session run is its lexicographic maximum
-        last = idx[np.flatnonzero(np.diff(s, append=-1) != 0)]
-        changed: int | None = None
-        for i in last.tolist():
-            sess = int(sessions[i])
-            cand = (int(rows.obs_us[i]), float(rows.close[i]))
-            cur = self.session_closes.get(sess)
-            if cur is None or cand > cur:
-                self.session_closes[sess] = cand
-                changed = sess if changed is None else min(changed, sess)
-        return changed
+    def record_close(self, session: int, obs_us: int, close: float) -> bool:
+        """An observation that is the last of `session` in a batch; whether it is the session's
+        last so far (its close changed)."""
+        cur = self.session_closes.get(session)
+        if cur is not None and (obs_us, close) <= cur:
+            return False
+        self.session_closes[session] = (obs_us, close)
+        return True
 
     def history(self) -> Rows:
         """All kept observations, sorted and de-duplicated."""

@@ -18,7 +18,7 @@ from services.engine.reaction import pct, reaction_columns
 from services.engine.revisions import RevisionPolicy, due_revisions
 from services.engine.stats import EngineStats
 from services.engine.types import Clock
-from services.engine.windows import WindowMeta
+from services.engine.windows import WindowMeta, WindowStore
 
 _US = 1_000_000
 Positions = npt.NDArray[np.intp]
@@ -30,11 +30,15 @@ class Reviser:
     def __init__(
         self,
         books: dict[str, InstrumentBook],
+        store: WindowStore,
         config: EngineConfig,
         clock: Clock,
         stats: EngineStats,
     ) -> None:
         self._books = books
+        self._store = store
+        # instrument codes are positions in `books` (whose entries are replaced, never moved)
+        self._symbols = list(books)
         self._config = config
         self._clock = clock
         self._stats = stats
@@ -44,40 +48,70 @@ class Reviser:
             if book.instrument.benchmark is not None:
                 self._dependents.setdefault(book.instrument.benchmark, []).append(book.symbol)
         # benchmarks are evaluated first so dependents see their latest return
-        self._order = sorted(books, key=lambda s: s not in self._dependents)
+        self._tiers = [
+            [s for s in books if s in self._dependents],
+            [s for s in books if s not in self._dependents],
+        ]
 
     def evaluate(self, symbols: set[str], until: dict[str, int]) -> Revisions:
         """Revisions of the windows of `symbols` (and of their dependents) that are due; `until`
         is, per instrument, where a closed market's windows end (finalising them)."""
         out = Revisions()
         dirtied: set[str] = set()
-        for symbol in self._order:
-            if symbol in symbols or symbol in dirtied:
-                out.extend(self._evaluate_one(self._books[symbol], until.get(symbol), dirtied))
+        for tier in self._tiers:
+            chosen = [self._books[s] for s in tier if s in symbols or s in dirtied]
+            if chosen:
+                out.extend(self._evaluate_many(chosen, until, dirtied))
         return out
 
-    def _evaluate_one(
-        self, book: InstrumentBook, until_us: int | None, dirtied: set[str]
+    def _evaluate_many(
+        self, books: list[InstrumentBook], until: dict[str, int], dirtied: set[str]
     ) -> Revisions:
-        table = book.windows
-        if not len(table):
-            return Revisions()
-        watermark_us = book.prices.watermark_us
-        held = restore.held_positions(table)
-        if held:
-            benchmark = book.instrument.benchmark
-            restore.release_caught_up(
-                table, held, None if benchmark is None else self._books[benchmark].windows
-            )
-        cols = table.cols
-        due = due_revisions(cols, watermark_us=watermark_us, until_us=until_us, policy=self._policy)
+        """Which windows of `books` are due, decided over the whole store at once (each window
+        against its own instrument's watermark), then emitted instrument by instrument."""
+        store = self._store
+        n_codes = max(store.tables) + 1
+        chosen = np.zeros(n_codes, dtype=np.bool_)
+        watermark_us = np.full(n_codes, NO_TIME, dtype=np.int64)
+        until_us = np.full(n_codes, NO_TIME, dtype=np.int64)  # NO_TIME: no window ends there
+        for book in books:
+            code = book.windows.code
+            chosen[code] = True
+            watermark_us[code] = book.prices.watermark_us
+            until_us[code] = until.get(book.symbol, NO_TIME)
+        cols = store.cols
+        inst = cols["inst"]
+        scope = cols["alive"] & chosen[inst]
+        held = np.flatnonzero(cols["held"] & scope)
+        if len(held):
+            self._release_caught_up(held, inst[held])
+        window_watermark_us = watermark_us[inst]
+        due = due_revisions(
+            cols,
+            watermark_us=window_watermark_us,
+            until_us=until_us[inst],
+            policy=self._policy,
+        )
         # a restored window still catching up sends nothing but a final it reaches
-        positions = np.flatnonzero(due.any & ~(cols["held"] & ~due.finalise))
+        positions = np.flatnonzero(scope & due.any & ~(cols["held"] & ~due.finalise))
+        by_code = _group(positions, inst[positions])
         out = Revisions()
-        if len(positions):
-            out = self._emit(book, positions, due.finalise[positions], dirtied)
-        self._retire(book, watermark_us)
+        for book in books:
+            mine = by_code.get(book.windows.code)
+            if mine is not None:
+                out.extend(self._emit(book, mine, due.finalise[mine], dirtied))
+        self._retire(scope, window_watermark_us)
         return out
+
+    def _release_caught_up(self, held: Positions, codes: npt.NDArray[np.int64]) -> None:
+        for code, positions in _group(held, codes).items():
+            book = self._books[self._symbols[code]]
+            bench = book.instrument.benchmark
+            restore.release_caught_up(
+                book.windows,
+                positions.tolist(),
+                None if bench is None else self._books[bench].windows,
+            )
 
     def _emit(
         self,
@@ -156,28 +190,28 @@ class Reviser:
                     windows.cols["dirty"][pos] = True
                     dirtied.add(dependent)
 
-    def _retire(self, book: InstrumentBook, watermark_us: int) -> None:
-        """Forget final windows that no accepted tick can reach any more."""
+    def _retire(self, scope: npt.NDArray[np.bool_], watermark_us: npt.NDArray[np.int64]) -> None:
+        """Forget final windows (in `scope`) that no accepted tick can reach any more."""
         lateness_us = int(self._config.allowed_lateness_s * _US)
-        table = book.windows
-        cols = table.cols
-        done = np.flatnonzero(
-            cols["alive"] & cols["final"] & (cols["end_us"] + lateness_us < watermark_us)
-        )
+        cols = self._store.cols
+        done = np.flatnonzero(scope & cols["final"] & (cols["end_us"] + lateness_us < watermark_us))
         if not len(done):
             return
-        is_benchmark = book.symbol in self._dependents
-        for i in done.tolist():
-            meta = table.meta[i]
-            if is_benchmark:
-                book.retired_returns[(meta.announcement_id, meta.horizon)] = pct(
-                    float(cols["last_close"][i]), float(cols["base_price"][i])
-                )
+        columns = (cols[name][done].tolist() for name in ("inst", "anchor_us", "end_us"))
+        # `pct` of each window's final close over its base, as one array operation
+        final = cols["last_close"][done] / cols["base_price"][done]
+        returns = ((final - 1.0) * 100.0).tolist()
+        for i, code, anchor_us, end_us, final_return in zip(
+            done.tolist(), *columns, returns, strict=True
+        ):
+            book = self._books[self._symbols[code]]
+            meta = self._store.meta[i]
+            if book.symbol in self._dependents:
+                book.retired_returns[(meta.announcement_id, meta.horizon)] = final_return
             if meta.last_sent is not None:
-                span = (int(cols["anchor_us"][i]), int(cols["end_us"][i]))
-                book.retired.append((*span, meta.last_sent))
+                book.retired.append((anchor_us, end_us, meta.last_sent))
         self._stats.windows_retired += len(done)
-        table.retire(done)
+        self._store.retire(done)
 
     # --- reaction numbers ----------------------------------------------------------------
     def _reaction_columns(
@@ -212,3 +246,12 @@ class Reviser:
             elif cols["base_us"][pos] != NO_TIME and cols["n_obs"][pos] > 0:
                 out[j] = pct(float(cols["last_close"][pos]), float(cols["base_price"][pos]))
         return out
+
+
+def _group(positions: Positions, codes: npt.NDArray[np.int64]) -> dict[int, Positions]:
+    """`positions` by instrument code, each group in position order."""
+    if not len(positions):
+        return {}
+    order = np.argsort(codes, kind="stable")
+    present, starts = np.unique(codes[order], return_index=True)
+    return dict(zip(present.tolist(), np.split(positions[order], starts[1:]), strict=True))

@@ -24,8 +24,11 @@ from services.events import Signal
 if TYPE_CHECKING:
     from services.engine.engine import ReactionEngine
 
-FORMAT = 2
+FORMAT = 3
 """Bumped whenever a structure below changes shape: older checkpoints are then re-read."""
+READABLE = (2, 3)
+"""Format 2 pickled each table with columns of its own; 3 only the table's rows (the engine
+keeps one table for all instruments). Both load the same."""
 
 
 @dataclass(slots=True)
@@ -87,7 +90,7 @@ def load(engine: ReactionEngine, blob: bytes) -> list[str]:
         if len(snap.history):
             prices._chunks = [snap.history]
             prices._rows = len(snap.history)
-        book.windows = snap.windows
+        book.windows = book.windows.store.attach(book.windows.code, snap.windows)
         book.retired = snap.retired
         book.retired_returns = snap.retired_returns
         book.pending = snap.pending
@@ -101,8 +104,8 @@ def _decode(blob: bytes) -> list[InstrumentSnapshot]:
         version, snapshots = pickle.loads(zlib.decompress(blob))
     except Exception as exc:  # any damage: truncated, garbled, another format
         raise SnapshotError(f"unreadable snapshot: {exc!r}") from exc
-    if version != FORMAT:
-        raise SnapshotError(f"snapshot format {version}, this release reads {FORMAT}")
+    if version not in READABLE:
+        raise SnapshotError(f"snapshot format {version}, this release reads {READABLE}")
     if not isinstance(snapshots, list) or not all(
         isinstance(s, InstrumentSnapshot) for s in snapshots
     ):

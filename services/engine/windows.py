@@ -1,8 +1,9 @@
-"""Open reaction windows of one instrument as column arrays, merged with price rows at once.
+"""Open reaction windows of all instruments as one set of column arrays (`WindowStore`), and
+each instrument's view of its own rows (`WindowTable`).
 
-Every aggregate is a mergeable maximum or minimum (base = last observation at or before the
-cut, first/last in the window, the highest high and lowest low with their earliest times), so
-out-of-order rows and duplicates give the same result as one sorted pass.
+One table for every instrument lets a batch fold its prices into the windows of all the
+instruments it touches, and decide which windows send a revision, in one vectorised pass
+(fold.py, revise.py) instead of a fixed cost per instrument.
 
 Columns grow by doubling and retired windows stay in place as dead rows until they outnumber
 the live ones, so neither opening nor retiring a window copies or re-indexes the table.
@@ -16,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from services.engine.confounders import Anchors, ConfounderCache
+from services.engine.fold import fold_rows
 from services.engine.history import NO_TIME
 from services.engine.rows import Rows
 
@@ -61,6 +63,8 @@ _COLUMNS: dict[str, tuple[type, float | int | bool]] = {
     "confounder_changes": (np.int64, 0),
     # False once retired: the row waits, ignored, for the next compaction
     "alive": (np.bool_, True),
+    # the instrument's code in the store (its position in the registry)
+    "inst": (np.int64, 0),
 }
 STATIC = ("anchor_us", "base_cut_us", "end_us", "duration_us", "at_open", "session", "sessions_k")
 
@@ -78,41 +82,55 @@ class WindowMeta:
         self.confounders: ConfounderCache | None = None
 
 
-class WindowTable:
-    """Column arrays, one position per window; `dirty` marks content changes to emit.
+class WindowStore:
+    """The windows of every instrument, one row each; rows of an instrument are not contiguous.
 
-    `cols` are views of the first `size` rows of the storage, live or dead; `index` maps
-    (announcement, horizon) of each live window to its position."""
+    A row's position is stable until a compaction, which renumbers every live row in order and
+    re-indexes every instrument's table (amortised: it runs once dead rows outnumber live ones).
+    """
 
     def __init__(self) -> None:
         self._storage: dict[str, npt.NDArray[Any]] = {
-            name: np.empty(0, dtype=dtype) for name, (dtype, _) in _COLUMNS.items()
+            name: np.full(16, initial, dtype=dtype) for name, (dtype, initial) in _COLUMNS.items()
         }
-        self.cols: dict[str, npt.NDArray[Any]] = dict(self._storage)
+        self.cols: dict[str, npt.NDArray[Any]] = {n: c[:0] for n, c in self._storage.items()}
         self.meta: list[WindowMeta] = []
-        self.index: dict[tuple[str, str], int] = {}
-        self.anchors = Anchors()
+        self.tables: dict[int, WindowTable] = {}
         self._dead = 0
 
     def __len__(self) -> int:
         """Live windows."""
         return len(self.meta) - self._dead
 
-    def live(self) -> Positions:
-        return np.flatnonzero(self.cols["alive"])
+    def table(self, code: int) -> WindowTable:
+        """A new, empty table for instrument `code`; the rows of its previous one are retired."""
+        old = self.tables.get(code)
+        if old is not None and len(old):
+            self.retire(old.positions())
+        table = WindowTable(self, code)
+        self.tables[code] = table
+        return table
 
-    def add(self, metas: list[WindowMeta], static: dict[str, list[Any]]) -> range:
-        """Append windows (aggregates empty; `static` has every STATIC column)."""
+    def attach(self, code: int, detached: WindowTable) -> WindowTable:
+        """A table for instrument `code` holding the windows of `detached` (from a snapshot)."""
+        table = self.table(code)
+        table.anchors = detached.anchors
+        positions = detached.positions()
+        columns = {name: detached.cols[name][positions] for name in _COLUMNS if name != "inst"}
+        table.add([detached.meta[p] for p in positions.tolist()], columns)
+        return table
+
+    def add(self, code: int, metas: list[WindowMeta], values: dict[str, Any]) -> range:
+        """Append windows of instrument `code`; columns missing from `values` start empty."""
         start = len(self.meta)
         size = start + len(metas)
         if size > len(self._storage["alive"]):
             self._grow(max(2 * size, 16))
         for name, (_, initial) in _COLUMNS.items():
-            self._storage[name][start:size] = static[name] if name in STATIC else initial
+            self._storage[name][start:size] = values.get(name, initial)
+        self._storage["inst"][start:size] = code
         self.meta.extend(metas)
         self._view(size)
-        for pos, meta in enumerate(metas, start):
-            self.index[(meta.announcement_id, meta.horizon)] = pos
         return range(start, size)
 
     def retire(self, positions: Positions) -> None:
@@ -123,12 +141,96 @@ class WindowTable:
         cols["final"][positions] = True
         cols["dirty"][positions] = False
         cols["held"][positions] = False
-        for pos in positions.tolist():
+        for pos, code in zip(positions.tolist(), cols["inst"][positions].tolist(), strict=True):
             meta = self.meta[pos]
-            del self.index[(meta.announcement_id, meta.horizon)]
+            table = self.tables[code]
+            if table.index.get((meta.announcement_id, meta.horizon)) == pos:
+                del table.index[(meta.announcement_id, meta.horizon)]
+                table.moved()
         self._dead += len(positions)
         if self._dead > max(len(self), 64):
             self._compact()
+
+    def _grow(self, capacity: int) -> None:
+        for name, column in self._storage.items():
+            grown = np.empty(capacity, dtype=column.dtype)
+            grown[: len(self.meta)] = column[: len(self.meta)]
+            self._storage[name] = grown
+
+    def _view(self, size: int) -> None:
+        """`cols`: each column up to the last window (views of the storage)."""
+        self.cols = {name: column[:size] for name, column in self._storage.items()}
+
+    def _compact(self) -> None:
+        keep = self.cols["alive"].copy()
+        size = int(keep.sum())
+        for name, column in self._storage.items():
+            column[:size] = self.cols[name][keep]
+        self.meta = [m for m, k in zip(self.meta, keep.tolist(), strict=True) if k]
+        self._dead = 0
+        self._view(size)
+        for table in self.tables.values():
+            table.index.clear()
+            table.moved()
+        for pos, (meta, code) in enumerate(zip(self.meta, self.cols["inst"].tolist(), strict=True)):
+            self.tables[code].index[(meta.announcement_id, meta.horizon)] = pos
+
+
+class WindowTable:
+    """One instrument's windows: its rows of a `WindowStore`, by (announcement, horizon).
+
+    `cols` and `meta` are the whole store's, addressed by the positions in `index`. A table made
+    on its own (or unpickled from a snapshot) has a store of its own."""
+
+    def __init__(self, store: WindowStore | None = None, code: int = 0) -> None:
+        if store is None:
+            store = WindowStore()
+            store.tables[code] = self
+        self.store = store
+        self.code = code
+        self.index: dict[tuple[str, str], int] = {}
+        self.anchors = Anchors()
+        self._positions: Positions | None = None
+
+    @property
+    def cols(self) -> dict[str, npt.NDArray[Any]]:
+        return self.store.cols
+
+    @property
+    def meta(self) -> list[WindowMeta]:
+        return self.store.meta
+
+    def __len__(self) -> int:
+        """Live windows."""
+        return len(self.index)
+
+    def positions(self) -> Positions:
+        """Where the live windows are, in the order they opened."""
+        if self._positions is None:
+            live = np.fromiter(self.index.values(), dtype=np.intp, count=len(self.index))
+            self._positions = np.sort(live)
+        return self._positions
+
+    def moved(self) -> None:
+        """The index changed: positions are computed again when next asked for."""
+        self._positions = None
+
+    def live(self) -> Positions:
+        return self.positions()
+
+    def add(self, metas: list[WindowMeta], values: dict[str, Any]) -> range:
+        """Append windows (aggregates empty unless `values` has them; static columns needed)."""
+        added = self.store.add(self.code, metas, values)
+        for pos, meta in zip(added, metas, strict=True):
+            self.index[(meta.announcement_id, meta.horizon)] = pos
+        if self._positions is not None:  # new rows come after every row of the store
+            self._positions = np.concatenate(
+                (self._positions, np.arange(added.start, added.stop, dtype=np.intp))
+            )
+        return added
+
+    def retire(self, positions: Positions) -> None:
+        self.store.retire(positions)
 
     def confounders(self, pos: int) -> ConfounderCache:
         """The confounders of window `pos`, computed again only after they changed."""
@@ -147,124 +249,34 @@ class WindowTable:
     def add_anchor(self, anchor_us: int, announcement_id: str) -> None:
         """A new announcement at `anchor_us`: the live windows that hold it gain a confounder."""
         cols = self.cols
-        inside = cols["alive"] & (cols["anchor_us"] <= anchor_us) & (cols["end_us"] >= anchor_us)
+        live = self.positions()
+        inside = live[(cols["anchor_us"][live] <= anchor_us) & (cols["end_us"][live] >= anchor_us)]
         cols["confounder_changes"][inside] += 1
         cols["dirty"][inside] = True
         self.anchors.add(anchor_us, announcement_id)
 
-    def _grow(self, capacity: int) -> None:
-        for name, column in self._storage.items():
-            grown = np.empty(capacity, dtype=column.dtype)
-            grown[: len(self.meta)] = column[: len(self.meta)]
-            self._storage[name] = grown
-
-    def _view(self, size: int) -> None:
-        self.cols = {name: column[:size] for name, column in self._storage.items()}
-
-    def _compact(self) -> None:
-        keep = self.cols["alive"].copy()
-        size = int(keep.sum())
-        for name, column in self._storage.items():
-            column[:size] = self.cols[name][keep]
-        self.meta = [m for m, k in zip(self.meta, keep.tolist(), strict=True) if k]
-        self._dead = 0
-        self._view(size)
-        self.index = {(m.announcement_id, m.horizon): i for i, m in enumerate(self.meta)}
-
     def merge(self, rows: Rows, only: Positions | None = None) -> None:
         """Fold sorted, de-duplicated rows into the aggregates of all live (or `only` these)
         windows."""
-        if len(rows) == 0 or len(self) == 0:
-            return
-        cols = self.cols
-        windows = self.live() if only is None else only
-        obs_us, close = rows.obs_us, rows.close
-        # each window's rows are the slice [first_row, stop_row) of the sorted batch
-        first_row = np.searchsorted(obs_us, cols["base_cut_us"][windows], side="right")
-        stop_row = np.searchsorted(obs_us, cols["end_us"][windows], side="right")
+        if len(rows) and len(self):
+            fold_rows(self.cols, self.positions() if only is None else only, rows)
 
-        # base: the last row at or before the cut (rows are sorted, so it is the maximum)
-        has_base = first_row > 0
-        if has_base.any():
-            _take_later(
-                cols, "base_us", "base_price", windows[has_base], first_row[has_base] - 1, rows
-            )
+    # a snapshot holds the table's own rows, not the store's
+    def __getstate__(self) -> dict[str, Any]:
+        positions = self.positions()
+        return {
+            "columns": {n: self.cols[n][positions] for n in _COLUMNS if n != "inst"},
+            "meta": [self.meta[p] for p in positions.tolist()],
+            "anchors": self.anchors,
+        }
 
-        inside = stop_row > first_row
-        if not inside.any():
-            return
-        windows, first_row, stop_row = windows[inside], first_row[inside], stop_row[inside]
-        cols["n_obs"][windows] += stop_row - first_row
-        # earliest first row (ties: the lower close), and its open for the gap
-        cur_us, cur_close = cols["first_us"][windows], cols["first_close"][windows]
-        row_us, row_close = obs_us[first_row], close[first_row]
-        earlier = (row_us < cur_us) | ((row_us == cur_us) & (row_close < cur_close))
-        changed, rows_in = windows[earlier], first_row[earlier]
-        cols["first_us"][changed] = obs_us[rows_in]
-        cols["first_close"][changed] = close[rows_in]
-        cols["first_open"][changed] = rows.open[rows_in]
-        cols["dirty"][changed] = True
-        _take_later(cols, "last_us", "last_close", windows, stop_row - 1, rows)
-        _fold_extremes(cols, windows, first_row, stop_row, rows)
-
-
-def _take_later(
-    cols: dict[str, npt.NDArray[Any]],
-    time_col: str,
-    price_col: str,
-    windows: Positions,
-    row: Positions,
-    rows: Rows,
-) -> None:
-    """Where `row` is later than the window's (time, close) pair (ties: the higher close),
-    it becomes the window's value."""
-    row_us, row_close = rows.obs_us[row], rows.close[row]
-    cur_us, cur_price = cols[time_col][windows], cols[price_col][windows]
-    later = (row_us > cur_us) | ((row_us == cur_us) & (row_close > cur_price))
-    changed = windows[later]
-    cols[time_col][changed] = row_us[later]
-    cols[price_col][changed] = row_close[later]
-    cols["dirty"][changed] = True
-
-
-def _fold_extremes(
-    cols: dict[str, npt.NDArray[Any]],
-    windows: Positions,
-    first_row: Positions,
-    stop_row: Positions,
-    rows: Rows,
-) -> None:
-    """Highest high and lowest low (earliest on ties) and the coarsest bar of each slice."""
-    obs_us = rows.obs_us
-    # windows share few distinct slices, so each distinct [first, stop) is scanned once
-    n_rows = len(obs_us) + 1
-    slices, slice_of = np.unique(first_row * n_rows + stop_row, return_inverse=True)
-    high = np.empty(len(slices))
-    high_row = np.empty(len(slices), dtype=np.int64)
-    low = np.empty(len(slices))
-    low_row = np.empty(len(slices), dtype=np.int64)
-    interval_us = np.empty(len(slices), dtype=np.int64)
-    for k, key in enumerate(slices.tolist()):
-        start, stop = divmod(key, n_rows)
-        high_row[k] = start + int(np.argmax(rows.high[start:stop]))
-        low_row[k] = start + int(np.argmin(rows.low[start:stop]))
-        high[k], low[k] = rows.high[high_row[k]], rows.low[low_row[k]]
-        interval_us[k] = rows.interval_us[start:stop].max()
-
-    new, new_us = high[slice_of], obs_us[high_row[slice_of]]
-    cur, cur_us = cols["high"][windows], cols["high_us"][windows]
-    better = (new > cur) | ((new == cur) & (new_us < cur_us))
-    _set(cols, windows[better], high=new[better], high_us=new_us[better])
-    new, new_us = low[slice_of], obs_us[low_row[slice_of]]
-    cur, cur_us = cols["low"][windows], cols["low_us"][windows]
-    better = (new < cur) | ((new == cur) & (new_us < cur_us))
-    _set(cols, windows[better], low=new[better], low_us=new_us[better])
-    new_interval = interval_us[slice_of]
-    coarser = new_interval > cols["max_interval_us"][windows]
-    _set(cols, windows[coarser], max_interval_us=new_interval[coarser])
-
-
-def _set(cols: dict[str, npt.NDArray[Any]], windows: Positions, **values: Any) -> None:
-    for name, value in values.items():
-        cols[name][windows] = value
-    cols["dirty"][windows] = True
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if "_storage" in state:  # snapshot format 2: the table owned its columns
+            alive = state["cols"]["alive"]
+            columns = {name: column[alive] for name, column in state["cols"].items()}
+            metas = [m for m, a in zip(state["meta"], alive.tolist(), strict=True) if a]
+        else:
+            columns, metas = state["columns"], state["meta"]
+        self.__init__()  # type: ignore[misc]
+        self.anchors = state["anchors"]
+        self.add(metas, columns)
