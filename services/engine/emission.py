@@ -129,12 +129,16 @@ class Revisions(Sequence[Signal]):
 
     def _runs(self) -> Iterator[tuple[list[RevisionColumns], list[dict[str, Any]]]]:
         """The parts in order: consecutive column parts together (encoded in one pass), row
-        parts alone."""
+        parts alone; column parts as rows when they hold few revisions in all."""
         columns: list[RevisionColumns] = []
+        # a polars pass costs milliseconds whatever its size: few revisions go as rows
+        few = sum(len(p) for p in self._parts if isinstance(p, RevisionColumns)) < _FEW
         for part in self._parts:
-            if isinstance(part, RevisionColumns):
+            if isinstance(part, RevisionColumns) and not few:
                 columns.append(part)
                 continue
+            if isinstance(part, RevisionColumns):
+                part = rows(part)
             if columns:
                 yield columns, []
                 columns = []
@@ -148,6 +152,10 @@ class Revisions(Sequence[Signal]):
             for part in self._parts:
                 self._rows += rows(part) if isinstance(part, RevisionColumns) else part
         return self._rows
+
+
+_FEW = 256
+"""Below this many revisions a part is encoded row by row (orjson), above in one polars pass."""
 
 
 def _dumps(fields: dict[str, Any]) -> bytes:
