@@ -56,9 +56,14 @@ class DueRevisions:
 
 
 def due_revisions(
-    cols: Columns, *, watermark_us: int, until_us: int | None, policy: RevisionPolicy
+    cols: Columns,
+    *,
+    watermark_us: int | npt.NDArray[np.int64],
+    until_us: int | npt.NDArray[np.int64] | None,
+    policy: RevisionPolicy,
 ) -> DueRevisions:
-    """The windows of one instrument that get a revision at this watermark."""
+    """The windows that get a revision at this watermark: one for all, or per window (each
+    window's instrument's); `until_us` is where a closed market's windows end."""
     started = cols["alive"] & (cols["base_us"] > NO_TIME) & (cols["n_obs"] > 0)
     # a horizon finer than the data (5m over daily bars) is never emitted
     supported = (cols["duration_us"] == 0) | (cols["max_interval_us"] <= cols["duration_us"])
