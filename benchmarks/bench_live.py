@@ -43,7 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
-from bench_engine import SYMBOLS, make_announcements, make_prices  # noqa: E402
+from bench_engine import SYMBOLS, make_prices  # noqa: E402
+from engine_inputs import announcements  # noqa: E402
 from peer_round import compare, peer_available, peer_round, replay_finals  # noqa: E402
 from spread import spread  # noqa: E402
 
@@ -74,7 +75,7 @@ def announcement_lines() -> list[bytes]:
     """Each with its own tariff rate: 50 stories, not one story and its echoes."""
     return [
         a.id.encode() + b"\t" + orjson.dumps(a.model_dump(mode="json") | {"tariff_rate_pct": i})
-        for i, a in enumerate(make_announcements(ANNOUNCEMENTS), 1)
+        for i, a in enumerate(announcements(ANNOUNCEMENTS, "ann", ["autos", "steel"]), 1)
     ]
 
 
@@ -103,6 +104,19 @@ def kcat_produce(topic: str, lines: list[bytes]) -> None:
 @contextmanager
 def engine_process(topics: dict[str, str], folder: Path) -> Iterator[str]:
     """A `serve --role engine` of its own (group, store, port); yields its base URL."""
+    with engine_with_pid(topics, folder) as (base, _):
+        yield base
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextmanager
+def engine_with_pid(topics: dict[str, str], folder: Path) -> Iterator[tuple[str, int]]:
+    """`engine_process`, yielding its process id beside its base URL."""
     port, run = free_port(), uuid.uuid4().hex[:8]
     env = os.environ | {
         "MR_KAFKA_BOOTSTRAP": BOOTSTRAP,
@@ -117,7 +131,7 @@ def engine_process(topics: dict[str, str], folder: Path) -> Iterator[str]:
     command = [str(ROOT / ".venv/bin/market-reaction"), "serve", "--role", "engine"]
     process = subprocess.Popen([*command, "--port", str(port)], env=env, cwd=folder)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", process.pid
     finally:
         process.terminate()
         try:
@@ -145,21 +159,25 @@ def consumed(base: str, topic: str) -> float:
     )
 
 
-def throughput_round(topics: dict[str, str], n: int, folder: Path) -> float:
-    """Ticks/s; past a generous bound, what was consumed by then (and a note says so)."""
-    with engine_process(topics, folder) as base:
+def throughput_round(topics: dict[str, str], n: int, folder: Path) -> tuple[float, float]:
+    """Ticks/s and the engine process's CPU-seconds per million ticks, both from its first
+    consumed tick to its last; past a generous bound, what was consumed by then (and a note
+    says so)."""
+    with engine_with_pid(topics, folder) as (base, pid):
         started = first = time.perf_counter()
+        cpu_first = cpu_seconds(pid)
         count = 0.0
         while time.perf_counter() - started < 120 + n / 2_000:
             count = consumed(base, topics["prices"])
-            now = time.perf_counter()
+            now, cpu = time.perf_counter(), cpu_seconds(pid)
             if count == 0:
-                first = now
+                first, cpu_first = now, cpu
             elif count >= n:
-                return n / (now - first)
+                return n / (now - first), (cpu - cpu_first) / n * 1e6
             time.sleep(0.2)
+        cpu = cpu_seconds(pid)
     print(f"  (stopped waiting after {count:,.0f} of {n:,} ticks)")
-    return count / (time.perf_counter() - first)
+    return count / (time.perf_counter() - first), (cpu - cpu_first) / max(count, 1) * 1e6
 
 
 def latency_ticks(rate: int, seconds: int) -> Iterator[tuple[str, str, int]]:
@@ -257,16 +275,19 @@ def main() -> None:
         kcat_produce(topics["announcements"], announcements)
         kcat_produce(topics["prices"], ticks)
         peer = peer_available() and not args.no_peer
-        rates, peer_rates = [], []
+        rates, cpus, peer_rates = [], [], []
         for _ in range(args.rounds):  # alternated, so background load hurts both alike
-            rates.append(throughput_round(topics, args.ticks, folder))
+            rate, cpu = throughput_round(topics, args.ticks, folder)
+            rates.append(rate)
+            cpus.append(cpu)
             if peer:
                 rate, finals = peer_round(BOOTSTRAP, topics, args.ticks, 120 + args.ticks / 2_000)
                 peer_rates.append(rate)
         print(
             f"live path (serve --role engine: ingest, engine, SQLite store, publish), "
             f"{args.ticks:,} ticks, {len(SYMBOLS)} instruments, {ANNOUNCEMENTS} announcements: "
-            f"{spread(rates)} ticks/s (min / median / max of {args.rounds} rounds)",
+            f"{spread(rates)} ticks/s (min / median / max of {args.rounds} rounds); "
+            f"engine process CPU {spread(cpus, '.2f')} s per million ticks",
             flush=True,
         )
         if peer:

@@ -26,7 +26,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_engine import make_announcements, make_prices
+from bench_engine import make_prices
+from engine_inputs import announcements
 from spread import spread
 
 from services.engine import ManualClock, ReactionEngine, load_registry
@@ -44,7 +45,7 @@ def run(prices: pl.DataFrame, *, metrics_on: bool) -> tuple[float, int, float]:
     engine = ReactionEngine(instruments, clock=clock)
     registry = CollectorRegistry()
     metrics = LiveMetrics.create(registry, (i.symbol for i in instruments), engine.config.horizons)
-    engine.add_announcements(make_announcements(50))
+    engine.add_announcements(announcements(50, "ann", ["autos", "steel"]))
     start, in_metrics, observed = time.perf_counter(), 0.0, float("-inf")
     for offset in range(0, prices.height, BATCH):
         batch = prices.slice(offset, BATCH)
