@@ -131,3 +131,7 @@ class Settings(BaseSettings):
     """A checkpoint is saved after the first batch this long after the last one..."""
     checkpoint_batches: Annotated[int, Field(ge=1)] = 500
     """...or after this many batches, whichever comes first, and when partitions are revoked."""
+    gc_young_threshold: Annotated[int, Field(ge=700)] = 50_000
+    """`serve`: allocations between two collections of the youngest generation (Python's
+    default is 700). Ingest allocates several objects per record; at the default, collections
+    took half of an engine replica's CPU time (services/gctune.py)."""

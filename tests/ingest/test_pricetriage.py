@@ -55,6 +55,7 @@ number_text = st.one_of(
     st.builds(lambda m, e: f"{m}e{e}", st.integers(0, 10**6), st.integers(-20, 20)),
     st.sampled_from(["1e-6", "0.000001", "1e12", "1000000000000", "1000000000000.0001", "-0.0"]),
     st.sampled_from(["01", "1.", ".5", "+1", "1e", "NaN", "Infinity", '"1"', "true", "null"]),
+    st.sampled_from(["1e999", "1e99", "123456789012345e300", "1.5e-400", "1e-99", "1e+12"]),
 )
 time_text = st.one_of(
     st.datetimes(
