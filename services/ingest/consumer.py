@@ -73,7 +73,7 @@ PRICES: TriagePoll = triage_prices
 class ConsumerConfig:
     bootstrap_servers: str
     group_id: str
-    max_records: int = 5000
+    max_records: int = 20_000
     poll_timeout_ms: int = 200
     dedupe_capacity: int = 200_000
     client_id: str = "market-reaction"
