@@ -7,11 +7,16 @@ real broker, as a separate process (prints figures; never asserts on time).
 Throughput: 50 announcements and `--ticks` ticks over 5 instruments are produced first (keyed
 by instrument); each round starts a fresh engine (new consumer group, new SQLite store) and
 times it from its first consumed tick to its last, read from its own /metrics.
-Latency: an engine is started first; ticks are then offered at `--rate` per second for
-`--seconds` (event time advancing 100 ms per tick and instrument, so reactions move), and a
-consumer of the signals topic times each provisional revision from the Kafka timestamp of the
-tick it reports (`last_at`) to its receipt. The engine's `mr_tick_to_signal_seconds` histogram
-measures the same from the inside; both are printed.
+Latency: an engine is started first; 50 announcements and then ticks are offered at `--rate`
+per second for `--seconds` (event time advancing 100 ms per tick and instrument, so reactions
+move), and a consumer of the signals topic times each provisional revision from the Kafka
+timestamp of the tick it reports (`last_at`) to its receipt, and each announcement to its first
+signal. The engine's `mr_tick_to_signal_seconds` and `mr_announcement_to_first_signal_seconds`
+histograms measure the same from the inside (quantiles interpolated within a bucket, as PromQL's
+histogram_quantile does); both are printed, with their ratio and the engine's CPU seconds per
+second, per round and as min / median / max over the rounds. `--rounds 0` runs the latency
+part alone. The engine inherits the environment: its settings (e.g. MR_INGEST_MAX_RECORDS, a
+batch's bound) can be tried that way.
 """
 
 from __future__ import annotations
@@ -44,7 +49,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 sys.path.insert(0, str(ROOT))
 
 from bench_engine import SYMBOLS, make_prices  # noqa: E402
-from engine_inputs import announcements  # noqa: E402
+from engine_inputs import announcements as make_announcements  # noqa: E402
 from peer_round import compare, peer_available, peer_round, replay_finals  # noqa: E402
 from spread import spread  # noqa: E402
 
@@ -75,7 +80,7 @@ def announcement_lines() -> list[bytes]:
     """Each with its own tariff rate: 50 stories, not one story and its echoes."""
     return [
         a.id.encode() + b"\t" + orjson.dumps(a.model_dump(mode="json") | {"tariff_rate_pct": i})
-        for i, a in enumerate(announcements(ANNOUNCEMENTS, "ann", ["autos", "steel"]), 1)
+        for i, a in enumerate(make_announcements(ANNOUNCEMENTS, "ann"), 1)
     ]
 
 
@@ -102,21 +107,8 @@ def kcat_produce(topic: str, lines: list[bytes]) -> None:
 
 
 @contextmanager
-def engine_process(topics: dict[str, str], folder: Path) -> Iterator[str]:
-    """A `serve --role engine` of its own (group, store, port); yields its base URL."""
-    with engine_with_pid(topics, folder) as (base, _):
-        yield base
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time the process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-@contextmanager
-def engine_with_pid(topics: dict[str, str], folder: Path) -> Iterator[tuple[str, int]]:
-    """`engine_process`, yielding its process id beside its base URL."""
+def engine_process(topics: dict[str, str], folder: Path) -> Iterator[tuple[str, int]]:
+    """A `serve --role engine` of its own (group, store, port); yields its base URL and pid."""
     port, run = free_port(), uuid.uuid4().hex[:8]
     env = os.environ | {
         "MR_KAFKA_BOOTSTRAP": BOOTSTRAP,
@@ -159,25 +151,21 @@ def consumed(base: str, topic: str) -> float:
     )
 
 
-def throughput_round(topics: dict[str, str], n: int, folder: Path) -> tuple[float, float]:
-    """Ticks/s and the engine process's CPU-seconds per million ticks, both from its first
-    consumed tick to its last; past a generous bound, what was consumed by then (and a note
-    says so)."""
-    with engine_with_pid(topics, folder) as (base, pid):
+def throughput_round(topics: dict[str, str], n: int, folder: Path) -> float:
+    """Ticks/s; past a generous bound, what was consumed by then (and a note says so)."""
+    with engine_process(topics, folder) as (base, _):
         started = first = time.perf_counter()
-        cpu_first = cpu_seconds(pid)
         count = 0.0
         while time.perf_counter() - started < 120 + n / 2_000:
             count = consumed(base, topics["prices"])
-            now, cpu = time.perf_counter(), cpu_seconds(pid)
+            now = time.perf_counter()
             if count == 0:
-                first, cpu_first = now, cpu
+                first = now
             elif count >= n:
-                return n / (now - first), (cpu - cpu_first) / n * 1e6
+                return n / (now - first)
             time.sleep(0.2)
-        cpu = cpu_seconds(pid)
     print(f"  (stopped waiting after {count:,.0f} of {n:,} ticks)")
-    return count / (time.perf_counter() - first), (cpu - cpu_first) / max(count, 1) * 1e6
+    return count / (time.perf_counter() - first)
 
 
 def latency_ticks(rate: int, seconds: int) -> Iterator[tuple[str, str, int]]:
@@ -190,21 +178,53 @@ def latency_ticks(rate: int, seconds: int) -> Iterator[tuple[str, str, int]]:
         yield SYMBOLS[i % len(SYMBOLS)], f"{ts}.{us % 1_000_000:06d}Z", us
 
 
-async def latency_round(topics: dict[str, str], rate: int, seconds: int, folder: Path) -> str:
-    kcat_produce(topics["announcements"], announcement_lines())
-    with engine_process(topics, folder) as base:
-        async with httpx.AsyncClient() as client:
-            for _ in range(600):
-                try:
-                    if (await client.get(f"{base}/readyz", timeout=5)).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass  # not listening yet
-                await asyncio.sleep(0.1)
-            else:
-                raise SystemExit("the engine did not get ready in 60 s")
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def histogram_quantile(samples: list[tuple[dict[str, str], float, str]], q: float) -> float:
+    """The q-quantile of a scraped histogram, interpolated within its bucket as PromQL's
+    histogram_quantile does (seconds; NaN when empty)."""
+    buckets = sorted(
+        (float(labels["le"]), v) for labels, v, name in samples if name.endswith("_bucket")
+    )
+    total = buckets[-1][1] if buckets else 0.0
+    if not total:
+        return float("nan")
+    rank, lower, below = q * total, 0.0, 0.0
+    for upper, cumulative in buckets:
+        if cumulative >= rank:
+            if upper == float("inf"):
+                return lower
+            return lower + (upper - lower) * (rank - below) / (cumulative - below)
+        lower, below = upper, cumulative
+    return lower
+
+
+async def wait_ready(base: str) -> None:
+    async with httpx.AsyncClient() as client:
+        for _ in range(600):
+            try:
+                if (await client.get(f"{base}/readyz", timeout=5)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass  # not listening yet
+            await asyncio.sleep(0.1)
+    raise SystemExit("the engine did not get ready in 60 s")
+
+
+async def latency_round(
+    topics: dict[str, str], rate: int, seconds: int, folder: Path
+) -> dict[str, float]:
+    """One round's figures (ms, ticks/s, CPU s per s), printed and returned."""
+    with engine_process(topics, folder) as (base, pid):
+        await wait_ready(base)
         sent_ms: dict[tuple[str, str], int] = {}
+        announced_ms: dict[str, int] = {}
         latencies: list[float] = []
+        first_signal: list[float] = []
         consumer = AIOKafkaConsumer(
             topics["signals"], bootstrap_servers=BOOTSTRAP, auto_offset_reset="latest"
         )
@@ -216,13 +236,21 @@ async def latency_round(topics: dict[str, str], rate: int, seconds: int, folder:
             async for record in consumer:
                 received = time.time()
                 signal = orjson.loads(record.value)
+                announced = announced_ms.pop(signal["announcement_id"], None)
+                if announced is not None:
+                    first_signal.append(received - announced / 1000)
                 at = sent_ms.get((signal["instrument"], signal["last_at"]))
                 if at is not None and not signal["final"]:
                     latencies.append(received - at / 1000)
 
         receiver = asyncio.create_task(receive())
-        await asyncio.sleep(1)  # the consumer holds its partitions before the first tick
+        await asyncio.sleep(1)  # the consumer holds its partitions before the first record
+        for line in announcement_lines():
+            key, value = line.split(b"\t", 1)
+            announced_ms[key.decode()] = ms = int(time.time() * 1000)
+            await producer.send(topics["announcements"], value, key=key, timestamp_ms=ms)
         started, per_step = time.monotonic(), max(1, rate // 100)
+        cpu_before = cpu_seconds(pid)
         ticks = latency_ticks(rate, seconds)
         for step in range(rate * seconds // per_step):
             await asyncio.sleep(max(0.0, started + step * per_step / rate - time.monotonic()))
@@ -238,25 +266,81 @@ async def latency_round(topics: dict[str, str], rate: int, seconds: int, folder:
         await producer.flush()
         offered_s = time.monotonic() - started
         await asyncio.sleep(3)  # the last revisions arrive
+        cpu_s = cpu_seconds(pid) - cpu_before
         receiver.cancel()
         await asyncio.gather(receiver, return_exceptions=True)
         await producer.stop()
         await consumer.stop()
-        histogram = scrape(base).get("mr_tick_to_signal_seconds", [])
-    inside = {name: v for _, v, name in histogram if not name.endswith("_bucket")}
-    buckets = [
-        (float(labels["le"]), v) for labels, v, name in histogram if name.endswith("_bucket")
-    ]
-    count = inside.get("mr_tick_to_signal_seconds_count", 0.0)
-    p99_le = next((le for le, v in sorted(buckets) if count and v >= 0.99 * count), float("nan"))
-    mean_in = inside.get("mr_tick_to_signal_seconds_sum", 0.0) / count if count else float("nan")
+        scraped = scrape(base)
+    inside = scraped.get("mr_tick_to_signal_seconds", [])
+    first_inside = scraped.get("mr_announcement_to_first_signal_seconds", [])
     out = np.asarray(latencies) * 1e3
     p50, p99 = np.percentile(out, [50, 99]) if len(out) else (float("nan"),) * 2
-    return (
-        f"offered {rate * seconds / offered_s:,.0f} ticks/s for {offered_s:.0f}s | outside "
-        f"({len(out):,} revisions): p50 {p50:.1f} ms, p99 {p99:.1f} ms, mean {out.mean():.1f} ms | "
-        f"histogram ({count:,.0f}): p99 <= {p99_le * 1e3:.0f} ms, mean {mean_in * 1e3:.1f} ms"
+    p99_in = histogram_quantile(inside, 0.99) * 1e3
+    first = np.asarray(first_signal) * 1e3
+    figures = {
+        "offered": rate * seconds / offered_s,
+        "cpu": cpu_s / (offered_s + 3),
+        "p50": p50,
+        "p99": p99,
+        "p99_in": p99_in,
+        "ratio": p99_in / p99,
+        "first_p50": np.median(first) if len(first) else float("nan"),
+        "first_p50_in": histogram_quantile(first_inside, 0.5) * 1e3,
+    }
+    print(
+        f"latency: offered {figures['offered']:,.0f} ticks/s for {offered_s:.0f}s, engine CPU "
+        f"{figures['cpu']:.2f} s/s | tick -> revision, outside ({len(out):,} revisions): "
+        f"p50 {p50:.1f} ms, p99 {p99:.1f} ms; histogram: p99 {p99_in:.1f} ms "
+        f"(histogram / outside {figures['ratio']:.2f}) | announcement -> first signal "
+        f"({len(first)} of {ANNOUNCEMENTS}; waits for event time to reach it): median outside "
+        f"{figures['first_p50']:.0f} ms, histogram {figures['first_p50_in']:.0f} ms",
+        flush=True,
     )
+    return figures
+
+
+def throughput(args: argparse.Namespace, folder: Path) -> None:
+    """The throughput rounds (the live path, then the Quix peer, alternated)."""
+    topics = asyncio.run(make_topics(uuid.uuid4().hex[:8]))
+    announcements, ticks = announcement_lines(), tick_lines(make_prices(args.ticks))
+    kcat_produce(topics["announcements"], announcements)
+    kcat_produce(topics["prices"], ticks)
+    peer = peer_available() and not args.no_peer
+    rates, peer_rates = [], []
+    for _ in range(args.rounds):  # alternated, so background load hurts both alike
+        rates.append(throughput_round(topics, args.ticks, folder))
+        if peer:
+            rate, finals = peer_round(BOOTSTRAP, topics, args.ticks, 120 + args.ticks / 2_000)
+            peer_rates.append(rate)
+    print(
+        f"live path (serve --role engine: ingest, engine, SQLite store, publish), "
+        f"{args.ticks:,} ticks, {len(SYMBOLS)} instruments, {ANNOUNCEMENTS} announcements: "
+        f"{spread(rates)} ticks/s (min / median / max of {args.rounds} rounds)",
+        flush=True,
+    )
+    if peer:
+        print(
+            f"Quix Streams peer (benchmarks/peers, same topics, rounds alternated): "
+            f"{spread(peer_rates)} ticks/s; live path / peer (medians): "
+            f"{statistics.median(rates) / statistics.median(peer_rates):.2f}x",
+            flush=True,
+        )
+        print("  peer:", compare(finals, replay_finals(announcements, ticks)), flush=True)
+    else:
+        print("Quix Streams peer not run (--no-peer, or no bench extra installed)")
+
+
+LATENCY_FIGURES = (
+    ("offered", "offered, ticks/s", ",.0f"),
+    ("cpu", "engine CPU, seconds per second", ".2f"),
+    ("p50", "tick -> revision p50 outside, ms", ",.1f"),
+    ("p99", "tick -> revision p99 outside, ms", ",.1f"),
+    ("p99_in", "tick -> revision p99 of the histogram, ms", ",.1f"),
+    ("ratio", "histogram p99 / outside p99", ".2f"),
+    ("first_p50", "announcement -> first signal, median outside, ms", ",.0f"),
+    ("first_p50_in", "announcement -> first signal, median of the histogram, ms", ",.0f"),
+)
 
 
 def main() -> None:
@@ -270,39 +354,20 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        topics = asyncio.run(make_topics(uuid.uuid4().hex[:8]))
-        announcements, ticks = announcement_lines(), tick_lines(make_prices(args.ticks))
-        kcat_produce(topics["announcements"], announcements)
-        kcat_produce(topics["prices"], ticks)
-        peer = peer_available() and not args.no_peer
-        rates, cpus, peer_rates = [], [], []
-        for _ in range(args.rounds):  # alternated, so background load hurts both alike
-            rate, cpu = throughput_round(topics, args.ticks, folder)
-            rates.append(rate)
-            cpus.append(cpu)
-            if peer:
-                rate, finals = peer_round(BOOTSTRAP, topics, args.ticks, 120 + args.ticks / 2_000)
-                peer_rates.append(rate)
-        print(
-            f"live path (serve --role engine: ingest, engine, SQLite store, publish), "
-            f"{args.ticks:,} ticks, {len(SYMBOLS)} instruments, {ANNOUNCEMENTS} announcements: "
-            f"{spread(rates)} ticks/s (min / median / max of {args.rounds} rounds); "
-            f"engine process CPU {spread(cpus, '.2f')} s per million ticks",
-            flush=True,
-        )
-        if peer:
-            print(
-                f"Quix Streams peer (benchmarks/peers, same topics, rounds alternated): "
-                f"{spread(peer_rates)} ticks/s; live path / peer (medians): "
-                f"{statistics.median(rates) / statistics.median(peer_rates):.2f}x",
-                flush=True,
+        if args.rounds:
+            throughput(args, folder)
+        rounds = [
+            asyncio.run(
+                latency_round(
+                    asyncio.run(make_topics(uuid.uuid4().hex[:8])), args.rate, args.seconds, folder
+                )
             )
-            print("  peer:", compare(finals, replay_finals(announcements, ticks)), flush=True)
-        else:
-            print("Quix Streams peer not run (--no-peer, or no bench extra installed)")
-        for _ in range(args.latency_rounds):
-            topics = asyncio.run(make_topics(uuid.uuid4().hex[:8]))
-            print("latency:", asyncio.run(latency_round(topics, args.rate, args.seconds, folder)))
+            for _ in range(args.latency_rounds)
+        ]
+        if rounds:
+            print(f"latency at {args.rate:,} ticks/s offered, min / median / max of {len(rounds)}:")
+            for key, label, fmt in LATENCY_FIGURES:
+                print(f"  {label}: {spread([r[key] for r in rounds], fmt)}")
 
 
 if __name__ == "__main__":

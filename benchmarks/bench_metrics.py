@@ -8,7 +8,10 @@ batch is also observed as the live path observes it (`LiveMetrics.published` for
 and, at most once per ENGINE_STATE_EVERY_S, `engine_state` for the engine's gauges). Rounds
 alternate off/on, so background load hurts both alike; the cost is printed per round (min /
 median / max) and of the median rates, and as the share of a round's time spent inside the
-metrics calls (which the load skews least).
+metrics calls (which the load skews least). In both arms each revision is built as a `Signal`,
+as the live path's store write does before the metrics see them (the engine alone leaves them
+as rows until asked), and each batch's instruments are given their arrival time, as the
+consumer does.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench_engine import make_prices
-from engine_inputs import announcements
+from engine_inputs import announcements as make_announcements
 from spread import spread
 
 from services.engine import ManualClock, ReactionEngine, load_registry
@@ -45,16 +48,18 @@ def run(prices: pl.DataFrame, *, metrics_on: bool) -> tuple[float, int, float]:
     engine = ReactionEngine(instruments, clock=clock)
     registry = CollectorRegistry()
     metrics = LiveMetrics.create(registry, (i.symbol for i in instruments), engine.config.horizons)
-    engine.add_announcements(announcements(50, "ann", ["autos", "steel"]))
+    engine.add_announcements(make_announcements(50, "ann"))
     start, in_metrics, observed = time.perf_counter(), 0.0, float("-inf")
     for offset in range(0, prices.height, BATCH):
         batch = prices.slice(offset, BATCH)
-        arrived_ms = int(time.time() * 1000)
-        signals = engine.add_prices(batch)
+        # in both arms, as the live path does whether metrics are on or not: the consumer
+        # gives each batch the Kafka time of its instruments, the store builds its revisions
+        now_ms = int(time.time() * 1000)
+        arrived_ms = dict.fromkeys(batch["instrument"].unique().to_list(), now_ms)
+        signals = list(engine.add_prices(batch))
         if metrics_on:
             inside = time.perf_counter()
-            instruments_in_batch = batch["instrument"].unique().to_list()
-            metrics.published(signals, arrived_ms=dict.fromkeys(instruments_in_batch, arrived_ms))
+            metrics.published(signals, arrived_ms=arrived_ms)
             if time.monotonic() - observed >= ENGINE_STATE_EVERY_S:  # as LivePipeline does
                 observed = time.monotonic()
                 metrics.engine_state(engine.instrument_status(), now_s=clock.monotonic_s())

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import shutil
 import signal
 import socket
@@ -31,7 +30,7 @@ from spread import spread
 from sqlalchemy import func, select
 
 from services.ingest.topics import ensure_topics, service_topics
-from services.settings import Settings
+from services.settings import Settings, process_environment
 from services.store import open_store
 from services.store.schema import engine_checkpoints
 
@@ -103,20 +102,13 @@ def free_port() -> int:
 
 
 def environment(settings: Settings, port: int, checkpoints: bool) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MR_")}
-    env.update(
-        MR_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
-        MR_ANNOUNCEMENTS_TOPIC=settings.announcements_topic,
-        MR_PRICES_TOPIC=settings.prices_topic,
-        MR_SIGNALS_TOPIC=settings.signals_topic,
-        MR_GROUP_ID=settings.group_id,
-        MR_REPLICA_ID="bench-restart",
-        MR_DATABASE_URL=settings.database_url,
-        MR_HTTP_PORT=str(port),
-        MR_LOG_LEVEL="WARNING",
-        MR_CHECKPOINTS=str(checkpoints).lower(),
+    return process_environment(
+        settings,
+        replica_id="bench-restart",
+        http_port=port,
+        log_level="WARNING",
+        checkpoints=checkpoints,
     )
-    return env
 
 
 async def caught_up(http: httpx.AsyncClient, url: str, topic: str) -> bool:

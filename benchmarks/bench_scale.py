@@ -46,7 +46,7 @@ from services.ingest.fastprice import decode_price_rows
 from services.ingest.partitioning import BenchmarkGroupPartitioner
 from services.ingest.topics import ensure_topics, service_topics
 from services.live.checkpoints import pack
-from services.settings import Settings
+from services.settings import Settings, process_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 PG_PORT = 15432
@@ -94,20 +94,13 @@ async def produce(settings: Settings, scenario: ScaleScenario, registry_file: Pa
 
 
 def environment(settings: Settings, name: str, port: int, registry_file: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MR_")}
-    env.update(
-        MR_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
-        MR_ANNOUNCEMENTS_TOPIC=settings.announcements_topic,
-        MR_PRICES_TOPIC=settings.prices_topic,
-        MR_SIGNALS_TOPIC=settings.signals_topic,
-        MR_GROUP_ID=settings.group_id,
-        MR_REPLICA_ID=name,
-        MR_DATABASE_URL=settings.database_url,
-        MR_INSTRUMENTS_FILE=str(registry_file),
-        MR_HTTP_PORT=str(port),
-        MR_LOG_LEVEL="INFO",
+    return process_environment(
+        settings,
+        replica_id=name,
+        instruments_file=registry_file,
+        http_port=port,
+        log_level="INFO",
     )
-    return env
 
 
 async def progress(http: httpx.AsyncClient, urls: list[str], topic: str) -> tuple[float, bool]:

@@ -8,23 +8,11 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' factories
+from services.alerts.sample import sample_signal
 
-from tests import factories
-
-SAMPLE = factories.signal(
-    "us-kr-letter",
-    return_pct=1.81,
-    z_score=1.98,
-    gap_pct=0.64,
-    baseline_mean_pct=0.03,
-    baseline_std_pct=0.9,
-    abnormal_return_pct=1.78,
-    data_granularity="tick",
-)
-"""The KOSPI close reaction to the July 2025 letter, as the benchmarks send it."""
+SAMPLE = sample_signal()
+"""The KOSPI close reaction to the July 2025 letter, as `alerts test` sends it."""
 
 
 def quantile(ordered: Sequence[float], q: float) -> float:

@@ -171,7 +171,7 @@ async def _start_engine(
         AIOKafkaProducer(
             bootstrap_servers=settings.kafka_bootstrap,
             acks="all",
-            linger_ms=5,
+            linger_ms=0,  # a batch's revisions are queued at once; waiting adds to their latency
             request_timeout_ms=settings.kafka_request_timeout_ms,
         )
     )
@@ -284,6 +284,7 @@ async def _live_pipeline(
         outages=outages,
     )
     await live.recover()
+    stack.push_async_callback(live.close)  # after the consumers stopped (the stack unwinds)
     _background(stack, live.run_idle_timer(settings.idle_interval_s))
     return live
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import uvicorn
 
+from services.engine import calendar_cache
 from services.logs import configure_logging
 from services.settings import Settings
 
@@ -27,6 +28,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
+    calendar_cache.keep_calendars_in(settings.calendar_cache_dir)
     code: int = args.command(args, settings)
     return code
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
 import socket
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -137,3 +139,45 @@ class Settings(BaseSettings):
     """`serve`: allocations between two collections of the youngest generation (Python's
     default is 700). Ingest allocates several objects per record; at the default, collections
     took half of an engine replica's CPU time (services/gctune.py)."""
+    calendar_cache_dir: Path | None = Path("data/calendars")
+    """Where exchange calendars' sessions are kept between processes (relative to the working
+    dir): building XKRX's costs seconds of CPU at every start otherwise. Empty: no cache."""
+
+    @field_validator(
+        "instruments_file",
+        "sources_file",
+        "ingest_max_ahead_of_watermark_s",
+        "ingest_max_ahead_of_wall_clock_s",
+        "calendar_cache_dir",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        """An optional setting given empty (`MR_X=`) is unset."""
+        return None if value == "" else value
+
+
+def process_environment(settings: Settings | None = None, **overrides: object) -> dict[str, str]:
+    """The environment for a service process that runs with `settings` and `overrides`: this
+    process's own without its `MR_` variables (so nothing leaks in unnoticed), then each field
+    set explicitly on `settings` and each override as its `MR_` variable."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MR_")}
+    given = {} if settings is None else settings.model_dump(include=settings.model_fields_set)
+    for name, value in (given | overrides).items():
+        if name.upper() not in _FIELD_NAMES:
+            raise ValueError(f"{name!r} is not a setting")
+        env[f"MR_{name.upper()}"] = _environment_value(value)
+    return env
+
+
+_FIELD_NAMES = frozenset(name.upper() for name in Settings.model_fields)
+
+
+def _environment_value(value: object) -> str:
+    """How pydantic-settings reads the value back: strings and numbers as they print, None as
+    empty, the rest (lists, booleans) as JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, str | int | float | Path) and not isinstance(value, bool):
+        return str(value)
+    return json.dumps(value)

@@ -124,8 +124,15 @@ def thread_server(
         thread.join(30)
 
 
-def kcat_produce(bootstrap: str, topic: str, values: Sequence[bytes], key: bytes = b"") -> None:
-    """Produce one record per value with Debian's kcat, a client independent of the service."""
+def kcat_produce(
+    bootstrap: str,
+    topic: str,
+    values: Sequence[bytes],
+    key: bytes = b"",
+    compression: str | None = None,
+) -> None:
+    """Produce one record per value with Debian's kcat, a client independent of the service,
+    its batches compressed with `compression` (gzip, snappy, lz4, zstd) if given."""
     kcat = shutil.which("kcat")
     assert kcat, "kcat is missing: `make install` installs it"
     if any(b"\n" in v or b"\t" in v for v in values):
@@ -134,6 +141,8 @@ def kcat_produce(bootstrap: str, topic: str, values: Sequence[bytes], key: bytes
     command = [kcat, "-P", "-b", bootstrap, "-t", topic]
     if key:
         command += ["-K", "\t"]
+    if compression:
+        command += ["-z", compression]
     subprocess.run(command, input=data, check=True, timeout=60)
 
 

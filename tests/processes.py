@@ -5,7 +5,6 @@ settings and its own log file, waited for through /readyz, read through /metrics
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from dataclasses import dataclass
@@ -14,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from services.settings import Settings
+from services.settings import Settings, process_environment
 from tests.helpers import eventually, free_port
 from tests.helpers import metric as scraped
 
@@ -67,20 +66,8 @@ class Service:
 
 def service_env(settings: Settings, replica_id: str, **extra: str) -> dict[str, str]:
     """This process's environment without its MR_ settings, then `settings`' and `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MR_")}
-    env.update(
-        PYTHONUNBUFFERED="1",
-        MR_KAFKA_BOOTSTRAP=settings.kafka_bootstrap,
-        MR_ANNOUNCEMENTS_TOPIC=settings.announcements_topic,
-        MR_PRICES_TOPIC=settings.prices_topic,
-        MR_SIGNALS_TOPIC=settings.signals_topic,
-        MR_GROUP_ID=settings.group_id,
-        MR_REPLICA_ID=replica_id,
-        MR_DATABASE_URL=settings.database_url,
-        MR_INGEST_POLL_TIMEOUT_MS=str(settings.ingest_poll_timeout_ms),
-        MR_LOG_LEVEL="INFO",
-    )
-    env.update(extra)
+    env = process_environment(settings, replica_id=replica_id, log_level="INFO")
+    env.update(PYTHONUNBUFFERED="1", **extra)
     return env
 
 

@@ -1,8 +1,10 @@
 """Delivers the outbox: at least once, signed, in queue order per subscription and reaction.
 
 Each enabled subscription has its own worker, so a slow receiver delays nobody else. A worker
-holds a window of the subscription's oldest pending rows (`OutboxQueue`, read in batches) and
-keeps up to `concurrency` deliveries in flight: the head of every reaction that is due, the next
+holds a window of the subscription's oldest pending rows (`OutboxQueue`: offered by this
+process's store writes as they commit, read in batches when it falls behind, and read from the
+start now and then for rows other processes committed) and keeps up to `concurrency` deliveries
+in flight: the head of every reaction that is due, the next
 revision of a reaction once the one before it is delivered or dead-lettered. Outcomes go to one
 writer for all subscriptions (`OutcomeWriter`, one transaction per batch); a crash before a
 batch is written only repeats deliveries, which the receiver recognises by their
@@ -15,7 +17,7 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import aiohttp
 from sqlalchemy.exc import SQLAlchemyError
@@ -41,6 +43,8 @@ MAX_CONNECTIONS = 256
 FULL_READ_EVERY_S = 30.0
 """A worker reads its pending rows from the start again when idle for a poll, and at least
 this often: another process may commit a row after rows with higher ids were read."""
+OUTCOMES_GATHER_S = 0.05
+"""Outcomes pile up this long before the writer stores them in one transaction."""
 PRUNE_EVERY_S = 60.0
 """How often delivered rows past their retention are deleted."""
 _US = 1_000_000
@@ -209,8 +213,25 @@ class Dispatcher:
             disable_after_dead=self._policy.disable_after_dead,
             written=written,
             retry_s=poll_s,
+            gather_s=min(poll_s, OUTCOMES_GATHER_S),
         )
         writing = asyncio.create_task(writer.run(), name="alert outcomes")
+
+        def offered(items: list[OutboxItem], more: Collection[str]) -> None:
+            by_subscription: dict[str, list[OutboxItem]] = {sid: [] for sid in more}
+            for item in items:
+                by_subscription.setdefault(item.subscription_id, []).append(item)
+            for sid, rows in by_subscription.items():
+                queue, wake = queues.get(sid), self._wakes.get(sid)
+                if queue is None or wake is None or sid not in workers:
+                    continue  # a worker starts with a read
+                if sid in more:
+                    queue.fall_behind()
+                else:
+                    queue.offer(rows, room=self._window * 2)
+                wake.set()
+
+        self._store.on_queued = offered
         polled_at = float("-inf")
         try:
             while True:
@@ -242,6 +263,7 @@ class Dispatcher:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._store.written.wait(), pause_s)
         finally:
+            self._store.on_queued = None
             for task in workers.values():
                 task.cancel()
             await asyncio.gather(*workers.values(), return_exceptions=True)
@@ -277,57 +299,70 @@ class Dispatcher:
         """One subscription's deliveries, until cancelled (disabled or removed)."""
         wake = self._wakes[subscription.id]
         in_flight: set[asyncio.Task[Outcome]] = set()
+        failed: list[BaseException] = []
         checked_at_s = rescanned_at_s = float("-inf")
         unsafe: UnsafeTarget | None = None
-        more = False
+        loop = asyncio.get_running_loop()
+
+        def settle(outcome: Outcome) -> None:
+            queue.settle(outcome)
+            writer.put(outcome)
+            wake.set()  # the reaction's next alert may go
+
+        def finished(task: asyncio.Task[Outcome]) -> None:
+            in_flight.discard(task)
+            if task.cancelled():
+                return
+            if (error := task.exception()) is not None:
+                failed.append(error)
+                wake.set()
+            else:
+                settle(task.result())
+
         try:
             while True:
-                woken = wake.is_set()
                 wake.clear()
+                if failed:
+                    raise failed[0]  # the supervisor starts the worker again
                 now_s = self._now_s()
-                if (woken or more) and len(queue) <= self._window // 2:
-                    since_s = now_s - rescanned_at_s
-                    full = since_s >= FULL_READ_EVERY_S or (since_s >= poll_s and not len(queue))
+                # rows this process queues are offered as they commit; a read catches up when
+                # offers were refused, and reads from the start when idle for a poll (another
+                # process's rows) or at least every FULL_READ_EVERY_S
+                since_s = now_s - rescanned_at_s
+                full = since_s >= FULL_READ_EVERY_S or (since_s >= poll_s and not len(queue))
+                if (full or queue.behind) and len(queue) <= self._window // 2:
                     if full:
                         rescanned_at_s = now_s
-                    more = await self._refill(subscription.id, queue, full=full)
+                    await self._refill(subscription.id, queue, full=full)
                 if now_s - checked_at_s >= poll_s:
                     checked_at_s, unsafe = now_s, await self._unsafe(subscription)
                 room = self._policy.concurrency - queue.in_flight
                 for item in queue.take(int(now_s * _US), room):
                     if unsafe is not None:
-                        outcome = self._outcome(item, Attempt(None, str(unsafe)), final=True)
-                        queue.settle(outcome)
-                        writer.put(outcome)
+                        settle(self._outcome(item, Attempt(None, str(unsafe)), final=True))
                     else:
-                        in_flight.add(asyncio.create_task(self._attempt(subscription, item)))
+                        task = asyncio.create_task(self._attempt(subscription, item))
+                        in_flight.add(task)
+                        task.add_done_callback(finished)
                 pause_s = poll_s
                 next_due_us = queue.next_due_us()
                 if next_due_us is not None:
                     pause_s = min(poll_s, max(0.0, next_due_us / _US - now_s))
-                woke = asyncio.create_task(wake.wait())
-                try:
-                    done, _ = await asyncio.wait(
-                        {*in_flight, woke}, timeout=pause_s, return_when=asyncio.FIRST_COMPLETED
-                    )
-                finally:
-                    woke.cancel()
-                for task in done - {woke}:
-                    in_flight.discard(task)
-                    outcome = task.result()  # type: ignore[assignment]
-                    queue.settle(outcome)
-                    writer.put(outcome)
-                if not in_flight and not done:
-                    wake.set()  # a quiet pause: look at the store again
+                if not wake.is_set():
+                    timer = loop.call_later(pause_s, wake.set)
+                    try:
+                        await wake.wait()
+                    finally:
+                        timer.cancel()
         finally:
             for task in in_flight:
                 task.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
 
-    async def _refill(self, subscription_id: str, queue: OutboxQueue, *, full: bool) -> bool:
-        """Read the next pending rows; returns whether more may wait. `full` reads from the
-        start again, for rows another process committed out of id order (the queue skips those
-        it knows, so that read is larger)."""
+    async def _refill(self, subscription_id: str, queue: OutboxQueue, *, full: bool) -> None:
+        """Read the next pending rows. `full` reads from the start again, for rows another
+        process committed out of id order (the queue skips those it knows, so that read is
+        larger)."""
         limit = self._window - len(queue)
         if full:
             limit += self._window
@@ -338,9 +373,9 @@ class Dispatcher:
             )
         except (SQLAlchemyError, OSError) as exc:
             log.warning("alert outbox read failed: %r", exc)
-            rows = []
-        queue.add(rows)
-        return len(rows) == limit
+            queue.read_ended([], complete=False)
+            return
+        queue.read_ended(rows, complete=len(rows) < limit)
 
     async def _unsafe(self, subscription: StoredSubscription) -> UnsafeTarget | None:
         try:

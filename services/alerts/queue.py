@@ -1,6 +1,9 @@
 """The pending alerts of one subscription that the dispatcher holds in memory: one lane per
 reaction, so each reaction's alerts go out one at a time and in queue order, while the heads of
-all lanes go out together. Pure bookkeeping: no I/O, times passed in."""
+all lanes go out together. Rows come from reads of the store, or are offered by this process's
+writes as they commit (no read then); while the queue is `behind` (rows may wait in the store past
+the ones it holds) offers are refused, and reads catch up. Pure bookkeeping: no I/O, times passed
+in."""
 
 from __future__ import annotations
 
@@ -27,14 +30,44 @@ class OutboxQueue:
         self._held = 0
         self._reading = False
         self._written_while_reading: set[int] = set()
+        self.behind = True
+        """The store may hold pending rows past `high_water` that no read or offer brought."""
+        self._refused_while_reading = False
 
     def __len__(self) -> int:
         """Alerts held, in flight included."""
         return self._held
 
     def read_started(self) -> None:
-        """A read of the store begins; `add` ends it with its rows."""
+        """A read of the store begins; `read_ended` ends it with its rows."""
         self._reading = True
+        self._refused_while_reading = False
+
+    def read_ended(self, items: Iterable[OutboxItem], *, complete: bool) -> int:
+        """The read's rows; `complete`: it returned every pending row it could see, so the
+        queue has caught up unless an offer was refused meanwhile. Returns how many were new."""
+        added = self.add(items)
+        self.behind = not complete or self._refused_while_reading
+        self._reading = False  # reads from now on see what was written meanwhile
+        self._known -= self._written_while_reading
+        self._written_while_reading.clear()
+        return added
+
+    def offer(self, items: Iterable[OutboxItem], *, room: int) -> bool:
+        """Rows this process just committed, in id order: taken if the queue is up to date and
+        has `room` for them (ids at or below `high_water` are skipped: a read brought them);
+        otherwise refused, and the queue is `behind` until reads catch up."""
+        fresh = [item for item in items if item.id > self.high_water]
+        if self.behind or self._held + len(fresh) > room:
+            self.fall_behind()
+            return False
+        self.add(fresh)
+        return True
+
+    def fall_behind(self) -> None:
+        """Rows were queued in the store that the queue does not hold: reads must catch up."""
+        self.behind = True
+        self._refused_while_reading |= self._reading
 
     def add(self, items: Iterable[OutboxItem]) -> int:
         """Append rows read from the store in queue order (ids already known are skipped);
@@ -53,10 +86,6 @@ class OutboxQueue:
                 self._schedule(item)
             else:
                 lane.append(item)
-        if self._reading:  # reads from now on see what was written meanwhile
-            self._reading = False
-            self._known -= self._written_while_reading
-            self._written_while_reading.clear()
         return added
 
     def take(self, now_us: int, limit: int | None = None) -> list[OutboxItem]:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import numpy.typing as npt
 
+from services.engine import calendar_cache
 from services.engine.exceptions import CalendarError
 from services.frames import from_us
 
@@ -177,9 +178,31 @@ class SessionCalendar:
 
 @lru_cache(maxsize=16)
 def get_calendar(code: str, start: date, end: date) -> SessionCalendar:
-    """Build a calendar once per process (exchange_calendars takes about a second)."""
+    """Build a calendar once per process, from the disk cache when it has it (calendar_cache)."""
     if code == ALWAYS_OPEN:
         return _always_open(start, end)
+    schedule = calendar_cache.load(code, start, end)
+    if schedule is None:
+        schedule = _exchange_schedule(code, start, end)
+        calendar_cache.save(code, start, end, schedule)
+    has_break = (schedule.break_starts_us != calendar_cache.NO_BREAK) & (
+        schedule.break_ends_us != calendar_cache.NO_BREAK
+    )
+    breaks: list[tuple[int, int] | None] = [
+        (bs, be) if brk else None
+        for bs, be, brk in zip(
+            schedule.break_starts_us.tolist(),
+            schedule.break_ends_us.tolist(),
+            has_break.tolist(),
+            strict=True,
+        )
+    ]
+    labels = [date.fromordinal(d) for d in schedule.labels.tolist()]
+    return SessionCalendar(code, schedule.tz, labels, schedule.opens_us, schedule.closes_us, breaks)
+
+
+def _exchange_schedule(code: str, start: date, end: date) -> calendar_cache.Schedule:
+    """The sessions of exchange_calendars' `code` (seconds of CPU for XKRX)."""
     import exchange_calendars as xcals
 
     try:
@@ -191,18 +214,20 @@ def get_calendar(code: str, start: date, end: date) -> SessionCalendar:
             sched = cal.schedule
     except (xcals.errors.InvalidCalendarName, ValueError) as exc:
         raise CalendarError(f"calendar {code!r}: {exc}") from exc
-    labels = [ts.date() for ts in sched.index]
-    opens = sched["open"].to_numpy(dtype="datetime64[us]").astype(np.int64)
-    closes = sched["close"].to_numpy(dtype="datetime64[us]").astype(np.int64)
-    b_start = sched["break_start"].to_numpy(dtype="datetime64[us]")
-    b_end = sched["break_end"].to_numpy(dtype="datetime64[us]")
-    breaks: list[tuple[int, int] | None] = [
-        None
-        if np.isnat(bs) or np.isnat(be)
-        else (int(bs.astype(np.int64)), int(be.astype(np.int64)))
-        for bs, be in zip(b_start, b_end, strict=True)
-    ]
-    return SessionCalendar(code, str(cal.tz), labels, opens, closes, breaks)
+
+    def micros(column: str) -> I64:
+        times = sched[column].to_numpy(dtype="datetime64[us]")
+        out: I64 = np.where(np.isnat(times), calendar_cache.NO_BREAK, times.astype(np.int64))
+        return out
+
+    return calendar_cache.Schedule(
+        tz=str(cal.tz),
+        labels=np.array([ts.date().toordinal() for ts in sched.index], dtype=np.int64),
+        opens_us=micros("open"),
+        closes_us=micros("close"),
+        break_starts_us=micros("break_start"),
+        break_ends_us=micros("break_end"),
+    )
 
 
 def _always_open(start: date, end: date) -> SessionCalendar:

@@ -1,24 +1,41 @@
-"""The anchors of the announcements an instrument has windows for, kept sorted by time.
+"""The anchors of the announcements an instrument has windows for, and each window's
+confounders (DESIGN §4: the other announcements anchored inside it).
 
-A window's confounders (DESIGN §4) are the other announcements anchored inside it, so they are
-a slice of this list: nothing is copied into each window when an announcement arrives, and a
-window computes its sorted ids (and their JSON) only when it sends a revision after a change.
+Nothing is copied into each window when an announcement arrives: a window computes its sorted
+ids (and their JSON) once after its announcement set changed, when it next sends a revision,
+and keeps them until the next change.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import numpy.typing as npt
 import orjson
+
+if TYPE_CHECKING:
+    from services.engine.windows import WindowMeta, WindowTable
 
 
 class Anchors:
-    """Announcement ids of one instrument by anchor time (µs); each id at most once."""
+    """Announcement ids of one instrument with their anchor times (µs); each id at most once.
+
+    Kept in id order, so a window's confounders are the ids whose time falls inside it, read
+    in that order by one comparison over arrays: no sort per window. Instruments that were given
+    the same anchors in the same order share one state, and so each window's result: with many
+    instruments on one calendar, a window's confounders are computed once, not per instrument.
+    """
 
     def __init__(self) -> None:
-        self._times_us: list[int] = []
         self._ids: list[str] = []
+        self._times_us: list[int] = []
         self._known: set[str] = set()
+        self._state = _EMPTY
+        # the lists as arrays, made again after an add
+        self._arrays: tuple[npt.NDArray[np.object_], npt.NDArray[np.int64]] | None = None
 
     def __contains__(self, announcement_id: object) -> bool:
         return announcement_id in self._known
@@ -26,29 +43,114 @@ class Anchors:
     def __len__(self) -> int:
         return len(self._ids)
 
+    def __getstate__(self) -> tuple[list[str], list[int]]:
+        return self._ids, self._times_us
+
+    def __setstate__(self, state: tuple[list[str], list[int]] | dict[str, Any]) -> None:
+        """From a snapshot: a state number means nothing in another process, so this one
+        shares nothing yet (a snapshot of an older version held a dict, ids in time order)."""
+        ids, times_us = (state["_ids"], state["_times_us"]) if isinstance(state, dict) else state
+        self.__init__()  # type: ignore[misc]
+        self._state = _SHARED.fresh()
+        pairs = sorted(zip(ids, times_us, strict=True))
+        self._ids = [i for i, _ in pairs]
+        self._times_us = [t for _, t in pairs]
+        self._known = set(self._ids)
+
     def add(self, anchor_us: int, announcement_id: str) -> None:
-        # after equal times, so ids anchored at one instant keep their arrival order
-        at = bisect.bisect_right(self._times_us, anchor_us)
-        self._times_us.insert(at, anchor_us)
+        at = bisect.bisect_left(self._ids, announcement_id)
         self._ids.insert(at, announcement_id)
+        self._times_us.insert(at, anchor_us)
         self._known.add(announcement_id)
+        self._arrays = None
+        self._state = _SHARED.after(self._state, anchor_us, announcement_id)
 
     def inside(self, start_us: int, end_us: int, exclude: str) -> tuple[str, ...]:
         """Sorted ids anchored in [start_us, end_us], without `exclude` (the window's own)."""
-        first = bisect.bisect_left(self._times_us, start_us)
-        stop = bisect.bisect_right(self._times_us, end_us)
-        return tuple(sorted(i for i in self._ids[first:stop] if i != exclude))
+        return self.confounders(start_us, end_us, exclude, 0).ids
+
+    def confounders(
+        self, start_us: int, end_us: int, exclude: str, changes: int
+    ) -> ConfounderCache:
+        """`inside` with its JSON, for a window at change count `changes`."""
+        key = (self._state, start_us, end_us, exclude)
+        found = _SHARED.results.get(key)
+        if found is None:
+            if self._arrays is None:
+                self._arrays = (
+                    np.asarray(self._ids, dtype=np.object_),
+                    np.asarray(self._times_us, dtype=np.int64),
+                )
+            ids, times_us = self._arrays
+            held = (times_us >= start_us) & (times_us <= end_us)
+            own = bisect.bisect_left(self._ids, exclude)
+            if own < len(self._ids) and self._ids[own] == exclude:
+                held[own] = False
+            found = _SHARED.keep(key, ConfounderCache(0, tuple(ids[held].tolist())))
+        return ConfounderCache(changes, found.ids, found.json)
 
 
 class ConfounderCache:
-    """A window's confounders and their JSON, valid while its change count stays the same."""
+    """A window's confounders and their JSON text, valid while its change count stays the same."""
 
     __slots__ = ("changes", "ids", "json")
 
-    def __init__(self, changes: int, ids: tuple[str, ...]) -> None:
+    def __init__(self, changes: int, ids: tuple[str, ...], json: str | None = None) -> None:
         self.changes = changes
         self.ids = ids
-        self.json = orjson.Fragment(orjson.dumps(ids))
+        self.json: str = orjson.dumps(ids).decode() if json is None else json
 
     def __reduce__(self) -> tuple[type[ConfounderCache], tuple[int, tuple[str, ...]]]:
-        return ConfounderCache, (self.changes, self.ids)  # a Fragment does not pickle
+        return ConfounderCache, (self.changes, self.ids)  # the JSON is made again
+
+
+class _SharedResults:
+    """States of `Anchors` (the same anchors added in the same order have the same state) and
+    the confounders computed in each, bounded: past `LIMIT` results, all are forgotten."""
+
+    LIMIT = 1 << 16
+
+    def __init__(self) -> None:
+        self._next = itertools.count()
+        self._states: dict[tuple[int, int, str], int] = {}
+        self.results: dict[tuple[int, int, int, str], ConfounderCache] = {}
+
+    def fresh(self) -> int:
+        return next(self._next)
+
+    def after(self, state: int, anchor_us: int, announcement_id: str) -> int:
+        key = (state, anchor_us, announcement_id)
+        found = self._states.get(key)
+        if found is None:
+            if len(self._states) >= self.LIMIT:
+                self._states.clear()  # later states are new numbers: nothing is mistaken
+            found = self._states[key] = self.fresh()
+        return found
+
+    def keep(self, key: tuple[int, int, int, str], result: ConfounderCache) -> ConfounderCache:
+        if len(self.results) >= self.LIMIT:
+            self.results.clear()
+        self.results[key] = result
+        return result
+
+
+_SHARED = _SharedResults()
+_EMPTY = _SHARED.fresh()
+
+
+def confounder_caches(
+    table: WindowTable, positions: npt.NDArray[np.intp], metas: list[WindowMeta]
+) -> list[ConfounderCache]:
+    """The confounders of the windows at `positions` (their `metas`), computed again only for
+    those whose announcement set changed since they were last computed (as
+    `WindowTable.confounders`, for many windows at once)."""
+    cols = table.cols
+    changes: list[int] = cols["confounder_changes"][positions].tolist()
+    out = [m.confounders for m in metas]
+    for j, (cache, count) in enumerate(zip(out, changes, strict=True)):
+        if cache is None or cache.changes != count:
+            pos, meta = int(positions[j]), metas[j]
+            out[j] = meta.confounders = table.anchors.confounders(
+                int(cols["anchor_us"][pos]), int(cols["end_us"][pos]), meta.announcement_id, count
+            )
+    return out  # type: ignore[return-value]

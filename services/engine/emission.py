@@ -1,11 +1,11 @@
 """Revisions as columns: built for many windows at once, encoded to the contract's JSON bytes
-without a pydantic object per revision, and turned into `Signal`s only where a caller reads one.
+in one pass over the columns (encoding.py), and turned into `Signal`s only where a caller reads
+one.
 
-A revision's fields live in one dict in the contract's field order (its confounders as the
-window's cached tuple). `Revisions.encoded()` writes each dict with orjson, the confounders as
-the JSON the window cached when they last changed; the bytes equal `signal_value` of the
-`Signal` (tests/engine/test_emission.py). `Signal`s are built from the same dicts on first
-access (as unpickling builds a model: no validation, no copy of the other fields).
+A revision's row (a dict in the contract's field order, its confounders as the window's cached
+tuple) is made only where it is needed: for a `Signal` (built as unpickling builds a model: no
+validation, no copy of the other fields), and for a final revision, which the window keeps to
+tell a correction from a repeat (`same_content`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,13 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
+from services.engine.encoding import RevisionColumns, encoded, ndjson
+from services.engine.reaction import LABELS
 from services.events import Signal
 from services.frames import from_us
 
 SIGNAL_FIELDS = tuple(Signal.model_fields)
+_LABELLED = frozenset({"direction", "data_granularity"})
 _TIMES = frozenset({"anchor_at", "base_at", "last_at", "peak_at"})
 _NULLABLE = frozenset(
     {"gap_pct", "baseline_mean_pct", "baseline_std_pct", "z_score", "abnormal_return_pct"}
@@ -45,27 +48,39 @@ CONTENT = (
 
 
 class Revisions(Sequence[Signal]):
-    """Revisions in the order sent; a sequence of `Signal`s built on first access."""
+    """Revisions in the order sent; a sequence of `Signal`s built on first access.
 
-    __slots__ = ("_json", "_rows", "_signals")
+    Held as parts: the columns of one instrument's revisions sent together (the engine's
+    windows), or rows (dicts in the contract's field order, e.g. corrections of retired
+    windows). `encoded()` writes all column parts in one pass (encoding.py); rows and
+    `Signal`s are made only where a caller reads one."""
+
+    __slots__ = ("_len", "_parts", "_rows", "_signals")
 
     def __init__(
-        self,
-        rows: list[dict[str, Any]] | None = None,
-        confounders_json: list[orjson.Fragment | None] | None = None,
+        self, rows: list[dict[str, Any]] | None = None, columns: RevisionColumns | None = None
     ) -> None:
-        self._rows = rows or []
-        # per row: its confounders already encoded, or None to encode the tuple
-        self._json = confounders_json or [None] * len(self._rows)
-        self._signals: list[Signal | None] = [None] * len(self._rows)
+        self._parts: list[RevisionColumns | list[dict[str, Any]]] = []
+        self._len = 0
+        self._rows: list[dict[str, Any]] | None = None
+        self._signals: list[Signal | None] | None = None
+        for part in (rows, columns):
+            if part:
+                self._parts.append(part)
+                self._len += len(part)
 
     def extend(self, other: Revisions) -> None:
-        self._rows += other._rows
-        self._json += other._json
-        self._signals += other._signals
+        if not other._len:
+            return
+        if self._rows is not None:
+            self._rows += other._all_rows()
+        if self._signals is not None:
+            self._signals += other._signals or [None] * other._len
+        self._parts += other._parts
+        self._len += other._len
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return self._len
 
     @overload
     def __getitem__(self, index: int) -> Signal: ...
@@ -74,9 +89,11 @@ class Revisions(Sequence[Signal]):
     def __getitem__(self, index: int | slice) -> Signal | list[Signal]:
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
+        if self._signals is None:
+            self._signals = [None] * self._len
         signal = self._signals[index]
         if signal is None:
-            signal = self._signals[index] = _construct(self._rows[index])
+            signal = self._signals[index] = _construct(self._all_rows()[index])
         return signal
 
     def __iter__(self) -> Iterator[Signal]:
@@ -99,11 +116,42 @@ class Revisions(Sequence[Signal]):
     def encoded(self) -> list[bytes]:
         """Each revision as the contract's JSON bytes (what Kafka and replay files carry)."""
         out: list[bytes] = []
-        for fields, confounders in zip(self._rows, self._json, strict=True):
-            if confounders is not None:
-                fields = {**fields, "confounders": confounders}
-            out.append(orjson.dumps(fields, option=orjson.OPT_UTC_Z))
+        for columns, part_rows in self._runs():
+            out += encoded(columns) if columns else [_dumps(fields) for fields in part_rows]
         return out
+
+    def ndjson(self) -> bytes:
+        """Every revision's contract JSON, one a line (no newline after the last)."""
+        return b"\n".join(
+            ndjson(columns) if columns else b"\n".join(_dumps(fields) for fields in part_rows)
+            for columns, part_rows in self._runs()
+        )
+
+    def _runs(self) -> Iterator[tuple[list[RevisionColumns], list[dict[str, Any]]]]:
+        """The parts in order: consecutive column parts together (encoded in one pass), row
+        parts alone."""
+        columns: list[RevisionColumns] = []
+        for part in self._parts:
+            if isinstance(part, RevisionColumns):
+                columns.append(part)
+                continue
+            if columns:
+                yield columns, []
+                columns = []
+            yield [], part
+        if columns:
+            yield columns, []
+
+    def _all_rows(self) -> list[dict[str, Any]]:
+        if self._rows is None:
+            self._rows = []
+            for part in self._parts:
+                self._rows += rows(part) if isinstance(part, RevisionColumns) else part
+        return self._rows
+
+
+def _dumps(fields: dict[str, Any]) -> bytes:
+    return orjson.dumps(fields, option=orjson.OPT_UTC_Z)
 
 
 def fields_of(signal: Signal) -> dict[str, Any]:
@@ -135,6 +183,29 @@ def utc(t_us: int) -> datetime:
     return from_us(t_us)
 
 
+def rows(batch: RevisionColumns) -> list[dict[str, Any]]:
+    """One dict per revision of `batch`, in the contract's field order."""
+    n = len(batch)
+    symbol = batch.instrument
+    revisions: list[int] = batch.revision.tolist()
+    identity: dict[str, list[Any]] = {
+        "signal_id": [
+            f"{a}|{symbol}|{h}|{r}"
+            for a, h, r in zip(batch.announcement_ids, batch.horizons, revisions, strict=True)
+        ],
+        "cursor": [None] * n,
+        "announcement_id": batch.announcement_ids,
+        "instrument": [symbol] * n,
+        "horizon": batch.horizons,
+        "revision": revisions,
+        "final": batch.final.tolist(),
+        "corrected": batch.corrected.tolist(),
+        "confounders": [c.ids for c in batch.confounders],
+        "emitted_at": [batch.emitted_at] * n,
+    }
+    return rows_of(batch.numbers | identity)
+
+
 def rows_of(columns: dict[str, list[Any] | npt.NDArray[Any]]) -> list[dict[str, Any]]:
     """One dict per row, in the contract's field order, from a column per Signal field
     (numbers: NaN for null, µs for times)."""
@@ -151,6 +222,9 @@ def _python(name: str, column: list[Any] | npt.NDArray[Any]) -> list[Any]:
         return _nullable(column)
     if name == "significant":
         return [None if v is None else v == 1.0 for v in _nullable(column)]
+    if name in _LABELLED:
+        labels: list[Any] = LABELS[column].tolist()
+        return labels
     values: list[Any] = column.tolist()
     return values
 

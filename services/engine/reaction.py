@@ -13,7 +13,8 @@ from services.engine.span import covered_sessions
 
 F64 = npt.NDArray[np.float64]
 Columns = dict[str, npt.NDArray[Any]]
-_LABELS = np.asarray(["up", "down", "flat", "tick", "1m", "1d"], dtype=object)
+LABELS = np.asarray(["up", "down", "flat", "tick", "1m", "1d"], dtype=object)
+"""`direction` and `data_granularity` by their code in `reaction_columns`."""
 _UP, _DOWN, _FLAT, _TICK, _MINUTE, _DAILY = range(6)
 
 
@@ -34,7 +35,8 @@ def reaction_columns(
 
     Baseline arrays hold one value per window, NaN where there is too little history;
     `benchmark_return_pct` is None for an instrument without a benchmark, else NaN where the
-    benchmark has no return yet. Times stay in µs; NaN stands for null.
+    benchmark has no return yet. Times stay in µs; NaN stands for null; `direction` and
+    `data_granularity` are codes into `LABELS`.
     """
     base = cols["base_price"][idx]
     anchor = cols["anchor_us"][idx]
@@ -74,8 +76,8 @@ def reaction_columns(
         "z_score": z,
         "abnormal_return_pct": abnormal,
         "significant": significant,
-        "direction": _LABELS[direction],
-        "data_granularity": _LABELS[granularity],
+        "direction": direction,
+        "data_granularity": granularity,
     }
 
 

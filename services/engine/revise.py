@@ -10,15 +10,15 @@ import numpy.typing as npt
 from services.engine import restore
 from services.engine.book import InstrumentBook
 from services.engine.config import EngineConfig
-from services.engine.confounders import ConfounderCache
-from services.engine.emission import Revisions, rows_of, same_content
+from services.engine.confounders import confounder_caches
+from services.engine.emission import Revisions, rows, same_content
+from services.engine.encoding import RevisionColumns
 from services.engine.history import NO_TIME
 from services.engine.reaction import pct, reaction_columns
 from services.engine.revisions import RevisionPolicy, due_revisions
 from services.engine.stats import EngineStats
 from services.engine.types import Clock
 from services.engine.windows import WindowMeta
-from services.events import ReactionId
 
 _US = 1_000_000
 Positions = npt.NDArray[np.intp]
@@ -89,57 +89,41 @@ class Reviser:
         """Revisions of the windows at `positions`; a final one only if its content changed."""
         table = book.windows
         metas = [table.meta[i] for i in positions.tolist()]
-        confounders = [table.confounders(i) for i in positions.tolist()]
         was_final = table.cols["final"][positions]
-        final = was_final | finalise
         numbers = self._reaction_columns(book, positions, metas)
-        rows = rows_of(numbers | self._identity(book, positions, metas, final, confounders))
+        batch = RevisionColumns(
+            book.symbol,
+            [m.announcement_id for m in metas],
+            [m.horizon for m in metas],
+            table.cols["revision"][positions] + 1,
+            was_final | finalise,
+            was_final,
+            numbers,
+            confounder_caches(table, positions, metas),
+            self._clock.now(),
+        )
         sent = np.ones(len(positions), dtype=np.bool_)
-        for j in np.flatnonzero(was_final).tolist():
-            previous = metas[j].last_sent
+        again = np.flatnonzero(was_final)
+        if len(again):
             # an input of a final reaction changed; a correction only if the reaction did
-            sent[j] = previous is None or not same_content(previous, rows[j])
-        out_rows: list[dict[str, Any]] = []
-        out_json = []
-        for meta, fields, conf, send in zip(metas, rows, confounders, sent.tolist(), strict=True):
-            if send:
-                meta.last_sent = fields
-                out_rows.append(fields)
-                out_json.append(conf.json)
-        self._stats.signals += len(out_rows)
-        self._stats.corrections += int((sent & was_final).sum())
+            for j, fields in zip(again.tolist(), rows(batch.take(again)), strict=True):
+                previous = metas[j].last_sent
+                sent[j] = previous is None or not same_content(previous, fields)
+            self._stats.corrections += int(sent[again].sum())
+        final = batch.final
         self._record_sent(book, positions, sent, final, numbers)
+        if not sent.all():
+            kept = np.flatnonzero(sent)
+            positions, metas = positions[kept], [metas[j] for j in kept.tolist()]
+            batch = batch.take(kept)
+        # a final revision is kept: the next change of its window may be a correction
+        finals = np.flatnonzero(batch.final)
+        for j, fields in zip(finals.tolist(), rows(batch.take(finals)), strict=True):
+            metas[j].last_sent = fields
+        self._stats.signals += len(batch)
         if book.symbol in self._dependents:
-            self._mark_dependents(book, positions[sent & final], dirtied)
-        return Revisions(out_rows, list(out_json))
-
-    def _identity(
-        self,
-        book: InstrumentBook,
-        positions: Positions,
-        metas: list[WindowMeta],
-        final: npt.NDArray[np.bool_],
-        confounders: list[ConfounderCache],
-    ) -> dict[str, list[Any]]:
-        """The fields that name each revision: which reaction, which revision, sent when."""
-        n = len(positions)
-        symbol = book.symbol
-        revisions = (book.windows.cols["revision"][positions] + 1).tolist()
-        return {
-            "signal_id": [
-                ReactionId(m.announcement_id, symbol, m.horizon).signal_id(r)
-                for m, r in zip(metas, revisions, strict=True)
-            ],
-            "cursor": [None] * n,
-            "announcement_id": [m.announcement_id for m in metas],
-            "instrument": [symbol] * n,
-            "horizon": [m.horizon for m in metas],
-            "revision": revisions,
-            "final": final.tolist(),
-            "corrected": book.windows.cols["final"][positions].tolist(),
-            "confounders": [c.ids for c in confounders],
-            "emitted_at": [self._clock.now()] * n,
-        }
+            self._mark_dependents(book, positions[batch.final], dirtied)
+        return Revisions(columns=batch)
 
     def _record_sent(
         self,

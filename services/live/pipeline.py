@@ -1,10 +1,13 @@
 """The live path: ingest batches feed the reaction engine; each batch's events and the revisions
-it caused are written to the store in one transaction, then published (Kafka, live clients)
-before the batch counts as accepted, so its offsets are committed only after all of that.
-A store or broker outage is retried with backoff inside that step (offsets stay uncommitted,
-the engine lock holds every later batch back), and shows in /readyz meanwhile.
+it caused are written to the store in one transaction, with each revision in the outbox, before
+the batch counts as accepted, so its offsets are committed only after that. The revisions are
+then published (Kafka, live clients) and released from the outbox while the next batch is read:
+one batch in flight, which the next batch's publication waits for, so revisions leave in cursor
+order and a publisher that fails holds the live path back one batch later. A store or broker
+outage is retried with backoff (offsets stay uncommitted, the engine lock holds every later
+batch back), and shows in /readyz meanwhile.
 
-Nothing stored is unsent: each revision enters an outbox in its own write transaction and
+Nothing stored is unsent: each revision enters the outbox in its own write transaction and
 leaves it only once every publisher (the broker's acknowledgement included) has it. Whatever
 a crash leaves in the outbox is published again, oldest first, before the consumers start
 (`publish_unpublished`); a write that had to be retried (it may have committed before its
@@ -126,6 +129,9 @@ class LivePipeline:
         self._metrics = metrics
         self._lock = asyncio.Lock()
         self._observed_s = float("-inf")
+        self._sending: asyncio.Task[None] | None = None
+        """The last stored batch being published and released from the outbox while the next
+        batch is polled: it is in the outbox, so a crash meanwhile sends it again."""
 
     async def accept(self, batch: IngestBatch) -> None:
         async with self._lock:
@@ -206,19 +212,54 @@ class LivePipeline:
 
         with self._metrics.store_write.time():
             stored = (await self._retry_store(write)).signals
+        self._observe_engine(every_s=ENGINE_STATE_EVERY_S)
         if attempts > 1:
             # a failed attempt may have committed: then its revisions are only in the outbox
             await self._drain_outbox()
-        else:
-            await self._publish(stored)
+            self._sent(stored, arrived_ms)
+        elif stored:
+            await self.settle()  # one batch in flight: revisions leave in cursor order
+            sending = self._send(stored, arrived_ms)
+            if self._outbox is None:  # nothing would send them after a crash: before the offsets
+                await sending
+            else:
+                self._sending = asyncio.create_task(sending, name="publish")
+
+    async def settle(self) -> None:
+        """Wait until the last stored batch is published (its failure is raised here: to the
+        next batch, a drain, or the shutdown; what it did not send stays in the outbox)."""
+        sending, self._sending = self._sending, None
+        if sending is not None:
+            await sending
+
+    async def close(self, *, timeout_s: float = 10.0) -> None:
+        """At shutdown, once the consumers stopped: let the batch being published finish, for
+        at most `timeout_s` (what it did not send stays in the outbox, sent at the next start)."""
+        sending, self._sending = self._sending, None
+        if sending is None:
+            return
+        try:
+            await asyncio.wait_for(sending, timeout_s)
+        except TimeoutError:
+            log.warning(
+                "the last batch was not published within %.0f s: left in the outbox", timeout_s
+            )
+        except Exception:
+            log.exception("the last batch was not published: left in the outbox")
+
+    async def _send(self, stored: Sequence[Signal], arrived_ms: Mapping[str, int]) -> None:
+        await self._publish(stored)
+        self._sent(stored, arrived_ms)
+
+    def _sent(self, stored: Sequence[Signal], arrived_ms: Mapping[str, int]) -> None:
         self._metrics.published(stored, arrived_ms=arrived_ms)
         for signal in stored:
             _log_revision(signal)
-        self._observe_engine(every_s=ENGINE_STATE_EVERY_S)
 
     async def _drain_outbox(self, *, page: int = 1000) -> int:
         if self._outbox is None:
             return 0
+        await self.settle()  # what is being sent is not read back as unsent
         outbox, sent = self._outbox, 0
         while pending := await self._retry_store(lambda: outbox.unpublished(limit=page)):
             await self._publish(pending)

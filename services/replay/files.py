@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Literal, TypeVar
 
 import orjson
 import polars as pl
@@ -78,27 +78,24 @@ def _brief(exc: ValidationError) -> str:
     )
 
 
-@contextmanager
-def open_in(path: str) -> Iterator[IO[bytes]]:
-    if path == "-":
-        yield sys.stdin.buffer
-        return
-    try:
-        fh = Path(path).open("rb")  # noqa: SIM115
-    except OSError as exc:
-        raise ReplayError(f"{path}: {exc.strerror or exc}") from exc
-    with fh:
-        yield fh
+def open_in(path: str) -> AbstractContextManager[IO[bytes]]:
+    """`path` to read, or standard input for "-"."""
+    return _open(path, "rb", sys.stdin.buffer)
+
+
+def open_out(path: str) -> AbstractContextManager[IO[bytes]]:
+    """`path` to write, or standard output for "-"."""
+    return _open(path, "wb", sys.stdout.buffer)
 
 
 @contextmanager
-def open_out(path: str) -> Iterator[IO[bytes]]:
+def _open(path: str, mode: Literal["rb", "wb"], standard: IO[bytes]) -> Iterator[IO[bytes]]:
     if path == "-":
-        yield sys.stdout.buffer
-        sys.stdout.buffer.flush()
+        yield standard
+        standard.flush()
         return
     try:
-        fh = Path(path).open("wb")  # noqa: SIM115
+        fh = Path(path).open(mode)  # noqa: SIM115
     except OSError as exc:
         raise ReplayError(f"{path}: {exc.strerror or exc}") from exc
     with fh:

@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.alerts.filters import AlertFilter, AnnouncementLabels
+from services.alerts.types import OutboxItem
 from services.events import Signal, signal_value
 from services.frames import to_us
 from services.store.schema import (
@@ -141,10 +142,11 @@ async def enabled_filters(conn: AsyncConnection) -> list[tuple[str, AlertFilter]
     return [(sid, AlertFilter.model_validate_json(text)) for sid, text in rows]
 
 
-async def enqueue(conn: AsyncConnection, signals: Sequence[Signal]) -> int:
-    """Queue the alerts of `signals` (new revisions with cursors) in `conn`'s transaction."""
+async def enqueue(conn: AsyncConnection, signals: Sequence[Signal]) -> list[OutboxItem]:
+    """Queue the alerts of `signals` (new revisions with cursors) in `conn`'s transaction;
+    returns them as queued, in id order."""
     if not signals:
-        return 0
+        return []
     subscriptions = await enabled_filters(conn)
     return await enqueue_for(conn, subscriptions, signals)
 
@@ -153,13 +155,31 @@ async def enqueue_for(
     conn: AsyncConnection,
     subscriptions: Sequence[tuple[str, AlertFilter]],
     signals: Sequence[Signal],
-) -> int:
+) -> list[OutboxItem]:
     if not subscriptions or not signals:
-        return 0
+        return []
     labels: dict[str, AnnouncementLabels] = {}
     if any(where.needs_labels for _, where in subscriptions):
         labels = await announcement_labels(conn, {s.announcement_id for s in signals})
     rows = outbox_rows(subscriptions, signals, labels)
-    if rows:
-        await conn.execute(insert(alert_outbox), rows)
-    return len(rows)
+    if not rows:
+        return []
+    o = alert_outbox.c
+    # in any order (ordered RETURNING would insert row by row on SQLite): matched by key
+    stmt = insert(alert_outbox).returning(o.id, o.subscription_id, o.signal_id)
+    ids = {(sid, signal_id): i for i, sid, signal_id in await conn.execute(stmt, rows)}
+    bodies: dict[str, bytes] = {}
+    items = [
+        OutboxItem(
+            ids[(row["subscription_id"], row["signal_id"])],
+            row["subscription_id"],
+            row["signal_id"],
+            row["reaction_key"],
+            bodies.setdefault(row["signal_id"], row["body"].encode()),
+            row["emitted_at_us"],
+            0,
+            0,
+        )
+        for row in rows
+    ]
+    return sorted(items, key=lambda item: item.id)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import logging
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
 import orjson
-from sqlalchemy import bindparam, delete, func, insert, select, text, update
+from sqlalchemy import TextClause, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.alerts.filters import AlertFilter
@@ -26,7 +27,11 @@ from services.store.alert_outbox import (
 from services.store.codec import signal_from_row
 from services.store.schema import reaction_revisions
 
+log = logging.getLogger(__name__)
+
 LAST_ERRORS_KEPT = 5
+Queued = Callable[[list[OutboxItem], Collection[str]], None]
+"""Alerts just committed, and the subscriptions that got more than those (see `queued`)."""
 _DISPATCH_LOCK_KEY = 0x4D52_414C  # "MRAL": one dispatcher at a time per PostgreSQL database
 _REPLAY_PAGE = 1000
 
@@ -53,6 +58,20 @@ class AlertStore:
         self._write_lock = write_lock
         self.written = asyncio.Event()
         """Set when a batch queued alerts (the dispatcher of this process waits on it)."""
+        self.on_queued: Queued | None = None
+        """Told what this process queued, once committed (the running dispatcher)."""
+
+    def queued(self, items: list[OutboxItem], *, subscriptions: Collection[str] = ()) -> None:
+        """Alerts this process just committed to the outbox, in id order; `subscriptions` got
+        more than `items` (a replay, too many to hold): their pending rows are to be read."""
+        if not items and not subscriptions:
+            return
+        if self.on_queued is not None:
+            try:
+                self.on_queued(items, subscriptions)
+            except Exception:  # the write is committed: its rows will be read instead
+                log.exception("alert offer failed")
+        self.written.set()
 
     # -- subscriptions ---------------------------------------------------------------------------
 
@@ -142,15 +161,16 @@ class AlertStore:
                 page: list[Any] = list(result.mappings().all())
                 if not page:
                     break
-                queued += await enqueue_for(conn, where, [signal_from_row(row) for row in page])
+                queued += len(
+                    await enqueue_for(conn, where, [signal_from_row(row) for row in page])
+                )
                 after = page[-1]["cursor"]
             await conn.execute(
                 update(alert_subscriptions)
                 .where(alert_subscriptions.c.id == subscription_id)
                 .values(enabled=True, disabled_reason=None, consecutive_dead=0)
             )
-        if queued:
-            self.written.set()
+        self.queued([], subscriptions=[subscription_id] if queued else [])
         return queued
 
     # -- the dispatcher's side -------------------------------------------------------------------
@@ -189,39 +209,14 @@ class AlertStore:
         subscriptions concerned as updated (a removed one is absent)."""
         if not outcomes:
             return {}
-        o = alert_outbox.c
         by_subscription: dict[str, list[Outcome]] = {}
         for x in outcomes:
             by_subscription.setdefault(x.item.subscription_id, []).append(x)
         # a row retried and then delivered within one batch ends as its last outcome says
-        final = list({x.item.id: x for x in outcomes}.values())
+        final = {x.item.id: x for x in outcomes}.values()
+        batch = orjson.dumps([_outcome_row(x) for x in final]).decode()
         async with self._write_lock, self._engine.begin() as conn:
-            for verdict, state in (("delivered", DELIVERED), ("dead", DEAD), ("retry", PENDING)):
-                params = [
-                    {
-                        "b_id": x.item.id,
-                        "b_state": state,
-                        "b_attempts": x.item.attempts + 1,
-                        "b_next_at": x.next_attempt_at_us,
-                        "b_error": x.error,
-                        "b_delivered_at": x.at_us if verdict == "delivered" else None,
-                    }
-                    for x in final
-                    if x.verdict == verdict
-                ]
-                if params:
-                    stmt = (
-                        update(alert_outbox)
-                        .where(o.id == bindparam("b_id"))
-                        .values(
-                            state=bindparam("b_state"),
-                            attempts=bindparam("b_attempts"),
-                            next_attempt_at_us=bindparam("b_next_at"),
-                            last_error=bindparam("b_error"),
-                            delivered_at_us=bindparam("b_delivered_at"),
-                        )
-                    )
-                    await conn.execute(stmt, params)
+            await conn.execute(_record_outcomes(self._engine.dialect.name), {"rows": batch})
             rows = await conn.execute(
                 select(alert_subscriptions).where(
                     alert_subscriptions.c.id.in_(list(by_subscription))
@@ -231,6 +226,8 @@ class AlertStore:
             for row in rows:
                 sub = _subscription(row)
                 updated[sub.id], values = _after(sub, by_subscription[sub.id], disable_after_dead)
+                if updated[sub.id] == sub:
+                    continue  # deliveries only, after deliveries: nothing to write
                 await conn.execute(
                     update(alert_subscriptions)
                     .where(alert_subscriptions.c.id == sub.id)
@@ -268,6 +265,36 @@ class AlertStore:
                         text("SELECT pg_advisory_unlock(:k)"), {"k": _DISPATCH_LOCK_KEY}
                     )
                 await conn.commit()
+
+
+_STATES = {"delivered": DELIVERED, "dead": DEAD, "retry": PENDING}
+
+
+_FIELDS = ("id", "state", "attempts", "next_at", "error", "delivered_at")
+
+
+def _outcome_row(x: Outcome) -> dict[str, Any]:
+    """One row of `_record_outcomes`."""
+    delivered_at = x.at_us if x.verdict == "delivered" else None
+    values = (x.item.id, _STATES[x.verdict], x.item.attempts + 1, x.next_attempt_at_us, x.error)
+    return dict(zip(_FIELDS, (*values, delivered_at), strict=True))
+
+
+def _record_outcomes(dialect: str) -> TextClause:
+    """One UPDATE for a whole batch of outcomes, their rows passed as one JSON array."""
+    if dialect == "postgresql":
+        rows = (
+            "jsonb_to_recordset(CAST(:rows AS jsonb)) AS v(id bigint, state text, attempts int,"
+            " next_at bigint, error text, delivered_at bigint)"
+        )
+    else:
+        picked = ", ".join(f"json_extract(value, '$.{f}') AS {f}" for f in _FIELDS)
+        rows = f"(SELECT {picked} FROM json_each(:rows)) AS v"
+    return text(
+        "UPDATE alert_outbox SET state = v.state, attempts = v.attempts,"
+        " next_attempt_at_us = v.next_at, last_error = v.error, delivered_at_us = v.delivered_at"
+        f" FROM {rows} WHERE alert_outbox.id = v.id"
+    )
 
 
 def _after(

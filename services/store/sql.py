@@ -125,8 +125,7 @@ class SqlStore:
             if batch.hold_until_published:
                 await outbox.hold(conn, stored)
             queued = await alert_outbox.enqueue(conn, stored)
-        if queued:
-            self.alerts.written.set()
+        self.alerts.queued(queued)
         return WriteResult(
             announcements_added=added, bars_written=bars, bars_skipped=skipped, signals=stored
         )

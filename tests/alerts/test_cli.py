@@ -4,13 +4,13 @@ targets are refused before anything is sent."""
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 import time
 from pathlib import Path
 
 import orjson
 
+from services.settings import process_environment
 from tests.alerts.receiver import Receiver, verify_signature
 from tests.helpers import live_server
 
@@ -19,8 +19,7 @@ SECRET = "whsec_desk"
 
 
 async def alerts_test(*args: str) -> tuple[int, str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MR_")}
-    env["MR_ALERT_ALLOWED_HOSTS"] = '["127.0.0.1"]'
+    env = process_environment(alert_allowed_hosts=["127.0.0.1"])
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

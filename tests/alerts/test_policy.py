@@ -214,5 +214,26 @@ def test_rows_written_during_a_read_stay_known_until_the_read_ends() -> None:
     queue.settle(Outcome(one, "delivered", 1))
     queue.read_started()
     queue.forget([1])  # committed while the read runs: it may still see row 1 pending
-    assert queue.add([item(1, "a")]) == 0
+    assert queue.read_ended([item(1, "a")], complete=True) == 0
     assert queue.add([item(1, "a")]) == 1, "a read begun after the write does not see it"
+
+
+def test_offers_are_taken_only_while_the_queue_has_caught_up_with_the_store() -> None:
+    queue = OutboxQueue()
+    assert not queue.offer([item(1, "a")], room=10), "a new queue reads the store first"
+    queue.read_started()
+    queue.read_ended([item(1, "a")], complete=True)
+    assert not queue.behind
+    assert queue.offer([item(1, "a"), item(2, "a"), item(3, "b")], room=10)
+    assert (len(queue), queue.high_water) == (3, 3), "row 1 came with the read"
+    assert not queue.offer([item(n, "c") for n in range(4, 12)], room=10), "no room"
+    # refused while a read runs: that read may have begun before those rows were committed
+    queue.read_started()
+    assert not queue.offer([item(12, "d")], room=100), "behind: the rows are read instead"
+    queue.read_ended([item(n, "c") for n in range(4, 12)], complete=True)
+    assert queue.behind
+    queue.read_started()
+    queue.read_ended([item(12, "d")], complete=True)
+    assert not queue.behind
+    assert queue.offer([item(13, "e")], room=100)
+    assert [h.id for h in queue.take(now_us=0)] == [1, 3, 4, 12, 13]

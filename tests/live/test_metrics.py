@@ -2,11 +2,12 @@
 
 import time
 from dataclasses import replace
+from itertools import pairwise
 
 from prometheus_client import CollectorRegistry
 
 from services.engine import InstrumentStatus
-from services.live.metrics import PENDING_ANNOUNCEMENTS_MAX, LiveMetrics
+from services.live.metrics import PENDING_ANNOUNCEMENTS_MAX, TICK_TO_SIGNAL_BUCKETS_S, LiveMetrics
 from tests.factories import announcement, signal
 
 ARRIVED_MS = 1_751_932_800_000
@@ -152,3 +153,13 @@ def test_announcements_awaiting_their_first_signal_are_bounded() -> None:
     # the oldest was forgotten: its first signal is not timed, the newest's is
     metrics.published([signal(ids[0]), signal(ids[-1])], arrived_ms={})
     assert histogram(registry, "mr_announcement_to_first_signal_seconds", "60.0")[0] == 1
+
+
+def test_latency_buckets_resolve_the_target_and_reach_past_a_long_backlog() -> None:
+    bounds = TICK_TO_SIGNAL_BUCKETS_S
+    assert bounds == tuple(sorted(bounds))
+    assert bounds[0] <= 0.001
+    assert bounds[-1] >= 120
+    assert 0.1 in bounds  # the target is a bucket's edge
+    # neighbours at most a third apart: a quantile read from the buckets is close to the truth
+    assert all(high / low <= 4 / 3 + 1e-9 for low, high in pairwise(bounds))

@@ -1,0 +1,233 @@
+"""Revisions sent together, as columns, and their contract JSON written in one pass.
+
+A revision's JSON is constant key fragments and its values formatted by polars over whole
+columns, for every instrument's revisions of a batch at once: floats as the shortest text that
+reads back the same (what orjson writes), NaN and infinities as null (as orjson writes them),
+times as ISO 8601 with `Z` and microseconds only where there are some (each distinct time
+formatted once), a window's confounders as the JSON it cached when they last changed. No
+Python object and no orjson call is made per revision; the bytes equal `signal_value` of the
+revision's `Signal` (tests/engine/test_encoding.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+import polars as pl
+
+from services.engine.confounders import ConfounderCache
+from services.engine.reaction import LABELS
+
+I64 = npt.NDArray[np.int64]
+TIMES = ("anchor_at", "base_at", "last_at", "peak_at")
+# the fields after `corrected`, in the contract's order, with how each is written
+_BODY = (
+    ("anchor_at", "time"),
+    ("base_price", "float"),
+    ("base_at", "time"),
+    ("last_price", "float"),
+    ("last_at", "time"),
+    ("return_pct", "float"),
+    ("max_rise_pct", "float"),
+    ("max_fall_pct", "float"),
+    ("peak_at", "time"),
+    ("time_to_peak_s", "float"),
+    ("gap_pct", "float"),
+    ("baseline_mean_pct", "float"),
+    ("baseline_std_pct", "float"),
+    ("z_score", "float"),
+    ("abnormal_return_pct", "float"),
+    ("significant", "bool_or_null"),
+    ("direction", "label"),
+    ("confounders", "json"),
+    ("data_granularity", "label"),
+)
+FLOAT_FIELDS = tuple(name for name, kind in _BODY if kind == "float")
+# what JSON must escape inside a string (orjson escapes exactly these)
+_SPECIAL = r'[\x00-\x1f"\\]'
+_LABELS_JSON = pl.Series([orjson.dumps(label).decode() for label in LABELS.tolist()])
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionColumns:
+    """Revisions of one instrument sent together; one value per revision in each column.
+
+    `numbers` holds the reaction's fields as `reaction_columns` computes them (times in µs,
+    NaN for null, `significant` as 1.0 / 0.0 / NaN, labels as codes into `LABELS`)."""
+
+    instrument: str
+    announcement_ids: list[str]
+    horizons: list[str]
+    revision: I64
+    final: npt.NDArray[np.bool_]
+    corrected: npt.NDArray[np.bool_]
+    numbers: dict[str, npt.NDArray[Any]]
+    confounders: list[ConfounderCache]
+    emitted_at: datetime
+
+    def __len__(self) -> int:
+        return len(self.revision)
+
+    def take(self, rows: npt.NDArray[np.intp]) -> RevisionColumns:
+        """The revisions at `rows`."""
+        at = rows.tolist()
+        return RevisionColumns(
+            self.instrument,
+            [self.announcement_ids[j] for j in at],
+            [self.horizons[j] for j in at],
+            self.revision[rows],
+            self.final[rows],
+            self.corrected[rows],
+            {name: column[rows] for name, column in self.numbers.items()},
+            [self.confounders[j] for j in at],
+            self.emitted_at,
+        )
+
+
+def encoded(parts: list[RevisionColumns]) -> list[bytes]:
+    """Each revision's contract JSON, in order."""
+    out: list[bytes] = _lines(parts).cast(pl.Binary).to_list()
+    return out
+
+
+def ndjson(parts: list[RevisionColumns]) -> bytes:
+    """Each revision's contract JSON, one a line in order (JSON never holds a raw newline)."""
+    out: bytes = _lines(parts).str.join("\n").cast(pl.Binary).item()
+    return out
+
+
+def _lines(parts: list[RevisionColumns]) -> pl.Series:
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pl.Series([], dtype=pl.String)
+    frame = pl.DataFrame(
+        {
+            # per part: instrument and emission time, gathered by each revision's part
+            "part": np.repeat(np.arange(len(parts)), [len(p) for p in parts]),
+            "aid": _json_strings([a for p in parts for a in p.announcement_ids]),
+            "horizon": _json_strings([h for p in parts for h in p.horizons]),
+            "revision": _concat(parts, "revision"),
+            "final": _concat(parts, "final"),
+            "corrected": _concat(parts, "corrected"),
+            "confounders": _shared_texts([c.json for p in parts for c in p.confounders]),
+            **{name: _concat(parts, name) for name, kind in _BODY if kind in ("float", "label")},
+            "significant": _concat(parts, "significant"),
+            **_times(parts),
+        },
+        nan_to_null=False,
+    )
+    instrument = pl.Series([_json_text(p.instrument) for p in parts])
+    emitted = pl.Series([_json_text(p.emitted_at) for p in parts])
+    part = pl.col("part")
+    aid, horizon = pl.col("aid"), pl.col("horizon")
+    revision = pl.col("revision").cast(pl.String)
+    inside = pl.lit(instrument).gather(part)
+    pieces: list[pl.Expr | str] = [
+        '{"signal_id":"',
+        _unquoted(aid),
+        "|",
+        _unquoted(inside),
+        "|",
+        _unquoted(horizon),
+        "|",
+        revision,
+        '","cursor":null,"announcement_id":',
+        aid,
+        ',"instrument":',
+        inside,
+        ',"horizon":',
+        horizon,
+        ',"revision":',
+        revision,
+        ',"final":',
+        _bool(pl.col("final")),
+        ',"corrected":',
+        _bool(pl.col("corrected")),
+    ]
+    for name, kind in _BODY:
+        pieces += [f',"{name}":', _value(name, kind)]
+    pieces += [',"emitted_at":', pl.lit(emitted).gather(part), "}"]
+    exprs = [pl.lit(p) if isinstance(p, str) else p for p in pieces]
+    return frame.select(pl.concat_str(exprs)).to_series()
+
+
+def _concat(parts: list[RevisionColumns], name: str) -> npt.NDArray[Any]:
+    if name in ("revision", "final", "corrected"):
+        return np.concatenate([getattr(p, name) for p in parts])
+    return np.concatenate([p.numbers[name] for p in parts])
+
+
+def _times(parts: list[RevisionColumns]) -> dict[str, pl.Series]:
+    """Each time column as JSON text; revisions share few times, so each distinct one is
+    formatted once."""
+    values = np.concatenate([_concat(parts, name) for name in TIMES])
+    distinct, inverse = np.unique(values, return_inverse=True)
+    text = pl.Series(distinct).to_frame("us").select(_time(pl.col("us"))).to_series()
+    n = len(values) // len(TIMES)
+    return {
+        name: text.gather(pl.Series(inverse[k * n : (k + 1) * n])) for k, name in enumerate(TIMES)
+    }
+
+
+def _shared_texts(texts: list[str]) -> pl.Series:
+    """`texts` as a column, each distinct text copied once: windows of instruments on one
+    calendar share their confounders' JSON (a string hashes once, and compares by identity)."""
+    index: dict[str, int] = {}
+    codes = [index.setdefault(text, len(index)) for text in texts]
+    return pl.Series(list(index), dtype=pl.String).gather(codes)
+
+
+def _value(name: str, kind: str) -> pl.Expr:
+    column = pl.col(name)
+    if kind == "float":
+        # the shortest text that reads back as the same float; NaN and infinities as null
+        return pl.when(column.is_finite()).then(column.cast(pl.String)).otherwise(pl.lit("null"))
+    if kind == "bool_or_null":
+        return (
+            pl.when(column == 1.0)
+            .then(pl.lit("true"))
+            .when(column == 0.0)
+            .then(pl.lit("false"))
+            .otherwise(pl.lit("null"))
+        )
+    if kind == "label":
+        return pl.lit(_LABELS_JSON).gather(column)
+    return column  # already JSON: a time, or the confounders
+
+
+def _json_text(value: str | datetime) -> str:
+    text: str = orjson.dumps(value, option=orjson.OPT_UTC_Z).decode()
+    return text
+
+
+def _json_strings(values: list[str]) -> pl.Series:
+    """Each string as a JSON string literal (quoted, escaped where it must be)."""
+    series = pl.Series(values, dtype=pl.String)
+    if series.str.contains(_SPECIAL).any():
+        return pl.Series([_json_text(v) for v in values], dtype=pl.String)
+    return '"' + series + '"'
+
+
+def _unquoted(json_string: pl.Expr) -> pl.Expr:
+    """A JSON string literal's text between its quotes (still escaped)."""
+    return json_string.str.slice(1, json_string.str.len_chars() - 2)
+
+
+def _bool(column: pl.Expr) -> pl.Expr:
+    return pl.when(column).then(pl.lit("true")).otherwise(pl.lit("false"))
+
+
+def _time(us: pl.Expr) -> pl.Expr:
+    """µs since the epoch as orjson writes an aware UTC datetime: microseconds only where
+    they are not zero."""
+    at = pl.from_epoch(us, time_unit="us")
+    return (
+        pl.when(us % 1_000_000 == 0)
+        .then(at.dt.to_string('"%Y-%m-%dT%H:%M:%SZ"'))
+        .otherwise(at.dt.to_string('"%Y-%m-%dT%H:%M:%S%.6fZ"'))
+    )

@@ -1,0 +1,64 @@
+"""A window's confounders: the other ids anchored inside it, sorted; shared between instruments
+given the same anchors, never between instruments that differ; unchanged by a snapshot."""
+
+from __future__ import annotations
+
+import pickle
+
+import orjson
+
+from services.engine.confounders import Anchors
+
+
+def anchors(pairs: list[tuple[int, str]]) -> Anchors:
+    out = Anchors()
+    for anchor_us, announcement_id in pairs:
+        out.add(anchor_us, announcement_id)
+    return out
+
+
+PAIRS = [(50, "b"), (10, "z"), (30, "a"), (30, "é"), (90, "m")]
+
+
+def test_inside_is_the_sorted_ids_anchored_in_the_window_but_its_own() -> None:
+    a = anchors(PAIRS)
+    assert a.inside(10, 50, "z") == ("a", "b", "é")
+    assert a.inside(30, 30, "a") == ("é",)
+    assert a.inside(51, 89, "b") == ()
+    assert a.inside(0, 100, "nobody") == ("a", "b", "m", "z", "é")
+    found = a.confounders(10, 90, "m", changes=3)
+    assert (found.changes, found.ids) == (3, ("a", "b", "z", "é"))
+    assert found.json == orjson.dumps(list(found.ids)).decode()
+
+
+def test_instruments_with_the_same_anchors_share_results_others_do_not() -> None:
+    first, second = anchors(PAIRS), anchors(PAIRS)
+    assert first.confounders(0, 100, "a", 1).ids is second.confounders(0, 100, "a", 2).ids
+    # the same ids at another time, and one more id, are other sets
+    moved = anchors([*PAIRS[:-1], (95, "m")])
+    assert moved.inside(0, 92, "a") == ("b", "z", "é")
+    assert first.inside(0, 92, "a") == ("b", "m", "z", "é")
+    second.add(60, "c")
+    assert second.inside(0, 100, "a") == ("b", "c", "m", "z", "é")
+    assert first.inside(0, 100, "a") == ("b", "m", "z", "é")
+
+
+def test_a_snapshot_keeps_the_anchors_and_shares_nothing_it_cannot_know() -> None:
+    original = anchors(PAIRS)
+    restored = pickle.loads(pickle.dumps(original))
+    assert "é" in restored
+    assert len(restored) == len(PAIRS)
+    assert restored.inside(0, 100, "b") == original.inside(0, 100, "b")
+    restored.add(70, "n")
+    assert restored.inside(0, 100, "b") == ("a", "m", "n", "z", "é")
+    assert original.inside(0, 100, "b") == ("a", "m", "z", "é")
+
+
+def test_a_snapshot_of_the_time_ordered_form_reads_back_in_id_order() -> None:
+    old = Anchors.__new__(Anchors)
+    old.__setstate__(
+        {"_times_us": [10, 30, 50], "_ids": ["z", "a", "b"], "_known": {"z", "a", "b"}}
+    )
+    assert old.inside(0, 60, "b") == ("a", "z")
+    old.add(40, "c")
+    assert old.inside(0, 60, "b") == ("a", "c", "z")

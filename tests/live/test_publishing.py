@@ -1,0 +1,129 @@
+"""A batch counts as accepted once stored (its revisions in the outbox); it is published while
+the next batch is read, one batch in flight, and revisions leave in cursor order."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from prometheus_client import CollectorRegistry
+
+from services.events import Signal
+from services.ingest.types import IngestBatch
+from services.live.metrics import LiveMetrics
+from services.live.pipeline import LivePipeline, latest_revisions
+from services.store import SqlStore
+from tests.engine.helpers import kst, make_engine
+from tests.factories import announcement, ticks
+from tests.helpers import eventually
+
+PREV_CLOSE = [(kst(2025, 7, 7, 15, 20), 99.0), (kst(2025, 7, 7, 15, 30), 100.0)]
+OPENING = [(kst(2025, 7, 8, 9, 0), 101.0), (kst(2025, 7, 8, 9, 1), 99.5)]
+NOON = [(kst(2025, 7, 8, 12, 0), 102.0)]
+
+
+class GatedPublisher:
+    """Delivers only once its gate is open, in the order it was handed batches."""
+
+    name = "gated"
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.delivered: list[list[int]] = []
+
+    async def publish(self, signals: Sequence[Signal]) -> None:
+        await self.gate.wait()
+        self.delivered.append([s.cursor for s in signals if s.cursor is not None])
+
+
+async def held(store: SqlStore) -> list[int]:
+    return [s.cursor for s in await store.unpublished(limit=1000) if s.cursor is not None]
+
+
+async def test_batches_are_published_while_the_next_is_read_in_cursor_order(
+    store: SqlStore,
+) -> None:
+    engine, clock = make_engine()
+    publisher = GatedPublisher()
+    metrics = LiveMetrics.create(CollectorRegistry())
+    pipeline = LivePipeline(engine, store, [publisher], metrics, clock, outbox=store)
+    published = announcement("a1", kst(2025, 7, 8, 9, 0))
+    await pipeline.accept(IngestBatch([published], ticks("KOSPI", PREV_CLOSE)))
+
+    # accepted while its publication waits: stored and held in the outbox
+    await pipeline.accept(IngestBatch(prices=ticks("KOSPI", OPENING)))
+    first = await held(store)
+    assert first, "the opening ticks caused no revision: the test proves nothing"
+    assert publisher.delivered == []
+
+    # the next batch is stored, then waits for the first one's publication
+    second = asyncio.create_task(pipeline.accept(IngestBatch(prices=ticks("KOSPI", NOON))))
+    await eventually(
+        lambda: _more_held(store, len(first)), timeout_s=30, what="the next batch stored"
+    )
+    assert not second.done()
+    assert publisher.delivered == []
+
+    publisher.gate.set()
+    await asyncio.wait_for(second, timeout=30)
+    await pipeline.settle()
+    assert publisher.delivered[0] == first
+    sent = [cursor for batch in publisher.delivered for cursor in batch]
+    assert len(publisher.delivered) == 2
+    assert sent == sorted(sent)
+    assert await held(store) == []
+
+
+async def _more_held(store: SqlStore, than: int) -> bool:
+    return len(await held(store)) > than
+
+
+async def test_closing_waits_for_the_batch_being_published(store: SqlStore) -> None:
+    engine, clock = make_engine()
+    publisher = GatedPublisher()
+    metrics = LiveMetrics.create(CollectorRegistry())
+    pipeline = LivePipeline(engine, store, [publisher], metrics, clock, outbox=store)
+    published = announcement("a1", kst(2025, 7, 8, 9, 0))
+    await pipeline.accept(IngestBatch([published], ticks("KOSPI", PREV_CLOSE + OPENING)))
+    assert await held(store)
+
+    publisher.gate.set()
+    await pipeline.close(timeout_s=30)
+    assert len(publisher.delivered) == 1
+    assert await held(store) == []
+
+
+async def test_closing_leaves_what_could_not_be_published_in_the_outbox(store: SqlStore) -> None:
+    engine, clock = make_engine()
+    publisher = GatedPublisher()  # never opened: the broker does not answer
+    metrics = LiveMetrics.create(CollectorRegistry())
+    pipeline = LivePipeline(engine, store, [publisher], metrics, clock, outbox=store)
+    published = announcement("a1", kst(2025, 7, 8, 9, 0))
+    await pipeline.accept(IngestBatch([published], ticks("KOSPI", PREV_CLOSE + OPENING)))
+    stored = await held(store)
+
+    await pipeline.close(timeout_s=0.1)
+    assert publisher.delivered == []
+    assert await held(store) == stored  # sent at the next start (publish_unpublished)
+
+
+async def test_without_an_outbox_a_batch_is_published_before_it_counts_as_accepted(
+    store: SqlStore,
+) -> None:
+    engine, clock = make_engine()
+    publisher = GatedPublisher()
+    metrics = LiveMetrics.create(CollectorRegistry())
+    pipeline = LivePipeline(engine, store, [publisher], metrics, clock)  # no outbox
+    published = announcement("a1", kst(2025, 7, 8, 9, 0))
+    batch = IngestBatch([published], ticks("KOSPI", PREV_CLOSE + OPENING))
+    accepting = asyncio.create_task(pipeline.accept(batch))
+    await eventually(lambda: _stored(store), timeout_s=30, what="the batch stored")
+    assert not accepting.done()  # nothing would send its revisions after a crash
+
+    publisher.gate.set()
+    await asyncio.wait_for(accepting, timeout=30)
+    assert len(publisher.delivered) == 1
+
+
+async def _stored(store: SqlStore) -> bool:
+    return bool(await latest_revisions(store))
