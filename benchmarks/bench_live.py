@@ -151,21 +151,25 @@ def consumed(base: str, topic: str) -> float:
     )
 
 
-def throughput_round(topics: dict[str, str], n: int, folder: Path) -> float:
-    """Ticks/s; past a generous bound, what was consumed by then (and a note says so)."""
-    with engine_process(topics, folder) as (base, _):
+def throughput_round(topics: dict[str, str], n: int, folder: Path) -> tuple[float, float]:
+    """Ticks/s and the engine process's CPU-seconds per million ticks, both from its first
+    consumed tick to its last; past a generous bound, what was consumed by then (and a note
+    says so)."""
+    with engine_process(topics, folder) as (base, pid):
         started = first = time.perf_counter()
+        cpu_first = cpu_seconds(pid)
         count = 0.0
         while time.perf_counter() - started < 120 + n / 2_000:
             count = consumed(base, topics["prices"])
-            now = time.perf_counter()
+            now, cpu = time.perf_counter(), cpu_seconds(pid)
             if count == 0:
-                first = now
+                first, cpu_first = now, cpu
             elif count >= n:
-                return n / (now - first)
+                return n / (now - first), (cpu - cpu_first) / n * 1e6
             time.sleep(0.2)
+        cpu = cpu_seconds(pid)
     print(f"  (stopped waiting after {count:,.0f} of {n:,} ticks)")
-    return count / (time.perf_counter() - first)
+    return count / (time.perf_counter() - first), (cpu - cpu_first) / max(count, 1) * 1e6
 
 
 def latency_ticks(rate: int, seconds: int) -> Iterator[tuple[str, str, int]]:
@@ -307,16 +311,19 @@ def throughput(args: argparse.Namespace, folder: Path) -> None:
     kcat_produce(topics["announcements"], announcements)
     kcat_produce(topics["prices"], ticks)
     peer = peer_available() and not args.no_peer
-    rates, peer_rates = [], []
+    rates, cpus, peer_rates = [], [], []
     for _ in range(args.rounds):  # alternated, so background load hurts both alike
-        rates.append(throughput_round(topics, args.ticks, folder))
+        rate, cpu = throughput_round(topics, args.ticks, folder)
+        rates.append(rate)
+        cpus.append(cpu)
         if peer:
             rate, finals = peer_round(BOOTSTRAP, topics, args.ticks, 120 + args.ticks / 2_000)
             peer_rates.append(rate)
     print(
         f"live path (serve --role engine: ingest, engine, SQLite store, publish), "
         f"{args.ticks:,} ticks, {len(SYMBOLS)} instruments, {ANNOUNCEMENTS} announcements: "
-        f"{spread(rates)} ticks/s (min / median / max of {args.rounds} rounds)",
+        f"{spread(rates)} ticks/s (min / median / max of {args.rounds} rounds); "
+        f"engine process CPU {spread(cpus, '.2f')} s per million ticks",
         flush=True,
     )
     if peer:

@@ -142,12 +142,17 @@ def _sources(args: argparse.Namespace, settings: Settings) -> int:
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from services.app import create_app
+    from services.gctune import tune_collector
     from services.sources.runner import create_sources_app
 
-    uvicorn.run(
+    app = (
         create_sources_app(settings)
         if args.role == "sources"
-        else create_app(settings, role=args.role),
+        else create_app(settings, role=args.role)
+    )
+    tune_collector(settings.gc_young_threshold)
+    uvicorn.run(
+        app,
         host=args.host or settings.http_host,
         port=args.port or settings.http_port,
         log_level=settings.log_level.lower(),

@@ -42,7 +42,9 @@ class Settings(BaseSettings):
     to the others. With static membership, make it longer than a restart takes."""
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, Field(ge=1, le=65535)] = 8000
-    ingest_max_records: Annotated[int, Field(ge=1)] = 5000
+    ingest_max_records: Annotated[int, Field(ge=1)] = 20_000
+    """The most records a poll hands on as one batch: its columns, store transaction and engine
+    pass cost less per record when large (a live stream's polls hold what arrived meanwhile)."""
     ingest_poll_timeout_ms: Annotated[int, Field(ge=1)] = 200
     dedupe_capacity: Annotated[int, Field(ge=1)] = 200_000
     instruments_file: Path | None = None
@@ -133,6 +135,10 @@ class Settings(BaseSettings):
     """A checkpoint is saved after the first batch this long after the last one..."""
     checkpoint_batches: Annotated[int, Field(ge=1)] = 500
     """...or after this many batches, whichever comes first, and when partitions are revoked."""
+    gc_young_threshold: Annotated[int, Field(ge=700)] = 50_000
+    """`serve`: allocations between two collections of the youngest generation (Python's
+    default is 700). Ingest allocates several objects per record; at the default, collections
+    took half of an engine replica's CPU time (services/gctune.py)."""
     calendar_cache_dir: Path | None = Path("data/calendars")
     """Where exchange calendars' sessions are kept between processes (relative to the working
     dir): building XKRX's costs seconds of CPU at every start otherwise. Empty: no cache."""

@@ -9,24 +9,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Hashable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
-from services.events import Announcement
-from services.ingest.decode import Rejection, RejectReason, decode_announcement
+from services.ingest.decode import RejectReason, decode_announcement
 from services.ingest.dedupe import RecentSet, announcement_identity
 from services.ingest.dlq import dlq_topic, send_dead_letters
-from services.ingest.fastprice import PriceRow, decode_price_rows, rows_frame
 from services.ingest.metrics import IngestMetrics
 from services.ingest.outages import Outages, kafka_transient, retrying
 from services.ingest.plausibility import EventTimeBounds, WallClock, system_wall_clock
-from services.ingest.triage import DecodeAll, Triage, each, triage
+from services.ingest.pricetriage import triage_prices
+from services.ingest.triage import BatchTriage, RawRecord, each, triage
 from services.ingest.types import (
     BatchSink,
     IngestBatch,
@@ -37,18 +36,8 @@ from services.ingest.types import (
 
 log = logging.getLogger(__name__)
 
-E = TypeVar("E")
-
-
-@dataclass(frozen=True, slots=True)
-class EventKind(Generic[E]):
-    """How one topic's records become a sink batch."""
-
-    decode_all: DecodeAll[E]
-    identity: Callable[[E], Hashable]
-    to_batch: Callable[[list[E], list[int]], IngestBatch]
-    """The valid events and their records' Kafka timestamps (epoch ms) become one batch."""
-    plausible: Callable[[EventTimeBounds, E], Rejection | None]
+TriagePoll = Callable[[Sequence[RawRecord], RecentSet, EventTimeBounds], BatchTriage]
+"""A topic's records of one poll, the dedupe window and the plausibility bounds to verdicts."""
 
 
 def _newest(keys: Iterable[str], arrived_ms: list[int]) -> dict[str, int]:
@@ -59,29 +48,32 @@ def _newest(keys: Iterable[str], arrived_ms: list[int]) -> dict[str, int]:
     return newest
 
 
-ANNOUNCEMENTS: EventKind[Announcement] = EventKind(
-    each(decode_announcement),
-    announcement_identity,
-    lambda events, arrived: IngestBatch(
-        announcements=events, arrived_ms=_newest((e.id for e in events), arrived)
-    ),
-    EventTimeBounds.check_announcement,
-)
-PRICES: EventKind[PriceRow] = EventKind(
-    decode_price_rows,
-    lambda row: row,  # a row is its event's identity
-    lambda rows, arrived: IngestBatch(
-        prices=rows_frame(rows), arrived_ms=_newest((row[0] for row in rows), arrived)
-    ),
-    EventTimeBounds.check_row,
-)
+def _triage_announcements(
+    records: Sequence[RawRecord], seen: RecentSet, bounds: EventTimeBounds
+) -> BatchTriage:
+    result = triage(
+        records, each(decode_announcement), announcement_identity, seen, bounds.check_announcement
+    )
+    return BatchTriage(
+        IngestBatch(
+            announcements=result.valid,
+            arrived_ms=_newest((e.id for e in result.valid), result.arrived_ms),
+        ),
+        result.dead,
+        result.duplicates,
+        result.consumed,
+    )
+
+
+ANNOUNCEMENTS: TriagePoll = _triage_announcements
+PRICES: TriagePoll = triage_prices
 
 
 @dataclass(frozen=True, slots=True)
 class ConsumerConfig:
     bootstrap_servers: str
     group_id: str
-    max_records: int = 5000
+    max_records: int = 20_000
     poll_timeout_ms: int = 200
     dedupe_capacity: int = 200_000
     client_id: str = "market-reaction"
@@ -111,14 +103,14 @@ def consumer_options(config: ConsumerConfig) -> dict[str, Any]:
     }
 
 
-class TopicConsumer(Generic[E]):
+class TopicConsumer:
     """Reads one topic. Offsets are committed only after the sink accepted the batch and every
     dead letter of it was acknowledged by the broker, so a crash loses nothing accepted."""
 
     def __init__(
         self,
         topic: str,
-        kind: EventKind[E],
+        kind: TriagePoll,
         config: ConsumerConfig,
         sink: BatchSink,
         dlq_producer: AIOKafkaProducer,
@@ -284,33 +276,26 @@ class TopicConsumer(Generic[E]):
             except Exception:
                 log.exception("%s: checkpoints not saved", self.topic)
 
-    def _triage(self, polled: dict[TopicPartition, list[Any]]) -> Triage[E]:
+    def _triage(self, polled: dict[TopicPartition, list[Any]]) -> BatchTriage:
         records = [record for batch in polled.values() for record in batch]
         if self._owner is not None:
             for tp, batch in polled.items():
                 self._keys.setdefault(tp, set()).update({r.key for r in batch if r.key})
-        bounds, plausible = self._bounds, self._kind.plausible
-        return triage(
-            records,
-            self._kind.decode_all,
-            self._kind.identity,
-            self._seen,
-            lambda event: plausible(bounds, event),
-        )
+        return self._kind(records, self._seen, self._bounds)
 
     async def _deliver(
         self,
         consumer: AIOKafkaConsumer,
         polled: dict[TopicPartition, list[Any]],
-        result: Triage[E],
+        result: BatchTriage,
     ) -> None:
         """Hand the batch to the sink, dead-letter its rejects, then commit its offsets."""
         offsets = {tp: batch[-1].offset + 1 for tp, batch in polled.items()}
         # a checkpoint sees the sink's state and these offsets together, or neither
         async with self._state_lock:
             self._torn = True
-            if result.valid:
-                await self._sink.accept(self._kind.to_batch(result.valid, result.arrived_ms))
+            if len(result.batch):
+                await self._sink.accept(result.batch)
             if result.dead:
                 await self._retry_kafka(
                     dlq_topic(self.topic),
@@ -371,7 +356,7 @@ class TopicConsumer(Generic[E]):
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, owner: TopicConsumer[Any], consumer: AIOKafkaConsumer) -> None:
+    def __init__(self, owner: TopicConsumer, consumer: AIOKafkaConsumer) -> None:
         self._owner = owner
         self._consumer = consumer
 

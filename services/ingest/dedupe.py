@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 
 from services.events import Announcement, Price
 
@@ -44,13 +44,22 @@ class RecentSet:
 
     def add(self, key: Hashable, tag: int = 0) -> bool:
         """Remember `key`; False when it was already there."""
-        if key in self._keys:
-            return False
-        if len(self._order) == self._capacity:
-            del self._keys[self._order.popleft()]
-        self._keys[key] = tag
-        self._order.append(key)
-        return True
+        return self.add_all((key,), (tag,))[0]
+
+    def add_all(self, keys: Iterable[Hashable], tags: Iterable[int]) -> list[bool]:
+        """`add` of each key with its tag, in order: a key repeated is new only the first time."""
+        known, order, capacity = self._keys, self._order, self._capacity
+        new: list[bool] = []
+        for key, tag in zip(keys, tags, strict=True):
+            if key in known:
+                new.append(False)
+                continue
+            if len(order) == capacity:
+                del known[order.popleft()]
+            known[key] = tag
+            order.append(key)
+            new.append(True)
+        return new
 
     def __len__(self) -> int:
         return len(self._keys)

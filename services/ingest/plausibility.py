@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import polars as pl
+
 from services.events import Announcement, Price
 from services.frames import from_us, to_us
 from services.ingest.decode import Rejection, RejectReason
@@ -57,6 +59,40 @@ class EventTimeBounds:
     def check_row(self, row: PriceRow) -> Rejection | None:
         """`check_price` of a row of the ingest fast path (instrument, ts in µs, ...)."""
         return self._check(row[0], row[1])
+
+    def check_columns(
+        self, instruments: pl.Series, ts_us: pl.Series, ids: pl.Series
+    ) -> dict[int, Rejection]:
+        """`check_row` of each (instrument, ts) in order, its rejections by the row's id.
+
+        Where no time is beyond a bound (the usual batch), every one passes and each
+        instrument's watermark becomes its newest time, all in a few column operations; a batch
+        with a time beyond one is checked row by row, as `check_row` would."""
+        if ts_us.is_empty():
+            return {}
+        if self._within_bounds(instruments, ts_us):
+            newest = pl.DataFrame([instruments.alias("i"), ts_us.alias("ts")]).group_by("i")
+            for instrument, ts in newest.agg(pl.max("ts")).iter_rows():
+                if ts > self._watermarks.get(instrument, ts - 1):
+                    self._watermarks[instrument] = ts
+            return {}
+        checked = zip(ids.to_list(), instruments.to_list(), ts_us.to_list(), strict=True)
+        return {i: r for i, instrument, ts in checked if (r := self._check(instrument, ts))}
+
+    def _within_bounds(self, instruments: pl.Series, ts_us: pl.Series) -> bool:
+        """No time beyond the wall clock's previous reading or its instrument's watermark (so
+        far, with the times before it) by more than a bound."""
+        if self._wall_limit_us is not None and ts_us.max() > self._now_us + self._wall_limit_us:  # type: ignore[operator]
+            return False
+        if self._limit_us is None:
+            return True
+        rows = pl.DataFrame([instruments.alias("i"), ts_us.alias("ts")])
+        before = pl.max_horizontal(
+            pl.col("ts").cum_max().shift(1).over("i"),
+            pl.col("i").replace_strict(self._watermarks, default=None, return_dtype=pl.Int64),
+        )
+        beyond = rows.select((pl.col("ts") > before + self._limit_us).any()).item()
+        return not beyond
 
     def _check(self, instrument: str, ts_us: int) -> Rejection | None:
         rejection = None

@@ -7,7 +7,6 @@ import logging
 from dataclasses import replace
 from datetime import timedelta
 from types import TracebackType
-from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
@@ -55,7 +54,7 @@ class IngestService:
         self.outages = outages or Outages(log_interval_s=settings.outage_log_interval_s)
         # every engine replica reads every announcement: a group of its own for that topic
         announcements = replace(config, group_id=f"{settings.group_id}.{settings.replica_id}")
-        self.consumers: list[TopicConsumer[Any]] = [
+        self.consumers: list[TopicConsumer] = [
             TopicConsumer(
                 settings.announcements_topic,
                 ANNOUNCEMENTS,

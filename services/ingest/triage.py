@@ -9,6 +9,7 @@ from typing import Generic, Protocol, TypeVar
 from services.ingest.decode import Rejection
 from services.ingest.dedupe import RecentSet
 from services.ingest.dlq import DeadLetter
+from services.ingest.types import IngestBatch
 
 E = TypeVar("E")
 
@@ -37,6 +38,16 @@ class Triage(Generic[E]):
     valid: list[E] = field(default_factory=list)
     arrived_ms: list[int] = field(default_factory=list)
     """The Kafka timestamp of each valid event's record, in the same order."""
+    dead: list[DeadLetter] = field(default_factory=list)
+    duplicates: int = 0
+    consumed: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class BatchTriage:
+    """A poll's verdicts: its valid new events as the sink's batch, its dead letters, counts."""
+
+    batch: IngestBatch
     dead: list[DeadLetter] = field(default_factory=list)
     duplicates: int = 0
     consumed: int = 0

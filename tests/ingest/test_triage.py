@@ -3,10 +3,10 @@ from dataclasses import dataclass
 import pytest
 
 from services.events import Price
-from services.ingest.consumer import PRICES
 from services.ingest.decode import RejectReason, decode_price
 from services.ingest.dedupe import RecentSet, price_identity
-from services.ingest.fastprice import row_of
+from services.ingest.plausibility import EventTimeBounds
+from services.ingest.pricetriage import triage_prices
 from services.ingest.triage import each, triage
 
 
@@ -76,10 +76,12 @@ def test_recent_set_needs_room() -> None:
 
 
 def test_a_price_batch_keeps_the_newest_arrival_of_each_instrument() -> None:
-    def price(instrument: str, second: int) -> Price:
-        return Price(instrument=instrument, ts=f"2025-07-08T00:00:{second:02d}Z", price=1.0)
+    def price(instrument: str, second: int, arrived: int) -> Record:
+        value = f'{{"instrument":"{instrument}","ts":"2025-07-08T00:00:{second:02d}Z","price":1}}'
+        return Record(value.encode(), second, timestamp=arrived)
 
-    events = [price("KOSPI", 1), price("KOSDAQ", 1), price("KOSPI", 2)]
-    batch = PRICES.to_batch([row_of(e) for e in events], [1_000, 900, 800])
+    records = [price("KOSPI", 1, 1_000), price("KOSDAQ", 1, 900), price("KOSPI", 2, 800)]
+    bounds = EventTimeBounds(max_ahead_of_watermark=None, max_ahead_of_wall_clock=None)
+    batch = triage_prices(records, RecentSet(100), bounds).batch
     assert batch.prices.height == 3
     assert batch.arrived_ms == {"KOSPI": 1_000, "KOSDAQ": 900}

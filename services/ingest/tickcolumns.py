@@ -1,0 +1,112 @@
+"""Price records in the common form of a plain tick, read as columns by polars: no Python
+object per record.
+
+A record is in the common form when its whole value matches `COMMON_TICK`: a JSON object of
+`instrument`, `ts` and `price` in that order (then `volume`, if given), strings without escapes,
+the time in UTC (`Z`) with at most microseconds, its year within the limits, and plain JSON
+numbers. That is the form producers write (`orjson.dumps` of a dict, the model's own JSON), and
+it has one reading: the model accepts such a record exactly when its calendar date and time
+exist and its numbers are within their bounds, which the columns are then checked for. A record
+outside the form, or failing those checks, is left to the model's path (`fastprice`): verdicts
+and reasons stay the model's. tests/ingest/test_tickcolumns.py holds the two equal.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import polars as pl
+
+from services import limits
+
+log = logging.getLogger(__name__)
+
+_WS = r"[ \t\n\r]*"
+_NUMBER = r"-?(?:0|[1-9][0-9]{0,14})(?:\.[0-9]+)?(?:[eE][+-]?[0-9]{1,2})?"
+"""A JSON number whose integer part has at most 15 digits (an integer one is exact as a float,
+so comparing the float with a bound is comparing the integer) and whose exponent has at most
+2 (polars' JSON reader refuses a number beyond a float's range)."""
+_TEXT = r'"[^"\\\x00-\x1f]{1,%d}"' % limits.INSTRUMENT_MAX_CHARS  # noqa: UP031
+"""A JSON string without escapes (the characters are the bytes'), 1 to the maximum length."""
+_UTC_TIME = (
+    rf'"{limits.SCHEMA_YEAR_PATTERN}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])'
+    r'T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?Z"'
+)
+"""An RFC 3339 UTC time with digits in range; whether the date exists is checked on parsing."""
+
+
+def _member(name: str, value: str) -> str:
+    return rf'{_WS}"{name}"{_WS}:{_WS}{value}{_WS}'
+
+
+COMMON_TICK = (
+    rf"^{_WS}\{{{_member('instrument', _TEXT)},{_member('ts', _UTC_TIME)},"
+    rf"{_member('price', _NUMBER)}(?:,{_member('volume', _NUMBER)})?\}}{_WS}$"
+)
+_FIELDS = pl.Struct(
+    {"instrument": pl.String, "ts": pl.String, "price": pl.Float64, "volume": pl.Float64}
+)
+
+
+def common_ticks(values: Sequence[bytes | None]) -> pl.DataFrame:
+    """The values that are plain ticks in the common form the model accepts, as a frame of
+    `at` (the value's index), `instrument`, `ts` (µs since the epoch), `price` and `volume`,
+    each the model's value; the other values have no row."""
+    text = _text(values)
+    at = pl.int_range(pl.len(), dtype=pl.UInt32).alias("at")
+    common = (
+        text.to_frame()
+        .select(at, "value")
+        .filter(pl.col("value").str.contains(COMMON_TICK).fill_null(False))
+    )
+    if common.is_empty():
+        return _EMPTY
+    ts = pl.col("ts")
+    second = ts.str.slice(0, 19).str.strptime(pl.Datetime("us"), "%Y-%m-%dT%H:%M:%S", strict=False)
+    # the fraction ".f" to ".ffffff" as microseconds; none is 0
+    micros = ts.str.slice(20).str.strip_chars_end("Z").str.pad_end(6, "0").cast(pl.Int64)
+    try:
+        fields = common.select("at", pl.col("value").str.json_decode(_FIELDS).struct.unnest())
+    except pl.exceptions.ComputeError:  # not expected; if ever, the model's path reads them
+        log.exception("ticks in the common form not read as columns")
+        return _EMPTY
+    return fields.select(
+        "at",
+        "instrument",
+        (second + pl.duration(microseconds=micros)).dt.epoch("us").alias("ts"),
+        "price",
+        "volume",
+    ).filter(
+        # a date that does not exist (Feb 30) parses to null: the model explains it
+        pl.col("ts").is_not_null(),
+        pl.col("price").is_between(limits.PRICE_MIN, limits.PRICE_MAX),
+        pl.col("volume").is_null() | pl.col("volume").is_between(0, limits.VOLUME_MAX),
+    )
+
+
+def _text(values: Sequence[bytes | None]) -> pl.Series:
+    """The values as strings; one that is not UTF-8 is null (and left to the model)."""
+    binary = pl.Series("value", values, dtype=pl.Binary)
+    try:
+        return binary.cast(pl.String)
+    except pl.exceptions.ComputeError:  # rare: found value by value
+        return pl.Series("value", [_utf8(v) for v in values], dtype=pl.String)
+
+
+def _utf8(value: bytes | None) -> str | None:
+    try:
+        return None if value is None else value.decode()
+    except UnicodeDecodeError:
+        return None
+
+
+_EMPTY = pl.DataFrame(
+    schema={
+        "at": pl.UInt32,
+        "instrument": pl.String,
+        "ts": pl.Int64,
+        "price": pl.Float64,
+        "volume": pl.Float64,
+    }
+)
