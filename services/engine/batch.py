@@ -13,20 +13,12 @@ import numpy.typing as npt
 import polars as pl
 
 from services.engine.calendar import SessionCalendar
-from services.engine.exceptions import PriceFrameError
 from services.engine.history import NO_TIME
 from services.engine.rows import (
-    _INTERVAL_US,
-    _INTERVALS,
-    _OHLC,
-    _TICK_CODE,
     DAY_US,
-    REQUIRED,
     PriceColumns,
     Rows,
-    _coalesce,
-    _enum,
-    _enum_codes,
+    known_prices,
     observations,
 )
 
@@ -79,26 +71,11 @@ def price_batch(
     prices: pl.DataFrame, symbols: Sequence[str], calendars: Sequence[SessionCalendar]
 ) -> PriceBatch:
     """A PRICE_SCHEMA batch as observations of the instruments in `symbols` (with their
-    `calendars`), with the same verdicts as `rows.split_prices` and `rows.observations`."""
-    missing = [c for c in REQUIRED if c not in prices.columns]
-    if missing:
-        raise PriceFrameError(f"price frame lacks columns {missing}")
-    code = _enum_codes(prices["instrument"], _enum(tuple(symbols)), len(symbols))
-    ts = prices["ts"].dt.epoch("us")  # an instant, whatever the zone
-    price = prices["price"].to_numpy()
-    o, h, lo, c = (_coalesce(prices[name].to_numpy(), price) for name in _OHLC)
-    ok = (c > 0) & ~(np.isnan(o) | np.isnan(h) | np.isnan(lo))
-    if prices["instrument"].null_count():
-        ok &= prices["instrument"].is_not_null().to_numpy()
-    if ts.null_count():
-        ok &= ts.is_not_null().to_numpy()
-        ts = ts.fill_null(0)
-    keep = np.flatnonzero(ok & (code != len(symbols)))
-    # a stable sort keeps each instrument's arrival order
-    keep = keep[np.argsort(code[keep], kind="stable")]
-    interval = _INTERVAL_US[_enum_codes(prices["interval"], _INTERVALS, _TICK_CODE)]
-    columns = PriceColumns(ts.to_numpy(), interval, o, h, lo, c).take(keep)
-    codes = code[keep].astype(np.int64)
+    `calendars`), with the same verdicts as `rows.split_prices` and `rows.observations`: both
+    read the batch through `rows.known_prices`."""
+    known = known_prices(prices, symbols)
+    columns = known.columns
+    codes = known.codes.astype(np.int64)
     rows = Rows(
         columns.ts_us + columns.interval_us,
         columns.open,
@@ -111,8 +88,7 @@ def price_batch(
     daily = columns.interval_us == DAY_US
     if daily.any():  # a daily bar is observed at its session's close: per calendar
         rows, codes, off = _daily_bars(columns, rows, codes, calendars)
-    n_valid = int(ok.sum())
-    return PriceBatch(BatchRows(codes, rows), prices.height - n_valid, n_valid - len(keep), off)
+    return PriceBatch(BatchRows(codes, rows), known.invalid, known.unknown, off)
 
 
 def _daily_bars(

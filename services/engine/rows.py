@@ -154,7 +154,31 @@ class SplitBatch:
 
 
 def split_prices(prices: pl.DataFrame, symbols: Sequence[str]) -> SplitBatch:
-    """A PRICE_SCHEMA batch split by the instruments in `symbols`.
+    """A PRICE_SCHEMA batch split by the instruments in `symbols`."""
+    known = known_prices(prices, symbols)
+    present, starts = np.unique(known.codes, return_index=True)
+    bounds = [*starts.tolist(), len(known.codes)]
+    parts = {
+        symbols[k]: known.columns.take(np.arange(bounds[j], bounds[j + 1]))
+        for j, k in enumerate(present.tolist())
+    }
+    return SplitBatch(parts, known.invalid, known.unknown)
+
+
+@dataclass(frozen=True, slots=True)
+class KnownPrices:
+    """A batch's valid rows of listed instruments, grouped by instrument (arrival order kept
+    within each), with what was left out."""
+
+    columns: PriceColumns
+    codes: npt.NDArray[np.intp]
+    """Each row's instrument: its position in the `symbols` given."""
+    invalid: int
+    unknown: int
+
+
+def known_prices(prices: pl.DataFrame, symbols: Sequence[str]) -> KnownPrices:
+    """The valid rows of a PRICE_SCHEMA batch whose instrument is in `symbols`.
 
     Series and numpy operations, skipped where a column has no nulls or only nulls: on a batch
     of a few thousand rows a lazy query's fixed cost exceeds the work.
@@ -177,14 +201,8 @@ def split_prices(prices: pl.DataFrame, symbols: Sequence[str]) -> SplitBatch:
     keep = keep[np.argsort(code[keep], kind="stable")]
     interval = _enum_codes(prices["interval"], _INTERVALS, _TICK_CODE)
     columns = PriceColumns(ts.to_numpy(), _INTERVAL_US[interval], o, h, lo, c).take(keep)
-    present, starts = np.unique(code[keep], return_index=True)
-    bounds = [*starts.tolist(), len(keep)]
-    parts = {
-        symbols[k]: columns.take(np.arange(bounds[j], bounds[j + 1]))
-        for j, k in enumerate(present.tolist())
-    }
     n_valid = int(ok.sum())
-    return SplitBatch(parts, prices.height - n_valid, n_valid - len(keep))
+    return KnownPrices(columns, code[keep], prices.height - n_valid, n_valid - len(keep))
 
 
 @lru_cache(maxsize=8)
