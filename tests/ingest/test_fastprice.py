@@ -1,7 +1,6 @@
 """The price hot path gives exactly the model's verdicts, reasons and values."""
 
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -12,17 +11,9 @@ from polars.testing import assert_frame_equal
 
 from services.events import Price
 from services.frames import PRICE_SCHEMA, prices_frame
-from services.ingest.decode import Rejection, decode_price
+from services.ingest.decode import Rejection
 from services.ingest.fastprice import CHECKS, decode_price_rows, row_of, rows_frame
-
-EXAMPLES = Path(__file__).parents[2] / "schemas" / "examples" / "price"
-
-
-def by_model(value: bytes | None) -> tuple[str, Any]:
-    verdict = decode_price(value)
-    if isinstance(verdict, Rejection):
-        return "rejected", verdict
-    return "row", row_of(verdict)
+from tests.ingest.verdicts import EXAMPLES, by_model
 
 
 def by_fast_path(values: list[bytes | None]) -> list[tuple[str, Any]]:

@@ -3,7 +3,6 @@ poll as the event-by-event triage does (plausibility, then the dedupe window, in
 
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -13,22 +12,14 @@ from hypothesis import strategies as st
 
 from services.events import Price
 from services.frames import PRICE_SCHEMA, from_us
-from services.ingest.decode import Rejection, decode_price
+from services.ingest.decode import decode_price
 from services.ingest.dedupe import RecentSet
 from services.ingest.fastprice import row_of
 from services.ingest.plausibility import EventTimeBounds
 from services.ingest.pricetriage import decode_price_frame, identities, triage_prices
 from services.ingest.tickcolumns import common_ticks
 from services.ingest.triage import each, triage
-
-EXAMPLES = Path(__file__).parents[2] / "schemas" / "examples" / "price"
-
-
-def by_model(value: bytes | None) -> tuple[str, Any]:
-    verdict = decode_price(value)
-    if isinstance(verdict, Rejection):
-        return "rejected", verdict
-    return "row", row_of(verdict)
+from tests.ingest.verdicts import EXAMPLES, by_model
 
 
 def by_columns(values: list[bytes | None]) -> list[tuple[str, Any]]:
