@@ -183,15 +183,7 @@ def _sorted_unique(codes: I64, rows: Rows) -> tuple[I64, Rows]:
         return codes, rows  # in time order with distinct times: the usual live batch
     order = np.lexsort((rows.low, rows.high, rows.open, rows.close, rows.obs_us, codes))
     codes, s = codes[order], rows.take(order)
-    same = (
-        (codes[1:] == codes[:-1])
-        & (s.obs_us[1:] == s.obs_us[:-1])
-        & (s.close[1:] == s.close[:-1])
-        & (s.open[1:] == s.open[:-1])
-        & (s.high[1:] == s.high[:-1])
-        & (s.low[1:] == s.low[:-1])
-        & (s.interval_us[1:] == s.interval_us[:-1])
-    )
+    same = (codes[1:] == codes[:-1]) & s.repeats_previous()
     if not same.any():
         return codes, s
     first = np.concatenate(([True], ~same))

@@ -56,6 +56,18 @@ class Rows:
             self.interval_us[index],
         )
 
+    def repeats_previous(self) -> npt.NDArray[np.bool_]:
+        """For each row but the first, whether it is exactly the row before it."""
+        same: npt.NDArray[np.bool_] = (
+            (self.obs_us[1:] == self.obs_us[:-1])
+            & (self.close[1:] == self.close[:-1])
+            & (self.open[1:] == self.open[:-1])
+            & (self.high[1:] == self.high[:-1])
+            & (self.low[1:] == self.low[:-1])
+            & (self.interval_us[1:] == self.interval_us[:-1])
+        )
+        return same
+
     def sorted_unique(self) -> Rows:
         """Sorted by (obs time, close, open, high, low); exact duplicates removed."""
         if len(self) < 2 or bool((self.obs_us[1:] > self.obs_us[:-1]).all()):
@@ -64,14 +76,7 @@ class Rows:
         s = self.take(order)
         if len(s) < 2:
             return s
-        same = (
-            (s.obs_us[1:] == s.obs_us[:-1])
-            & (s.close[1:] == s.close[:-1])
-            & (s.open[1:] == s.open[:-1])
-            & (s.high[1:] == s.high[:-1])
-            & (s.low[1:] == s.low[:-1])
-            & (s.interval_us[1:] == s.interval_us[:-1])
-        )
+        same = s.repeats_previous()
         if not same.any():
             return s
         return s.take(np.concatenate(([True], ~same)))
