@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +44,10 @@ class Schedule:
     break_ends_us: I64
 
 
+_FIELDS = tuple(field.name for field in fields(Schedule))
+"""What a saved file holds: an array per field of `Schedule`, so saving and loading stay in step."""
+
+
 def keep_calendars_in(directory: Path | None) -> None:
     """Where schedules are kept from now on in this process (None: nowhere)."""
     global _directory
@@ -56,14 +61,8 @@ def load(code: str, start: date, end: date) -> Schedule | None:
         return None
     try:
         with np.load(path, allow_pickle=False) as saved:
-            return Schedule(
-                tz=str(saved["tz"]),
-                labels=saved["labels"],
-                opens_us=saved["opens_us"],
-                closes_us=saved["closes_us"],
-                break_starts_us=saved["break_starts_us"],
-                break_ends_us=saved["break_ends_us"],
-            )
+            columns = {name: saved[name] for name in _FIELDS}
+        return Schedule(**{**columns, "tz": str(columns["tz"])})
     except (OSError, ValueError, KeyError) as exc:
         log.warning("calendar cache %s unreadable (%s); building the calendar", path.name, exc)
         return None
@@ -77,16 +76,9 @@ def save(code: str, start: date, end: date, schedule: Schedule) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, partial = tempfile.mkstemp(dir=path.parent, suffix=".partial")
+        columns: dict[str, Any] = {name: np.asarray(getattr(schedule, name)) for name in _FIELDS}
         with os.fdopen(fd, "wb") as out:
-            np.savez(
-                out,
-                tz=np.array(schedule.tz),
-                labels=schedule.labels,
-                opens_us=schedule.opens_us,
-                closes_us=schedule.closes_us,
-                break_starts_us=schedule.break_starts_us,
-                break_ends_us=schedule.break_ends_us,
-            )
+            np.savez(out, **columns)
         os.replace(partial, path)
     except OSError as exc:
         log.warning("calendar cache %s not written: %s", path.name, exc)
