@@ -55,12 +55,12 @@ _LABELS_JSON = pl.Series([orjson.dumps(label).decode() for label in LABELS.tolis
 
 @dataclass(frozen=True, slots=True)
 class RevisionColumns:
-    """Revisions of one instrument sent together; one value per revision in each column.
+    """Revisions sent together (of any instruments); one value per revision in each column.
 
     `numbers` holds the reaction's fields as `reaction_columns` computes them (times in µs,
     NaN for null, `significant` as 1.0 / 0.0 / NaN, labels as codes into `LABELS`)."""
 
-    instrument: str
+    instruments: list[str]
     announcement_ids: list[str]
     horizons: list[str]
     revision: I64
@@ -77,7 +77,7 @@ class RevisionColumns:
         """The revisions at `rows`."""
         at = rows.tolist()
         return RevisionColumns(
-            self.instrument,
+            [self.instruments[j] for j in at],
             [self.announcement_ids[j] for j in at],
             [self.horizons[j] for j in at],
             self.revision[rows],
@@ -107,8 +107,9 @@ def _lines(parts: list[RevisionColumns]) -> pl.Series:
         return pl.Series([], dtype=pl.String)
     frame = pl.DataFrame(
         {
-            # per part: instrument and emission time, gathered by each revision's part
+            # per part: emission time, gathered by each revision's part
             "part": np.repeat(np.arange(len(parts)), [len(p) for p in parts]),
+            "instrument": _json_strings([i for p in parts for i in p.instruments]),
             "aid": _json_strings([a for p in parts for a in p.announcement_ids]),
             "horizon": _json_strings([h for p in parts for h in p.horizons]),
             "revision": _concat(parts, "revision"),
@@ -121,12 +122,11 @@ def _lines(parts: list[RevisionColumns]) -> pl.Series:
         },
         nan_to_null=False,
     )
-    instrument = pl.Series([_json_text(p.instrument) for p in parts])
     emitted = pl.Series([_json_text(p.emitted_at) for p in parts])
     part = pl.col("part")
     aid, horizon = pl.col("aid"), pl.col("horizon")
     revision = pl.col("revision").cast(pl.String)
-    inside = pl.lit(instrument).gather(part)
+    inside = pl.col("instrument")
     pieces: list[pl.Expr | str] = [
         '{"signal_id":"',
         _unquoted(aid),
