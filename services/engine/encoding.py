@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -48,8 +49,6 @@ _BODY = (
     ("data_granularity", "label"),
 )
 FLOAT_FIELDS = tuple(name for name, kind in _BODY if kind == "float")
-# what JSON must escape inside a string (orjson escapes exactly these)
-_SPECIAL = r'[\x00-\x1f"\\]'
 _LABELS_JSON = pl.Series([orjson.dumps(label).decode() for label in LABELS.tolist()])
 
 
@@ -105,13 +104,14 @@ def _lines(parts: list[RevisionColumns]) -> pl.Series:
     parts = [p for p in parts if len(p)]
     if not parts:
         return pl.Series([], dtype=pl.String)
+    emitted = pl.Series([_json_text(p.emitted_at) for p in parts])
     frame = pl.DataFrame(
         {
-            # per part: emission time, gathered by each revision's part
-            "part": np.repeat(np.arange(len(parts)), [len(p) for p in parts]),
-            "instrument": _json_strings([i for p in parts for i in p.instruments]),
-            "aid": _json_strings([a for p in parts for a in p.announcement_ids]),
-            "horizon": _json_strings([h for p in parts for h in p.horizons]),
+            # per part: its emission time, gathered by each revision's part
+            "emitted": emitted.gather(np.repeat(np.arange(len(parts)), [len(p) for p in parts])),
+            "instrument": _escaped([i for p in parts for i in p.instruments]),
+            "aid": _escaped([a for p in parts for a in p.announcement_ids]),
+            "horizon": _escaped([h for p in parts for h in p.horizons]),
             "revision": _concat(parts, "revision"),
             "final": _concat(parts, "final"),
             "corrected": _concat(parts, "corrected"),
@@ -122,27 +122,30 @@ def _lines(parts: list[RevisionColumns]) -> pl.Series:
         },
         nan_to_null=False,
     )
-    emitted = pl.Series([_json_text(p.emitted_at) for p in parts])
-    part = pl.col("part")
-    aid, horizon = pl.col("aid"), pl.col("horizon")
+    return frame.select(_line()).to_series()
+
+
+@cache
+def _line() -> pl.Expr:
+    """A revision's JSON from the columns `_lines` makes (built once: the same for every batch)."""
+    aid, inside, horizon = pl.col("aid"), pl.col("instrument"), pl.col("horizon")
     revision = pl.col("revision").cast(pl.String)
-    inside = pl.col("instrument")
     pieces: list[pl.Expr | str] = [
         '{"signal_id":"',
-        _unquoted(aid),
+        aid,
         "|",
-        _unquoted(inside),
+        inside,
         "|",
-        _unquoted(horizon),
+        horizon,
         "|",
         revision,
-        '","cursor":null,"announcement_id":',
+        '","cursor":null,"announcement_id":"',
         aid,
-        ',"instrument":',
+        '","instrument":"',
         inside,
-        ',"horizon":',
+        '","horizon":"',
         horizon,
-        ',"revision":',
+        '","revision":',
         revision,
         ',"final":',
         _bool(pl.col("final")),
@@ -151,9 +154,8 @@ def _lines(parts: list[RevisionColumns]) -> pl.Series:
     ]
     for name, kind in _BODY:
         pieces += [f',"{name}":', _value(name, kind)]
-    pieces += [',"emitted_at":', pl.lit(emitted).gather(part), "}"]
-    exprs = [pl.lit(p) if isinstance(p, str) else p for p in pieces]
-    return frame.select(pl.concat_str(exprs)).to_series()
+    pieces += [',"emitted_at":', pl.col("emitted"), "}"]
+    return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in pieces])
 
 
 def _concat(parts: list[RevisionColumns], name: str) -> npt.NDArray[Any]:
@@ -205,17 +207,13 @@ def _json_text(value: str | datetime) -> str:
     return text
 
 
-def _json_strings(values: list[str]) -> pl.Series:
-    """Each string as a JSON string literal (quoted, escaped where it must be)."""
-    series = pl.Series(values, dtype=pl.String)
-    if series.str.contains(_SPECIAL).any():
-        return pl.Series([_json_text(v) for v in values], dtype=pl.String)
-    return '"' + series + '"'
-
-
-def _unquoted(json_string: pl.Expr) -> pl.Expr:
-    """A JSON string literal's text between its quotes (still escaped)."""
-    return json_string.str.slice(1, json_string.str.len_chars() - 2)
+def _escaped(values: list[str]) -> pl.Series:
+    """Each string as the text of its JSON string literal (escaped where it must be, without
+    its quotes); each distinct string escaped once."""
+    index: dict[str, int] = {}
+    codes = [index.setdefault(value, len(index)) for value in values]
+    texts = [orjson.dumps(value).decode()[1:-1] for value in index]
+    return pl.Series(texts, dtype=pl.String).gather(codes)
 
 
 def _bool(column: pl.Expr) -> pl.Expr:
