@@ -179,7 +179,7 @@ class ReactionEngine:
         for code, session in changed.items():
             books[code].baselines.invalidate_after(session)
         for code, start, stop in accepted.segments():
-            books[code].prices.append(accepted.part(start, stop))
+            books[code].prices.append(accepted.rows, start, stop)
         # every live window of an instrument with rows in the batch, folded in one pass
         cols = self._store.cols
         has_rows = np.zeros(len(books), dtype=np.bool_)
