@@ -91,14 +91,14 @@ class Anchors:
 
 
 class ConfounderCache:
-    """A window's confounders and their JSON text, valid while its change count stays the same."""
+    """A window's confounders and their JSON, valid while its change count stays the same."""
 
     __slots__ = ("changes", "ids", "json")
 
-    def __init__(self, changes: int, ids: tuple[str, ...], json: str | None = None) -> None:
+    def __init__(self, changes: int, ids: tuple[str, ...], json: bytes | None = None) -> None:
         self.changes = changes
         self.ids = ids
-        self.json: str = orjson.dumps(ids).decode() if json is None else json
+        self.json: bytes = orjson.dumps(ids) if json is None else json
 
     def __reduce__(self) -> tuple[type[ConfounderCache], tuple[int, tuple[str, ...]]]:
         return ConfounderCache, (self.changes, self.ids)  # the JSON is made again

@@ -4,10 +4,10 @@ A revision's JSON is constant key fragments and its values formatted by polars o
 columns, for every instrument's revisions of a batch at once: floats as the shortest text that
 reads back the same (what orjson writes), NaN and infinities as null (as orjson writes them),
 times as ISO 8601 with `Z` and microseconds only where there are some (each distinct time
-formatted once), a window's confounders as the JSON it cached when they last changed. No
-Python object and no orjson call is made per revision; the bytes equal `signal_value` of the
-revision's `Signal` (tests/engine/test_encoding.py).
-"""
+formatted once). The text before and after the confounders is joined to the JSON the window
+cached when they last changed (often most of the bytes), so that is copied once. No orjson
+call is made per revision; the bytes equal `signal_value` of the revision's `Signal`
+(tests/engine/test_encoding.py)."""
 
 from __future__ import annotations
 
@@ -89,21 +89,24 @@ class RevisionColumns:
 
 
 def encoded(parts: list[RevisionColumns]) -> list[bytes]:
-    """Each revision's contract JSON, in order."""
-    out: list[bytes] = _lines(parts).cast(pl.Binary).to_list()
-    return out
+    """Each revision's contract JSON, in order: the text around its confounders written over
+    columns, joined to the JSON the window cached (copied once, whatever its size)."""
+    heads, tails = _halves(parts)
+    confounders = (c.json for p in parts for c in p.confounders)
+    join = b"".join
+    return [join((h, c, t)) for h, c, t in zip(heads, confounders, tails, strict=True)]
 
 
 def ndjson(parts: list[RevisionColumns]) -> bytes:
     """Each revision's contract JSON, one a line in order (JSON never holds a raw newline)."""
-    out: bytes = _lines(parts).str.join("\n").cast(pl.Binary).item()
-    return out
+    return b"\n".join(encoded(parts))
 
 
-def _lines(parts: list[RevisionColumns]) -> pl.Series:
+def _halves(parts: list[RevisionColumns]) -> tuple[list[bytes], list[bytes]]:
+    """Each revision's JSON up to its confounders' value, and after it."""
     parts = [p for p in parts if len(p)]
     if not parts:
-        return pl.Series([], dtype=pl.String)
+        return [], []
     emitted = pl.Series([_json_text(p.emitted_at) for p in parts])
     frame = pl.DataFrame(
         {
@@ -115,19 +118,22 @@ def _lines(parts: list[RevisionColumns]) -> pl.Series:
             "revision": _concat(parts, "revision"),
             "final": _concat(parts, "final"),
             "corrected": _concat(parts, "corrected"),
-            "confounders": _shared_texts([c.json for p in parts for c in p.confounders]),
             **{name: _concat(parts, name) for name, kind in _BODY if kind in ("float", "label")},
             "significant": _concat(parts, "significant"),
             **_times(parts),
         },
         nan_to_null=False,
     )
-    return frame.select(_line()).to_series()
+    head, tail = frame.select(_line()).get_columns()
+    heads: list[bytes] = head.cast(pl.Binary).to_list()
+    tails: list[bytes] = tail.cast(pl.Binary).to_list()
+    return heads, tails
 
 
 @cache
-def _line() -> pl.Expr:
-    """A revision's JSON from the columns `_lines` makes (built once: the same for every batch)."""
+def _line() -> tuple[pl.Expr, pl.Expr]:
+    """A revision's JSON before and after its confounders' value, from the columns `_halves`
+    makes (built once: the same for every batch)."""
     aid, inside, horizon = pl.col("aid"), pl.col("instrument"), pl.col("horizon")
     revision = pl.col("revision").cast(pl.String)
     pieces: list[pl.Expr | str] = [
@@ -152,10 +158,19 @@ def _line() -> pl.Expr:
         ',"corrected":',
         _bool(pl.col("corrected")),
     ]
-    for name, kind in _BODY:
+    at = [name for name, _ in _BODY].index("confounders")
+    for name, kind in _BODY[:at]:
         pieces += [f',"{name}":', _value(name, kind)]
-    pieces += [',"emitted_at":', pl.col("emitted"), "}"]
-    return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in pieces])
+    pieces.append(',"confounders":')
+    after: list[pl.Expr | str] = []
+    for name, kind in _BODY[at + 1 :]:
+        after += [f',"{name}":', _value(name, kind)]
+    after += [',"emitted_at":', pl.col("emitted"), "}"]
+    head, tail = (
+        pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in half]).alias(alias)
+        for half, alias in ((pieces, "head"), (after, "tail"))
+    )
+    return head, tail
 
 
 def _concat(parts: list[RevisionColumns], name: str) -> npt.NDArray[Any]:
@@ -176,14 +191,6 @@ def _times(parts: list[RevisionColumns]) -> dict[str, pl.Series]:
     }
 
 
-def _shared_texts(texts: list[str]) -> pl.Series:
-    """`texts` as a column, each distinct text copied once: windows of instruments on one
-    calendar share their confounders' JSON (a string hashes once, and compares by identity)."""
-    index: dict[str, int] = {}
-    codes = [index.setdefault(text, len(index)) for text in texts]
-    return pl.Series(list(index), dtype=pl.String).gather(codes)
-
-
 def _value(name: str, kind: str) -> pl.Expr:
     column = pl.col(name)
     if kind == "float":
@@ -199,7 +206,7 @@ def _value(name: str, kind: str) -> pl.Expr:
         )
     if kind == "label":
         return pl.lit(_LABELS_JSON).gather(column)
-    return column  # already JSON: a time, or the confounders
+    return column  # already JSON: a time
 
 
 def _json_text(value: str | datetime) -> str:

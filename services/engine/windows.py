@@ -78,7 +78,7 @@ class WindowMeta:
         self.announcement_id = announcement_id
         self.horizon = horizon
         self.last_sent: dict[str, Any] | None = None
-        """The fields of the last revision sent (confounders as `ConfounderCache.json`)."""
+        """The fields of the last revision sent (confounders as a tuple of ids)."""
         self.confounders: ConfounderCache | None = None
 
 
