@@ -159,15 +159,15 @@ class ReactionEngine:
         present = observed.segments()
         watermarks = np.full(len(books), NO_TIME, dtype=np.int64)
         for code, _, _ in present:
-            watermarks[code] = books[code].prices.watermark_us
+            prices_of = books[code].prices
+            watermarks[code] = prices_of.watermark_us
+            prices_of.last_arrival_s = now_s
         lateness_us = int(self._config.allowed_lateness_s * _US)
         accepted, late, duplicates = accept(observed, watermarks, lateness_us)
         self._stats.late_dropped += int(late.sum())
         self._stats.duplicate_prices += duplicates
-        for code, _, _ in present:
-            prices_of = books[code].prices
-            prices_of.last_arrival_s = now_s
-            prices_of.late_dropped += int(late[code])
+        for code in np.flatnonzero(late).tolist():
+            books[code].prices.late_dropped += int(late[code])
         changed: dict[int, int] = {}  # code → earliest session whose close changed
         for code, session, obs_us, close in session_ends(
             accepted, self._calendar_of, self._distinct_calendars
