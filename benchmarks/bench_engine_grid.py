@@ -4,7 +4,10 @@ revisions/s (each revision encoded to its JSON contract bytes by `Revisions.enco
 rounds (prints figures; never asserts on time).
 
     .venv/bin/python benchmarks/bench_engine_grid.py [--ticks 100000] [--rounds 3]
-        [--grid 5x1,500x1,5x1000,500x50]
+        [--grid 5x1,500x1,5x1000,500x50] [--gc-young-threshold 50000]
+
+The garbage collector is set as `serve` sets it (services/gctune.py, `MR_GC_YOUNG_THRESHOLD`'s
+default); `--gc-young-threshold 700` is Python's default.
 
 Every instrument is a broad Korean one, so each announcement opens its 6 horizons on all of
 them; announcements are spread evenly over the session and the ticks of all instruments over
@@ -33,6 +36,8 @@ from spread import spread
 from services.engine import ManualClock, ReactionEngine
 from services.engine.registry import Instrument, InstrumentRegistry
 from services.events import Announcement
+from services.gctune import tune_collector
+from services.settings import Settings
 
 BATCH = 2_000
 
@@ -72,10 +77,17 @@ def main() -> None:
     parser.add_argument("--ticks", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--grid", default="5x1,500x1,5x1000,500x50")
+    parser.add_argument(
+        "--gc-young-threshold",
+        type=int,
+        default=Settings.model_fields["gc_young_threshold"].default,
+    )
     args = parser.parse_args()
+    tune_collector(args.gc_young_threshold)
     print(
         f"engine grid: {args.ticks:,} ticks over one session per cell, batches of {BATCH:,}, "
-        f"{args.rounds} rounds, min / median / max"
+        f"{args.rounds} rounds, min / median / max, young-generation GC every "
+        f"{args.gc_young_threshold:,} allocations"
     )
     for cell in args.grid.split(","):
         n_inst, n_ann = (int(x) for x in cell.split("x"))

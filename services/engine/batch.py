@@ -36,15 +36,7 @@ class BatchRows:
         return segments(self.codes)
 
     def part(self, start: int, stop: int) -> Rows:
-        r = self.rows
-        return Rows(
-            r.obs_us[start:stop],
-            r.open[start:stop],
-            r.high[start:stop],
-            r.low[start:stop],
-            r.close[start:stop],
-            r.interval_us[start:stop],
-        )
+        return self.rows.slice(start, stop)
 
 
 def segments(codes: I64) -> list[tuple[int, int, int]]:

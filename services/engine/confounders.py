@@ -17,7 +17,7 @@ import numpy.typing as npt
 import orjson
 
 if TYPE_CHECKING:
-    from services.engine.windows import WindowMeta, WindowTable
+    from services.engine.windows import WindowMeta, WindowStore
 
 
 class Anchors:
@@ -91,14 +91,14 @@ class Anchors:
 
 
 class ConfounderCache:
-    """A window's confounders and their JSON text, valid while its change count stays the same."""
+    """A window's confounders and their JSON, valid while its change count stays the same."""
 
     __slots__ = ("changes", "ids", "json")
 
-    def __init__(self, changes: int, ids: tuple[str, ...], json: str | None = None) -> None:
+    def __init__(self, changes: int, ids: tuple[str, ...], json: bytes | None = None) -> None:
         self.changes = changes
         self.ids = ids
-        self.json: str = orjson.dumps(ids).decode() if json is None else json
+        self.json: bytes = orjson.dumps(ids) if json is None else json
 
     def __reduce__(self) -> tuple[type[ConfounderCache], tuple[int, tuple[str, ...]]]:
         return ConfounderCache, (self.changes, self.ids)  # the JSON is made again
@@ -139,18 +139,19 @@ _EMPTY = _SHARED.fresh()
 
 
 def confounder_caches(
-    table: WindowTable, positions: npt.NDArray[np.intp], metas: list[WindowMeta]
+    store: WindowStore, positions: npt.NDArray[np.intp], metas: list[WindowMeta]
 ) -> list[ConfounderCache]:
-    """The confounders of the windows at `positions` (their `metas`), computed again only for
-    those whose announcement set changed since they were last computed (as
-    `WindowTable.confounders`, for many windows at once)."""
-    cols = table.cols
+    """The confounders of the windows at `positions` of `store` (their `metas`, of any
+    instruments), computed again only for those whose announcement set changed since they were
+    last computed (as `WindowTable.confounders`, for many windows at once)."""
+    cols = store.cols
     changes: list[int] = cols["confounder_changes"][positions].tolist()
     out = [m.confounders for m in metas]
     for j, (cache, count) in enumerate(zip(out, changes, strict=True)):
         if cache is None or cache.changes != count:
             pos, meta = int(positions[j]), metas[j]
-            out[j] = meta.confounders = table.anchors.confounders(
+            anchors = store.tables[int(cols["inst"][pos])].anchors
+            out[j] = meta.confounders = anchors.confounders(
                 int(cols["anchor_us"][pos]), int(cols["end_us"][pos]), meta.announcement_id, count
             )
     return out  # type: ignore[return-value]

@@ -50,10 +50,10 @@ CONTENT = (
 class Revisions(Sequence[Signal]):
     """Revisions in the order sent; a sequence of `Signal`s built on first access.
 
-    Held as parts: the columns of one instrument's revisions sent together (the engine's
-    windows), or rows (dicts in the contract's field order, e.g. corrections of retired
-    windows). `encoded()` writes all column parts in one pass (encoding.py); rows and
-    `Signal`s are made only where a caller reads one."""
+    Held as parts: the columns of revisions sent together (the engine's windows), or rows
+    (dicts in the contract's field order, e.g. corrections of retired windows). `encoded()`
+    writes all column parts in one pass (encoding.py); rows and `Signal`s are made only where a
+    caller reads one."""
 
     __slots__ = ("_len", "_parts", "_rows", "_signals")
 
@@ -194,16 +194,17 @@ def utc(t_us: int) -> datetime:
 def rows(batch: RevisionColumns) -> list[dict[str, Any]]:
     """One dict per revision of `batch`, in the contract's field order."""
     n = len(batch)
-    symbol = batch.instrument
     revisions: list[int] = batch.revision.tolist()
     identity: dict[str, list[Any]] = {
         "signal_id": [
-            f"{a}|{symbol}|{h}|{r}"
-            for a, h, r in zip(batch.announcement_ids, batch.horizons, revisions, strict=True)
+            f"{a}|{i}|{h}|{r}"
+            for a, i, h, r in zip(
+                batch.announcement_ids, batch.instruments, batch.horizons, revisions, strict=True
+            )
         ],
         "cursor": [None] * n,
         "announcement_id": batch.announcement_ids,
-        "instrument": [symbol] * n,
+        "instrument": batch.instruments,
         "horizon": batch.horizons,
         "revision": revisions,
         "final": batch.final.tolist(),

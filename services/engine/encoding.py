@@ -4,15 +4,16 @@ A revision's JSON is constant key fragments and its values formatted by polars o
 columns, for every instrument's revisions of a batch at once: floats as the shortest text that
 reads back the same (what orjson writes), NaN and infinities as null (as orjson writes them),
 times as ISO 8601 with `Z` and microseconds only where there are some (each distinct time
-formatted once), a window's confounders as the JSON it cached when they last changed. No
-Python object and no orjson call is made per revision; the bytes equal `signal_value` of the
-revision's `Signal` (tests/engine/test_encoding.py).
-"""
+formatted once). The text before and after the confounders is joined to the JSON the window
+cached when they last changed (often most of the bytes), so that is copied once. No orjson
+call is made per revision; the bytes equal `signal_value` of the revision's `Signal`
+(tests/engine/test_encoding.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -48,19 +49,17 @@ _BODY = (
     ("data_granularity", "label"),
 )
 FLOAT_FIELDS = tuple(name for name, kind in _BODY if kind == "float")
-# what JSON must escape inside a string (orjson escapes exactly these)
-_SPECIAL = r'[\x00-\x1f"\\]'
 _LABELS_JSON = pl.Series([orjson.dumps(label).decode() for label in LABELS.tolist()])
 
 
 @dataclass(frozen=True, slots=True)
 class RevisionColumns:
-    """Revisions of one instrument sent together; one value per revision in each column.
+    """Revisions sent together (of any instruments); one value per revision in each column.
 
     `numbers` holds the reaction's fields as `reaction_columns` computes them (times in µs,
     NaN for null, `significant` as 1.0 / 0.0 / NaN, labels as codes into `LABELS`)."""
 
-    instrument: str
+    instruments: list[str]
     announcement_ids: list[str]
     horizons: list[str]
     revision: I64
@@ -77,7 +76,7 @@ class RevisionColumns:
         """The revisions at `rows`."""
         at = rows.tolist()
         return RevisionColumns(
-            self.instrument,
+            [self.instruments[j] for j in at],
             [self.announcement_ids[j] for j in at],
             [self.horizons[j] for j in at],
             self.revision[rows],
@@ -90,70 +89,88 @@ class RevisionColumns:
 
 
 def encoded(parts: list[RevisionColumns]) -> list[bytes]:
-    """Each revision's contract JSON, in order."""
-    out: list[bytes] = _lines(parts).cast(pl.Binary).to_list()
-    return out
+    """Each revision's contract JSON, in order: the text around its confounders written over
+    columns, joined to the JSON the window cached (copied once, whatever its size)."""
+    heads, tails = _halves(parts)
+    confounders = (c.json for p in parts for c in p.confounders)
+    join = b"".join
+    return [join((h, c, t)) for h, c, t in zip(heads, confounders, tails, strict=True)]
 
 
 def ndjson(parts: list[RevisionColumns]) -> bytes:
     """Each revision's contract JSON, one a line in order (JSON never holds a raw newline)."""
-    out: bytes = _lines(parts).str.join("\n").cast(pl.Binary).item()
-    return out
+    return b"\n".join(encoded(parts))
 
 
-def _lines(parts: list[RevisionColumns]) -> pl.Series:
+def _halves(parts: list[RevisionColumns]) -> tuple[list[bytes], list[bytes]]:
+    """Each revision's JSON up to its confounders' value, and after it."""
     parts = [p for p in parts if len(p)]
     if not parts:
-        return pl.Series([], dtype=pl.String)
+        return [], []
+    emitted = pl.Series([_json_text(p.emitted_at) for p in parts])
     frame = pl.DataFrame(
         {
-            # per part: instrument and emission time, gathered by each revision's part
-            "part": np.repeat(np.arange(len(parts)), [len(p) for p in parts]),
-            "aid": _json_strings([a for p in parts for a in p.announcement_ids]),
-            "horizon": _json_strings([h for p in parts for h in p.horizons]),
+            # per part: its emission time, gathered by each revision's part
+            "emitted": emitted.gather(np.repeat(np.arange(len(parts)), [len(p) for p in parts])),
+            "instrument": _escaped([i for p in parts for i in p.instruments]),
+            "aid": _escaped([a for p in parts for a in p.announcement_ids]),
+            "horizon": _escaped([h for p in parts for h in p.horizons]),
             "revision": _concat(parts, "revision"),
             "final": _concat(parts, "final"),
             "corrected": _concat(parts, "corrected"),
-            "confounders": _shared_texts([c.json for p in parts for c in p.confounders]),
             **{name: _concat(parts, name) for name, kind in _BODY if kind in ("float", "label")},
             "significant": _concat(parts, "significant"),
             **_times(parts),
         },
         nan_to_null=False,
     )
-    instrument = pl.Series([_json_text(p.instrument) for p in parts])
-    emitted = pl.Series([_json_text(p.emitted_at) for p in parts])
-    part = pl.col("part")
-    aid, horizon = pl.col("aid"), pl.col("horizon")
+    head, tail = frame.select(_line()).get_columns()
+    heads: list[bytes] = head.cast(pl.Binary).to_list()
+    tails: list[bytes] = tail.cast(pl.Binary).to_list()
+    return heads, tails
+
+
+@cache
+def _line() -> tuple[pl.Expr, pl.Expr]:
+    """A revision's JSON before and after its confounders' value, from the columns `_halves`
+    makes (built once: the same for every batch)."""
+    aid, inside, horizon = pl.col("aid"), pl.col("instrument"), pl.col("horizon")
     revision = pl.col("revision").cast(pl.String)
-    inside = pl.lit(instrument).gather(part)
     pieces: list[pl.Expr | str] = [
         '{"signal_id":"',
-        _unquoted(aid),
+        aid,
         "|",
-        _unquoted(inside),
+        inside,
         "|",
-        _unquoted(horizon),
+        horizon,
         "|",
         revision,
-        '","cursor":null,"announcement_id":',
+        '","cursor":null,"announcement_id":"',
         aid,
-        ',"instrument":',
+        '","instrument":"',
         inside,
-        ',"horizon":',
+        '","horizon":"',
         horizon,
-        ',"revision":',
+        '","revision":',
         revision,
         ',"final":',
         _bool(pl.col("final")),
         ',"corrected":',
         _bool(pl.col("corrected")),
     ]
-    for name, kind in _BODY:
+    at = [name for name, _ in _BODY].index("confounders")
+    for name, kind in _BODY[:at]:
         pieces += [f',"{name}":', _value(name, kind)]
-    pieces += [',"emitted_at":', pl.lit(emitted).gather(part), "}"]
-    exprs = [pl.lit(p) if isinstance(p, str) else p for p in pieces]
-    return frame.select(pl.concat_str(exprs)).to_series()
+    pieces.append(',"confounders":')
+    after: list[pl.Expr | str] = []
+    for name, kind in _BODY[at + 1 :]:
+        after += [f',"{name}":', _value(name, kind)]
+    after += [',"emitted_at":', pl.col("emitted"), "}"]
+    head, tail = (
+        pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in half]).alias(alias)
+        for half, alias in ((pieces, "head"), (after, "tail"))
+    )
+    return head, tail
 
 
 def _concat(parts: list[RevisionColumns], name: str) -> npt.NDArray[Any]:
@@ -174,14 +191,6 @@ def _times(parts: list[RevisionColumns]) -> dict[str, pl.Series]:
     }
 
 
-def _shared_texts(texts: list[str]) -> pl.Series:
-    """`texts` as a column, each distinct text copied once: windows of instruments on one
-    calendar share their confounders' JSON (a string hashes once, and compares by identity)."""
-    index: dict[str, int] = {}
-    codes = [index.setdefault(text, len(index)) for text in texts]
-    return pl.Series(list(index), dtype=pl.String).gather(codes)
-
-
 def _value(name: str, kind: str) -> pl.Expr:
     column = pl.col(name)
     if kind == "float":
@@ -197,7 +206,7 @@ def _value(name: str, kind: str) -> pl.Expr:
         )
     if kind == "label":
         return pl.lit(_LABELS_JSON).gather(column)
-    return column  # already JSON: a time, or the confounders
+    return column  # already JSON: a time
 
 
 def _json_text(value: str | datetime) -> str:
@@ -205,17 +214,13 @@ def _json_text(value: str | datetime) -> str:
     return text
 
 
-def _json_strings(values: list[str]) -> pl.Series:
-    """Each string as a JSON string literal (quoted, escaped where it must be)."""
-    series = pl.Series(values, dtype=pl.String)
-    if series.str.contains(_SPECIAL).any():
-        return pl.Series([_json_text(v) for v in values], dtype=pl.String)
-    return '"' + series + '"'
-
-
-def _unquoted(json_string: pl.Expr) -> pl.Expr:
-    """A JSON string literal's text between its quotes (still escaped)."""
-    return json_string.str.slice(1, json_string.str.len_chars() - 2)
+def _escaped(values: list[str]) -> pl.Series:
+    """Each string as the text of its JSON string literal (escaped where it must be, without
+    its quotes); each distinct string escaped once."""
+    index: dict[str, int] = {}
+    codes = [index.setdefault(value, len(index)) for value in values]
+    texts = [orjson.dumps(value).decode()[1:-1] for value in index]
+    return pl.Series(texts, dtype=pl.String).gather(codes)
 
 
 def _bool(column: pl.Expr) -> pl.Expr:

@@ -136,9 +136,7 @@ class ReactionEngine:
             routed = self._registry.route(ann)
             if not routed:
                 self._stats.unrouted_announcements += 1
-            for inst in routed:
-                if self._open_windows(ann, inst, corrections):
-                    touched.add(inst.symbol)
+            touched.update(self._open_windows(ann, routed, corrections))
         out = Revisions(corrections)
         out.extend(self._reviser.evaluate(touched, {}))
         return out
@@ -161,15 +159,15 @@ class ReactionEngine:
         present = observed.segments()
         watermarks = np.full(len(books), NO_TIME, dtype=np.int64)
         for code, _, _ in present:
-            watermarks[code] = books[code].prices.watermark_us
+            prices_of = books[code].prices
+            watermarks[code] = prices_of.watermark_us
+            prices_of.last_arrival_s = now_s
         lateness_us = int(self._config.allowed_lateness_s * _US)
         accepted, late, duplicates = accept(observed, watermarks, lateness_us)
         self._stats.late_dropped += int(late.sum())
         self._stats.duplicate_prices += duplicates
-        for code, _, _ in present:
-            prices_of = books[code].prices
-            prices_of.last_arrival_s = now_s
-            prices_of.late_dropped += int(late[code])
+        for code in np.flatnonzero(late).tolist():
+            books[code].prices.late_dropped += int(late[code])
         changed: dict[int, int] = {}  # code → earliest session whose close changed
         for code, session, obs_us, close in session_ends(
             accepted, self._calendar_of, self._distinct_calendars
@@ -179,7 +177,7 @@ class ReactionEngine:
         for code, session in changed.items():
             books[code].baselines.invalidate_after(session)
         for code, start, stop in accepted.segments():
-            books[code].prices.append(accepted.part(start, stop))
+            books[code].prices.append(accepted.rows, start, stop)
         # every live window of an instrument with rows in the batch, folded in one pass
         cols = self._store.cols
         has_rows = np.zeros(len(books), dtype=np.bool_)
@@ -226,7 +224,7 @@ class ReactionEngine:
         inst = self._books[symbol].instrument
         for ann in self._announcements.values():
             if inst in self._registry.route(ann):
-                self._open_windows(ann, inst, [])
+                self._open_windows(ann, [inst], [])
 
     def on_idle(self) -> Revisions:
         """Finalise windows of markets that closed after their last event, once grace has passed."""
@@ -244,29 +242,59 @@ class ReactionEngine:
 
     # --- windows -------------------------------------------------------------------------
     def _open_windows(
-        self, ann: Announcement, inst: Instrument, corrections: list[dict[str, Any]]
-    ) -> bool:
-        book = self._books[inst.symbol]
+        self, ann: Announcement, routed: Iterable[Instrument], corrections: list[dict[str, Any]]
+    ) -> list[str]:
+        """Open the windows of `ann` on the `routed` instruments that have none yet, all in one
+        append to the store; the instruments whose windows opened."""
+        opening: list[tuple[InstrumentBook, WindowSpans]] = []
+        for inst in routed:
+            book = self._books[inst.symbol]
+            if ann.id in book.windows.anchors:
+                continue  # opened already (its state was restored from a snapshot)
+            spans = self._spans(book.calendar, ann)
+            self._stats.beyond_calendar += spans.beyond_calendar
+            if spans.horizons:
+                opening.append((book, spans))
+        if not opening:
+            return []
+        # the live windows that hold the new anchor gain a confounder: one pass per anchor time
+        chosen: dict[int, npt.NDArray[np.bool_]] = {}
+        for book, spans in opening:
+            if spans.anchor_us not in chosen:
+                chosen[spans.anchor_us] = np.zeros(len(self._books), dtype=np.bool_)
+            chosen[spans.anchor_us][book.windows.code] = True
+        for anchor_us, codes in chosen.items():
+            self._store.add_anchor(codes, anchor_us)
+        metas: list[list[WindowMeta]] = []
+        for book, spans in opening:
+            book.windows.anchors.add(spans.anchor_us, ann.id)
+            corrections.extend(self._correct_retired(book, spans.anchor_us, ann.id))
+            metas.append([WindowMeta(ann.id, h) for h in spans.horizons])
+        added = self._store.add(
+            np.repeat([b.windows.code for b, _ in opening], [len(m) for m in metas]),
+            [m for book_metas in metas for m in book_metas],
+            {name: np.concatenate([spans.static[name] for _, spans in opening]) for name in STATIC},
+        )
+        self._stats.windows_opened += len(added)
+        start = added.start
+        for (book, _), book_metas in zip(opening, metas, strict=True):
+            self._adopt(book, range(start, start + len(book_metas)), book_metas)
+            start += len(book_metas)
+        return [book.symbol for book, _ in opening]
+
+    def _adopt(self, book: InstrumentBook, added: range, metas: list[WindowMeta]) -> None:
+        """Index an instrument's new windows; apply what was restored for them, and compute a
+        late announcement's at once from the history kept so far."""
         table = book.windows
-        if ann.id in table.anchors:
-            return False  # opened already (its state was restored from a snapshot)
-        spans = self._spans(book.calendar, ann)
-        self._stats.beyond_calendar += spans.beyond_calendar
-        if not spans.horizons:
-            return False
-        table.add_anchor(spans.anchor_us, ann.id)
-        corrections.extend(self._correct_retired(book, spans.anchor_us, ann.id))
-        positions = table.add([WindowMeta(ann.id, h) for h in spans.horizons], spans.static)
-        self._stats.windows_opened += len(positions)
+        table.adopt(added, metas)
         if book.pending:
-            for pos in positions:
-                restored = book.pending.pop((ann.id, table.meta[pos].horizon), None)
+            for pos, meta in zip(added, metas, strict=True):
+                restored = book.pending.pop((meta.announcement_id, meta.horizon), None)
                 if restored is not None:
                     restore.apply(table, pos, restored)
         if book.prices.watermark_us != NO_TIME:
-            # a late announcement is computed at once from the history kept so far
-            table.merge(book.prices.history(), only=np.asarray(positions, dtype=np.intp))
-        return True
+            only = np.arange(added.start, added.stop, dtype=np.intp)
+            table.merge(book.prices.history(), only=only)
 
     def _spans(self, cal: SessionCalendar, ann: Announcement) -> WindowSpans:
         """The windows `ann` opens on an instrument with calendar `cal`: the same for every

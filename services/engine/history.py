@@ -35,18 +35,29 @@ class PriceHistory:
     """Observations counted and dropped as older than the allowed lateness."""
     session_closes: dict[int, tuple[int, float]] = field(default_factory=dict)
     """Session index → (observation time, close) of its last observation."""
-    _chunks: list[Rows] = field(default_factory=list)
+    _chunks: list[Rows | tuple[Rows, int, int]] = field(default_factory=list)
+    """Kept rows: whole, or (rows, start, stop) for a slice not taken yet."""
+    _pinned: int = 0
+    """Rows of the batches that slices not taken yet keep alive."""
     _rows: int = 0
     _compact_at: int = 0
 
-    def append(self, rows: Rows) -> None:
+    def append(self, rows: Rows, start: int = 0, stop: int | None = None) -> None:
         """Keep accepted rows (sorted, de-duplicated, not late: see batch.py), after their
-        session closes were recorded."""
-        self.watermark_us = max(self.watermark_us, int(rows.obs_us[-1]))
-        self._chunks.append(rows)
-        self._rows += len(rows)
+        session closes were recorded: `rows[start:stop]`, a slice of a batch of many
+        instruments taken only when the history is next read."""
+        stop = len(rows) if stop is None else stop
+        self.watermark_us = max(self.watermark_us, int(rows.obs_us[stop - 1]))
+        if start == 0 and stop == len(rows):
+            self._chunks.append(rows)
+        else:
+            self._chunks.append((rows, start, stop))
+            self._pinned += len(rows)
+        self._rows += stop - start
         if self._rows > max(self.config.compact_rows, self._compact_at):
             self.compact()
+        elif self._pinned > self.config.compact_rows:
+            self._consolidate()  # a few rows of each of many batches: let the batches go
 
     def record_close(self, session: int, obs_us: int, close: float) -> bool:
         """An observation that is the last of `session` in a batch; whether it is the session's
@@ -61,13 +72,17 @@ class PriceHistory:
         """All kept observations, sorted and de-duplicated."""
         if not self._chunks:
             return Rows.empty()
-        if len(self._chunks) > 1:
+        if len(self._chunks) > 1 or isinstance(self._chunks[0], tuple):
             self._consolidate()
-        return self._chunks[0]
+        chunk = self._chunks[0]
+        assert isinstance(chunk, Rows)
+        return chunk
 
     def _consolidate(self) -> None:
-        rows = Rows.concat(self._chunks).sorted_unique()
+        whole = [c if isinstance(c, Rows) else c[0].slice(c[1], c[2]) for c in self._chunks]
+        rows = Rows.concat(whole).sorted_unique()
         self._chunks = [rows]
+        self._pinned = 0
         self._rows = len(rows)
 
     def compact(self) -> None:
@@ -81,7 +96,7 @@ class PriceHistory:
         minute_from = cal.session_open_us(max(current - self.config.minute_sessions, 0))
         keep_sessions = self.config.baseline_sessions + self.config.minute_sessions + 10
         daily_from = cal.session_open_us(max(current - keep_sessions, 0))
-        df = self._chunks[0].frame()
+        df = self.history().frame()
         obs = pl.col("obs_us")
         recent = df.filter(obs >= detail_from)
         fine = pl.col("interval_us") < _MINUTE_US
@@ -109,8 +124,9 @@ class PriceHistory:
             DAY_US,
         )
         merged = pl.concat([daily, minute, recent], how="vertical", rechunk=True)
-        self._chunks = [Rows.from_frame(merged).sorted_unique()]
-        self._rows = len(self._chunks[0])
+        kept = Rows.from_frame(merged).sorted_unique()
+        self._chunks = [kept]
+        self._rows = len(kept)
         self._compact_at = 2 * self._rows
         oldest = current - keep_sessions
         for sess in [s for s in self.session_closes if s < oldest]:

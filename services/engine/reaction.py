@@ -29,13 +29,15 @@ def reaction_columns(
     baseline_mean_pct: F64,
     baseline_std_pct: F64,
     benchmark_return_pct: F64 | None,
+    benchmarked: npt.NDArray[np.bool_] | None = None,
     config: EngineConfig,
 ) -> dict[str, npt.NDArray[Any]]:
     """Signal fields of the windows `idx` from their aggregates (see windows.py).
 
     Baseline arrays hold one value per window, NaN where there is too little history;
-    `benchmark_return_pct` is None for an instrument without a benchmark, else NaN where the
-    benchmark has no return yet. Times stay in µs; NaN stands for null; `direction` and
+    `benchmark_return_pct` is None where no window's instrument has a benchmark, else each
+    window's benchmark return (NaN where the benchmark has none yet), used where `benchmarked`
+    (every window if None). Times stay in µs; NaN stands for null; `direction` and
     `data_granularity` are codes into `LABELS`.
     """
     base = cols["base_price"][idx]
@@ -52,7 +54,13 @@ def reaction_columns(
     z = np.full(len(idx), np.nan)
     np.divide(ret - expected, spread, out=z, where=known)
     significant = np.where(known, np.abs(z) >= config.significance_z, np.nan)
-    abnormal = ret - (expected if benchmark_return_pct is None else benchmark_return_pct)
+    abnormal = ret - expected
+    if benchmark_return_pct is not None:
+        over_benchmark = ret - benchmark_return_pct
+        if benchmarked is None:
+            abnormal = over_benchmark
+        else:
+            abnormal = np.where(benchmarked, over_benchmark, abnormal)
     direction = np.where(ret <= -config.flat_threshold_pct, _DOWN, _FLAT)
     direction[ret >= config.flat_threshold_pct] = _UP
     max_interval_us = cols["max_interval_us"][idx]

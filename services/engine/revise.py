@@ -48,6 +48,11 @@ class Reviser:
             if book.instrument.benchmark is not None:
                 self._dependents.setdefault(book.instrument.benchmark, []).append(book.symbol)
         # benchmarks are evaluated first so dependents see their latest return
+        # each code's benchmark's code, -1 for none
+        code_of = {symbol: code for code, symbol in enumerate(self._symbols)}
+        self._benchmark_code = np.asarray(
+            [code_of.get(b.instrument.benchmark or "", -1) for b in books.values()], dtype=np.int64
+        )
         self._tiers = [
             [s for s in books if s in self._dependents],
             [s for s in books if s not in self._dependents],
@@ -68,7 +73,9 @@ class Reviser:
         self, books: list[InstrumentBook], until: dict[str, int], dirtied: set[str]
     ) -> Revisions:
         """Which windows of `books` are due, decided over the whole store at once (each window
-        against its own instrument's watermark), then emitted instrument by instrument."""
+        against its own instrument's watermark), and their revisions, emitted in one pass over
+        all of them: instrument by instrument in registry order, each one's windows in position
+        order."""
         store = self._store
         n_codes = max(store.tables) + 1
         chosen = np.zeros(n_codes, dtype=np.bool_)
@@ -94,12 +101,12 @@ class Reviser:
         )
         # a restored window still catching up sends nothing but a final it reaches
         positions = np.flatnonzero(scope & due.any & ~(cols["held"] & ~due.finalise))
-        by_code = _group(positions, inst[positions])
         out = Revisions()
-        for book in books:
-            mine = by_code.get(book.windows.code)
-            if mine is not None:
-                out.extend(self._emit(book, mine, due.finalise[mine], dirtied))
+        if len(positions):
+            positions = positions[np.argsort(inst[positions], kind="stable")]
+            out = self._emit(
+                positions, due.finalise[positions], window_watermark_us[positions], dirtied
+            )
         self._retire(scope, window_watermark_us)
         return out
 
@@ -115,25 +122,29 @@ class Reviser:
 
     def _emit(
         self,
-        book: InstrumentBook,
         positions: Positions,
         finalise: npt.NDArray[np.bool_],
+        watermark_us: npt.NDArray[np.int64],
         dirtied: set[str],
     ) -> Revisions:
-        """Revisions of the windows at `positions`; a final one only if its content changed."""
-        table = book.windows
-        metas = [table.meta[i] for i in positions.tolist()]
-        was_final = table.cols["final"][positions]
-        numbers = self._reaction_columns(book, positions, metas)
+        """Revisions of the windows at `positions` (of any instruments; `watermark_us` is each
+        one's instrument's); a final one only if its content changed."""
+        store = self._store
+        cols = store.cols
+        metas = [store.meta[i] for i in positions.tolist()]
+        codes = cols["inst"][positions]
+        was_final = cols["final"][positions]
+        numbers = self._reaction_columns(positions, codes, metas)
+        symbols = self._symbols
         batch = RevisionColumns(
-            book.symbol,
+            [symbols[c] for c in codes.tolist()],
             [m.announcement_id for m in metas],
             [m.horizon for m in metas],
-            table.cols["revision"][positions] + 1,
+            cols["revision"][positions] + 1,
             was_final | finalise,
             was_final,
             numbers,
-            confounder_caches(table, positions, metas),
+            confounder_caches(store, positions, metas),
             self._clock.now(),
         )
         sent = np.ones(len(positions), dtype=np.bool_)
@@ -145,7 +156,7 @@ class Reviser:
                 sent[j] = previous is None or not same_content(previous, fields)
             self._stats.corrections += int(sent[again].sum())
         final = batch.final
-        self._record_sent(book, positions, sent, final, numbers)
+        self._record_sent(positions, sent, final, numbers, watermark_us)
         if not sent.all():
             kept = np.flatnonzero(sent)
             positions, metas = positions[kept], [metas[j] for j in kept.tolist()]
@@ -155,36 +166,37 @@ class Reviser:
         for j, fields in zip(finals.tolist(), rows(batch.take(finals)), strict=True):
             metas[j].last_sent = fields
         self._stats.signals += len(batch)
-        if book.symbol in self._dependents:
-            self._mark_dependents(book, positions[batch.final], dirtied)
+        if self._dependents:
+            self._mark_dependents(positions[batch.final], dirtied)
         return Revisions(columns=batch)
 
     def _record_sent(
         self,
-        book: InstrumentBook,
         positions: Positions,
         sent: npt.NDArray[np.bool_],
         final: npt.NDArray[np.bool_],
         numbers: dict[str, npt.NDArray[Any]],
+        watermark_us: npt.NDArray[np.int64],
     ) -> None:
         """Remember what each sent revision said, for the next material-change test."""
-        cols = book.windows.cols
+        cols = self._store.cols
         cols["dirty"][positions] = False
         done = positions[sent]
         cols["revision"][done] += 1
         cols["held"][done] = False
         cols["final"][done] = final[sent]
-        cols["sent_watermark_us"][done] = book.prices.watermark_us
+        cols["sent_watermark_us"][done] = watermark_us[sent]
         cols["sent_return_pct"][done] = numbers["return_pct"][sent]
         cols["sent_rise_pct"][done] = numbers["max_rise_pct"][sent]
         cols["sent_fall_pct"][done] = numbers["max_fall_pct"][sent]
 
-    def _mark_dependents(self, book: InstrumentBook, finals: Positions, dirtied: set[str]) -> None:
+    def _mark_dependents(self, finals: Positions, dirtied: set[str]) -> None:
         """A benchmark's final return changes its dependents' abnormal returns."""
-        for dependent in self._dependents[book.symbol]:
-            windows = self._books[dependent].windows
-            for i in finals.tolist():
-                meta = book.windows.meta[i]
+        store = self._store
+        for i, code in zip(finals.tolist(), store.cols["inst"][finals].tolist(), strict=True):
+            for dependent in self._dependents.get(self._symbols[code], ()):
+                windows = self._books[dependent].windows
+                meta = store.meta[i]
                 pos = windows.index.get((meta.announcement_id, meta.horizon))
                 if pos is not None:
                     windows.cols["dirty"][pos] = True
@@ -215,37 +227,58 @@ class Reviser:
 
     # --- reaction numbers ----------------------------------------------------------------
     def _reaction_columns(
-        self, book: InstrumentBook, positions: Positions, metas: list[WindowMeta]
+        self, positions: Positions, codes: npt.NDArray[np.int64], metas: list[WindowMeta]
     ) -> dict[str, npt.NDArray[Any]]:
-        """Signal fields of the windows at `positions` (their `metas`) as columns."""
-        cols = book.windows.cols
-        mean, std = book.baselines.columns(cols["session"][positions])
-        benchmark = book.instrument.benchmark
-        bench = None if benchmark is None else self._benchmark_returns(benchmark, metas)
+        """Signal fields of the windows at `positions` (of instruments `codes`, with `metas`)
+        as columns."""
+        cols = self._store.cols
+        mean, std = self._baselines(codes, cols["session"][positions])
+        bench_code = self._benchmark_code[codes]
+        benchmarked = bench_code >= 0
+        bench = None
+        if benchmarked.any():
+            bench = np.full(len(positions), np.nan)
+            for j in np.flatnonzero(benchmarked).tolist():
+                bench[j] = self._benchmark_return(int(bench_code[j]), metas[j])
         return reaction_columns(
             cols,
             positions,
             baseline_mean_pct=mean,
             baseline_std_pct=std,
             benchmark_return_pct=bench,
+            benchmarked=benchmarked,
             config=self._config,
         )
 
-    def _benchmark_returns(
-        self, benchmark: str, metas: list[WindowMeta]
-    ) -> npt.NDArray[np.float64]:
-        """The benchmark's return over each window (same announcement and horizon), or NaN."""
-        out = np.full(len(metas), np.nan)
-        book = self._books[benchmark]
+    def _baselines(
+        self, codes: npt.NDArray[np.int64], sessions: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Mean and std of each window's instrument at its anchor session; NaN without enough
+        history. Looked up once per (instrument, session)."""
+        low = int(sessions.min())
+        keys = codes * (int(sessions.max()) - low + 1) + (sessions - low)
+        distinct, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        mean = np.full(len(distinct), np.nan)
+        std = np.full(len(distinct), np.nan)
+        pairs = zip(codes[first].tolist(), sessions[first].tolist(), strict=True)
+        for u, (code, session) in enumerate(pairs):
+            baseline = self._books[self._symbols[code]].baselines.of(session)
+            if baseline is not None:
+                mean[u], std[u] = baseline.mean_pct, baseline.std_pct
+        return mean[inverse], std[inverse]
+
+    def _benchmark_return(self, code: int, meta: WindowMeta) -> float:
+        """The return of benchmark `code` over the window of `meta` (same announcement and
+        horizon), or NaN."""
+        book = self._books[self._symbols[code]]
         cols = book.windows.cols
-        for j, meta in enumerate(metas):
-            key = (meta.announcement_id, meta.horizon)
-            pos = book.windows.index.get(key)
-            if pos is None:
-                out[j] = book.retired_returns.get(key, np.nan)
-            elif cols["base_us"][pos] != NO_TIME and cols["n_obs"][pos] > 0:
-                out[j] = pct(float(cols["last_close"][pos]), float(cols["base_price"][pos]))
-        return out
+        key = (meta.announcement_id, meta.horizon)
+        pos = book.windows.index.get(key)
+        if pos is None:
+            return book.retired_returns.get(key, np.nan)
+        if cols["base_us"][pos] != NO_TIME and cols["n_obs"][pos] > 0:
+            return pct(float(cols["last_close"][pos]), float(cols["base_price"][pos]))
+        return np.nan
 
 
 def _group(positions: Positions, codes: npt.NDArray[np.int64]) -> dict[int, Positions]:

@@ -56,6 +56,16 @@ class Rows:
             self.interval_us[index],
         )
 
+    def slice(self, start: int, stop: int) -> Rows:
+        return Rows(
+            self.obs_us[start:stop],
+            self.open[start:stop],
+            self.high[start:stop],
+            self.low[start:stop],
+            self.close[start:stop],
+            self.interval_us[start:stop],
+        )
+
     def repeats_previous(self) -> npt.NDArray[np.bool_]:
         """For each row but the first, whether it is exactly the row before it."""
         same: npt.NDArray[np.bool_] = (

@@ -78,7 +78,7 @@ class WindowMeta:
         self.announcement_id = announcement_id
         self.horizon = horizon
         self.last_sent: dict[str, Any] | None = None
-        """The fields of the last revision sent (confounders as `ConfounderCache.json`)."""
+        """The fields of the last revision sent (confounders as a tuple of ids)."""
         self.confounders: ConfounderCache | None = None
 
 
@@ -120,8 +120,9 @@ class WindowStore:
         table.add([detached.meta[p] for p in positions.tolist()], columns)
         return table
 
-    def add(self, code: int, metas: list[WindowMeta], values: dict[str, Any]) -> range:
-        """Append windows of instrument `code`; columns missing from `values` start empty."""
+    def add(self, code: int | I64, metas: list[WindowMeta], values: dict[str, Any]) -> range:
+        """Append windows of instrument `code` (or of each window's code); columns missing
+        from `values` start empty. The instruments' tables are not told (`WindowTable.adopt`)."""
         start = len(self.meta)
         size = start + len(metas)
         if size > len(self._storage["alive"]):
@@ -132,6 +133,19 @@ class WindowStore:
         self.meta.extend(metas)
         self._view(size)
         return range(start, size)
+
+    def add_anchor(self, chosen: npt.NDArray[np.bool_], anchor_us: int) -> None:
+        """A new announcement at `anchor_us` on the instruments `chosen` (by code): their live
+        windows that hold it gain a confounder (the caller adds it to each one's `Anchors`)."""
+        cols = self.cols
+        inside = np.flatnonzero(
+            cols["alive"]
+            & (cols["anchor_us"] <= anchor_us)
+            & (cols["end_us"] >= anchor_us)
+            & chosen[cols["inst"]]
+        )
+        cols["confounder_changes"][inside] += 1
+        cols["dirty"][inside] = True
 
     def retire(self, positions: Positions) -> None:
         """Drop the windows at `positions`; compacts once dead rows outnumber live ones."""
@@ -221,13 +235,14 @@ class WindowTable:
     def add(self, metas: list[WindowMeta], values: dict[str, Any]) -> range:
         """Append windows (aggregates empty unless `values` has them; static columns needed)."""
         added = self.store.add(self.code, metas, values)
+        self.adopt(added, metas)
+        return added
+
+    def adopt(self, added: range, metas: list[WindowMeta]) -> None:
+        """Index windows of this instrument just added to the store at `added`."""
         for pos, meta in zip(added, metas, strict=True):
             self.index[(meta.announcement_id, meta.horizon)] = pos
-        if self._positions is not None:  # new rows come after every row of the store
-            self._positions = np.concatenate(
-                (self._positions, np.arange(added.start, added.stop, dtype=np.intp))
-            )
-        return added
+        self.moved()
 
     def retire(self, positions: Positions) -> None:
         self.store.retire(positions)
@@ -245,15 +260,6 @@ class WindowTable:
             )
             cached = meta.confounders = ConfounderCache(changes, ids)
         return cached
-
-    def add_anchor(self, anchor_us: int, announcement_id: str) -> None:
-        """A new announcement at `anchor_us`: the live windows that hold it gain a confounder."""
-        cols = self.cols
-        live = self.positions()
-        inside = live[(cols["anchor_us"][live] <= anchor_us) & (cols["end_us"][live] >= anchor_us)]
-        cols["confounder_changes"][inside] += 1
-        cols["dirty"][inside] = True
-        self.anchors.add(anchor_us, announcement_id)
 
     def merge(self, rows: Rows, only: Positions | None = None) -> None:
         """Fold sorted, de-duplicated rows into the aggregates of all live (or `only` these)

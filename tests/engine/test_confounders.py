@@ -28,7 +28,7 @@ def test_inside_is_the_sorted_ids_anchored_in_the_window_but_its_own() -> None:
     assert a.inside(0, 100, "nobody") == ("a", "b", "m", "z", "é")
     found = a.confounders(10, 90, "m", changes=3)
     assert (found.changes, found.ids) == (3, ("a", "b", "z", "é"))
-    assert found.json == orjson.dumps(list(found.ids)).decode()
+    assert found.json == orjson.dumps(list(found.ids))
 
 
 def test_instruments_with_the_same_anchors_share_results_others_do_not() -> None:

@@ -49,7 +49,7 @@ def revision_columns(draw: st.DrawFn) -> RevisionColumns:
     numbers["data_granularity"] = column(st.sampled_from([3, 4, 5]), np.int64)
     confounders = draw(st.lists(st.lists(ids, unique=True, max_size=4), min_size=n, max_size=n))
     return RevisionColumns(
-        draw(ids),
+        draw(st.lists(ids, min_size=n, max_size=n)),
         draw(st.lists(ids, min_size=n, max_size=n)),
         draw(st.lists(ids, min_size=n, max_size=n)),
         column(st.integers(1, 2**62), np.int64),
@@ -87,9 +87,8 @@ def test_generated_revisions_encode_to_their_signal_json(parts: list[RevisionCol
 
 
 def columns_of(signals: list[Signal]) -> RevisionColumns:
-    """Signals of one instrument as the engine's columns (cursor aside: the engine's revisions
-    are not stored yet)."""
-    (instrument,) = {s.instrument for s in signals}
+    """Signals as the engine's columns (cursor aside: the engine's revisions are not stored
+    yet)."""
 
     def values(name: str) -> list[Any]:
         return [getattr(s, name) for s in signals]
@@ -105,7 +104,7 @@ def columns_of(signals: list[Signal]) -> RevisionColumns:
     for name in ("direction", "data_granularity"):
         numbers[name] = np.asarray([_CODES[v] for v in values(name)])
     return RevisionColumns(
-        instrument,
+        [s.instrument for s in signals],
         [s.announcement_id for s in signals],
         [s.horizon for s in signals],
         np.asarray(values("revision"), dtype=np.int64),
