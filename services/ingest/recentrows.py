@@ -4,10 +4,10 @@ with the verdicts `RecentSet` gives adding their identities one by one.
 A row's identity is its `PriceRow` (PRICE_SCHEMA's values, `ts` in µs). The window keeps the
 `capacity` identities most recently added, in the order they came, each with its tag (the
 partition it came on) and its sequence number (how many identities were added before it), and
-a set of their row hashes. A row whose hash is not in that set and that does not repeat an
-earlier row of its poll is new: it is judged without a Python object. The few others (true
-duplicates, and any hash shared by different identities) are judged one by one, by tuple
-equality and sequence numbers, so a hash decides nothing by itself."""
+a set of their row hashes. A row whose hash is neither in that set nor repeated in its poll is
+new: it is judged without a Python object. The few others (true duplicates, and any hash shared
+by different identities) are judged one by one, by tuple equality and sequence numbers, so a
+hash decides nothing by itself."""
 
 from __future__ import annotations
 
@@ -76,19 +76,21 @@ class RecentRows:
         rows = rows.select(pl.col(n).cast(t) for n, t in IDENTITY_SCHEMA.items())
         hashes = self._hash_rows(rows)
         hits = self._hashes.intersection(hashes.to_list()) if self._hashes else set()
-        repeated = rows.is_duplicated()
+        # a hash repeated in the poll or held by the window: maybe a duplicate
+        repeated = hashes.is_duplicated()
         if hits:
             repeated |= hashes.is_in(pl.Series(list(hits), dtype=pl.UInt64))
+        judged = bool(repeated.any())
         new = (
-            self._judge_repeats(rows, hashes, repeated, hits)
-            if repeated.any()
+            self._judge_repeats(rows, repeated, hits)
+            if judged
             else pl.Series(repeat(True, rows.height), dtype=pl.Boolean)
         )
         # the n-th new row (from 0) is the identity numbered `added + n`
         seq = new.cast(pl.Int64).cum_sum() - 1 + self._added
         added = rows.with_columns(hash=hashes, tag=tags.cast(pl.Int64), seq=seq).filter(new)
         self._added += added.height
-        self._remember(added["hash"].to_list())
+        self._remember(added["hash"].to_list(), unique=not judged)
         window = pl.concat([self._window, added], rechunk=False)
         forgotten = max(0, window.height - self._capacity)
         self._forget(window["hash"].head(forgotten).to_list())
@@ -97,9 +99,7 @@ class RecentRows:
             self._window = self._window.rechunk()
         return new.alias("new")
 
-    def _judge_repeats(
-        self, rows: pl.DataFrame, hashes: pl.Series, repeated: pl.Series, hits: set[int]
-    ) -> pl.Series:
+    def _judge_repeats(self, rows: pl.DataFrame, repeated: pl.Series, hits: set[int]) -> pl.Series:
         """The rows that repeat a row of the poll or share a hash with the window, judged in
         order; every other row is new. A key is still remembered at a row when fewer than
         `capacity` identities were added since its own."""
@@ -121,10 +121,10 @@ class RecentRows:
                 latest[row] = now
         return pl.Series(new, dtype=pl.Boolean)
 
-    def _remember(self, hashes: Sequence[int]) -> None:
-        unique = set(hashes)
-        if len(unique) == len(hashes) and self._hashes.isdisjoint(unique):
-            self._hashes |= unique
+    def _remember(self, hashes: Sequence[int], *, unique: bool) -> None:
+        """`unique`: the hashes are new to the window and to each other."""
+        if unique:
+            self._hashes.update(hashes)
             return
         for h in hashes:  # a hash shared by different identities: count its holders
             if h in self._hashes:
