@@ -85,7 +85,7 @@ PRICES: TriagePoll[RecentRows] = TriagePoll(triage_prices, RecentRows)
 class ConsumerConfig:
     bootstrap_servers: str
     group_id: str
-    max_records: int = 20_000
+    max_records: int = 50_000
     poll_timeout_ms: int = 200
     dedupe_capacity: int = 200_000
     client_id: str = "market-reaction"
