@@ -18,7 +18,7 @@ from services.ingest.fastprice import row_of
 from services.ingest.plausibility import EventTimeBounds
 from services.ingest.pricetriage import decode_price_frame, triage_prices
 from services.ingest.recentrows import IDENTITY_SCHEMA, RecentRows
-from services.ingest.tickcolumns import common_ticks
+from services.ingest.tickcolumns import _CAPTURED, _TIME, COMMON_TICK, common_ticks
 from services.ingest.triage import each, triage
 from tests.ingest.verdicts import EXAMPLES, by_model
 
@@ -102,6 +102,15 @@ values = st.one_of(
 @given(st.lists(values, max_size=12))
 def test_any_batch_gets_the_models_verdicts_in_order(batch: list[bytes | None]) -> None:
     assert by_columns(batch) == [by_model(v) for v in batch]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(common_form_ish(), min_size=1, max_size=12))
+def test_the_captured_members_tell_the_common_form_as_its_pattern_does(batch: list[bytes]) -> None:
+    """The time is captured loosely and checked apart: the same values are in the form."""
+    text = pl.Series(batch, dtype=pl.Binary).cast(pl.String, strict=False)
+    captured = text.str.extract_groups(_CAPTURED).struct.field("ts").str.contains(_TIME)
+    assert captured.fill_null(False).to_list() == text.str.contains(COMMON_TICK).to_list()
 
 
 def test_ticks_in_the_common_form_are_read_as_columns() -> None:
