@@ -1,6 +1,7 @@
 """The columnar dedupe window says what `RecentSet` says of the same identities added one by
 one, whatever the poll sizes, the window's capacity, or hashes shared by different rows."""
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -59,3 +60,38 @@ def test_a_checkpoints_keys_added_back_are_remembered() -> None:
     assert seen.add(("KOSPI", 2, 2.0, None, None, None, None, None, None))
     assert seen.add(("KOSPI", 3, 2.0, None, None, None, None, None, None))  # `tick` forgotten
     assert seen.add(tick)
+
+
+WINDOW = 200_000
+POLL = 50_000
+
+
+def _cpu_seconds_to_add(seen: RecentRows, start: int, count: int) -> float:
+    """`count` distinct ticks from `start`, a poll at a time (frames made before timing)."""
+    ts = pl.int_range(POLL, eager=True)
+    ticks = pl.DataFrame({"instrument": "KOSPI", "ts": ts, "price": 1.0})
+    ticks = ticks.select(
+        pl.col(n).cast(t) if n in ticks.columns else pl.lit(None, t).alias(n)
+        for n, t in IDENTITY_SCHEMA.items()
+    )
+    polls = [ticks.with_columns(pl.col("ts") + s) for s in range(start, start + count, POLL)]
+    tags = pl.Series([0] * POLL, dtype=pl.Int64)
+    started = time.process_time()
+    for poll in polls:
+        assert seen.add_frame(poll, tags).all()
+    return time.process_time() - started
+
+
+def test_two_million_rows_through_a_full_window_take_linear_time() -> None:
+    """As `RecentSet`'s test: each window's worth of rows costs at most a few times the rows
+    that filled it (process CPU time, so a loaded machine ends the test early, not late)."""
+    seen = RecentRows(WINDOW)
+    filling = _cpu_seconds_to_add(seen, 0, WINDOW)
+    budget = max(filling, 0.01) * 4.0
+    for start in range(WINDOW, 2_000_000, WINDOW):
+        spent = _cpu_seconds_to_add(seen, start, WINDOW)
+        assert spent <= budget, f"rows {start:,}+ took {spent:.2f}s, filling {filling:.2f}s"
+    assert len(seen) == WINDOW
+    last = ("KOSPI", 2_000_000 - 1, 1.0, None, None, None, None, None, None)
+    assert not seen.add(last)
+    assert seen.add(("KOSPI", 2_000_000 - WINDOW - 1, 1.0, None, None, None, None, None, None))
