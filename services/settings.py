@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     to the others. With static membership, make it longer than a restart takes."""
     http_host: str = "127.0.0.1"
     http_port: Annotated[int, Field(ge=1, le=65535)] = 8000
-    ingest_max_records: Annotated[int, Field(ge=1)] = 20_000
+    ingest_max_records: Annotated[int, Field(ge=1)] = 50_000
     """The most records a poll hands on as one batch: its columns, store transaction and engine
     pass cost less per record when large (a live stream's polls hold what arrived meanwhile)."""
     ingest_poll_timeout_ms: Annotated[int, Field(ge=1)] = 200

@@ -13,18 +13,21 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from itertools import chain, repeat
+from operator import attrgetter
+from typing import Any, Generic, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 
 from services.ingest.decode import RejectReason, decode_announcement
-from services.ingest.dedupe import RecentSet, announcement_identity
+from services.ingest.dedupe import DedupeWindow, RecentSet, announcement_identity
 from services.ingest.dlq import dlq_topic, send_dead_letters
 from services.ingest.metrics import IngestMetrics
 from services.ingest.outages import Outages, kafka_transient, retrying
 from services.ingest.plausibility import EventTimeBounds, WallClock, system_wall_clock
 from services.ingest.pricetriage import triage_prices
+from services.ingest.recentrows import RecentRows
 from services.ingest.triage import BatchTriage, RawRecord, each, triage
 from services.ingest.types import (
     BatchSink,
@@ -35,9 +38,18 @@ from services.ingest.types import (
 )
 
 log = logging.getLogger(__name__)
+_KEY = attrgetter("key")
 
-TriagePoll = Callable[[Sequence[RawRecord], RecentSet, EventTimeBounds], BatchTriage]
-"""A topic's records of one poll, the dedupe window and the plausibility bounds to verdicts."""
+W = TypeVar("W", bound=DedupeWindow)
+
+
+@dataclass(frozen=True, slots=True)
+class TriagePoll(Generic[W]):
+    """How a topic's polls are judged: a poll's records, the dedupe window and the
+    plausibility bounds to verdicts; and the dedupe window it keeps (of a capacity)."""
+
+    triage: Callable[[Sequence[RawRecord], W, EventTimeBounds], BatchTriage]
+    window: Callable[[int], W]
 
 
 def _newest(keys: Iterable[str], arrived_ms: list[int]) -> dict[str, int]:
@@ -65,15 +77,15 @@ def _triage_announcements(
     )
 
 
-ANNOUNCEMENTS: TriagePoll = _triage_announcements
-PRICES: TriagePoll = triage_prices
+ANNOUNCEMENTS: TriagePoll[RecentSet] = TriagePoll(_triage_announcements, RecentSet)
+PRICES: TriagePoll[RecentRows] = TriagePoll(triage_prices, RecentRows)
 
 
 @dataclass(frozen=True, slots=True)
 class ConsumerConfig:
     bootstrap_servers: str
     group_id: str
-    max_records: int = 20_000
+    max_records: int = 50_000
     poll_timeout_ms: int = 200
     dedupe_capacity: int = 200_000
     client_id: str = "market-reaction"
@@ -110,7 +122,7 @@ class TopicConsumer:
     def __init__(
         self,
         topic: str,
-        kind: TriagePoll,
+        kind: TriagePoll[Any],
         config: ConsumerConfig,
         sink: BatchSink,
         dlq_producer: AIOKafkaProducer,
@@ -131,7 +143,7 @@ class TopicConsumer:
         self._sink = sink
         self._dlq = dlq_producer
         self._metrics = metrics
-        self._seen = RecentSet(config.dedupe_capacity)
+        self._seen: DedupeWindow = kind.window(config.dedupe_capacity)
         """The dedupe window, each identity tagged with its partition."""
         self._bounds = EventTimeBounds(
             max_ahead_of_watermark=config.max_ahead_of_watermark,
@@ -214,7 +226,7 @@ class TopicConsumer:
         consumer.pause(*assigned)
         try:
             # replayed records are not duplicates: the sink forgot (or never had) their effect
-            self._seen = RecentSet(self._config.dedupe_capacity)
+            self._seen = self._kind.window(self._config.dedupe_capacity)
             self._bounds.reset()
             from_start = await self._restore_checkpoints(consumer, assigned)
             if from_start:
@@ -246,8 +258,7 @@ class TopicConsumer:
             consumer.seek(tp, position.next_offset)
             self._next[tp] = position.next_offset
             # what the checkpoint had seen is still seen: a duplicate of it is dropped
-            for key in position.recent:
-                self._seen.add(key, tp.partition)
+            self._seen.add_all(position.recent, repeat(tp.partition, len(position.recent)))
             self._keys[tp] = {k.encode() for k in position.keys}
         if self._owner is not None:
             await self._owner.acquired()
@@ -277,11 +288,13 @@ class TopicConsumer:
                 log.exception("%s: checkpoints not saved", self.topic)
 
     def _triage(self, polled: dict[TopicPartition, list[Any]]) -> BatchTriage:
-        records = [record for batch in polled.values() for record in batch]
+        records = list(chain.from_iterable(polled.values()))
         if self._owner is not None:
             for tp, batch in polled.items():
-                self._keys.setdefault(tp, set()).update({r.key for r in batch if r.key})
-        return self._kind(records, self._seen, self._bounds)
+                keys = self._keys.setdefault(tp, set())
+                keys.update(map(_KEY, batch))
+                keys.difference_update((None, b""))  # unkeyed records name no instrument
+        return self._kind.triage(records, self._seen, self._bounds)
 
     async def _deliver(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Hashable, Iterable
+from typing import Protocol
 
 from services.events import Announcement, Price
 
@@ -25,6 +26,18 @@ def price_identity(event: Price) -> Hashable:
         event.interval,
         event.volume,
     )
+
+
+class DedupeWindow(Protocol):
+    """The recent identities of a topic's events, each tagged with its partition."""
+
+    def add_all(self, keys: Iterable[Hashable], tags: Iterable[int]) -> list[bool]:
+        """Remember each key with its tag, in order; False where it was already there."""
+        ...
+
+    def tagged(self, tag: int) -> list[Hashable]:
+        """The keys remembered with `tag`, oldest first (what a checkpoint saves)."""
+        ...
 
 
 class RecentSet:

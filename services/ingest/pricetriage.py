@@ -10,37 +10,46 @@ ones in record order, exactly as `triage.triage` judges events one by one.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import repeat
+from operator import attrgetter
 
 import polars as pl
 
 from services.frames import PRICE_SCHEMA
 from services.ingest.decode import Rejection
-from services.ingest.dedupe import RecentSet
 from services.ingest.dlq import DeadLetter
 from services.ingest.fastprice import PriceRow, decode_price_rows, rows_frame
 from services.ingest.plausibility import EventTimeBounds
+from services.ingest.recentrows import IDENTITY_SCHEMA, RecentRows
 from services.ingest.tickcolumns import common_ticks
 from services.ingest.triage import BatchTriage, RawRecord
 from services.ingest.types import IngestBatch
 
 _ROW_COLUMNS = ["at", *PRICE_SCHEMA]
 """A decoded price: its record's index, then its values (`ts` in µs since the epoch)."""
+_VALUE, _PARTITION, _TIMESTAMP = (attrgetter(n) for n in ("value", "partition", "timestamp"))
 
 
 def triage_prices(
-    records: Sequence[RawRecord], seen: RecentSet, bounds: EventTimeBounds
+    records: Sequence[RawRecord], seen: RecentRows, bounds: EventTimeBounds
 ) -> BatchTriage:
     """`triage.triage` of price records, their valid new events as one batch."""
-    values = [record.value for record in records]
-    decoded, rejected = decode_price_frame(values)
+    decoded, rejected = decode_price_frame(list(map(_VALUE, records)))
     rejected.update(bounds.check_columns(decoded["instrument"], decoded["ts"], decoded["at"]))
     plausible = decoded.filter(~pl.col("at").is_in(list(rejected))) if rejected else decoded
-    at = plausible["at"].to_list()
-    new = seen.add_all(identities(plausible), [records[i].partition for i in at])
-    accepted = plausible.filter(pl.Series(new, dtype=pl.Boolean))
-    arrived = pl.Series("arrived", [records[i].timestamp for i in accepted["at"].to_list()])
-    newest = accepted.select("instrument", arrived).group_by("instrument").agg(pl.max("arrived"))
+    about = pl.DataFrame(
+        {
+            "partition": list(map(_PARTITION, records)),
+            "arrived": list(map(_TIMESTAMP, records)),
+        },
+        schema={"partition": pl.Int64, "arrived": pl.Int64},
+    )[plausible["at"]]
+    new = seen.add_frame(plausible.select(list(IDENTITY_SCHEMA)), about["partition"])
+    accepted = plausible.filter(new)
+    newest = (
+        accepted.select("instrument", about["arrived"].filter(new))
+        .group_by("instrument")
+        .agg(pl.max("arrived"))
+    )
     return BatchTriage(
         IngestBatch(
             prices=accepted.select(pl.col(n).cast(dtype) for n, dtype in PRICE_SCHEMA.items()),
@@ -85,27 +94,6 @@ def decode_price_frame(
         pl.col("ts").dt.epoch("us"),
     )
     return pl.concat([ticks, unusual.select(_ROW_COLUMNS)]).sort("at"), rejected
-
-
-def identities(rows: pl.DataFrame) -> list[PriceRow]:
-    """Each row's `PriceRow`: its event's identity (the dedupe window and checkpoints hold)."""
-    if rows["interval"].null_count() == rows.height:  # ticks only: no bar fields to read
-        nones = repeat(None)
-        return list(
-            zip(
-                rows["instrument"].to_list(),
-                rows["ts"].to_list(),
-                rows["price"].to_list(),
-                nones,
-                nones,
-                nones,
-                nones,
-                nones,
-                rows["volume"].to_list(),
-                strict=False,  # `repeat` is endless
-            )
-        )
-    return rows.select(list(PRICE_SCHEMA)).rows()
 
 
 def _dead_letter(record: RawRecord, rejection: Rejection) -> DeadLetter:

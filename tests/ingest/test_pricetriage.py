@@ -16,15 +16,16 @@ from services.ingest.decode import decode_price
 from services.ingest.dedupe import RecentSet
 from services.ingest.fastprice import row_of
 from services.ingest.plausibility import EventTimeBounds
-from services.ingest.pricetriage import decode_price_frame, identities, triage_prices
-from services.ingest.tickcolumns import common_ticks
+from services.ingest.pricetriage import decode_price_frame, triage_prices
+from services.ingest.recentrows import IDENTITY_SCHEMA, RecentRows
+from services.ingest.tickcolumns import _CAPTURED, _TIME, COMMON_TICK, common_ticks
 from services.ingest.triage import each, triage
 from tests.ingest.verdicts import EXAMPLES, by_model
 
 
 def by_columns(values: list[bytes | None]) -> list[tuple[str, Any]]:
     frame, rejected = decode_price_frame(values)
-    rows = dict(zip(frame["at"].to_list(), identities(frame), strict=True))
+    rows = dict(zip(frame["at"].to_list(), frame.select(list(IDENTITY_SCHEMA)).rows(), strict=True))
     assert frame["at"].is_sorted()
     assert set(rows).isdisjoint(rejected)
     return [
@@ -103,6 +104,15 @@ def test_any_batch_gets_the_models_verdicts_in_order(batch: list[bytes | None]) 
     assert by_columns(batch) == [by_model(v) for v in batch]
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(common_form_ish(), min_size=1, max_size=12))
+def test_the_captured_members_tell_the_common_form_as_its_pattern_does(batch: list[bytes]) -> None:
+    """The time is captured loosely and checked apart: the same values are in the form."""
+    text = pl.Series(batch, dtype=pl.Binary).cast(pl.String, strict=False)
+    captured = text.str.extract_groups(_CAPTURED).struct.field("ts").str.contains(_TIME)
+    assert captured.fill_null(False).to_list() == text.str.contains(COMMON_TICK).to_list()
+
+
 def test_ticks_in_the_common_form_are_read_as_columns() -> None:
     ticks: list[bytes | None] = [
         b'{"instrument":"KOSPI","ts":"2025-07-08T00:00:01Z","price":3100}',
@@ -156,7 +166,7 @@ tick_records = st.lists(
 def test_polls_are_sorted_as_event_by_event(polls: list[list[bytes | None]], window: int) -> None:
     """Duplicates within a poll and across polls, implausible times, bad records: the same
     batches, dead letters (reasons in order) and counts as the event-by-event triage."""
-    seen, expected_seen, ours, theirs = RecentSet(window), RecentSet(window), bounds(), bounds()
+    seen, expected_seen, ours, theirs = RecentRows(window), RecentSet(window), bounds(), bounds()
     offset = 0
     for poll in polls:
         records = [Record(v, offset + i, partition=i % 2, timestamp=i) for i, v in enumerate(poll)]
@@ -186,7 +196,7 @@ def test_a_time_beyond_the_watermark_is_dead_lettered_and_the_rest_of_the_poll_k
         )
 
     records = [Record(tick(m), i) for i, m in enumerate([0, 1, 200, 2, 2])]
-    result = triage_prices(records, RecentSet(10), bounds())
+    result = triage_prices(records, RecentRows(10), bounds())
     assert [d.offset for d in result.dead] == [2]
     assert result.dead[0].rejection.reason == "implausible_time"
     assert result.batch.prices.height == 3
@@ -197,4 +207,4 @@ def test_the_identity_of_a_tick_read_as_columns_is_its_events() -> None:
     price = Price(instrument="KOSPI", ts="2025-07-08T00:00:01Z", price=2.0, volume=3.0)
     frame, _ = decode_price_frame([orjson.dumps(price.model_dump(mode="json", exclude_none=True))])
     assert frame.height == 1
-    assert identities(frame) == [row_of(price)]
+    assert frame.select(list(IDENTITY_SCHEMA)).rows() == [row_of(price)]

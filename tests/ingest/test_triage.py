@@ -7,6 +7,7 @@ from services.ingest.decode import RejectReason, decode_price
 from services.ingest.dedupe import RecentSet, price_identity
 from services.ingest.plausibility import EventTimeBounds
 from services.ingest.pricetriage import triage_prices
+from services.ingest.recentrows import RecentRows
 from services.ingest.triage import each, triage
 
 
@@ -82,6 +83,6 @@ def test_a_price_batch_keeps_the_newest_arrival_of_each_instrument() -> None:
 
     records = [price("KOSPI", 1, 1_000), price("KOSDAQ", 1, 900), price("KOSPI", 2, 800)]
     bounds = EventTimeBounds(max_ahead_of_watermark=None, max_ahead_of_wall_clock=None)
-    batch = triage_prices(records, RecentSet(100), bounds).batch
+    batch = triage_prices(records, RecentRows(100), bounds).batch
     assert batch.prices.height == 3
     assert batch.arrived_ms == {"KOSPI": 1_000, "KOSDAQ": 900}
