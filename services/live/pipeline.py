@@ -248,11 +248,16 @@ class LivePipeline:
             log.exception("the last batch was not published: left in the outbox")
 
     async def _send(self, stored: Sequence[Signal], arrived_ms: Mapping[str, int]) -> None:
-        await self._publish(stored)
-        self._sent(stored, arrived_ms)
+        self._sent(stored, arrived_ms, acked_s=await self._publish(stored))
 
-    def _sent(self, stored: Sequence[Signal], arrived_ms: Mapping[str, int]) -> None:
-        self._metrics.published(stored, arrived_ms=arrived_ms)
+    def _sent(
+        self,
+        stored: Sequence[Signal],
+        arrived_ms: Mapping[str, int],
+        *,
+        acked_s: float | None = None,
+    ) -> None:
+        self._metrics.published(stored, arrived_ms=arrived_ms, acked_s=acked_s)
         for signal in stored:
             _log_revision(signal)
 
@@ -266,11 +271,13 @@ class LivePipeline:
             sent += len(pending)
         return sent
 
-    async def _publish(self, signals: Sequence[Signal]) -> None:
+    async def _publish(self, signals: Sequence[Signal]) -> float | None:
         """Deliver to every publisher (retrying each until it succeeds), then release the
-        outbox."""
+        outbox. Returns the wall-clock time (epoch seconds) they all had the signals: the
+        release that follows is a store transaction, which may wait for the next batch's
+        write, and is no part of a revision's latency."""
         if not signals:
-            return
+            return None
         for publisher in self._publishers:
             await retrying(
                 partial(publisher.publish, signals),
@@ -278,10 +285,12 @@ class LivePipeline:
                 outages=self.outages,
                 transient=kafka_transient,
             )
+        delivered_s = self._metrics.wall_s()
         if self._outbox is not None:
             outbox = self._outbox
             cursors = [s.cursor for s in signals if s.cursor is not None]
             await self._retry_store(lambda: outbox.mark_published(cursors))
+        return delivered_s
 
     async def _retry_store(self, call: Callable[[], Awaitable[T]]) -> T:
         return await retrying(
