@@ -195,7 +195,8 @@ class EngineCheckpoints:
         if not positions:
             return
         started_s = self._clock.monotonic_s()
-        states = {p: await self._sink.snapshot(pos.keys) for p, pos in positions.items()}
+        taken = await self._sink.snapshots([pos.keys for pos in positions.values()])
+        states = dict(zip(positions, taken, strict=True))
         storing = self._pack_and_store(positions, states, started_s)
         if wait:
             await storing
@@ -211,10 +212,13 @@ class EngineCheckpoints:
     async def _pack_and_store(
         self, positions: dict[int, PartitionPosition], states: dict[int, bytes], started_s: float
     ) -> None:
-        checkpoints = [
-            Checkpoint(p, pos.next_offset, await asyncio.to_thread(pack, states[p], pos.recent))
-            for p, pos in positions.items()
-        ]
+        def pack_all() -> list[Checkpoint]:
+            return [
+                Checkpoint(p, pos.next_offset, pack(states[p], pos.recent))
+                for p, pos in positions.items()
+            ]
+
+        checkpoints = await asyncio.to_thread(pack_all)
         await self._store.save(checkpoints, now=self._clock.now())
         self._metrics.save_seconds.observe(self._clock.monotonic_s() - started_s)
         for cp in checkpoints:

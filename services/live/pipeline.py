@@ -166,11 +166,17 @@ class LivePipeline:
         """Partitions assigned, about to be replayed: continue from what the store has."""
         await self.recover()
 
-    async def snapshot(self, instruments: Iterable[str]) -> bytes:
-        """The engine state of `instruments`, for a checkpoint (services/live/checkpoints.py).
-        Taken in a thread, the engine locked: the loop keeps the group's heartbeats going."""
+    async def snapshots(self, groups: Sequence[Iterable[str]]) -> list[bytes]:
+        """The engine state of each group of instruments (a partition's), taken together for
+        a checkpoint (services/live/checkpoints.py). Taken in one thread, the engine locked:
+        the loop keeps the group's heartbeats going."""
+        sets = [set(instruments) for instruments in groups]
+
+        def take_all() -> list[bytes]:
+            return [snapshot.take(self.engine, instruments) for instruments in sets]
+
         async with self._lock:
-            return await asyncio.to_thread(snapshot.take, self.engine, set(instruments))
+            return await asyncio.to_thread(take_all)
 
     async def load_snapshot(self, blob: bytes) -> list[str]:
         """Continue from a checkpoint's engine state; returns its instruments. Raises
