@@ -11,8 +11,8 @@ process's, which other processes on a loaded machine skew far less than the wall
 round (min / median / max) and of the medians, as the share of a round's CPU spent inside the
 metrics calls, and from the wall clock. In both arms each revision is built as a `Signal`, as
 the live path's store write does before the metrics see them (the engine alone leaves them as
-rows until asked), and each batch's instruments are given their arrival time, as the consumer
-does.
+rows until asked), each batch's instruments are given their arrival time, as the consumer
+does, and the garbage collector is set as `serve` sets it.
 """
 
 from __future__ import annotations
@@ -35,8 +35,10 @@ from engine_inputs import announcements as make_announcements
 from spread import spread
 
 from services.engine import ManualClock, ReactionEngine, load_registry
+from services.gctune import tune_collector
 from services.live.metrics import LiveMetrics
 from services.live.pipeline import ENGINE_STATE_EVERY_S
+from services.settings import Settings
 
 BATCH = 2_000
 
@@ -77,6 +79,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     prices = make_prices(args.ticks)
+    # the collector as `serve` sets it: at Python's default, collections the metrics' few
+    # allocations happen to trigger scan the engine's state and are counted as the metrics'
+    tune_collector(Settings().gc_young_threshold)
     seconds: dict[bool, list[float]] = {False: [], True: []}
     cpu_seconds: dict[bool, list[float]] = {False: [], True: []}
     lost: list[float] = []

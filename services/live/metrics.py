@@ -43,11 +43,8 @@ FIRST_SIGNAL_BUCKETS_S = (
 waits for the next open."""
 PENDING_ANNOUNCEMENTS_MAX = 10_000
 _FINAL = {True: "true", False: "false"}
-_INSTRUMENT, _HORIZON, _IS_FINAL = (
-    attrgetter("instrument"),
-    attrgetter("horizon"),
-    attrgetter("final"),
-)
+_REACTION_FINAL = attrgetter("instrument", "horizon", "final")
+_ANNOUNCEMENT = attrgetter("announcement_id")
 
 
 @dataclass(slots=True)
@@ -202,19 +199,26 @@ class LiveMetrics:
         if not signals:
             return
         now = self.wall_s() if acked_s is None else acked_s
-        # three attributes read per revision, in C (map, zip, attrgetter); the rest per series
-        reactions = list(zip(map(_INSTRUMENT, signals), map(_HORIZON, signals), strict=True))
-        latest = dict(zip(reactions, signals, strict=True))
-        emitted = collections.Counter(zip(reactions, map(_IS_FINAL, signals), strict=True))
+        # per revision, in C: one read of its three labels (one tuple), counted, and the
+        # position of the last revision of each; the rest per series
+        keys = list(map(_REACTION_FINAL, signals))
+        emitted = collections.Counter(keys)
+        last: dict[tuple[str, str], int] = {}
+        for (instrument, horizon, _), index in dict(
+            zip(keys, range(len(keys)), strict=True)
+        ).items():
+            if index > last.get((instrument, horizon), -1):
+                last[(instrument, horizon)] = index
+        latest = {reaction: signals[index] for reaction, index in last.items()}
         if arrived_ms:
             self._observe_latency(emitted, arrived_ms, now)
-        self.signals.add_all({(i, h, _FINAL[f]): n for ((i, h), f), n in emitted.items()})
+        self.signals.add_all({(i, h, _FINAL[f]): n for (i, h, f), n in emitted.items()})
         self.latest_return.set_all({key: s.return_pct for key, s in latest.items()})
         self.latest_z.set_all(
             {key: s.z_score for key, s in latest.items() if s.z_score is not None}
         )
         if self._awaiting_first:
-            for announcement_id in {s.announcement_id for s in signals}:
+            for announcement_id in set(map(_ANNOUNCEMENT, signals)):
                 received = self._awaiting_first.pop(announcement_id, None)
                 if received is not None:
                     self.announcement_to_first_signal.observe(now - received)
@@ -222,14 +226,14 @@ class LiveMetrics:
 
     def _observe_latency(
         self,
-        emitted: Mapping[tuple[tuple[str, str], bool], int],
+        emitted: Mapping[tuple[str, str, bool], int],
         arrived_ms: Mapping[str, int],
         now: float,
     ) -> None:
         """Each revision timed from the newest record of its instrument: one observation of
         that latency per instrument, counted."""
         revisions: dict[str, int] = {}
-        for ((instrument, _), _), count in emitted.items():
+        for (instrument, _, _), count in emitted.items():
             revisions[instrument] = revisions.get(instrument, 0) + count
         for instrument, count in revisions.items():
             arrived = arrived_ms.get(instrument)

@@ -177,3 +177,18 @@ def test_revisions_are_timed_when_acknowledged_not_when_observed() -> None:
     metrics.published([signal("a1", "KOSPI")], arrived_ms={"KOSPI": ARRIVED_MS}, acked_s=acked_s)
     count, total, _ = histogram(registry, "mr_tick_to_signal_seconds", "0.51")
     assert (count, total) == (1, 0.25)
+
+
+def test_the_gauges_take_the_last_revision_of_a_batch_final_or_not() -> None:
+    kospi_close = {"instrument": "KOSPI", "horizon": "close"}
+    for revisions, expected in [
+        ([signal(return_pct=1.0), signal(revision=2, final=True, return_pct=2.0)], 2.0),
+        ([signal(final=True, return_pct=3.0), signal(revision=2, return_pct=4.0)], 4.0),
+    ]:
+        registry = CollectorRegistry()
+        metrics = LiveMetrics.create(registry, wall_s=WallClock(ARRIVED_MS / 1000))
+        metrics.published(revisions, arrived_ms={})
+        assert gauge(registry, "mr_reaction_return_pct", **kospi_close) == expected
+        for final in ("true", "false"):
+            emitted = gauge(registry, "mr_signals_emitted_total", **kospi_close, final=final)
+            assert emitted == 1
