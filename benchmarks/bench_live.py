@@ -9,7 +9,8 @@ by instrument); each round starts a fresh engine (new consumer group, new SQLite
 times it from its first consumed tick to its last, read from its own /metrics.
 Latency: an engine is started first; 50 announcements and then ticks are offered at `--rate`
 per second for `--seconds` (event time advancing 100 ms per tick and instrument, so reactions
-move), and a consumer of the signals topic times each provisional revision from the Kafka
+move), and a consumer of the signals topic (a process of its own, so that offering does not
+delay its receipts) times each provisional revision from the Kafka
 timestamp of the tick it reports (`last_at`) to its receipt, and each announcement to its first
 signal. The engine's `mr_tick_to_signal_seconds` and `mr_announcement_to_first_signal_seconds`
 histograms measure the same from the inside (quantiles interpolated within a bucket, as PromQL's
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import os
 import shutil
 import socket
@@ -35,6 +37,8 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 
 import httpx
@@ -219,36 +223,63 @@ async def wait_ready(base: str) -> None:
     raise SystemExit("the engine did not get ready in 60 s")
 
 
+Received = tuple[float, str, str, str, bool]
+"""A signal as the outside consumer saw it: receipt (epoch s), announcement, instrument,
+`last_at`, final."""
+
+
+def receive_signals(
+    topic: str, ready: EventType, stop: EventType, out: Queue[list[Received]]
+) -> None:
+    """The outside consumer, in a process of its own so that the offering loop's work does not
+    delay its receipts: every signal from the end of `topic`, until `stop`, then `out`."""
+    asyncio.run(_receive(topic, ready, stop, out))
+
+
+async def _receive(
+    topic: str, ready: EventType, stop: EventType, out: Queue[list[Received]]
+) -> None:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=BOOTSTRAP, auto_offset_reset="latest")
+    await consumer.start()
+    received: list[Received] = []
+    try:
+        for _ in range(600):  # holds its partitions (and their end) before the first record
+            await consumer.getmany(timeout_ms=100)
+            if consumer.assignment():
+                ready.set()
+                break
+        while not stop.is_set():
+            polled = await consumer.getmany(timeout_ms=50)
+            now = time.time()
+            for records in polled.values():
+                for record in records:
+                    s = orjson.loads(record.value)
+                    received.append(
+                        (now, s["announcement_id"], s["instrument"], s["last_at"], s["final"])
+                    )
+    finally:
+        await consumer.stop()
+        out.put(received)
+
+
 async def latency_round(
     topics: dict[str, str], rate: int, seconds: int, folder: Path
 ) -> dict[str, float]:
     """One round's figures (ms, ticks/s, CPU s per s), printed and returned."""
+    context = multiprocessing.get_context("spawn")
+    ready, stop, results = context.Event(), context.Event(), context.Queue()
     with engine_process(topics, folder) as (base, pid):
         await wait_ready(base)
         sent_ms: dict[tuple[str, str], int] = {}
         announced_ms: dict[str, int] = {}
-        latencies: list[float] = []
-        first_signal: list[float] = []
-        consumer = AIOKafkaConsumer(
-            topics["signals"], bootstrap_servers=BOOTSTRAP, auto_offset_reset="latest"
+        receiver = context.Process(
+            target=receive_signals, args=(topics["signals"], ready, stop, results), daemon=True
         )
-        await consumer.start()
+        receiver.start()
         producer = AIOKafkaProducer(bootstrap_servers=BOOTSTRAP, linger_ms=2)
         await producer.start()
-
-        async def receive() -> None:
-            async for record in consumer:
-                received = time.time()
-                signal = orjson.loads(record.value)
-                announced = announced_ms.pop(signal["announcement_id"], None)
-                if announced is not None:
-                    first_signal.append(received - announced / 1000)
-                at = sent_ms.get((signal["instrument"], signal["last_at"]))
-                if at is not None and not signal["final"]:
-                    latencies.append(received - at / 1000)
-
-        receiver = asyncio.create_task(receive())
-        await asyncio.sleep(1)  # the consumer holds its partitions before the first record
+        if not await asyncio.to_thread(ready.wait, 60):
+            raise SystemExit("the consumer of the signals did not get its partitions in 60 s")
         for line in announcement_lines():
             key, value = line.split(b"\t", 1)
             announced_ms[key.decode()] = ms = int(time.time() * 1000)
@@ -271,11 +302,20 @@ async def latency_round(
         offered_s = time.monotonic() - started
         await asyncio.sleep(3)  # the last revisions arrive
         cpu_s = cpu_seconds(pid) - cpu_before
-        receiver.cancel()
-        await asyncio.gather(receiver, return_exceptions=True)
+        stop.set()
+        received = await asyncio.to_thread(results.get, True, 60)
+        receiver.join(timeout=30)
         await producer.stop()
-        await consumer.stop()
         scraped = scrape(base)
+    latencies: list[float] = []
+    first_signal: list[float] = []
+    for at_s, announcement_id, instrument, last_at, final in received:
+        announced = announced_ms.pop(announcement_id, None)
+        if announced is not None:
+            first_signal.append(at_s - announced / 1000)
+        tick_ms = sent_ms.get((instrument, last_at))
+        if tick_ms is not None and not final:
+            latencies.append(at_s - tick_ms / 1000)
     inside = scraped.get("mr_tick_to_signal_seconds", [])
     first_inside = scraped.get("mr_announcement_to_first_signal_seconds", [])
     out = np.asarray(latencies) * 1e3

@@ -264,10 +264,13 @@ class TopicConsumer:
             await self._owner.acquired()
         return from_start
 
-    async def _save_checkpoints(self, partitions: list[TopicPartition]) -> None:
+    async def _save_checkpoints(
+        self, partitions: list[TopicPartition], *, wait: bool = True
+    ) -> None:
         """Save the partitions' state unless a batch was cut short between the sink and its
         offsets (then the next owner reads from the previous checkpoint). A failure is logged:
-        a checkpoint only shortens the next assignment's reading."""
+        a checkpoint only shortens the next assignment's reading. With `wait=False` (the
+        periodic save) it may be stored while the next batches are read."""
         assert self._checkpoints is not None
         async with self._state_lock:
             if self._torn:
@@ -283,7 +286,7 @@ class TopicConsumer:
                 if tp in self._next
             }
             try:
-                await self._checkpoints.save(positions)
+                await self._checkpoints.save(positions, wait=wait)
             except Exception:
                 log.exception("%s: checkpoints not saved", self.topic)
 
@@ -332,7 +335,7 @@ class TopicConsumer:
             # the group is rebalancing: offsets still owned are committed with the next batch
             log.info("%s: offsets not committed, the group rebalanced meanwhile", self.topic)
         if self._checkpoints is not None and self._checkpoints.due():
-            await self._save_checkpoints(list(consumer.assignment()))
+            await self._save_checkpoints(list(consumer.assignment()), wait=False)
         self._metrics.consumed.labels(self.topic).inc(result.consumed)
         if result.duplicates:
             self._metrics.duplicate.labels(self.topic).inc(result.duplicates)

@@ -46,7 +46,9 @@ class RecentSet:
 
     O(1) per key whatever the fill: a dict answers membership and a queue of the same keys, in
     the order they came, names the one to forget. (Evicting a dict's first key instead costs
-    a scan over the slots its earlier deletions left, once per key when the window is full.)"""
+    a scan over the slots its earlier deletions left, once per key when the window is full.)
+    A queue per tag holds the same keys again, so a checkpoint copies its partition's share
+    instead of scanning the whole window (the oldest key is the oldest of its tag)."""
 
     def __init__(self, capacity: int) -> None:
         if capacity < 1:
@@ -54,6 +56,7 @@ class RecentSet:
         self._capacity = capacity
         self._keys: dict[Hashable, int] = {}
         self._order: deque[Hashable] = deque()
+        self._by_tag: dict[int, deque[Hashable]] = {}
 
     def add(self, key: Hashable, tag: int = 0) -> bool:
         """Remember `key`; False when it was already there."""
@@ -61,16 +64,20 @@ class RecentSet:
 
     def add_all(self, keys: Iterable[Hashable], tags: Iterable[int]) -> list[bool]:
         """`add` of each key with its tag, in order: a key repeated is new only the first time."""
-        known, order, capacity = self._keys, self._order, self._capacity
+        known, order, capacity, by_tag = self._keys, self._order, self._capacity, self._by_tag
         new: list[bool] = []
         for key, tag in zip(keys, tags, strict=True):
             if key in known:
                 new.append(False)
                 continue
             if len(order) == capacity:
-                del known[order.popleft()]
+                by_tag[known.pop(order.popleft())].popleft()
             known[key] = tag
             order.append(key)
+            queue = by_tag.get(tag)
+            if queue is None:
+                queue = by_tag[tag] = deque()
+            queue.append(key)
             new.append(True)
         return new
 
@@ -79,5 +86,4 @@ class RecentSet:
 
     def tagged(self, tag: int) -> list[Hashable]:
         """The keys remembered with `tag`, oldest first."""
-        keys = self._keys
-        return [key for key in self._order if keys[key] == tag]
+        return list(self._by_tag.get(tag, ()))

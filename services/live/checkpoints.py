@@ -20,7 +20,7 @@ import asyncio
 import io
 import logging
 import struct
-from collections.abc import Hashable, Sequence
+from collections.abc import Awaitable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -138,6 +138,8 @@ class EngineCheckpoints:
         self._batches = batches
         self._last_s = clock.monotonic_s()
         self._since = 0
+        self._storing: asyncio.Task[None] | None = None
+        """A save whose engine state is taken, being packed and stored in the background."""
 
     def due(self) -> bool:
         """Counts a batch; true when a checkpoint is due after it."""
@@ -181,25 +183,54 @@ class EngineCheckpoints:
         log.info("%s[%d]: %s checkpoint, re-reading from the start", topic, partition, outcome)
         return None
 
-    async def save(self, positions: dict[int, PartitionPosition]) -> None:
-        """One checkpoint per partition, with the instruments seen on it, in one transaction."""
+    async def save(self, positions: dict[int, PartitionPosition], *, wait: bool = True) -> None:
+        """One checkpoint per partition, with the instruments seen on it, in one transaction.
+        The engine's state is taken before returning, so it is the state `positions` describe
+        whatever batch comes next. With `wait=False` it is then packed and stored in the
+        background (a failure is logged), so the next batches are not held back by it; any
+        later save first waits for that one, so checkpoints are stored in the order taken."""
+        await self.flush()
         self._since = 0
         self._last_s = self._clock.monotonic_s()
         if not positions:
             return
-        with self._metrics.save_seconds.time():
-            checkpoints = [
-                Checkpoint(
-                    p,
-                    pos.next_offset,
-                    await asyncio.to_thread(pack, await self._sink.snapshot(pos.keys), pos.recent),
-                )
+        started_s = self._clock.monotonic_s()
+        taken = await self._sink.snapshots([pos.keys for pos in positions.values()])
+        states = dict(zip(positions, taken, strict=True))
+        storing = self._pack_and_store(positions, states, started_s)
+        if wait:
+            await storing
+        else:
+            self._storing = asyncio.create_task(self._logging_failure(storing), name="checkpoint")
+
+    async def flush(self) -> None:
+        """Wait for the save being stored in the background, if any."""
+        storing, self._storing = self._storing, None
+        if storing is not None:
+            await storing
+
+    async def _pack_and_store(
+        self, positions: dict[int, PartitionPosition], states: dict[int, bytes], started_s: float
+    ) -> None:
+        def pack_all() -> list[Checkpoint]:
+            return [
+                Checkpoint(p, pos.next_offset, pack(states[p], pos.recent))
                 for p, pos in positions.items()
             ]
-            await self._store.save(checkpoints, now=self._clock.now())
+
+        checkpoints = await asyncio.to_thread(pack_all)
+        await self._store.save(checkpoints, now=self._clock.now())
+        self._metrics.save_seconds.observe(self._clock.monotonic_s() - started_s)
         for cp in checkpoints:
             self._metrics.size.labels(str(cp.partition)).set(len(cp.state))
         self._metrics.saves.inc(len(checkpoints))
+
+    @staticmethod
+    async def _logging_failure(storing: Awaitable[None]) -> None:
+        try:
+            await storing
+        except Exception:
+            log.exception("checkpoints not saved")
 
 
 def engine_checkpoints(

@@ -166,11 +166,17 @@ class LivePipeline:
         """Partitions assigned, about to be replayed: continue from what the store has."""
         await self.recover()
 
-    async def snapshot(self, instruments: Iterable[str]) -> bytes:
-        """The engine state of `instruments`, for a checkpoint (services/live/checkpoints.py).
-        Taken in a thread, the engine locked: the loop keeps the group's heartbeats going."""
+    async def snapshots(self, groups: Sequence[Iterable[str]]) -> list[bytes]:
+        """The engine state of each group of instruments (a partition's), taken together for
+        a checkpoint (services/live/checkpoints.py). Taken in one thread, the engine locked:
+        the loop keeps the group's heartbeats going."""
+        sets = [set(instruments) for instruments in groups]
+
+        def take_all() -> list[bytes]:
+            return [snapshot.take(self.engine, instruments) for instruments in sets]
+
         async with self._lock:
-            return await asyncio.to_thread(snapshot.take, self.engine, set(instruments))
+            return await asyncio.to_thread(take_all)
 
     async def load_snapshot(self, blob: bytes) -> list[str]:
         """Continue from a checkpoint's engine state; returns its instruments. Raises
@@ -248,11 +254,16 @@ class LivePipeline:
             log.exception("the last batch was not published: left in the outbox")
 
     async def _send(self, stored: Sequence[Signal], arrived_ms: Mapping[str, int]) -> None:
-        await self._publish(stored)
-        self._sent(stored, arrived_ms)
+        self._sent(stored, arrived_ms, acked_s=await self._publish(stored))
 
-    def _sent(self, stored: Sequence[Signal], arrived_ms: Mapping[str, int]) -> None:
-        self._metrics.published(stored, arrived_ms=arrived_ms)
+    def _sent(
+        self,
+        stored: Sequence[Signal],
+        arrived_ms: Mapping[str, int],
+        *,
+        acked_s: float | None = None,
+    ) -> None:
+        self._metrics.published(stored, arrived_ms=arrived_ms, acked_s=acked_s)
         for signal in stored:
             _log_revision(signal)
 
@@ -266,11 +277,13 @@ class LivePipeline:
             sent += len(pending)
         return sent
 
-    async def _publish(self, signals: Sequence[Signal]) -> None:
+    async def _publish(self, signals: Sequence[Signal]) -> float | None:
         """Deliver to every publisher (retrying each until it succeeds), then release the
-        outbox."""
+        outbox. Returns the wall-clock time (epoch seconds) they all had the signals: the
+        release that follows is a store transaction, which may wait for the next batch's
+        write, and is no part of a revision's latency."""
         if not signals:
-            return
+            return None
         for publisher in self._publishers:
             await retrying(
                 partial(publisher.publish, signals),
@@ -278,10 +291,12 @@ class LivePipeline:
                 outages=self.outages,
                 transient=kafka_transient,
             )
+        delivered_s = self._metrics.wall_s()
         if self._outbox is not None:
             outbox = self._outbox
             cursors = [s.cursor for s in signals if s.cursor is not None]
             await self._retry_store(lambda: outbox.mark_published(cursors))
+        return delivered_s
 
     async def _retry_store(self, call: Callable[[], Awaitable[T]]) -> T:
         return await retrying(

@@ -43,7 +43,7 @@ def test_each_revision_is_timed_from_the_newest_record_of_its_instrument() -> No
     ]
     arrived = {"KOSPI": ARRIVED_MS, "KOSDAQ": ARRIVED_MS + 1_750}
     metrics.published(revisions, arrived_ms=arrived)
-    count, total, fast = histogram(registry, "mr_tick_to_signal_seconds", "0.5")
+    count, total, fast = histogram(registry, "mr_tick_to_signal_seconds", "0.51")
     assert count == 3
     assert total == 2.0 + 2.0 + 0.25
     assert fast == 1
@@ -53,7 +53,7 @@ def test_revisions_of_the_idle_timer_are_not_timed() -> None:
     registry = CollectorRegistry()
     metrics = LiveMetrics.create(registry, wall_s=WallClock(ARRIVED_MS / 1000))
     metrics.published([signal("a1", final=True)], arrived_ms={})
-    assert histogram(registry, "mr_tick_to_signal_seconds", "0.5")[0] == 0
+    assert histogram(registry, "mr_tick_to_signal_seconds", "0.51")[0] == 0
     assert (
         registry.get_sample_value(
             "mr_signals_emitted_total", {"instrument": "KOSPI", "horizon": "close", "final": "true"}
@@ -163,3 +163,32 @@ def test_latency_buckets_resolve_the_target_and_reach_past_a_long_backlog() -> N
     assert 0.1 in bounds  # the target is a bucket's edge
     # neighbours at most a third apart: a quantile read from the buckets is close to the truth
     assert all(high / low <= 4 / 3 + 1e-9 for low, high in pairwise(bounds))
+    # and at most 12.5% apart from 10 ms to 1 s, where the target and a loaded run's tail are
+    fine = [(low, high) for low, high in pairwise(bounds) if 0.01 <= low < 1]
+    assert fine[0][0] == 0.01
+    assert fine[-1][1] == 1.0
+    assert all(high / low <= 1.125 + 1e-9 for low, high in fine)
+
+
+def test_revisions_are_timed_when_acknowledged_not_when_observed() -> None:
+    registry = CollectorRegistry()
+    metrics = LiveMetrics.create(registry, wall_s=WallClock(ARRIVED_MS / 1000 + 9.0))
+    acked_s = ARRIVED_MS / 1000 + 0.25
+    metrics.published([signal("a1", "KOSPI")], arrived_ms={"KOSPI": ARRIVED_MS}, acked_s=acked_s)
+    count, total, _ = histogram(registry, "mr_tick_to_signal_seconds", "0.51")
+    assert (count, total) == (1, 0.25)
+
+
+def test_the_gauges_take_the_last_revision_of_a_batch_final_or_not() -> None:
+    kospi_close = {"instrument": "KOSPI", "horizon": "close"}
+    for revisions, expected in [
+        ([signal(return_pct=1.0), signal(revision=2, final=True, return_pct=2.0)], 2.0),
+        ([signal(final=True, return_pct=3.0), signal(revision=2, return_pct=4.0)], 4.0),
+    ]:
+        registry = CollectorRegistry()
+        metrics = LiveMetrics.create(registry, wall_s=WallClock(ARRIVED_MS / 1000))
+        metrics.published(revisions, arrived_ms={})
+        assert gauge(registry, "mr_reaction_return_pct", **kospi_close) == expected
+        for final in ("true", "false"):
+            emitted = gauge(registry, "mr_signals_emitted_total", **kospi_close, final=final)
+            assert emitted == 1

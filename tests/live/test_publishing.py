@@ -4,8 +4,9 @@ the next batch is read, one batch in flight, and revisions leave in cursor order
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from services.events import Signal
@@ -127,3 +128,51 @@ async def test_without_an_outbox_a_batch_is_published_before_it_counts_as_accept
 
 async def _stored(store: SqlStore) -> bool:
     return bool(await latest_revisions(store))
+
+
+class Wall:
+    def __init__(self, now_s: float) -> None:
+        self.now_s = now_s
+
+    def __call__(self) -> float:
+        return self.now_s
+
+
+class SlowRelease:
+    """The store, whose outbox release takes `release_s` of the wall clock (as when it waits
+    for the next batch's write)."""
+
+    def __init__(self, store: SqlStore, wall: Wall, release_s: float) -> None:
+        self._store, self._wall, self._release_s = store, wall, release_s
+
+    async def unpublished(self, *, limit: int) -> list[Signal]:
+        return await self._store.unpublished(limit=limit)
+
+    async def mark_published(self, cursors: Collection[int]) -> None:
+        self._wall.now_s += self._release_s
+        await self._store.mark_published(cursors)
+
+
+async def test_a_revision_is_timed_when_delivered_not_when_released_from_the_outbox(
+    store: SqlStore,
+) -> None:
+    engine, clock = make_engine()
+    arrived_ms = 1_751_932_800_000
+    wall = Wall(arrived_ms / 1000 + 0.05)  # delivered 50 ms after the tick reached Kafka
+    registry = CollectorRegistry()
+    metrics = LiveMetrics.create(registry, wall_s=wall)
+    outbox = SlowRelease(store, wall, release_s=5.0)
+    publisher = GatedPublisher()
+    publisher.gate.set()
+    pipeline = LivePipeline(engine, store, [publisher], metrics, clock, outbox=outbox)
+    published = announcement("a1", kst(2025, 7, 8, 9, 0))
+    await pipeline.accept(IngestBatch([published], ticks("KOSPI", PREV_CLOSE)))
+    opening = IngestBatch(prices=ticks("KOSPI", OPENING), arrived_ms={"KOSPI": arrived_ms})
+    await pipeline.accept(opening)
+    await pipeline.settle()
+
+    count = registry.get_sample_value("mr_tick_to_signal_seconds_count")
+    total = registry.get_sample_value("mr_tick_to_signal_seconds_sum")
+    assert count, "the opening ticks caused no revision: the test proves nothing"
+    assert total == pytest.approx(0.05 * count)
+    assert await held(store) == []  # released all the same
