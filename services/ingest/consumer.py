@@ -280,7 +280,7 @@ class TopicConsumer:
                 tp.partition: PartitionPosition(
                     self._next[tp],
                     frozenset(k.decode(errors="replace") for k in self._keys.get(tp, ())),
-                    tuple(self._seen.tagged(tp.partition)),
+                    self._seen.tagged(tp.partition),
                 )
                 for tp in partitions
                 if tp in self._next

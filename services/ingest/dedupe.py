@@ -7,6 +7,7 @@ from collections.abc import Hashable, Iterable
 from typing import Protocol
 
 from services.events import Announcement, Price
+from services.ingest.types import Recent
 
 
 def announcement_identity(event: Announcement) -> Hashable:
@@ -35,7 +36,7 @@ class DedupeWindow(Protocol):
         """Remember each key with its tag, in order; False where it was already there."""
         ...
 
-    def tagged(self, tag: int) -> list[Hashable]:
+    def tagged(self, tag: int) -> Recent:
         """The keys remembered with `tag`, oldest first (what a checkpoint saves)."""
         ...
 

@@ -66,9 +66,10 @@ class RecentRows:
         new: list[bool] = self.add_frame(frame, pl.Series(tag_list, dtype=pl.Int64)).to_list()
         return new
 
-    def tagged(self, tag: int) -> list[Hashable]:
-        """The keys remembered with `tag`, oldest first."""
-        return list(self._window.filter(pl.col("tag") == tag).select(_IDENTITY).iter_rows())
+    def tagged(self, tag: int) -> pl.DataFrame:
+        """The keys remembered with `tag`, oldest first, as `IDENTITY_SCHEMA` columns: a
+        checkpoint stores them as they are, with no Python object per key."""
+        return self._window.filter(pl.col("tag") == tag).select(_IDENTITY)
 
     def add_frame(self, rows: pl.DataFrame, tags: pl.Series) -> pl.Series:
         """Whether each row (`IDENTITY_SCHEMA` columns) is new, as `add` of each in order would

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -10,6 +10,10 @@ import polars as pl
 
 from services.events import Announcement
 from services.frames import PRICE_SCHEMA
+
+Recent = Sequence[Hashable] | pl.DataFrame
+"""A dedupe window's identities, oldest first: as keys, or for prices as identity columns
+(`PriceRow`'s fields), which a checkpoint stores without a Python object per key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +56,7 @@ class PartitionPosition:
 
     next_offset: int
     keys: frozenset[str]
-    recent: tuple[Hashable, ...] = ()
+    recent: Recent = ()
 
 
 class PartitionCheckpoints(Protocol):

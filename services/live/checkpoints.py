@@ -20,7 +20,7 @@ import asyncio
 import io
 import logging
 import struct
-from collections.abc import Awaitable, Hashable, Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -33,7 +33,7 @@ from services.engine.exceptions import SnapshotError
 from services.engine.types import Clock
 from services.frames import PRICE_SCHEMA
 from services.ingest.fastprice import PriceRow
-from services.ingest.types import PartitionPosition
+from services.ingest.types import PartitionPosition, Recent
 from services.live.pipeline import LivePipeline
 from services.settings import Settings
 from services.store.checkpoints import Checkpoint, CheckpointStore
@@ -49,12 +49,16 @@ _RECENT_SCHEMA = PRICE_SCHEMA | {"ts": pl.Int64()}
 """Price identities (`PriceRow`) as columns: a window of ticks compresses to a few bytes each."""
 
 
-def pack(engine_state: bytes, recent: Sequence[Hashable]) -> bytes:
-    """A partition's checkpoint: its engine snapshot and its dedupe window (price rows)."""
-    rows = cast("Sequence[PriceRow]", recent)
-    # column by column: far faster than zip(*rows) over a window of many thousand rows
-    columns = {name: [row[i] for row in rows] for i, name in enumerate(_RECENT_SCHEMA)}
-    frame = pl.DataFrame(columns, schema=_RECENT_SCHEMA)
+def pack(engine_state: bytes, recent: Recent) -> bytes:
+    """A partition's checkpoint: its engine snapshot and its dedupe window (price rows, or
+    their columns)."""
+    if isinstance(recent, pl.DataFrame):
+        frame = recent.select(pl.col(name).cast(dtype) for name, dtype in _RECENT_SCHEMA.items())
+    else:
+        rows = cast("Sequence[PriceRow]", recent)
+        # column by column: far faster than zip(*rows) over a window of many thousand rows
+        columns = {name: [row[i] for row in rows] for i, name in enumerate(_RECENT_SCHEMA)}
+        frame = pl.DataFrame(columns, schema=_RECENT_SCHEMA)
     out = io.BytesIO()
     out.write(_HEADER.pack(_MAGIC, len(engine_state)))
     out.write(engine_state)

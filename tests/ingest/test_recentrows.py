@@ -46,7 +46,7 @@ def test_polls_are_judged_as_keys_added_one_by_one(
         assert got == theirs.add_all(keys, tags)
         assert len(ours) == len(theirs)
         for tag in range(3):
-            assert ours.tagged(tag) == theirs.tagged(tag)
+            assert ours.tagged(tag).rows() == theirs.tagged(tag)
 
 
 def test_a_checkpoints_keys_added_back_are_remembered() -> None:
@@ -55,8 +55,8 @@ def test_a_checkpoints_keys_added_back_are_remembered() -> None:
     bar = ("KOSPI", 1, None, 1.0, 2.0, 0.5, 1.5, "1m", 10.0)
     assert seen.add_all([tick, bar], [0, 1]) == [True, True]
     assert not seen.add(tick, 1)  # a duplicate whatever its partition
-    assert seen.tagged(0) == [tick]
-    assert seen.tagged(1) == [bar]
+    assert seen.tagged(0).rows() == [tick]
+    assert seen.tagged(1).rows() == [bar]
     assert seen.add(("KOSPI", 2, 2.0, None, None, None, None, None, None))
     assert seen.add(("KOSPI", 3, 2.0, None, None, None, None, None, None))  # `tick` forgotten
     assert seen.add(tick)

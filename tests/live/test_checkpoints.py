@@ -6,6 +6,7 @@ import pytest
 
 from services.engine.exceptions import SnapshotError
 from services.ingest.fastprice import PriceRow
+from services.ingest.recentrows import RecentRows
 from services.live.checkpoints import pack, unpack
 
 TICK: PriceRow = ("KOSPI", 1_751_932_800_000_000, 3059.47, None, None, None, None, None, None)
@@ -20,6 +21,15 @@ def test_the_snapshot_and_dedupe_window_come_back_as_they_went() -> None:
     assert restored == state
     assert recent == [TICK, BAR]  # same identities, same order: duplicates of them are dropped
     assert unpack(pack(b"", ())) == (b"", [])
+
+
+def test_the_price_window_is_saved_from_its_columns_as_from_its_rows() -> None:
+    other_bar: PriceRow = (*BAR[:2], 1.0, *BAR[3:])
+    window = RecentRows(10)
+    window.add_all((TICK, BAR, TICK, other_bar), (0, 1, 0, 0))  # the second TICK repeats
+    share = window.tagged(0)  # partition 0's identities as columns, oldest first
+    rows = [TICK, other_bar]
+    assert unpack(pack(b"state", share)) == (b"state", rows)
 
 
 @pytest.mark.parametrize(
