@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
@@ -105,7 +106,8 @@ class AlertStore:
         return None if row is None else _subscription(row)
 
     async def remove_subscription(self, subscription_id: str) -> bool:
-        """Delete the subscription and its outbox; False if there was none."""
+        """Delete the subscription and its outbox (in this order, as `record` locks them);
+        False if there was none."""
         async with self._write_lock, self._engine.begin() as conn:
             gone = await conn.execute(
                 delete(alert_subscriptions).where(alert_subscriptions.c.id == subscription_id)
@@ -215,13 +217,21 @@ class AlertStore:
         # a row retried and then delivered within one batch ends as its last outcome says
         final = {x.item.id: x for x in outcomes}.values()
         batch = orjson.dumps([_outcome_row(x) for x in final]).decode()
-        async with self._write_lock, self._engine.begin() as conn:
-            await conn.execute(_record_outcomes(self._engine.dialect.name), {"rows": batch})
-            rows = await conn.execute(
-                select(alert_subscriptions).where(
-                    alert_subscriptions.c.id.in_(list(by_subscription))
-                )
+        # PostgreSQL locks rows: the revision writes (which only add outbox rows) need not wait
+        # for outcomes. Subscriptions are locked first, in id order, as their removal does
+        concurrent = self._engine.dialect.name == "postgresql"
+        async with (
+            contextlib.nullcontext() if concurrent else self._write_lock,
+            self._engine.begin() as conn,
+        ):
+            locked = (
+                select(alert_subscriptions)
+                .where(alert_subscriptions.c.id.in_(list(by_subscription)))
+                .order_by(alert_subscriptions.c.id)
+                .with_for_update()
             )
+            rows = (await conn.execute(locked)).all()
+            await conn.execute(_record_outcomes(self._engine.dialect.name), {"rows": batch})
             updated: dict[str, StoredSubscription] = {}
             for row in rows:
                 sub = _subscription(row)
