@@ -11,14 +11,18 @@ issue's target (>= 2,000 deliveries/s, p99 <= 250 ms), never asserts on time.
 
 Phases per store: `burst` at each of `--sizes` writes every revision at once, 500 per store
 batch (5 revisions per reaction, in order), and times until the outbox is empty: deliveries/s;
-its latency is mostly queueing. `paced` writes each of `--paced` revisions at each of `--rates`
-revisions/s (x 10 subscriptions: 2,000 and 4,000 deliveries/s offered) in batches of 10:
-latency at a steady load (revision emitted, i.e. stamped just before its store write, to the
-receiver's 2xx as the dispatcher records it); its deliveries/s is what was delivered until the
-outbox was empty. 10,000 revisions are ten times what a subscription's queue holds in memory
+its latency is mostly queueing. `paced` emits each of `--paced` revisions at each of `--rates`
+revisions/s (x 10 subscriptions: 2,000 and 4,000 deliveries/s offered): revision i is due at
+i / rate s, and each store write takes every revision due by then, so however long a write
+takes the offered rate is the asked one (`revisions written/s` shows it): latency at a steady
+load (revision emitted, i.e. its due time, to the receiver's 2xx as the dispatcher records
+it), the writer's queueing included; its deliveries/s is what was delivered until the outbox
+was empty. 10,000 revisions are ten times what a subscription's queue holds in memory
 (64 x 16 rows, twice that offered by the writes). Each figure: min / median / max over `--runs`
 runs, with the CPU this process spent per delivery (the revision writes and the dispatcher: the
-receiver runs in its own process) and the 1-minute load average at the end of each run."""
+receiver runs in its own process), the 1-minute load average at the end of each run, and the
+mean time of the dispatcher's outcome transactions. The process's collector is set as `serve`
+sets it (services/gctune.py)."""
 
 from __future__ import annotations
 
