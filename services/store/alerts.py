@@ -177,6 +177,14 @@ class AlertStore:
 
     # -- the dispatcher's side -------------------------------------------------------------------
 
+    def _beside_revision_writes(self) -> contextlib.AbstractAsyncContextManager[object]:
+        """What the dispatcher's writes hold: the store's write lock on SQLite (one writer at a
+        time); nothing on PostgreSQL, whose row locks let them run beside the revision writes
+        (which only add outbox rows), so those never wait for outcomes or a pruning scan."""
+        if self._engine.dialect.name == "postgresql":
+            return contextlib.nullcontext()
+        return self._write_lock
+
     async def pending(
         self, subscription_id: str, *, limit: int, after_id: int = 0
     ) -> list[OutboxItem]:
@@ -217,13 +225,8 @@ class AlertStore:
         # a row retried and then delivered within one batch ends as its last outcome says
         final = {x.item.id: x for x in outcomes}.values()
         batch = orjson.dumps([_outcome_row(x) for x in final]).decode()
-        # PostgreSQL locks rows: the revision writes (which only add outbox rows) need not wait
-        # for outcomes. Subscriptions are locked first, in id order, as their removal does
-        concurrent = self._engine.dialect.name == "postgresql"
-        async with (
-            contextlib.nullcontext() if concurrent else self._write_lock,
-            self._engine.begin() as conn,
-        ):
+        # subscriptions are locked first, in id order, as their removal does
+        async with self._beside_revision_writes(), self._engine.begin() as conn:
             locked = (
                 select(alert_subscriptions)
                 .where(alert_subscriptions.c.id.in_(list(by_subscription)))
@@ -249,7 +252,7 @@ class AlertStore:
         """Delete the rows delivered before `before_us`; returns how many."""
         o = alert_outbox.c
         stmt = delete(alert_outbox).where(o.state == DELIVERED, o.delivered_at_us < before_us)
-        async with self._write_lock, self._engine.begin() as conn:
+        async with self._beside_revision_writes(), self._engine.begin() as conn:
             return int((await conn.execute(stmt)).rowcount)
 
     @asynccontextmanager
