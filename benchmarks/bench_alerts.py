@@ -13,16 +13,16 @@ Phases per store: `burst` at each of `--sizes` writes every revision at once, 50
 batch (5 revisions per reaction, in order), and times until the outbox is empty: deliveries/s;
 its latency is mostly queueing. `paced` emits each of `--paced` revisions at each of `--rates`
 revisions/s (x 10 subscriptions: 2,000 and 4,000 deliveries/s offered): revision i is due at
-i / rate s, and each store write takes every revision due by then, so however long a write
-takes the offered rate is the asked one (`revisions written/s` shows it): latency at a steady
-load (revision emitted, i.e. its due time, to the receiver's 2xx as the dispatcher records
-it), the writer's queueing included; its deliveries/s is what was delivered until the outbox
-was empty. 10,000 revisions are ten times what a subscription's queue holds in memory
-(64 x 16 rows, twice that offered by the writes). Each figure: min / median / max over `--runs`
-runs, with the CPU this process spent per delivery (the revision writes and the dispatcher: the
-receiver runs in its own process), the 1-minute load average at the end of each run, and the
-mean time of the dispatcher's outcome transactions. The process's collector is set as `serve`
-sets it (services/gctune.py)."""
+i / rate s, and each store write (one every 20 ms at most) takes every revision due by then,
+so however long a write takes the offered rate is the asked one (`revisions written/s` shows
+it): latency at a steady load (revision emitted, i.e. its due time, to the receiver's 2xx as
+the dispatcher records it), the wait for a write included; its deliveries/s is what was
+delivered until the outbox was empty. 10,000 revisions are ten times what a subscription's
+queue holds in memory (64 x 16 rows, twice that offered by the writes). Each figure: min /
+median / max over `--runs` runs, with the CPU this process spent per delivery (the revision
+writes and the dispatcher: the receiver runs in its own process), the 1-minute load average at
+the end of each run, and the mean time of the dispatcher's outcome transactions. The process's
+collector is set as `serve` sets it (services/gctune.py)."""
 
 from __future__ import annotations
 
@@ -67,6 +67,9 @@ PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:15432/postgres"
 
 REVISIONS_PER_REACTION = 5
 BURST_BATCH = 500
+PACED_WRITE_EVERY_S = 0.02
+"""Paced: a store write every 20 ms at most (a transaction per revision as each falls due
+spent more CPU on transactions than on deliveries)."""
 DRAIN_TIMEOUT_S = 900.0
 TARGET_PER_S = 2_000
 TARGET_P99_MS = 250
@@ -147,10 +150,10 @@ async def write(store: SqlStore, batch: Sequence[Signal], emitted_s: Sequence[fl
 
 
 async def write_paced(store: SqlStore, signals: Sequence[Signal], rate: float) -> float:
-    """Revision i is emitted at `i / rate` s from now, whatever the writes cost: each write
-    takes every revision emitted by then (at most BURST_BATCH), as a pipeline writing behind
-    its engine would, so the offered rate is the asked rate and a write's queueing counts in
-    the latency. Returns the rate at which the revisions were written."""
+    """Revision i is emitted at `i / rate` s from now, whatever the writes cost: a write every
+    PACED_WRITE_EVERY_S at most takes every revision emitted by then (at most BURST_BATCH), as a
+    pipeline writing behind its engine would, so the offered rate is the asked rate and the
+    wait for a write counts in the latency. Returns the rate the revisions were written at."""
     started_wall, started = time.time(), time.perf_counter()
     done = 0
     while done < len(signals):
@@ -160,8 +163,10 @@ async def write_paced(store: SqlStore, signals: Sequence[Signal], rate: float) -
             continue
         upto = min(emitted, done + BURST_BATCH)
         times = [started_wall + i / rate for i in range(done, upto)]
+        write_started = time.perf_counter()
         await write(store, signals[done:upto], times)
         done = upto
+        await asyncio.sleep(max(0.0, write_started + PACED_WRITE_EVERY_S - time.perf_counter()))
     return len(signals) / (time.perf_counter() - started)
 
 
