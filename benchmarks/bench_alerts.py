@@ -11,14 +11,18 @@ issue's target (>= 2,000 deliveries/s, p99 <= 250 ms), never asserts on time.
 
 Phases per store: `burst` at each of `--sizes` writes every revision at once, 500 per store
 batch (5 revisions per reaction, in order), and times until the outbox is empty: deliveries/s;
-its latency is mostly queueing. `paced` writes each of `--paced` revisions at each of `--rates`
-revisions/s (x 10 subscriptions: 2,000 and 4,000 deliveries/s offered) in batches of 10:
-latency at a steady load (revision emitted, i.e. stamped just before its store write, to the
-receiver's 2xx as the dispatcher records it); its deliveries/s is what was delivered until the
-outbox was empty. 10,000 revisions are ten times what a subscription's queue holds in memory
-(64 x 16 rows, twice that offered by the writes). Each figure: min / median / max over `--runs`
-runs, with the CPU this process spent per delivery (the revision writes and the dispatcher: the
-receiver runs in its own process) and the 1-minute load average at the end of each run."""
+its latency is mostly queueing. `paced` emits each of `--paced` revisions at each of `--rates`
+revisions/s (x 10 subscriptions: 2,000 and 4,000 deliveries/s offered): revision i is due at
+i / rate s, and each store write (one every 20 ms at most) takes every revision due by then,
+so however long a write takes the offered rate is the asked one (`revisions written/s` shows
+it): latency at a steady load (revision emitted, i.e. its due time, to the receiver's 2xx as
+the dispatcher records it), the wait for a write included; its deliveries/s is what was
+delivered until the outbox was empty. 10,000 revisions are ten times what a subscription's
+queue holds in memory (64 x 16 rows, twice that offered by the writes). Each figure: min /
+median / max over `--runs` runs, with the CPU this process spent per delivery (the revision
+writes and the dispatcher: the receiver runs in its own process), the 1-minute load average at
+the end of each run, and the mean time of the dispatcher's outcome transactions. The process's
+collector is set as `serve` sets it (services/gctune.py)."""
 
 from __future__ import annotations
 
@@ -40,6 +44,7 @@ from typing import Any
 import uvicorn
 import uvloop
 from delivery import SAMPLE, listen_and_tell, quantile, server_process
+from prometheus_client import CollectorRegistry
 from spread import spread
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
@@ -47,9 +52,12 @@ from sqlalchemy.engine import make_url
 from services.alerts.delivery import DeliveryPolicy
 from services.alerts.dispatcher import Dispatcher, alert_client
 from services.alerts.filters import AlertFilter
+from services.alerts.metrics import AlertMetrics
 from services.alerts.signing import new_secret
 from services.alerts.types import StoredSubscription
 from services.events import Signal
+from services.gctune import tune_collector
+from services.settings import Settings
 from services.store import SqlStore, StoreBatch, open_store
 from services.store.alert_outbox import alert_outbox
 from services.store.connect import create_engine
@@ -59,7 +67,9 @@ PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:15432/postgres"
 
 REVISIONS_PER_REACTION = 5
 BURST_BATCH = 500
-PACED_BATCH = 10
+PACED_WRITE_EVERY_S = 0.02
+"""Paced: a store write every 20 ms at most (a transaction per revision as each falls due
+spent more CPU on transactions than on deliveries)."""
 DRAIN_TIMEOUT_S = 900.0
 TARGET_PER_S = 2_000
 TARGET_P99_MS = 250
@@ -93,6 +103,10 @@ class Figures:
     """This process's CPU time over the run (the revision writes and the dispatcher)."""
     load: float
     """The 1-minute load average at the end of the run."""
+    written_per_s: float
+    """Revisions/s the writes kept (paced: the offered rate)."""
+    outcome_write_s: float
+    """The mean time of the dispatcher's outcome transactions."""
 
     @property
     def per_s(self) -> float:
@@ -126,11 +140,34 @@ def revisions(count: int) -> list[Signal]:
     return out
 
 
-async def write(store: SqlStore, batch: Sequence[Signal]) -> None:
-    now = datetime.now(UTC)
-    await store.write_batch(
-        StoreBatch(signals=[s.model_copy(update={"emitted_at": now}) for s in batch])
-    )
+async def write(store: SqlStore, batch: Sequence[Signal], emitted_s: Sequence[float]) -> None:
+    """Write `batch`, each revision stamped as emitted at its time in `emitted_s`."""
+    stamped = [
+        s.model_copy(update={"emitted_at": datetime.fromtimestamp(t, UTC)})
+        for s, t in zip(batch, emitted_s, strict=True)
+    ]
+    await store.write_batch(StoreBatch(signals=stamped))
+
+
+async def write_paced(store: SqlStore, signals: Sequence[Signal], rate: float) -> float:
+    """Revision i is emitted at `i / rate` s from now, whatever the writes cost: a write every
+    PACED_WRITE_EVERY_S at most takes every revision emitted by then (at most BURST_BATCH), as a
+    pipeline writing behind its engine would, so the offered rate is the asked rate and the
+    wait for a write counts in the latency. Returns the rate the revisions were written at."""
+    started_wall, started = time.time(), time.perf_counter()
+    done = 0
+    while done < len(signals):
+        emitted = min(len(signals), int((time.perf_counter() - started) * rate) + 1)
+        if emitted == done:
+            await asyncio.sleep(max(0.0, started + done / rate - time.perf_counter()))
+            continue
+        upto = min(emitted, done + BURST_BATCH)
+        times = [started_wall + i / rate for i in range(done, upto)]
+        write_started = time.perf_counter()
+        await write(store, signals[done:upto], times)
+        done = upto
+        await asyncio.sleep(max(0.0, write_started + PACED_WRITE_EVERY_S - time.perf_counter()))
+    return len(signals) / (time.perf_counter() - started)
 
 
 async def drained(store: SqlStore) -> None:
@@ -160,18 +197,18 @@ async def one_run(url: str, receiver: str, subscriptions: int, size: int, rate: 
                 )
             )
         async with alert_client(policy) as client:
-            dispatcher = Dispatcher(store.alerts, client, policy)
+            registry = CollectorRegistry()
+            dispatcher = Dispatcher(store.alerts, client, policy, AlertMetrics.create(registry))
             running = asyncio.create_task(dispatcher.run(poll_s=1.0))
             signals = revisions(size)
             started, cpu_started = time.perf_counter(), time.process_time()
             if rate > 0:
-                for i in range(0, len(signals), PACED_BATCH):
-                    due = started + i / rate
-                    await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                    await write(store, signals[i : i + PACED_BATCH])
+                written_per_s = await write_paced(store, signals, rate)
             else:
                 for i in range(0, len(signals), BURST_BATCH):
-                    await write(store, signals[i : i + BURST_BATCH])
+                    batch = signals[i : i + BURST_BATCH]
+                    await write(store, batch, [time.time()] * len(batch))
+                written_per_s = len(signals) / (time.perf_counter() - started)
             await drained(store)
             seconds, cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
             running.cancel()
@@ -179,7 +216,17 @@ async def one_run(url: str, receiver: str, subscriptions: int, size: int, rate: 
         counts = await store.alerts.counts()
         assert counts.dead == 0, f"{counts.dead} dead letters"
         load = os.getloadavg()[0]
-        return Figures(counts.delivered, seconds, await latencies(store), cpu_s, load)
+        write_s = registry.get_sample_value("mr_alert_outcome_write_seconds_sum") or 0.0
+        writes = registry.get_sample_value("mr_alert_outcome_write_seconds_count") or 1.0
+        return Figures(
+            counts.delivered,
+            seconds,
+            await latencies(store),
+            cpu_s,
+            load,
+            written_per_s,
+            write_s / writes,
+        )
     finally:
         await store.close()
 
@@ -212,6 +259,8 @@ async def bench(args: argparse.Namespace, receiver: str, backend: str) -> None:
             f"p99 ms {spread([r.quantile(0.99) * 1000 for r in runs], ',.1f')}  "
             f"CPU us/delivery {spread([r.cpu_us_per_delivery for r in runs], ',.0f')}  "
             f"load {spread([r.load for r in runs], '.1f')}\n"
+            f"    revisions written/s {spread([r.written_per_s for r in runs], ',.0f')}  "
+            f"outcome write ms {spread([r.outcome_write_s * 1000 for r in runs], ',.1f')}\n"
             f"    target {target}: the median {'meets' if met else 'misses'} it",
             flush=True,
         )
@@ -271,6 +320,10 @@ def main() -> None:
     if args.serve:
         serve_receiver()
         return
+    # the collector as `serve` sets it: start-up objects frozen, the youngest generation
+    # collected every 50,000 allocations (at Python's 700, full collections over every object
+    # alive stalled the loop for hundreds of milliseconds and took a third of the CPU)
+    tune_collector(Settings().gc_young_threshold)
     with server_process(__file__) as port:
         print(
             f"alerts: {args.subscriptions} subscriptions matching every revision, a 204 receiver "

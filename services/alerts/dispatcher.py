@@ -214,6 +214,7 @@ class Dispatcher:
             written=written,
             retry_s=poll_s,
             gather_s=min(poll_s, OUTCOMES_GATHER_S),
+            write_time=None if self._metrics is None else self._metrics.outcome_writes,
         )
         writing = asyncio.create_task(writer.run(), name="alert outcomes")
 

@@ -15,6 +15,7 @@ class AlertMetrics:
     latency: Histogram
     backlog: Gauge
     disabled: Gauge
+    outcome_writes: Histogram
 
     @classmethod
     def create(cls, registry: CollectorRegistry) -> AlertMetrics:
@@ -42,6 +43,12 @@ class AlertMetrics:
             Gauge(
                 "mr_alert_subscriptions_disabled",
                 "Subscriptions disabled after consecutive dead letters.",
+                registry=registry,
+            ),
+            Histogram(
+                "mr_alert_outcome_write_seconds",
+                "One transaction storing a batch of delivery outcomes.",
+                buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10),
                 registry=registry,
             ),
         )

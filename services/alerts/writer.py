@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 
+from prometheus_client import Histogram
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.alerts.types import Outcome, StoredSubscription
@@ -28,10 +30,12 @@ class OutcomeWriter:
         written: Written,
         retry_s: float,
         gather_s: float = 0.0,
+        write_time: Histogram | None = None,
     ) -> None:
         """`gather_s`: how long outcomes pile up before a batch is written (fewer, larger
         transactions: less CPU per outcome and less time holding the store's write lock). It
-        delays no delivery, only the record of it."""
+        delays no delivery, only the record of it. `write_time` observes each transaction."""
+        self._write_time = write_time
         self._store = store
         self._gather_s = gather_s
         self._disable_after_dead = disable_after_dead
@@ -62,9 +66,12 @@ class OutcomeWriter:
         batch, self._buffer = self._buffer, []
         if not batch:
             return
+        started = time.perf_counter()
         try:
             updated = await self._store.record(batch, disable_after_dead=self._disable_after_dead)
         except BaseException:
             self._buffer[:0] = batch
             raise
+        if self._write_time is not None:
+            self._write_time.observe(time.perf_counter() - started)
         self._written(batch, updated)

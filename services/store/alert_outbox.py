@@ -19,6 +19,7 @@ from sqlalchemy import (
     insert,
     literal_column,
     select,
+    text,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -139,7 +140,7 @@ async def announcement_labels(
 async def enabled_filters(conn: AsyncConnection) -> list[tuple[str, AlertFilter]]:
     c = alert_subscriptions.c
     rows = await conn.execute(select(c.id, c.filter).where(c.enabled == True))  # noqa: E712
-    return [(sid, AlertFilter.model_validate_json(text)) for sid, text in rows]
+    return [(sid, AlertFilter.model_validate_json(where)) for sid, where in rows]
 
 
 async def enqueue(conn: AsyncConnection, signals: Sequence[Signal]) -> list[OutboxItem]:
@@ -164,10 +165,8 @@ async def enqueue_for(
     rows = outbox_rows(subscriptions, signals, labels)
     if not rows:
         return []
-    o = alert_outbox.c
     # in any order (ordered RETURNING would insert row by row on SQLite): matched by key
-    stmt = insert(alert_outbox).returning(o.id, o.subscription_id, o.signal_id)
-    ids = {(sid, signal_id): i for i, sid, signal_id in await conn.execute(stmt, rows)}
+    ids = {(sid, signal_id): i for i, sid, signal_id in await _insert(conn, rows)}
     bodies: dict[str, bytes] = {}
     items = [
         OutboxItem(
@@ -183,3 +182,31 @@ async def enqueue_for(
         for row in rows
     ]
     return sorted(items, key=lambda item: item.id)
+
+
+_COLUMNS = {
+    "subscription_id": "text",
+    "signal_id": "text",
+    "reaction_key": "text",
+    "signal_cursor": "bigint",
+    "body": "text",
+    "emitted_at_us": "bigint",
+}
+_UNNEST_INSERT = text(
+    f"INSERT INTO alert_outbox ({', '.join(_COLUMNS)}, state, attempts, next_attempt_at_us)"
+    f" SELECT *, '{PENDING}', 0, 0 FROM unnest("
+    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _COLUMNS.items())
+    + ") RETURNING id, subscription_id, signal_id"
+)
+"""PostgreSQL: the rows as one array per column, one statement whatever their number (a
+VALUES list per batch size would be a new statement to parse and plan for each batch)."""
+
+
+async def _insert(conn: AsyncConnection, rows: list[dict[str, Any]]) -> Sequence[Any]:
+    """Insert pending rows; returns (id, subscription_id, signal_id) of each, in any order."""
+    if conn.dialect.name == "postgresql":
+        columns = {name: [row[name] for row in rows] for name in _COLUMNS}
+        return (await conn.execute(_UNNEST_INSERT, columns)).all()
+    o = alert_outbox.c
+    stmt = insert(alert_outbox).returning(o.id, o.subscription_id, o.signal_id)
+    return (await conn.execute(stmt, rows)).all()

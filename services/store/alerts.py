@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
@@ -105,7 +106,8 @@ class AlertStore:
         return None if row is None else _subscription(row)
 
     async def remove_subscription(self, subscription_id: str) -> bool:
-        """Delete the subscription and its outbox; False if there was none."""
+        """Delete the subscription and its outbox (in this order, as `record` locks them);
+        False if there was none."""
         async with self._write_lock, self._engine.begin() as conn:
             gone = await conn.execute(
                 delete(alert_subscriptions).where(alert_subscriptions.c.id == subscription_id)
@@ -175,6 +177,14 @@ class AlertStore:
 
     # -- the dispatcher's side -------------------------------------------------------------------
 
+    def _beside_revision_writes(self) -> contextlib.AbstractAsyncContextManager[object]:
+        """What the dispatcher's writes hold: the store's write lock on SQLite (one writer at a
+        time); nothing on PostgreSQL, whose row locks let them run beside the revision writes
+        (which only add outbox rows), so those never wait for outcomes or a pruning scan."""
+        if self._engine.dialect.name == "postgresql":
+            return contextlib.nullcontext()
+        return self._write_lock
+
     async def pending(
         self, subscription_id: str, *, limit: int, after_id: int = 0
     ) -> list[OutboxItem]:
@@ -215,13 +225,16 @@ class AlertStore:
         # a row retried and then delivered within one batch ends as its last outcome says
         final = {x.item.id: x for x in outcomes}.values()
         batch = orjson.dumps([_outcome_row(x) for x in final]).decode()
-        async with self._write_lock, self._engine.begin() as conn:
-            await conn.execute(_record_outcomes(self._engine.dialect.name), {"rows": batch})
-            rows = await conn.execute(
-                select(alert_subscriptions).where(
-                    alert_subscriptions.c.id.in_(list(by_subscription))
-                )
+        # subscriptions are locked first, in id order, as their removal does
+        async with self._beside_revision_writes(), self._engine.begin() as conn:
+            locked = (
+                select(alert_subscriptions)
+                .where(alert_subscriptions.c.id.in_(list(by_subscription)))
+                .order_by(alert_subscriptions.c.id)
+                .with_for_update()
             )
+            rows = (await conn.execute(locked)).all()
+            await conn.execute(_record_outcomes(self._engine.dialect.name), {"rows": batch})
             updated: dict[str, StoredSubscription] = {}
             for row in rows:
                 sub = _subscription(row)
@@ -239,7 +252,7 @@ class AlertStore:
         """Delete the rows delivered before `before_us`; returns how many."""
         o = alert_outbox.c
         stmt = delete(alert_outbox).where(o.state == DELIVERED, o.delivered_at_us < before_us)
-        async with self._write_lock, self._engine.begin() as conn:
+        async with self._beside_revision_writes(), self._engine.begin() as conn:
             return int((await conn.execute(stmt)).rowcount)
 
     @asynccontextmanager

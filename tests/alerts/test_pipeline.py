@@ -9,10 +9,12 @@ import random
 from dataclasses import replace
 
 import orjson
+from prometheus_client import CollectorRegistry
 
 from services.alerts.delivery import DeliveryPolicy
 from services.alerts.dispatcher import Dispatcher, alert_client
 from services.alerts.filters import AlertFilter
+from services.alerts.metrics import AlertMetrics
 from services.alerts.types import OutboxCounts, Outcome, StoredSubscription
 from services.alerts.writer import OutcomeWriter
 from services.store import SqlStore, StoreBatch
@@ -86,7 +88,11 @@ async def test_the_writer_stores_what_piled_up_in_one_transaction(store: SqlStor
         batches.append(outcomes)
         assert updated["s1"].consecutive_dead == 1, "the last outcome (by id) is a dead letter"
 
-    writer = OutcomeWriter(store.alerts, disable_after_dead=5, written=written, retry_s=0.1)
+    registry = CollectorRegistry()
+    write_time = AlertMetrics.create(registry).outcome_writes
+    writer = OutcomeWriter(
+        store.alerts, disable_after_dead=5, written=written, retry_s=0.1, write_time=write_time
+    )
     *delivered, last = items
     for item in delivered:
         writer.put(Outcome(item, "delivered", 1_000))
@@ -95,6 +101,7 @@ async def test_the_writer_stores_what_piled_up_in_one_transaction(store: SqlStor
     await writer.flush()  # nothing left: no transaction
     assert [len(b) for b in batches] == [len(items)]
     assert await store.alerts.counts("s1") == OutboxCounts(0, len(items) - 1, 1)
+    assert registry.get_sample_value("mr_alert_outcome_write_seconds_count") == 1
 
 
 async def test_a_row_retried_then_delivered_in_one_batch_ends_delivered(store: SqlStore) -> None:
@@ -108,3 +115,30 @@ async def test_a_row_retried_then_delivered_in_one_batch_ends_delivered(store: S
     writer.put(Outcome(replace(item, attempts=1, next_attempt_at_us=2_000), "delivered", 2_000))
     await writer.flush()
     assert await store.alerts.counts("s1") == OutboxCounts(0, 1, 0)
+
+
+async def test_outcomes_recorded_while_their_subscription_is_removed(store: SqlStore) -> None:
+    """On PostgreSQL outcomes are recorded beside other writes (row locks, no in-process lock):
+    recording and removing the same subscription at once lock it in the same order, so both
+    end (no deadlock aborts either) and nothing of the subscription is left."""
+    for round_ in range(10):
+        sid = f"s{round_}"
+        await store.alerts.add_subscription(
+            subscription(sid, "https://desk.example/h", AlertFilter())
+        )
+        await store.write_batch(
+            StoreBatch(
+                [announcement(f"a{round_}")],
+                signals=[signal(f"a{round_}", i) for i in INSTRUMENTS],
+            )
+        )
+        items = await store.alerts.pending(sid, limit=100)
+        outcomes = [Outcome(item, "dead", 1_000, "HTTP 400") for item in items]
+        updated, removed = await asyncio.gather(
+            store.alerts.record(outcomes, disable_after_dead=1),
+            store.alerts.remove_subscription(sid),
+        )
+        assert removed
+        assert set(updated) <= {sid}  # empty if the removal went first
+        assert await store.alerts.subscription(sid) is None
+        assert await store.alerts.counts(sid) == OutboxCounts(0, 0, 0)

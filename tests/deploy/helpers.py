@@ -56,6 +56,7 @@ METRICS: dict[str, tuple[str, frozenset[str]]] = {
     "mr_alert_delivery_latency_seconds": (HISTOGRAM, frozenset()),
     "mr_alert_outbox_backlog": (GAUGE, frozenset()),
     "mr_alert_subscriptions_disabled": (GAUGE, frozenset()),
+    "mr_alert_outcome_write_seconds": (HISTOGRAM, frozenset()),
     # prometheus-fastapi-instrumentator's defaults
     "http_requests_total": (COUNTER, frozenset({"handler", "method", "status"})),
     "http_request_duration_seconds": (HISTOGRAM, frozenset({"handler", "method"})),
