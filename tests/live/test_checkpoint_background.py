@@ -9,6 +9,7 @@ from datetime import datetime
 
 from prometheus_client import CollectorRegistry
 
+from services.engine import ReactionEngine
 from services.frames import to_us
 from services.ingest.fastprice import PriceRow
 from services.ingest.types import IngestBatch, PartitionPosition
@@ -38,13 +39,13 @@ class GatedCheckpointStore(CheckpointStore):
         await super().save(checkpoints, now=now)
 
 
-def identities(prices: list[tuple[datetime, float]]) -> tuple[PriceRow, ...]:
-    return tuple(("KOSPI", to_us(ts), p, None, None, None, None, None, None) for ts, p in prices)
-
-
-async def test_a_checkpoint_stored_in_the_background_holds_only_what_came_before_it(
+def gated_checkpoints(
     store: SqlStore,
-) -> None:
+) -> tuple[
+    ReactionEngine, LivePipeline, GatedCheckpointStore, EngineCheckpoints, CollectorRegistry
+]:
+    """A pipeline over a fresh engine, and its checkpoints into a gated store (with their
+    metrics' registry)."""
     engine, clock = make_engine()
     pipeline = LivePipeline(
         engine, store, [], LiveMetrics.create(CollectorRegistry()), clock, outbox=store
@@ -53,6 +54,17 @@ async def test_a_checkpoint_stored_in_the_background_holds_only_what_came_before
     registry = CollectorRegistry()
     metrics = CheckpointMetrics.create(registry)
     checkpoints = EngineCheckpoints(pipeline, saved, metrics, clock, interval_s=30, batches=10)
+    return engine, pipeline, saved, checkpoints, registry
+
+
+def identities(prices: list[tuple[datetime, float]]) -> tuple[PriceRow, ...]:
+    return tuple(("KOSPI", to_us(ts), p, None, None, None, None, None, None) for ts, p in prices)
+
+
+async def test_a_checkpoint_stored_in_the_background_holds_only_what_came_before_it(
+    store: SqlStore,
+) -> None:
+    engine, pipeline, saved, checkpoints, registry = gated_checkpoints(store)
 
     await pipeline.accept(
         IngestBatch([announcement("a1", kst(2025, 7, 8, 9, 0))], ticks("KOSPI", BATCH_N))
@@ -87,19 +99,7 @@ async def test_a_checkpoint_stored_in_the_background_holds_only_what_came_before
 async def test_a_save_that_waits_first_lets_the_one_in_the_background_finish(
     store: SqlStore,
 ) -> None:
-    engine, clock = make_engine()
-    pipeline = LivePipeline(
-        engine, store, [], LiveMetrics.create(CollectorRegistry()), clock, outbox=store
-    )
-    saved = GatedCheckpointStore(store)
-    checkpoints = EngineCheckpoints(
-        pipeline,
-        saved,
-        CheckpointMetrics.create(CollectorRegistry()),
-        clock,
-        interval_s=30,
-        batches=10,
-    )
+    _, pipeline, saved, checkpoints, _ = gated_checkpoints(store)
     await pipeline.accept(IngestBatch(prices=ticks("KOSPI", BATCH_N)))
     await checkpoints.save({0: PartitionPosition(2, frozenset({"KOSPI"}))}, wait=False)
     await asyncio.wait_for(saved.saving.wait(), timeout=30)
