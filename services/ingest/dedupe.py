@@ -47,9 +47,7 @@ class RecentSet:
 
     O(1) per key whatever the fill: a dict answers membership and a queue of the same keys, in
     the order they came, names the one to forget. (Evicting a dict's first key instead costs
-    a scan over the slots its earlier deletions left, once per key when the window is full.)
-    A queue per tag holds the same keys again, so a checkpoint copies its partition's share
-    instead of scanning the whole window (the oldest key is the oldest of its tag)."""
+    a scan over the slots its earlier deletions left, once per key when the window is full.)"""
 
     def __init__(self, capacity: int) -> None:
         if capacity < 1:
@@ -57,7 +55,6 @@ class RecentSet:
         self._capacity = capacity
         self._keys: dict[Hashable, int] = {}
         self._order: deque[Hashable] = deque()
-        self._by_tag: dict[int, deque[Hashable]] = {}
 
     def add(self, key: Hashable, tag: int = 0) -> bool:
         """Remember `key`; False when it was already there."""
@@ -65,20 +62,16 @@ class RecentSet:
 
     def add_all(self, keys: Iterable[Hashable], tags: Iterable[int]) -> list[bool]:
         """`add` of each key with its tag, in order: a key repeated is new only the first time."""
-        known, order, capacity, by_tag = self._keys, self._order, self._capacity, self._by_tag
+        known, order, capacity = self._keys, self._order, self._capacity
         new: list[bool] = []
         for key, tag in zip(keys, tags, strict=True):
             if key in known:
                 new.append(False)
                 continue
             if len(order) == capacity:
-                by_tag[known.pop(order.popleft())].popleft()
+                del known[order.popleft()]
             known[key] = tag
             order.append(key)
-            queue = by_tag.get(tag)
-            if queue is None:
-                queue = by_tag[tag] = deque()
-            queue.append(key)
             new.append(True)
         return new
 
@@ -87,4 +80,5 @@ class RecentSet:
 
     def tagged(self, tag: int) -> list[Hashable]:
         """The keys remembered with `tag`, oldest first."""
-        return list(self._by_tag.get(tag, ()))
+        keys = self._keys
+        return [key for key in self._order if keys[key] == tag]
