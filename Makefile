@@ -42,7 +42,7 @@ format: install ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-typecheck: install ## mypy strict on services/ and tests/
+typecheck: install ## mypy strict on services/, tests/ and benchmarks/
 	$(BIN)/mypy
 
 bench: install ## print throughput and latency figures (never fails on time)

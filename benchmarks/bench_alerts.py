@@ -123,7 +123,7 @@ class Figures:
 def revisions(count: int) -> list[Signal]:
     """Revision r of every reaction before revision r + 1 of any."""
     reactions = max(1, count // REVISIONS_PER_REACTION)
-    out = []
+    out: list[Signal] = []
     for revision in range(1, REVISIONS_PER_REACTION + 1):
         for k in range(reactions):
             if len(out) == count:

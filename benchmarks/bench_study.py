@@ -26,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.bench_store import PG_PORT, pg_answers, pg_execute  # noqa: E402
+from bench_store import PG_PORT, pg_answers, pg_execute  # noqa: E402
+
 from services.engine import load_registry  # noqa: E402
 from services.engine.calendar import get_calendar  # noqa: E402
 from services.events import Announcement, Price  # noqa: E402
@@ -41,7 +42,7 @@ from tests import factories  # noqa: E402
 REGISTRY = load_registry()
 INSTRUMENTS = [i.symbol for i in REGISTRY]
 PARAMS = {
-    model: StudyParams(model=model, window=(-5, 20), estimation=(-130, -11))  # type: ignore[arg-type]
+    model: StudyParams(model=model, window=(-5, 20), estimation=(-130, -11))
     for model in ("mean", "market", "market_model")
 }
 # the market models need a benchmark: Hyundai Motor against the KOSPI

@@ -10,6 +10,7 @@ import math
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,7 @@ def replay_finals(announcements: list[bytes], ticks: list[bytes]) -> dict[Key, d
     return {(r["announcement_id"], r["instrument"], r["horizon"]): r for r in rows}
 
 
-def _flags(values: dict[str, object]) -> list[str]:
+def _flags(values: Mapping[str, object]) -> list[str]:
     return [part for name, value in values.items() for part in (f"--{name}", str(value))]
 
 

@@ -79,7 +79,7 @@ def _windows(announcement_id: str, symbol: str, anchor_us: int) -> list[dict[str
     ]
 
 
-def react(value: dict[str, Any], state: State) -> list[dict[str, Any]]:
+def react(value: dict[str, Any], state: State[str, Any]) -> list[dict[str, Any]]:
     """An instrument's tick or new window; returns the finals it completes."""
     windows: list[dict[str, Any]] = state.get("windows", [])
     if value.get("kind") == "window":
