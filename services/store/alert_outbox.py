@@ -11,11 +11,13 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Delete,
     Index,
     Integer,
     String,
     Table,
     Text,
+    delete,
     insert,
     literal_column,
     select,
@@ -80,6 +82,19 @@ Index(
     sqlite_where=IS_PENDING,
     postgresql_where=IS_PENDING,
 )
+IS_DELIVERED = alert_outbox.c.state == literal_column(f"'{DELIVERED}'")
+# pruning: only the delivered rows, by age, so it never scans the queue or the whole outbox
+Index(
+    "ix_alert_outbox_delivered",
+    alert_outbox.c.delivered_at_us,
+    sqlite_where=IS_DELIVERED,
+    postgresql_where=IS_DELIVERED,
+)
+
+
+def delivered_before(before_us: int) -> Delete:
+    """Delete the rows delivered before `before_us`."""
+    return delete(alert_outbox).where(IS_DELIVERED, alert_outbox.c.delivered_at_us < before_us)
 
 
 def outbox_rows(

@@ -23,6 +23,7 @@ from services.store.alert_outbox import (
     PENDING,
     alert_outbox,
     alert_subscriptions,
+    delivered_before,
     enqueue_for,
 )
 from services.store.codec import signal_from_row
@@ -250,10 +251,8 @@ class AlertStore:
 
     async def prune_delivered(self, *, before_us: int) -> int:
         """Delete the rows delivered before `before_us`; returns how many."""
-        o = alert_outbox.c
-        stmt = delete(alert_outbox).where(o.state == DELIVERED, o.delivered_at_us < before_us)
         async with self._beside_revision_writes(), self._engine.begin() as conn:
-            return int((await conn.execute(stmt)).rowcount)
+            return int((await conn.execute(delivered_before(before_us))).rowcount)
 
     @asynccontextmanager
     async def dispatch_lease(self) -> AsyncIterator[bool]:

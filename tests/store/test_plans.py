@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Select, inspect
+from sqlalchemy import Connection, Delete, Select, inspect
 from sqlalchemy.dialects import sqlite
 
 from services.store import ReactionFilter, SqlStore, reads
+from services.store.alert_outbox import delivered_before
 from services.store.filters import ReactionKey
 from services.store.schema import RETIRED_INDEXES, metadata
 
@@ -40,7 +41,7 @@ def every_filter() -> list[ReactionFilter]:
     ]
 
 
-def plan(db: sqlite3.Connection, stmt: Select[Any]) -> list[str]:
+def plan(db: sqlite3.Connection, stmt: Select[Any] | Delete) -> list[str]:
     compiled = stmt.compile(dialect=sqlite.dialect())
     params = [compiled.params[name] for name in compiled.positiontup or ()]
     return [row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {compiled}", params)]
@@ -66,6 +67,19 @@ async def test_sqlite_plans_pages_in_order_and_stats_from_one_index(
                 ], (where, group_by, steps)
     finally:
         db.close()
+
+
+@pytest.mark.parametrize("store_url", ["sqlite"], indirect=True)
+async def test_sqlite_prunes_delivered_alerts_through_their_index(
+    store: SqlStore, store_url: str
+) -> None:
+    db = sqlite3.connect(store_url.removeprefix("sqlite+aiosqlite:///"))
+    try:
+        steps = plan(db, delivered_before(1_700_000_000_000_000))
+    finally:
+        db.close()
+    index = "ix_alert_outbox_delivered"
+    assert steps == [f"SEARCH alert_outbox USING INDEX {index} (delivered_at_us<?)"]
 
 
 def index_names(conn: Connection) -> set[str]:
