@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.engine.baselines import Baselines
 from services.engine.calendar import SessionCalendar
 from services.engine.config import EngineConfig
-from services.engine.history import PriceHistory
+from services.engine.history import PriceHistory, PriceStore
 from services.engine.registry import Instrument
 from services.engine.windows import WindowTable
 from services.events import Signal
@@ -21,7 +20,7 @@ WindowKey = tuple[str, str]
 class InstrumentBook:
     instrument: Instrument
     prices: PriceHistory
-    baselines: Baselines
+    """Its view of the engine's price store (watermark, history, session closes)."""
     windows: WindowTable = field(default_factory=WindowTable)
     """Open windows (rows of the engine's store), and the anchors of the announcements that
     opened them."""
@@ -40,10 +39,13 @@ class InstrumentBook:
         calendar: SessionCalendar,
         config: EngineConfig,
         windows: WindowTable | None = None,
+        prices: PriceStore | None = None,
     ) -> InstrumentBook:
-        prices = PriceHistory(instrument.symbol, calendar, config)
-        baselines = Baselines(prices.session_closes, config.baseline_sessions)
-        return cls(instrument, prices, baselines, WindowTable() if windows is None else windows)
+        """A book with no state; `windows` and `prices` are of the instrument's code in the
+        engine's stores (or stores of its own)."""
+        table = WindowTable() if windows is None else windows
+        history = PriceHistory(instrument.symbol, calendar, config, prices, table.code)
+        return cls(instrument, history, table)
 
     @property
     def symbol(self) -> str:
@@ -55,6 +57,10 @@ class InstrumentBook:
 
     def emptied(self) -> InstrumentBook:
         """The same instrument with no prices, windows or restored revisions (its windows'
-        rows in the store are retired)."""
+        rows in the store are retired, its prices dropped from the price store)."""
         windows = self.windows.store.table(self.windows.code)
-        return InstrumentBook.empty(self.instrument, self.calendar, self.prices.config, windows)
+        store = self.prices.store
+        store.forget(self.prices.code)
+        return InstrumentBook.empty(
+            self.instrument, self.calendar, self.prices.config, windows, store
+        )
