@@ -51,6 +51,10 @@ class Baselines:
         self._cached: list[set[int]] = [set() for _ in range(n_codes)]
         self._latest_cached = np.full(n_codes, _NONE, dtype=np.int64)
         self._changed_from = np.full(n_codes, _NO_CHANGE, dtype=np.int64)
+        # each instrument's last baseline looked up, in arrays: a batch finds them all at once
+        self._hot_session = np.full(n_codes, _NONE, dtype=np.int64)
+        self._hot_mean = np.full(n_codes, np.nan)
+        self._hot_std = np.full(n_codes, np.nan)
 
     def of(self, code: int, session: int) -> Baseline | None:
         """The baseline of windows of `code` anchored in `session`; None without every
@@ -73,19 +77,28 @@ class Baselines:
 
     def columns(self, codes: I64, sessions: I64) -> tuple[F64, F64]:
         """Mean and std for each window (of instrument `codes`, anchored in `sessions`); NaN
-        without enough history. Looked up once per (instrument, session)."""
+        without enough history. Each instrument's last baseline is taken from arrays; the
+        others are looked up once per (instrument, session) and become the last."""
         self._apply_changes()
+        mean, std = self._hot_mean[codes], self._hot_std[codes]
+        missed = np.flatnonzero(self._hot_session[codes] != sessions)
+        if not len(missed):
+            return mean, std
+        codes, sessions = codes[missed], sessions[missed]
         low = int(sessions.min())
         keys = codes * (int(sessions.max()) - low + 1) + (sessions - low)
         distinct, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        mean = np.full(len(distinct), np.nan)
-        std = np.full(len(distinct), np.nan)
+        found_mean = np.full(len(distinct), np.nan)
+        found_std = np.full(len(distinct), np.nan)
         pairs = zip(codes[first].tolist(), sessions[first].tolist(), strict=True)
         for u, (code, session) in enumerate(pairs):
             baseline = self._of(code, session)
             if baseline is not None:
-                mean[u], std[u] = baseline.mean_pct, baseline.std_pct
-        return mean[inverse], std[inverse]
+                found_mean[u], found_std[u] = baseline.mean_pct, baseline.std_pct
+            self._hot_session[code] = session
+            self._hot_mean[code], self._hot_std[code] = found_mean[u], found_std[u]
+        mean[missed], std[missed] = found_mean[inverse], found_std[inverse]
+        return mean, std
 
     def changed(self, codes: I64, sessions: I64) -> None:
         """The closes of `sessions` of instruments `codes` changed: baselines of later anchor
@@ -98,8 +111,10 @@ class Baselines:
         self._cached[code] = set()
         self._latest_cached[code] = _NONE
         self._changed_from[code] = _NO_CHANGE
+        self._hot_session[code] = _NONE
 
     def _apply_changes(self) -> None:
+        self._hot_session[self._changed_from < self._hot_session] = _NONE
         stale = np.flatnonzero(self._changed_from < self._latest_cached)
         for code in stale.tolist():
             after = int(self._changed_from[code])
