@@ -41,6 +41,7 @@ class Reviser:
         self._prices = prices
         # instrument codes are positions in `books` (whose entries are replaced, never moved)
         self._symbols = list(books)
+        self._symbol_column = np.asarray(self._symbols, dtype=object)
         self._config = config
         self._clock = clock
         self._stats = stats
@@ -136,15 +137,14 @@ class Reviser:
         one's instrument's); a final one only if its content changed."""
         store = self._store
         cols = store.cols
-        metas = [store.meta[i] for i in positions.tolist()]
+        metas: list[WindowMeta] = store.meta[positions].tolist()
         codes = cols["inst"][positions]
         was_final = cols["final"][positions]
         numbers = self._reaction_columns(positions, codes, metas)
-        symbols = self._symbols
         batch = RevisionColumns(
-            [symbols[c] for c in codes.tolist()],
-            [m.announcement_id for m in metas],
-            [m.horizon for m in metas],
+            self._symbol_column[codes].tolist(),
+            store.announcement_ids[positions].tolist(),
+            store.horizons[positions].tolist(),
             cols["revision"][positions] + 1,
             was_final | finalise,
             was_final,
