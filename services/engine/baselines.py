@@ -67,9 +67,13 @@ class Baselines:
         if key in self._cache:
             return self._cache[key]
         wanted = range(session - self._sessions - 1, session)
-        found = (self._closes.get(code, s) for s in wanted)
-        values = [c[1] for c in found if c is not None]
-        complete = wanted.start >= 0 and len(values) == self._sessions + 1
+        values: list[float] = []
+        for s in wanted if wanted.start >= 0 else ():
+            close = self._closes.get(code, s)
+            if close is None:
+                break  # incomplete: no baseline
+            values.append(close[1])
+        complete = len(values) == self._sessions + 1
         baseline = self._cache[key] = baseline_from_closes(values) if complete else None
         self._cached[code].add(session)
         self._latest_cached[code] = max(int(self._latest_cached[code]), session)
