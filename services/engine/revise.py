@@ -214,19 +214,24 @@ class Reviser:
         done = np.flatnonzero(scope & cols["final"] & (cols["end_us"] + lateness_us < watermark_us))
         if not len(done):
             return
+        store = self._store
         columns = (cols[name][done].tolist() for name in ("inst", "anchor_us", "end_us"))
-        # `pct` of each window's final close over its base, as one array operation
-        final = cols["last_close"][done] / cols["base_price"][done]
-        returns = ((final - 1.0) * 100.0).tolist()
-        for i, code, anchor_us, end_us, final_return in zip(
-            done.tolist(), *columns, returns, strict=True
-        ):
-            book = self._books[self._symbols[code]]
-            meta = self._store.meta[i]
-            if code in self._dependents:
-                book.retired_returns[(meta.announcement_id, meta.horizon)] = final_return
+        for code, anchor_us, end_us, meta in zip(*columns, store.meta[done].tolist(), strict=True):
             if meta.last_sent is not None:
-                book.retired.append((anchor_us, end_us, meta.last_sent))
+                self._books[self._symbols[code]].retired.append((anchor_us, end_us, meta.last_sent))
+        benchmarks = done[self._is_benchmark[cols["inst"][done]]]
+        if len(benchmarks):
+            # `pct` of each window's final close over its base, as one array operation
+            final = cols["last_close"][benchmarks] / cols["base_price"][benchmarks]
+            returns = ((final - 1.0) * 100.0).tolist()
+            keys = zip(
+                store.announcement_ids[benchmarks].tolist(),
+                store.horizons[benchmarks].tolist(),
+                strict=True,
+            )
+            codes = cols["inst"][benchmarks].tolist()
+            for code, key, final_return in zip(codes, keys, returns, strict=True):
+                self._books[self._symbols[code]].retired_returns[key] = final_return
         self._stats.windows_retired += len(done)
         self._store.retire(done)
 

@@ -165,12 +165,18 @@ class WindowStore:
         cols["final"][positions] = True
         cols["dirty"][positions] = False
         cols["held"][positions] = False
-        for pos, code in zip(positions.tolist(), cols["inst"][positions].tolist(), strict=True):
-            meta = self.meta[pos]
-            table = self.tables[code]
-            if table.index.get((meta.announcement_id, meta.horizon)) == pos:
-                del table.index[(meta.announcement_id, meta.horizon)]
-                table.moved()
+        keys = zip(
+            self.announcement_ids[positions].tolist(),
+            self.horizons[positions].tolist(),
+            strict=True,
+        )
+        codes: list[int] = cols["inst"][positions].tolist()
+        for pos, code, key in zip(positions.tolist(), codes, keys, strict=True):
+            index = self.tables[code].index
+            if index.get(key) == pos:
+                del index[key]
+        for code in set(codes):
+            self.tables[code].moved()
         self._dead += len(positions)
         if self._dead > max(len(self), 64):
             self._compact()
