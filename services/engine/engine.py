@@ -273,11 +273,19 @@ class ReactionEngine:
         for (book, _), book_metas in zip(opening, metas, strict=True):
             self._adopt(book, range(start, start + len(book_metas)), book_metas)
             start += len(book_metas)
+        # a late announcement's windows are computed at once from the history kept so far,
+        # of all its instruments in one pass
+        windows = np.arange(added.start, added.stop, dtype=np.intp)
+        codes = self._store.cols["inst"][windows]
+        seen = self._prices.watermark_us[codes] != NO_TIME
+        if seen.any():
+            wanted = np.zeros(len(self._books), dtype=np.bool_)
+            wanted[codes[seen]] = True
+            fold_rows(self._store.cols, windows[seen], *self._prices.histories(wanted))
         return [book.windows.code for book, _ in opening]
 
     def _adopt(self, book: InstrumentBook, added: range, metas: list[WindowMeta]) -> None:
-        """Index an instrument's new windows; apply what was restored for them, and compute a
-        late announcement's at once from the history kept so far."""
+        """Index an instrument's new windows and apply what was restored for them."""
         table = book.windows
         table.adopt(added, metas)
         if book.pending:
@@ -285,9 +293,6 @@ class ReactionEngine:
                 restored = book.pending.pop((meta.announcement_id, meta.horizon), None)
                 if restored is not None:
                     restore.apply(table, pos, restored)
-        if book.prices.watermark_us != NO_TIME:
-            only = np.arange(added.start, added.stop, dtype=np.intp)
-            table.merge(book.prices.history(), only=only)
 
     def _spans(self, cal: SessionCalendar, ann: Announcement) -> WindowSpans:
         """The windows `ann` opens on an instrument with calendar `cal`: the same for every

@@ -7,9 +7,10 @@ and daily bars for the baseline's sessions before that; older data is dropped. S
 The rows of all instruments are kept together, tagged with the instrument's code (its position
 in the registry): a batch joins as one chunk whatever the number of instruments it touches, and
 per-instrument state (watermark, last arrival, rows kept) is an array indexed by code, so a
-batch costs a few array operations, not a step per instrument. Chunks are merged as they pile
-up (each row is copied a logarithmic number of times) and sorted by (code, time) when the
-history is read, which finds each instrument's rows by offsets.
+batch costs a few array operations, not a step per instrument. Each chunk is sorted by code;
+chunks are merged as they pile up (each row is copied a logarithmic number of times), and an
+instrument's history is its slice of each chunk, found by binary search, so reading one costs
+what its own rows do, whatever the other instruments hold.
 """
 
 from __future__ import annotations
@@ -50,9 +51,8 @@ class PriceStore:
         """Rows kept per code (duplicates across batches count until the history is read)."""
         self._compact_at = np.zeros(n, dtype=np.int64)
         self._chunks: list[tuple[I64, Rows]] = []
-        """Kept rows with their codes, each chunk sorted by (code, time)."""
-        self._offsets: I64 | None = None
-        """Each code's first row in the one sorted chunk (and the end), once consolidated."""
+        """Kept rows with their codes, each chunk sorted by code (an instrument's rows in a
+        chunk in no particular order: they are sorted when read)."""
 
     def append(self, codes: I64, rows: Rows) -> None:
         """Keep accepted rows (sorted by code, then time, de-duplicated, not late: see
@@ -77,15 +77,36 @@ class PriceStore:
 
     def history(self, code: int) -> Rows:
         """All kept observations of instrument `code`, sorted and de-duplicated."""
-        offsets = self._consolidate()
-        return self._chunks[0][1].slice(int(offsets[code]), int(offsets[code + 1]))
+        parts = []
+        for codes, rows in self._chunks:
+            start, stop = np.searchsorted(codes, [code, code + 1]).tolist()
+            if stop > start:
+                parts.append(rows.slice(start, stop))
+        if not parts:
+            return Rows.empty()
+        kept = (parts[0] if len(parts) == 1 else Rows.concat(parts)).sorted_unique()
+        self._kept[code] = len(kept)
+        return kept
+
+    def histories(self, wanted: npt.NDArray[np.bool_]) -> tuple[Rows, I64]:
+        """The kept observations of the instruments `wanted` (a mask by code), sorted by
+        (code, time) and de-duplicated, and each one's code."""
+        parts, part_codes = [], []
+        for codes, rows in self._chunks:
+            keep = wanted[codes]
+            parts.append(rows.take(keep))
+            part_codes.append(codes[keep])
+        if not parts:
+            return Rows.empty(), np.empty(0, dtype=np.int64)
+        codes, rows = sorted_unique(np.concatenate(part_codes), Rows.concat(parts))
+        counts = np.bincount(codes, minlength=len(wanted))
+        self._kept[wanted] = counts[wanted]
+        return rows, codes
 
     def forget(self, code: int) -> None:
         """Drop every price of instrument `code`."""
-        self._consolidate()
-        codes, rows = self._chunks[0]
-        keep = codes != code
-        self._replace(codes[keep], rows.take(keep))
+        chunks = [(codes, rows, codes != code) for codes, rows in self._chunks]
+        self._chunks = [(codes[keep], rows.take(keep)) for codes, rows, keep in chunks]
         self.watermark_us[code] = NO_TIME
         self.last_arrival_s[code] = np.nan
         self.late_dropped[code] = 0
@@ -96,13 +117,10 @@ class PriceStore:
 
     def compact(self, codes: I64) -> None:
         """Summarise the history of instruments `codes` older than each one's current session
-        (1-minute, then daily bars)."""
-        self._consolidate()
-        all_codes, rows = self._chunks[0]
+        (1-minute, then daily bars); every chunk is merged into one."""
         compacted = np.zeros(len(self.calendars), dtype=np.bool_)
         compacted[codes] = True
-        keep = ~compacted[all_codes]
-        parts, part_codes = [rows.take(keep)], [all_codes[keep]]
+        parts, part_codes = [], []
         for code in codes.tolist():
             summary, oldest = self._summarised(code, self.history(code))
             parts.append(summary)
@@ -110,9 +128,11 @@ class PriceStore:
             self._kept[code] = len(summary)
             self._compact_at[code] = 2 * len(summary)
             self.closes.drop_before(code, oldest)
-        merged_codes = np.concatenate(part_codes)
-        order = np.argsort(merged_codes, kind="stable")
-        self._replace(merged_codes[order], Rows.concat(parts).take(order))
+        for chunk_codes, rows in self._chunks:
+            keep = ~compacted[chunk_codes]
+            parts.append(rows.take(keep))
+            part_codes.append(chunk_codes[keep])
+        self._chunks = [_by_code(np.concatenate(part_codes), Rows.concat(parts))]
 
     def _summarised(self, code: int, history: Rows) -> tuple[Rows, int]:
         """The kept rows of `code` once compacted, and its oldest session kept."""
@@ -156,31 +176,23 @@ class PriceStore:
         return Rows.from_frame(merged).sorted_unique(), current - keep_sessions
 
     def _add_chunk(self, codes: I64, rows: Rows) -> None:
-        self._chunks.append((codes, rows))
-        self._offsets = None
+        chunks = self._chunks
+        chunks.append((codes, rows))
         # merge the newest chunks while the one before is no larger: few chunks, and each row
         # copied a logarithmic number of times
-        chunks = self._chunks
         while len(chunks) > 1 and len(chunks[-2][0]) <= len(chunks[-1][0]):
             (a_codes, a_rows), (b_codes, b_rows) = chunks[-2], chunks[-1]
-            chunks[-2:] = [(np.concatenate([a_codes, b_codes]), Rows.concat([a_rows, b_rows]))]
+            chunks[-2:] = [
+                _by_code(np.concatenate([a_codes, b_codes]), Rows.concat([a_rows, b_rows]))
+            ]
 
-    def _consolidate(self) -> I64:
-        """One chunk sorted by (code, time) without duplicates; each code's offsets in it."""
-        if self._offsets is None:
-            if not self._chunks:
-                self._replace(np.empty(0, dtype=np.int64), Rows.empty())
-            else:
-                codes = np.concatenate([c for c, _ in self._chunks])
-                rows = Rows.concat([r for _, r in self._chunks])
-                self._replace(*sorted_unique(codes, rows))
-                self._kept = np.bincount(self._chunks[0][0], minlength=len(self.calendars))
-        assert self._offsets is not None
-        return self._offsets
 
-    def _replace(self, codes: I64, rows: Rows) -> None:
-        self._chunks = [(codes, rows)]
-        self._offsets = np.searchsorted(codes, np.arange(len(self.calendars) + 1))
+def _by_code(codes: I64, rows: Rows) -> tuple[I64, Rows]:
+    """Rows sorted by code (runs already sorted by code merge in linear time)."""
+    if len(codes) < 2 or bool((codes[1:] >= codes[:-1]).all()):
+        return codes, rows
+    order = np.argsort(codes, kind="stable")
+    return codes[order], rows.take(order)
 
 
 class PriceHistory:
