@@ -98,7 +98,8 @@ class PriceStore:
             part_codes.append(codes[keep])
         if not parts:
             return Rows.empty(), np.empty(0, dtype=np.int64)
-        codes, rows = sorted_unique(np.concatenate(part_codes), Rows.concat(parts))
+        # each chunk's rows by code, then all of them (each instrument's usually in time order)
+        codes, rows = sorted_unique(*_by_code(np.concatenate(part_codes), Rows.concat(parts)))
         counts = np.bincount(codes, minlength=len(wanted))
         self._kept[wanted] = counts[wanted]
         return rows, codes
