@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
 from services.engine.calendar import SessionCalendar
 from services.engine.config import EngineConfig
 from services.engine.history import PriceHistory, PriceStore
@@ -12,6 +15,7 @@ from services.engine.registry import Instrument
 from services.engine.windows import WindowTable
 from services.events import Signal
 
+I64 = npt.NDArray[np.int64]
 WindowKey = tuple[str, str]
 """(announcement_id, horizon): a window of one instrument."""
 
@@ -31,6 +35,8 @@ class InstrumentBook:
     """Final returns of retired windows of a benchmark, for its dependents' abnormal returns."""
     pending: dict[WindowKey, Signal] = field(default_factory=dict)
     """Restored revisions of windows that have not opened yet."""
+    _retired_spans: tuple[list[Any], int, I64, I64] | None = None
+    """(`retired` and its length when read, its anchors, its ends) as arrays."""
 
     @classmethod
     def empty(
@@ -54,6 +60,17 @@ class InstrumentBook:
     @property
     def calendar(self) -> SessionCalendar:
         return self.prices.calendar
+
+    def retired_holding(self, t_us: int) -> npt.NDArray[np.intp]:
+        """Positions in `retired` of the finals whose window holds `t_us`, in order (`retired`
+        only grows, or is replaced whole, and a correction keeps a final's span)."""
+        retired = self.retired
+        spans = self._retired_spans
+        if spans is None or spans[0] is not retired or spans[1] != len(retired):
+            starts = np.fromiter((r[0] for r in retired), dtype=np.int64, count=len(retired))
+            ends = np.fromiter((r[1] for r in retired), dtype=np.int64, count=len(retired))
+            spans = self._retired_spans = (retired, len(retired), starts, ends)
+        return np.flatnonzero((spans[2] <= t_us) & (t_us <= spans[3]))
 
     def emptied(self) -> InstrumentBook:
         """The same instrument with no prices, windows or restored revisions (its windows'

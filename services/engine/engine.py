@@ -342,8 +342,9 @@ class ReactionEngine:
         """Retired finals that hold `anchor_us` gain `ann_id` as a confounder: a correction."""
         out: list[dict[str, Any]] = []
         retired = book.retired
-        for i, (start_us, end_us, sent) in enumerate(retired):
-            if start_us <= anchor_us <= end_us and sent["announcement_id"] != ann_id:
+        for i in book.retired_holding(anchor_us).tolist():
+            start_us, end_us, sent = retired[i]
+            if sent["announcement_id"] != ann_id:
                 revision = sent["revision"] + 1
                 new = {
                     **sent,

@@ -8,9 +8,9 @@ The rows of all instruments are kept together, tagged with the instrument's code
 in the registry): a batch joins as one chunk whatever the number of instruments it touches, and
 per-instrument state (watermark, last arrival, rows kept) is an array indexed by code, so a
 batch costs a few array operations, not a step per instrument. Each chunk is sorted by code;
-chunks are merged as they pile up (each row is copied a logarithmic number of times), and an
-instrument's history is its slice of each chunk, found by binary search, so reading one costs
-what its own rows do, whatever the other instruments hold.
+chunks are merged as they pile up (each row is copied a logarithmic number of times, put at its
+place by counting rows per code, without sorting). Reading the history consolidates every
+chunk into one sorted by (code, time), where each instrument's rows are found by offsets.
 """
 
 from __future__ import annotations
@@ -52,7 +52,9 @@ class PriceStore:
         self._compact_at = np.zeros(n, dtype=np.int64)
         self._chunks: list[tuple[I64, Rows]] = []
         """Kept rows with their codes, each chunk sorted by code (an instrument's rows in a
-        chunk in no particular order: they are sorted when read)."""
+        chunk in arrival order: they are sorted by time when read)."""
+        self._offsets: I64 | None = None
+        """Once the chunks are consolidated: each code's first row (and the end)."""
 
     def append(self, codes: I64, rows: Rows) -> None:
         """Keep accepted rows (sorted by code, then time, de-duplicated, not late: see
@@ -77,37 +79,23 @@ class PriceStore:
 
     def history(self, code: int) -> Rows:
         """All kept observations of instrument `code`, sorted and de-duplicated."""
-        parts = []
-        for codes, rows in self._chunks:
-            start, stop = np.searchsorted(codes, [code, code + 1]).tolist()
-            if stop > start:
-                parts.append(rows.slice(start, stop))
-        if not parts:
-            return Rows.empty()
-        kept = (parts[0] if len(parts) == 1 else Rows.concat(parts)).sorted_unique()
-        self._kept[code] = len(kept)
-        return kept
+        _, rows, offsets = self._consolidated()
+        return rows.slice(int(offsets[code]), int(offsets[code + 1]))
 
     def histories(self, wanted: npt.NDArray[np.bool_]) -> tuple[Rows, I64]:
         """The kept observations of the instruments `wanted` (a mask by code), sorted by
         (code, time) and de-duplicated, and each one's code."""
-        parts, part_codes = [], []
-        for codes, rows in self._chunks:
-            keep = wanted[codes]
-            parts.append(rows.take(keep))
-            part_codes.append(codes[keep])
-        if not parts:
-            return Rows.empty(), np.empty(0, dtype=np.int64)
-        # each chunk's rows by code, then all of them (each instrument's usually in time order)
-        codes, rows = sorted_unique(*_by_code(np.concatenate(part_codes), Rows.concat(parts)))
-        counts = np.bincount(codes, minlength=len(wanted))
-        self._kept[wanted] = counts[wanted]
-        return rows, codes
+        codes, rows, _ = self._consolidated()
+        keep = wanted[codes]
+        if keep.all():
+            return rows, codes
+        return rows.take(keep), codes[keep]
 
     def forget(self, code: int) -> None:
         """Drop every price of instrument `code`."""
         chunks = [(codes, rows, codes != code) for codes, rows in self._chunks]
         self._chunks = [(codes[keep], rows.take(keep)) for codes, rows, keep in chunks]
+        self._offsets = None
         self.watermark_us[code] = NO_TIME
         self.last_arrival_s[code] = np.nan
         self.late_dropped[code] = 0
@@ -118,22 +106,29 @@ class PriceStore:
 
     def compact(self, codes: I64) -> None:
         """Summarise the history of instruments `codes` older than each one's current session
-        (1-minute, then daily bars); every chunk is merged into one."""
-        compacted = np.zeros(len(self.calendars), dtype=np.bool_)
-        compacted[codes] = True
-        parts, part_codes = [], []
+        (1-minute, then daily bars)."""
+        codes = np.unique(codes)
+        if not len(codes):
+            return
+        summaries = []
         for code in codes.tolist():
             summary, oldest = self._summarised(code, self.history(code))
-            parts.append(summary)
-            part_codes.append(np.full(len(summary), code, dtype=np.int64))
+            summaries.append((np.full(len(summary), code, dtype=np.int64), summary))
             self._kept[code] = len(summary)
             self._compact_at[code] = 2 * len(summary)
             self.closes.drop_before(code, oldest)
-        for chunk_codes, rows in self._chunks:
-            keep = ~compacted[chunk_codes]
-            parts.append(rows.take(keep))
-            part_codes.append(chunk_codes[keep])
-        self._chunks = [_by_code(np.concatenate(part_codes), Rows.concat(parts))]
+        compacted = np.zeros(len(self.calendars), dtype=np.bool_)
+        compacted[codes] = True
+        all_codes, rows, _ = self._consolidated()
+        keep = ~compacted[all_codes]
+        summary_codes = np.concatenate([c for c, _ in summaries])
+        summary_rows = Rows.concat([r for _, r in summaries])
+        merged = _merged(
+            [(all_codes[keep], rows.take(keep)), (summary_codes, summary_rows)],
+            len(self.calendars),
+        )
+        self._chunks = [merged]
+        self._offsets = None
 
     def _summarised(self, code: int, history: Rows) -> tuple[Rows, int]:
         """The kept rows of `code` once compacted, and its oldest session kept."""
@@ -179,21 +174,49 @@ class PriceStore:
     def _add_chunk(self, codes: I64, rows: Rows) -> None:
         chunks = self._chunks
         chunks.append((codes, rows))
+        self._offsets = None
         # merge the newest chunks while the one before is no larger: few chunks, and each row
         # copied a logarithmic number of times
         while len(chunks) > 1 and len(chunks[-2][0]) <= len(chunks[-1][0]):
-            (a_codes, a_rows), (b_codes, b_rows) = chunks[-2], chunks[-1]
-            chunks[-2:] = [
-                _by_code(np.concatenate([a_codes, b_codes]), Rows.concat([a_rows, b_rows]))
-            ]
+            chunks[-2:] = [_merged(chunks[-2:], len(self.calendars))]
+
+    def _consolidated(self) -> tuple[I64, Rows, I64]:
+        """Every kept row in one chunk sorted by (code, time) without duplicates, and each
+        code's first row in it (and the end)."""
+        if self._offsets is None:
+            if self._chunks:
+                codes, rows = sorted_unique(*_merged(self._chunks, len(self.calendars)))
+            else:
+                codes, rows = np.empty(0, dtype=np.int64), Rows.empty()
+            self._chunks = [(codes, rows)]
+            self._kept = np.bincount(codes, minlength=len(self.calendars))
+            self._offsets = np.searchsorted(codes, np.arange(len(self.calendars) + 1))
+        codes, rows = self._chunks[0]
+        return codes, rows, self._offsets
 
 
-def _by_code(codes: I64, rows: Rows) -> tuple[I64, Rows]:
-    """Rows sorted by code (runs already sorted by code merge in linear time)."""
-    if len(codes) < 2 or bool((codes[1:] >= codes[:-1]).all()):
-        return codes, rows
-    order = np.argsort(codes, kind="stable")
-    return codes[order], rows.take(order)
+_FIELDS = ("obs_us", "open", "high", "low", "close", "interval_us")
+
+
+def _merged(chunks: list[tuple[I64, Rows]], n_codes: int) -> tuple[I64, Rows]:
+    """Chunks sorted by code as one sorted by code, each code's rows in chunk order: every
+    row is put at its place directly (counting, not sorting)."""
+    if len(chunks) == 1:
+        return chunks[0]
+    counts = [np.bincount(codes, minlength=n_codes) for codes, _ in chunks]
+    totals = np.sum(counts, axis=0)
+    start = np.concatenate(([0], np.cumsum(totals)[:-1]))  # where each code's rows go
+    size = int(totals.sum())
+    out_codes = np.empty(size, dtype=np.int64)
+    out = {name: np.empty(size, dtype=getattr(chunks[0][1], name).dtype) for name in _FIELDS}
+    for (codes, rows), count in zip(chunks, counts, strict=True):
+        first = np.concatenate(([0], np.cumsum(count)[:-1]))  # each code's first row here
+        to = start[codes] + (np.arange(len(codes)) - first[codes])
+        out_codes[to] = codes
+        for name in _FIELDS:
+            out[name][to] = getattr(rows, name)
+        start = start + count
+    return out_codes, Rows(*(out[name] for name in _FIELDS))
 
 
 class PriceHistory:
