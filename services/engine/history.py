@@ -273,22 +273,8 @@ class PriceHistory:
         part = rows.slice(start, len(rows) if stop is None else stop)
         self.store.append(np.full(len(part), self.code, dtype=np.int64), part)
 
-    def record_close(self, session: int, obs_us: int, close: float) -> bool:
-        """An observation that is the last of `session` in a batch; whether it is the session's
-        last so far (its close changed)."""
-        changed = self.store.closes.record(
-            np.asarray([self.code]),
-            np.asarray([session]),
-            np.asarray([obs_us]),
-            np.asarray([close]),
-        )
-        return bool(changed[0])
-
     def history(self) -> Rows:
         return self.store.history(self.code)
-
-    def compact(self) -> None:
-        self.store.compact(np.asarray([self.code], dtype=np.int64))
 
     def restore(self, watermark_us: int, late_dropped: int, closes: Closes, history: Rows) -> None:
         """The state of an instrument that has none, as a snapshot kept it."""
