@@ -157,20 +157,20 @@ class ReactionEngine:
         observed = batch.observed
         if len(observed.codes) == 0:
             return Revisions()
-        known = self._prices
+        kept = self._prices
         codes = observed.codes
         present = np.zeros(len(self._books), dtype=np.bool_)
         present[codes] = True
-        known.last_arrival_s[present] = self._clock.monotonic_s()
+        kept.last_arrival_s[present] = self._clock.monotonic_s()
         lateness_us = int(self._config.allowed_lateness_s * _US)
-        accepted, late, duplicates = accept(observed, known.watermark_us, lateness_us)
+        accepted, late, duplicates = accept(observed, kept.watermark_us, lateness_us)
         self._stats.late_dropped += int(late.sum())
         self._stats.duplicate_prices += duplicates
-        known.late_dropped += late
+        kept.late_dropped += late
         ends = session_ends(accepted, self._calendar_of, self._distinct_calendars)
-        changed = known.closes.record(ends.codes, ends.sessions, ends.obs_us, ends.close)
-        known.baselines.changed(ends.codes[changed], ends.sessions[changed])
-        known.append(accepted.codes, accepted.rows)
+        changed = kept.closes.record(ends.codes, ends.sessions, ends.obs_us, ends.close)
+        kept.baselines.changed(ends.codes[changed], ends.sessions[changed])
+        kept.append(accepted.codes, accepted.rows)
         # every live window of an instrument with rows in the batch, folded in one pass
         cols = self._store.cols
         has_rows = np.zeros(len(self._books), dtype=np.bool_)
@@ -342,6 +342,8 @@ class ReactionEngine:
         """Retired finals that hold `anchor_us` gain `ann_id` as a confounder: a correction."""
         out: list[dict[str, Any]] = []
         retired = book.retired
+        if not retired:
+            return out
         for i in book.retired_holding(anchor_us).tolist():
             start_us, end_us, sent = retired[i]
             if sent["announcement_id"] != ann_id:

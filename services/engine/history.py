@@ -51,6 +51,9 @@ class PriceStore:
         """Rows kept per code (duplicates across batches count until the history is read)."""
         self._compact_at = np.zeros(n, dtype=np.int64)
         self._chunks: list[tuple[I64, Rows]] = []
+        self._levels: list[int] = []
+        """Each chunk's level: a batch is 0, `_MERGED` chunks of one level merge into one of
+        the next; `_SETTLED` (consolidated, compacted or loaded) merges only when read."""
         """Kept rows with their codes, each chunk sorted by code (an instrument's rows in a
         chunk in arrival order: they are sorted by time when read)."""
         self._offsets: I64 | None = None
@@ -74,7 +77,7 @@ class PriceStore:
 
     def load(self, code: int, rows: Rows) -> None:
         """Rows of an instrument that has none (from a snapshot)."""
-        self._add_chunk(np.full(len(rows), code, dtype=np.int64), rows)
+        self._add_chunk(np.full(len(rows), code, dtype=np.int64), rows, _SETTLED)
         self._kept[code] = len(rows)
 
     def history(self, code: int) -> Rows:
@@ -127,7 +130,7 @@ class PriceStore:
             [(all_codes[keep], rows.take(keep)), (summary_codes, summary_rows)],
             len(self.calendars),
         )
-        self._chunks = [merged]
+        self._chunks, self._levels = [merged], [_SETTLED]
         self._offsets = None
 
     def _summarised(self, code: int, history: Rows) -> tuple[Rows, int]:
@@ -171,14 +174,20 @@ class PriceStore:
         merged = pl.concat([daily, minute, recent], how="vertical", rechunk=True)
         return Rows.from_frame(merged).sorted_unique(), current - keep_sessions
 
-    def _add_chunk(self, codes: I64, rows: Rows) -> None:
-        chunks = self._chunks
+    def _add_chunk(self, codes: I64, rows: Rows, level: int = 0) -> None:
+        chunks, levels = self._chunks, self._levels
         chunks.append((codes, rows))
+        levels.append(level)
         self._offsets = None
-        # merge the newest chunks while the one before is no larger: few chunks, and each row
-        # copied a logarithmic number of times
-        while len(chunks) > 1 and len(chunks[-2][0]) <= len(chunks[-1][0]):
-            chunks[-2:] = [_merged(chunks[-2:], len(self.calendars))]
+        # a few chunks per level, each row copied once per level: merges cost a logarithmic
+        # number of copies per row, and come once every few batches
+        while (
+            len(levels) >= _MERGED
+            and levels[-1] < _SETTLED
+            and levels[-_MERGED:].count(levels[-1]) == _MERGED
+        ):
+            chunks[-_MERGED:] = [_merged(chunks[-_MERGED:], len(self.calendars))]
+            levels[-_MERGED:] = [levels[-1] + 1]
 
     def _consolidated(self) -> tuple[I64, Rows, I64]:
         """Every kept row in one chunk sorted by (code, time) without duplicates, and each
@@ -188,7 +197,7 @@ class PriceStore:
                 codes, rows = sorted_unique(*_merged(self._chunks, len(self.calendars)))
             else:
                 codes, rows = np.empty(0, dtype=np.int64), Rows.empty()
-            self._chunks = [(codes, rows)]
+            self._chunks, self._levels = [(codes, rows)], [_SETTLED]
             self._kept = np.bincount(codes, minlength=len(self.calendars))
             self._offsets = np.searchsorted(codes, np.arange(len(self.calendars) + 1))
         codes, rows = self._chunks[0]
@@ -196,6 +205,8 @@ class PriceStore:
 
 
 _FIELDS = ("obs_us", "open", "high", "low", "close", "interval_us")
+_MERGED = 8
+_SETTLED = 1 << 20
 
 
 def _merged(chunks: list[tuple[I64, Rows]], n_codes: int) -> tuple[I64, Rows]:
