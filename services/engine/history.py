@@ -51,11 +51,11 @@ class PriceStore:
         """Rows kept per code (duplicates across batches count until the history is read)."""
         self._compact_at = np.zeros(n, dtype=np.int64)
         self._chunks: list[tuple[I64, Rows]] = []
+        """Kept rows with their codes, each chunk sorted by code (an instrument's rows in a
+        chunk in arrival order: they are sorted by time when read)."""
         self._levels: list[int] = []
         """Each chunk's level: a batch is 0, `_MERGED` chunks of one level merge into one of
         the next; `_SETTLED` (consolidated, compacted or loaded) merges only when read."""
-        """Kept rows with their codes, each chunk sorted by code (an instrument's rows in a
-        chunk in arrival order: they are sorted by time when read)."""
         self._offsets: I64 | None = None
         """Once the chunks are consolidated: each code's first row (and the end)."""
 
