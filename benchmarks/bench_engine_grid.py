@@ -4,7 +4,8 @@ revisions/s (each revision encoded to its JSON contract bytes by `Revisions.enco
 rounds (prints figures; never asserts on time).
 
     .venv/bin/python benchmarks/bench_engine_grid.py [--ticks 100000] [--rounds 3]
-        [--grid 5x1,500x1,5x1000,500x50] [--gc-young-threshold 50000]
+        [--grid 5x1,500x1,5x1000,500x50] [--published-grid 500x20,5x200]
+        [--gc-young-threshold 50000]
 
 The garbage collector is set as `serve` sets it (services/gctune.py, `MR_GC_YOUNG_THRESHOLD`'s
 default); `--gc-young-threshold 700` is Python's default.
@@ -14,6 +15,10 @@ them; announcements are spread evenly over the session and the ticks of all inst
 the same session (plus the previous close, which gives every window its base), fed in time
 order in batches of 2,000. Where revisions are few the engine's cost is its windows' upkeep;
 where the policy sends several per tick it is building and encoding them.
+
+The `--published-grid` cells feed each announcement as live does, once the ticks reach its
+publication time: its windows are then filled at once from the price history kept so far, so
+those cells also show what a late announcement costs (CPU-seconds per announcement).
 """
 
 from __future__ import annotations
@@ -59,17 +64,36 @@ def session_ticks(symbols: list[str], n_ticks: int) -> pl.DataFrame:
 
 
 def one_round(
-    reg: InstrumentRegistry, anns: list[Announcement], prices: pl.DataFrame
-) -> tuple[float, float, int]:
-    """Wall and CPU seconds for the announcements and every batch (revisions encoded), and
-    revisions. CPU time shows the work where other processes share the cores."""
+    reg: InstrumentRegistry,
+    anns: list[Announcement],
+    prices: pl.DataFrame,
+    *,
+    as_published: bool = False,
+) -> tuple[float, float, int, float]:
+    """Wall and CPU seconds for the announcements and every batch (revisions encoded),
+    revisions, and the CPU seconds of the announcements alone. CPU time shows the work where
+    other processes share the cores. The announcements come first, or `as_published`: each
+    after the first batch that reaches its publication time."""
     engine = ReactionEngine(reg, clock=ManualClock(datetime(2026, 1, 1, tzinfo=UTC)))
+    waiting = sorted(anns, key=lambda a: a.published_at) if as_published else []
     start, cpu_start = time.perf_counter(), time.process_time()
-    revisions = len(engine.add_announcements(anns).encoded())
+    ann_cpu = time.process_time()
+    revisions = 0 if as_published else len(engine.add_announcements(anns).encoded())
+    ann_cpu = time.process_time() - ann_cpu
     for offset in range(0, prices.height, BATCH):
-        revisions += len(engine.add_prices(prices.slice(offset, BATCH)).encoded())
+        batch = prices.slice(offset, BATCH)
+        revisions += len(engine.add_prices(batch).encoded())
+        reached = batch["ts"][-1]
+        due = [a for a in waiting if a.published_at <= reached]
+        if due:
+            waiting = waiting[len(due) :]
+            at = time.process_time()
+            revisions += len(engine.add_announcements(due).encoded())
+            ann_cpu += time.process_time() - at
+    if waiting:
+        revisions += len(engine.add_announcements(waiting).encoded())
     revisions += len(engine.finish().encoded())
-    return time.perf_counter() - start, time.process_time() - cpu_start, revisions
+    return time.perf_counter() - start, time.process_time() - cpu_start, revisions, ann_cpu
 
 
 def main() -> None:
@@ -77,6 +101,7 @@ def main() -> None:
     parser.add_argument("--ticks", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--grid", default="5x1,500x1,5x1000,500x50")
+    parser.add_argument("--published-grid", default="500x20,5x200")
     parser.add_argument(
         "--gc-young-threshold",
         type=int,
@@ -90,22 +115,32 @@ def main() -> None:
         f"{args.gc_young_threshold:,} allocations"
     )
     for cell in args.grid.split(","):
-        n_inst, n_ann = (int(x) for x in cell.split("x"))
-        reg = registry(n_inst)
-        prices = session_ticks([i.symbol for i in reg], args.ticks)
-        anns = announcements(n_ann, "grid")
-        rounds = [one_round(reg, anns, prices) for _ in range(args.rounds)]
-        revisions = rounds[0][2]
-        ticks_s = [prices.height / wall for wall, _, _ in rounds]
-        revs_s = [r / wall for wall, _, r in rounds]
-        ticks_cpu = [prices.height / cpu for _, cpu, _ in rounds]
-        print(
-            f"{n_inst:>4} instruments x {n_ann:>5} announcements: "
-            f"{spread(ticks_s)} ticks/s | {spread(revs_s)} revisions/s | "
-            f"{revisions:,} revisions, {revisions / prices.height:.2f} per tick | "
-            f"{spread(ticks_cpu)} ticks per CPU-second",
-            flush=True,
-        )
+        run_cell(cell, args.ticks, args.rounds, as_published=False)
+    if args.published_grid:
+        print("announcements fed as published (after the first batch that reaches them):")
+        for cell in args.published_grid.split(","):
+            run_cell(cell, args.ticks, args.rounds, as_published=True)
+
+
+def run_cell(cell: str, ticks: int, rounds: int, *, as_published: bool) -> None:
+    n_inst, n_ann = (int(x) for x in cell.split("x"))
+    reg = registry(n_inst)
+    prices = session_ticks([i.symbol for i in reg], ticks)
+    anns = announcements(n_ann, "grid")
+    results = [one_round(reg, anns, prices, as_published=as_published) for _ in range(rounds)]
+    revisions = results[0][2]
+    ticks_s = [prices.height / wall for wall, _, _, _ in results]
+    revs_s = [r / wall for wall, _, r, _ in results]
+    ticks_cpu = [prices.height / cpu for _, cpu, _, _ in results]
+    per_ann = [1000 * ann_cpu / n_ann for _, _, _, ann_cpu in results]
+    print(
+        f"{n_inst:>4} instruments x {n_ann:>5} announcements: "
+        f"{spread(ticks_s)} ticks/s | {spread(revs_s)} revisions/s | "
+        f"{revisions:,} revisions, {revisions / prices.height:.2f} per tick | "
+        f"{spread(ticks_cpu)} ticks per CPU-second | "
+        f"{spread(per_ann, ',.1f')} CPU-ms per announcement",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

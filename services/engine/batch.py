@@ -13,7 +13,7 @@ import numpy.typing as npt
 import polars as pl
 
 from services.engine.calendar import SessionCalendar
-from services.engine.history import NO_TIME
+from services.engine.history import NO_TIME, sorted_unique
 from services.engine.rows import (
     DAY_US,
     PriceColumns,
@@ -112,16 +112,27 @@ def accept(batch: BatchRows, watermarks_us: I64, lateness_us: int) -> tuple[Batc
     if not keep.all():
         codes, rows = codes[keep], rows.take(keep)
     n_in = len(codes)
-    codes, rows = _sorted_unique(codes, rows)
+    codes, rows = sorted_unique(codes, rows)
     return BatchRows(codes, rows), late, n_in - len(codes)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionEnds:
+    """The last row of each instrument's session in a batch, one per (code, session), in
+    (code, session) order."""
+
+    codes: I64
+    sessions: I64
+    obs_us: I64
+    close: npt.NDArray[np.float64]
 
 
 def session_ends(
     batch: BatchRows, calendar_of: I64, calendars: Sequence[SessionCalendar]
-) -> list[tuple[int, int, int, float]]:
-    """(code, session, obs µs, close) of the last row of each instrument's session in the
-    (sorted, de-duplicated) batch: its lexicographic maximum. `calendar_of` maps a code to its
-    calendar in `calendars` (instruments share a few)."""
+) -> SessionEnds:
+    """The last row of each instrument's session in the (sorted, de-duplicated) batch: its
+    lexicographic maximum. `calendar_of` maps a code to its calendar in `calendars`
+    (instruments share a few)."""
     codes, obs_us = batch.codes, batch.rows.obs_us
     sessions = np.full(len(codes), -1, dtype=np.int64)
     group = calendar_of[codes]
@@ -129,19 +140,10 @@ def session_ends(
         at = np.flatnonzero(group == g)
         sessions[at] = calendars[g].sessions_of(obs_us[at])
     idx = np.flatnonzero(sessions >= 0)
-    if not len(idx):
-        return []
-    s, c = sessions[idx], codes[idx]
-    last = idx[np.flatnonzero(np.append((s[1:] != s[:-1]) | (c[1:] != c[:-1]), True))]
-    return list(
-        zip(
-            codes[last].tolist(),
-            sessions[last].tolist(),
-            obs_us[last].tolist(),
-            batch.rows.close[last].tolist(),
-            strict=True,
-        )
-    )
+    if len(idx):
+        s, c = sessions[idx], codes[idx]
+        idx = idx[np.flatnonzero(np.append((s[1:] != s[:-1]) | (c[1:] != c[:-1]), True))]
+    return SessionEnds(codes[idx], sessions[idx], obs_us[idx], batch.rows.close[idx])
 
 
 def _arrival_watermarks(codes: I64, obs_us: I64, watermarks_us: I64) -> I64:
@@ -162,21 +164,3 @@ def _arrival_watermarks(codes: I64, obs_us: I64, watermarks_us: I64) -> I64:
         before[1:][codes[1:] != codes[:-1]] = NO_TIME
     out: I64 = np.maximum(before, watermarks_us[codes])
     return out
-
-
-def _sorted_unique(codes: I64, rows: Rows) -> tuple[I64, Rows]:
-    """Sorted by (code, obs time, close, open, high, low); exact duplicates removed."""
-    if len(codes) < 2:
-        return codes, rows
-    increasing = (codes[1:] > codes[:-1]) | (
-        (codes[1:] == codes[:-1]) & (rows.obs_us[1:] > rows.obs_us[:-1])
-    )
-    if increasing.all():
-        return codes, rows  # in time order with distinct times: the usual live batch
-    order = np.lexsort((rows.low, rows.high, rows.open, rows.close, rows.obs_us, codes))
-    codes, s = codes[order], rows.take(order)
-    same = (codes[1:] == codes[:-1]) & s.repeats_previous()
-    if not same.any():
-        return codes, s
-    first = np.concatenate(([True], ~same))
-    return codes[first], s.take(first)

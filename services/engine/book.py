@@ -5,14 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.engine.baselines import Baselines
+import numpy as np
+import numpy.typing as npt
+
 from services.engine.calendar import SessionCalendar
 from services.engine.config import EngineConfig
-from services.engine.history import PriceHistory
+from services.engine.history import PriceHistory, PriceStore
 from services.engine.registry import Instrument
 from services.engine.windows import WindowTable
 from services.events import Signal
 
+I64 = npt.NDArray[np.int64]
 WindowKey = tuple[str, str]
 """(announcement_id, horizon): a window of one instrument."""
 
@@ -21,7 +24,7 @@ WindowKey = tuple[str, str]
 class InstrumentBook:
     instrument: Instrument
     prices: PriceHistory
-    baselines: Baselines
+    """Its view of the engine's price store (watermark, history, session closes)."""
     windows: WindowTable = field(default_factory=WindowTable)
     """Open windows (rows of the engine's store), and the anchors of the announcements that
     opened them."""
@@ -32,6 +35,8 @@ class InstrumentBook:
     """Final returns of retired windows of a benchmark, for its dependents' abnormal returns."""
     pending: dict[WindowKey, Signal] = field(default_factory=dict)
     """Restored revisions of windows that have not opened yet."""
+    _retired_spans: tuple[list[Any], int, I64, I64] | None = None
+    """(`retired` and its length when read, its anchors, its ends) as arrays."""
 
     @classmethod
     def empty(
@@ -40,10 +45,13 @@ class InstrumentBook:
         calendar: SessionCalendar,
         config: EngineConfig,
         windows: WindowTable | None = None,
+        prices: PriceStore | None = None,
     ) -> InstrumentBook:
-        prices = PriceHistory(instrument.symbol, calendar, config)
-        baselines = Baselines(prices.session_closes, config.baseline_sessions)
-        return cls(instrument, prices, baselines, WindowTable() if windows is None else windows)
+        """A book with no state; `windows` and `prices` are of the instrument's code in the
+        engine's stores (or stores of its own)."""
+        table = WindowTable() if windows is None else windows
+        history = PriceHistory(instrument.symbol, calendar, config, prices, table.code)
+        return cls(instrument, history, table)
 
     @property
     def symbol(self) -> str:
@@ -53,8 +61,23 @@ class InstrumentBook:
     def calendar(self) -> SessionCalendar:
         return self.prices.calendar
 
+    def retired_holding(self, t_us: int) -> npt.NDArray[np.intp]:
+        """Positions in `retired` of the finals whose window holds `t_us`, in order (`retired`
+        only grows, or is replaced whole, and a correction keeps a final's span)."""
+        retired = self.retired
+        spans = self._retired_spans
+        if spans is None or spans[0] is not retired or spans[1] != len(retired):
+            starts = np.fromiter((r[0] for r in retired), dtype=np.int64, count=len(retired))
+            ends = np.fromiter((r[1] for r in retired), dtype=np.int64, count=len(retired))
+            spans = self._retired_spans = (retired, len(retired), starts, ends)
+        return np.flatnonzero((spans[2] <= t_us) & (t_us <= spans[3]))
+
     def emptied(self) -> InstrumentBook:
         """The same instrument with no prices, windows or restored revisions (its windows'
-        rows in the store are retired)."""
+        rows in the store are retired, its prices dropped from the price store)."""
         windows = self.windows.store.table(self.windows.code)
-        return InstrumentBook.empty(self.instrument, self.calendar, self.prices.config, windows)
+        store = self.prices.store
+        store.forget(self.prices.code)
+        return InstrumentBook.empty(
+            self.instrument, self.calendar, self.prices.config, windows, store
+        )

@@ -23,7 +23,7 @@ from services.engine.config import EngineConfig
 from services.engine.emission import Revisions
 from services.engine.exceptions import CalendarError
 from services.engine.fold import fold_rows
-from services.engine.history import NO_TIME
+from services.engine.history import NO_TIME, PriceStore
 from services.engine.registry import Instrument, InstrumentRegistry
 from services.engine.revise import Reviser
 from services.engine.stats import EngineStats, InstrumentStatus
@@ -63,16 +63,17 @@ class ReactionEngine:
         self._symbols = [i.symbol for i in registry]
         # one window table for all instruments; an instrument's code is its registry position
         self._store = WindowStore()
+        self._calendars = [
+            get_calendar(i.calendar, cfg.calendar_start, cfg.calendar_end) for i in registry
+        ]
+        # one price store for all instruments, by code too
+        self._prices = PriceStore(self._calendars, cfg)
         self._books = {
             i.symbol: InstrumentBook.empty(
-                i,
-                get_calendar(i.calendar, cfg.calendar_start, cfg.calendar_end),
-                cfg,
-                self._store.table(code),
+                i, self._calendars[code], cfg, self._store.table(code), self._prices
             )
             for code, i in enumerate(registry)
         }
-        self._calendars = [b.calendar for b in self._books.values()]
         # instruments share a few calendars: each code's among the distinct ones
         distinct = list({id(c): c for c in self._calendars}.values())
         self._distinct_calendars = distinct
@@ -83,7 +84,9 @@ class ReactionEngine:
         self._announcements: dict[str, Announcement] = {}
         self._spans_cache: dict[tuple[int, str], WindowSpans] = {}
         self._stats = EngineStats()
-        self._reviser = Reviser(self._books, self._store, cfg, self._clock, self._stats)
+        self._reviser = Reviser(
+            self._books, self._store, self._prices, cfg, self._clock, self._stats
+        )
 
     # --- public API ----------------------------------------------------------------------
     @property
@@ -125,7 +128,7 @@ class ReactionEngine:
         return out
 
     def add_announcements(self, announcements: Sequence[Announcement]) -> Revisions:
-        touched: set[str] = set()
+        touched = np.zeros(len(self._books), dtype=np.bool_)
         corrections: list[dict[str, Any]] = []
         for ann in announcements:
             if ann.id in self._announcements:
@@ -136,9 +139,9 @@ class ReactionEngine:
             routed = self._registry.route(ann)
             if not routed:
                 self._stats.unrouted_announcements += 1
-            touched.update(self._open_windows(ann, routed, corrections))
+            touched[self._open_windows(ann, routed, corrections)] = True
         out = Revisions(corrections)
-        out.extend(self._reviser.evaluate(touched, {}))
+        out.extend(self._reviser.evaluate(touched))
         return out
 
     def add_prices(self, prices: pl.DataFrame) -> Revisions:
@@ -154,37 +157,27 @@ class ReactionEngine:
         observed = batch.observed
         if len(observed.codes) == 0:
             return Revisions()
-        now_s = self._clock.monotonic_s()
-        books = list(self._books.values())
-        present = observed.segments()
-        watermarks = np.full(len(books), NO_TIME, dtype=np.int64)
-        for code, _, _ in present:
-            prices_of = books[code].prices
-            watermarks[code] = prices_of.watermark_us
-            prices_of.last_arrival_s = now_s
+        kept = self._prices
+        codes = observed.codes
+        present = np.zeros(len(self._books), dtype=np.bool_)
+        present[codes] = True
+        kept.last_arrival_s[present] = self._clock.monotonic_s()
         lateness_us = int(self._config.allowed_lateness_s * _US)
-        accepted, late, duplicates = accept(observed, watermarks, lateness_us)
+        accepted, late, duplicates = accept(observed, kept.watermark_us, lateness_us)
         self._stats.late_dropped += int(late.sum())
         self._stats.duplicate_prices += duplicates
-        for code in np.flatnonzero(late).tolist():
-            books[code].prices.late_dropped += int(late[code])
-        changed: dict[int, int] = {}  # code → earliest session whose close changed
-        for code, session, obs_us, close in session_ends(
-            accepted, self._calendar_of, self._distinct_calendars
-        ):
-            if books[code].prices.record_close(session, obs_us, close):
-                changed[code] = min(session, changed.get(code, session))
-        for code, session in changed.items():
-            books[code].baselines.invalidate_after(session)
-        for code, start, stop in accepted.segments():
-            books[code].prices.append(accepted.rows, start, stop)
+        kept.late_dropped += late
+        ends = session_ends(accepted, self._calendar_of, self._distinct_calendars)
+        changed = kept.closes.record(ends.codes, ends.sessions, ends.obs_us, ends.close)
+        kept.baselines.changed(ends.codes[changed], ends.sessions[changed])
+        kept.append(accepted.codes, accepted.rows)
         # every live window of an instrument with rows in the batch, folded in one pass
         cols = self._store.cols
-        has_rows = np.zeros(len(books), dtype=np.bool_)
+        has_rows = np.zeros(len(self._books), dtype=np.bool_)
         has_rows[accepted.codes] = True
         windows = np.flatnonzero(cols["alive"] & has_rows[cols["inst"]])
         fold_rows(cols, windows, accepted.rows, accepted.codes)
-        return self._reviser.evaluate({books[code].symbol for code, _, _ in present}, {})
+        return self._reviser.evaluate(present)
 
     def restore(self, latest: Sequence[Signal]) -> None:
         """Continue from the last revision sent of each reaction (by a previous run of this
@@ -243,9 +236,9 @@ class ReactionEngine:
     # --- windows -------------------------------------------------------------------------
     def _open_windows(
         self, ann: Announcement, routed: Iterable[Instrument], corrections: list[dict[str, Any]]
-    ) -> list[str]:
+    ) -> list[int]:
         """Open the windows of `ann` on the `routed` instruments that have none yet, all in one
-        append to the store; the instruments whose windows opened."""
+        append to the store; the codes of the instruments whose windows opened."""
         opening: list[tuple[InstrumentBook, WindowSpans]] = []
         for inst in routed:
             book = self._books[inst.symbol]
@@ -280,11 +273,19 @@ class ReactionEngine:
         for (book, _), book_metas in zip(opening, metas, strict=True):
             self._adopt(book, range(start, start + len(book_metas)), book_metas)
             start += len(book_metas)
-        return [book.symbol for book, _ in opening]
+        # a late announcement's windows are computed at once from the history kept so far,
+        # of all its instruments in one pass
+        windows = np.arange(added.start, added.stop, dtype=np.intp)
+        codes = self._store.cols["inst"][windows]
+        seen = self._prices.watermark_us[codes] != NO_TIME
+        if seen.any():
+            wanted = np.zeros(len(self._books), dtype=np.bool_)
+            wanted[codes[seen]] = True
+            fold_rows(self._store.cols, windows[seen], *self._prices.histories(wanted))
+        return [book.windows.code for book, _ in opening]
 
     def _adopt(self, book: InstrumentBook, added: range, metas: list[WindowMeta]) -> None:
-        """Index an instrument's new windows; apply what was restored for them, and compute a
-        late announcement's at once from the history kept so far."""
+        """Index an instrument's new windows and apply what was restored for them."""
         table = book.windows
         table.adopt(added, metas)
         if book.pending:
@@ -292,9 +293,6 @@ class ReactionEngine:
                 restored = book.pending.pop((meta.announcement_id, meta.horizon), None)
                 if restored is not None:
                     restore.apply(table, pos, restored)
-        if book.prices.watermark_us != NO_TIME:
-            only = np.arange(added.start, added.stop, dtype=np.intp)
-            table.merge(book.prices.history(), only=only)
 
     def _spans(self, cal: SessionCalendar, ann: Announcement) -> WindowSpans:
         """The windows `ann` opens on an instrument with calendar `cal`: the same for every
@@ -344,8 +342,11 @@ class ReactionEngine:
         """Retired finals that hold `anchor_us` gain `ann_id` as a confounder: a correction."""
         out: list[dict[str, Any]] = []
         retired = book.retired
-        for i, (start_us, end_us, sent) in enumerate(retired):
-            if start_us <= anchor_us <= end_us and sent["announcement_id"] != ann_id:
+        if not retired:
+            return out
+        for i in book.retired_holding(anchor_us).tolist():
+            start_us, end_us, sent = retired[i]
+            if sent["announcement_id"] != ann_id:
                 revision = sent["revision"] + 1
                 new = {
                     **sent,
@@ -364,7 +365,9 @@ class ReactionEngine:
         return out
 
     def _finalise_closed(self, books: Iterable[InstrumentBook]) -> Revisions:
-        until: dict[str, int] = {}
+        n_codes = len(self._books)
+        chosen = np.zeros(n_codes, dtype=np.bool_)
+        until_us = np.full(n_codes, NO_TIME, dtype=np.int64)  # NO_TIME: no window ends there
         tolerance_us = int(self._config.close_tolerance_s * _US)
         for book in books:
             wm = book.prices.watermark_us
@@ -372,5 +375,6 @@ class ReactionEngine:
                 continue
             closed, next_open = book.calendar.closed_after(wm, tolerance_us)
             if closed:
-                until[book.symbol] = next_open
-        return self._reviser.evaluate(set(until), until)
+                chosen[book.windows.code] = True
+                until_us[book.windows.code] = next_open
+        return self._reviser.evaluate(chosen, until_us)

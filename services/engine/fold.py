@@ -24,6 +24,8 @@ Columns = dict[str, npt.NDArray[Any]]
 _PADDED_LONGEST = 128
 """Slices up to this long are scanned together, padded to the longest; longer ones one at a
 time (where a Python step per slice costs less than the padding's cells)."""
+_SCANNED_PER_WINDOW = 16
+"""Slices up to this long are scanned once per window rather than once per distinct slice."""
 
 
 def fold_rows(cols: Columns, windows: Positions, rows: Rows, codes: I64 | None = None) -> None:
@@ -106,24 +108,29 @@ def _fold_extremes(
 ) -> None:
     """Highest high and lowest low (earliest on ties) and the coarsest bar of each slice."""
     obs_us = rows.obs_us
-    # windows share few distinct slices, so each distinct [first, stop) is scanned once
-    n_rows = len(obs_us) + 1
-    slices, slice_of = np.unique(first_row * n_rows + stop_row, return_inverse=True)
-    start, stop = np.divmod(slices, n_rows)
-    high_row, low_row, interval_us = _slice_extremes(start, stop, rows)
-    high, low = rows.high[high_row], rows.low[low_row]
+    if int((stop_row - first_row).max()) <= _SCANNED_PER_WINDOW:
+        # a few rows per window (many instruments in the batch): each window's slice is
+        # scanned, cheaper than sorting the windows to find the distinct slices
+        high_row, low_row, interval_us = _slice_extremes(first_row, stop_row, rows)
+    else:
+        # windows share few distinct slices, so each distinct [first, stop) is scanned once
+        n_rows = len(obs_us) + 1
+        slices, slice_of = np.unique(first_row * n_rows + stop_row, return_inverse=True)
+        start, stop = np.divmod(slices, n_rows)
+        high_row, low_row, interval_us = (
+            column[slice_of] for column in _slice_extremes(start, stop, rows)
+        )
 
-    new, new_us = high[slice_of], obs_us[high_row[slice_of]]
+    new, new_us = rows.high[high_row], obs_us[high_row]
     cur, cur_us = cols["high"][windows], cols["high_us"][windows]
     better = (new > cur) | ((new == cur) & (new_us < cur_us))
     _set(cols, windows[better], high=new[better], high_us=new_us[better])
-    new, new_us = low[slice_of], obs_us[low_row[slice_of]]
+    new, new_us = rows.low[low_row], obs_us[low_row]
     cur, cur_us = cols["low"][windows], cols["low_us"][windows]
     better = (new < cur) | ((new == cur) & (new_us < cur_us))
     _set(cols, windows[better], low=new[better], low_us=new_us[better])
-    new_interval = interval_us[slice_of]
-    coarser = new_interval > cols["max_interval_us"][windows]
-    _set(cols, windows[coarser], max_interval_us=new_interval[coarser])
+    coarser = interval_us > cols["max_interval_us"][windows]
+    _set(cols, windows[coarser], max_interval_us=interval_us[coarser])
 
 
 def _slice_extremes(start: I64, stop: I64, rows: Rows) -> tuple[I64, I64, I64]:

@@ -1,102 +1,150 @@
-"""Per-instrument state: watermark, bounded price history (polars) and session closes.
+"""The prices of every instrument in one store: event time, kept history and session closes.
 
 History keeps full detail for the current session, 1-minute bars for `minute_sessions` before it
 and daily bars for the baseline's sessions before that; older data is dropped. Session closes
 (the last observation in [open, close] of each session) feed the baseline.
+
+The rows of all instruments are kept together, tagged with the instrument's code (its position
+in the registry): a batch joins as one chunk whatever the number of instruments it touches, and
+per-instrument state (watermark, last arrival, rows kept) is an array indexed by code, so a
+batch costs a few array operations, not a step per instrument. Each chunk is sorted by code;
+chunks are merged as they pile up (each row is copied a logarithmic number of times, put at its
+place by counting rows per code, without sorting). Reading the history consolidates every
+chunk into one sorted by (code, time), where each instrument's rows are found by offsets.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
+from services.engine.baselines import Baselines
 from services.engine.calendar import SessionCalendar
 from services.engine.config import EngineConfig
 from services.engine.rows import DAY_US, Rows
+from services.engine.session_closes import Closes, SessionCloses
 
 NO_TIME = -(2**62)
 _MINUTE_US = 60_000_000
+I64 = npt.NDArray[np.int64]
 
 
-@dataclass(slots=True)
-class PriceHistory:
-    """One instrument's prices: event time, kept history and session closes."""
+class PriceStore:
+    """Prices of the instruments with `calendars` (by code)."""
 
-    symbol: str
-    calendar: SessionCalendar
-    config: EngineConfig
-    watermark_us: int = NO_TIME
-    """Largest observation time accepted so far (event time)."""
-    last_arrival_s: float | None = None
-    """Processing time of the last batch with a price event, late or not (grace period)."""
-    late_dropped: int = 0
-    """Observations counted and dropped as older than the allowed lateness."""
-    session_closes: dict[int, tuple[int, float]] = field(default_factory=dict)
-    """Session index → (observation time, close) of its last observation."""
-    _chunks: list[Rows | tuple[Rows, int, int]] = field(default_factory=list)
-    """Kept rows: whole, or (rows, start, stop) for a slice not taken yet."""
-    _pinned: int = 0
-    """Rows of the batches that slices not taken yet keep alive."""
-    _rows: int = 0
-    _compact_at: int = 0
+    def __init__(self, calendars: Sequence[SessionCalendar], config: EngineConfig) -> None:
+        n = len(calendars)
+        self.calendars = list(calendars)
+        self.config = config
+        self.watermark_us = np.full(n, NO_TIME, dtype=np.int64)
+        """Largest observation time accepted so far (event time)."""
+        self.last_arrival_s = np.full(n, np.nan)
+        """Processing time of the last batch with a price event, late or not (NaN: none)."""
+        self.late_dropped = np.zeros(n, dtype=np.int64)
+        """Observations counted and dropped as older than the allowed lateness."""
+        self.closes = SessionCloses(n)
+        self.baselines = Baselines(self.closes, config.baseline_sessions)
+        self._kept = np.zeros(n, dtype=np.int64)
+        """Rows kept per code (duplicates across batches count until the history is read)."""
+        self._compact_at = np.zeros(n, dtype=np.int64)
+        self._chunks: list[tuple[I64, Rows]] = []
+        """Kept rows with their codes, each chunk sorted by code (an instrument's rows in a
+        chunk in arrival order: they are sorted by time when read)."""
+        self._levels: list[int] = []
+        """Each chunk's level: a batch is 0, `_MERGED` chunks of one level merge into one of
+        the next; `_SETTLED` (consolidated, compacted or loaded) merges only when read."""
+        self._offsets: I64 | None = None
+        """Once the chunks are consolidated: each code's first row (and the end)."""
 
-    def append(self, rows: Rows, start: int = 0, stop: int | None = None) -> None:
-        """Keep accepted rows (sorted, de-duplicated, not late: see batch.py), after their
-        session closes were recorded: `rows[start:stop]`, a slice of a batch of many
-        instruments taken only when the history is next read."""
-        stop = len(rows) if stop is None else stop
-        self.watermark_us = max(self.watermark_us, int(rows.obs_us[stop - 1]))
-        if start == 0 and stop == len(rows):
-            self._chunks.append(rows)
-        else:
-            self._chunks.append((rows, start, stop))
-            self._pinned += len(rows)
-        self._rows += stop - start
-        if self._rows > max(self.config.compact_rows, self._compact_at):
-            self.compact()
-        elif self._pinned > self.config.compact_rows:
-            self._consolidate()  # a few rows of each of many batches: let the batches go
+    def append(self, codes: I64, rows: Rows) -> None:
+        """Keep accepted rows (sorted by code, then time, de-duplicated, not late: see
+        batch.py) of instruments `codes`, after their session closes were recorded."""
+        if not len(codes):
+            return
+        last = np.flatnonzero(np.append(codes[1:] != codes[:-1], True))
+        present = codes[last]
+        self.watermark_us[present] = np.maximum(self.watermark_us[present], rows.obs_us[last])
+        self._kept[present] += np.diff(np.append(-1, last))
+        self._add_chunk(codes, rows)
+        due = present[
+            self._kept[present] > np.maximum(self.config.compact_rows, self._compact_at[present])
+        ]
+        if len(due):
+            self.compact(due)
 
-    def record_close(self, session: int, obs_us: int, close: float) -> bool:
-        """An observation that is the last of `session` in a batch; whether it is the session's
-        last so far (its close changed)."""
-        cur = self.session_closes.get(session)
-        if cur is not None and (obs_us, close) <= cur:
-            return False
-        self.session_closes[session] = (obs_us, close)
-        return True
+    def load(self, code: int, rows: Rows) -> None:
+        """Rows of an instrument that has none (from a snapshot)."""
+        self._add_chunk(np.full(len(rows), code, dtype=np.int64), rows, _SETTLED)
+        self._kept[code] = len(rows)
 
-    def history(self) -> Rows:
-        """All kept observations, sorted and de-duplicated."""
-        if not self._chunks:
-            return Rows.empty()
-        if len(self._chunks) > 1 or isinstance(self._chunks[0], tuple):
-            self._consolidate()
-        chunk = self._chunks[0]
-        assert isinstance(chunk, Rows)
-        return chunk
+    def history(self, code: int) -> Rows:
+        """All kept observations of instrument `code`, sorted and de-duplicated."""
+        _, rows, offsets = self._consolidated()
+        return rows.slice(int(offsets[code]), int(offsets[code + 1]))
 
-    def _consolidate(self) -> None:
-        whole = [c if isinstance(c, Rows) else c[0].slice(c[1], c[2]) for c in self._chunks]
-        rows = Rows.concat(whole).sorted_unique()
-        self._chunks = [rows]
-        self._pinned = 0
-        self._rows = len(rows)
+    def histories(self, wanted: npt.NDArray[np.bool_]) -> tuple[Rows, I64]:
+        """The kept observations of the instruments `wanted` (a mask by code), sorted by
+        (code, time) and de-duplicated, and each one's code."""
+        codes, rows, _ = self._consolidated()
+        keep = wanted[codes]
+        if keep.all():
+            return rows, codes
+        return rows.take(keep), codes[keep]
 
-    def compact(self) -> None:
-        """Summarise history older than the current session (1-minute, then daily bars)."""
-        self._consolidate()
-        cal = self.calendar
-        current = cal.session_of_close(self.watermark_us)
+    def forget(self, code: int) -> None:
+        """Drop every price of instrument `code`."""
+        chunks = [(codes, rows, codes != code) for codes, rows in self._chunks]
+        self._chunks = [(codes[keep], rows.take(keep)) for codes, rows, keep in chunks]
+        self._offsets = None
+        self.watermark_us[code] = NO_TIME
+        self.last_arrival_s[code] = np.nan
+        self.late_dropped[code] = 0
+        self._kept[code] = 0
+        self._compact_at[code] = 0
+        self.closes.clear(code)
+        self.baselines.forget(code)
+
+    def compact(self, codes: I64) -> None:
+        """Summarise the history of instruments `codes` older than each one's current session
+        (1-minute, then daily bars)."""
+        codes = np.unique(codes)
+        if not len(codes):
+            return
+        summaries = []
+        for code in codes.tolist():
+            summary, oldest = self._summarised(code, self.history(code))
+            summaries.append((np.full(len(summary), code, dtype=np.int64), summary))
+            self._kept[code] = len(summary)
+            self._compact_at[code] = 2 * len(summary)
+            self.closes.drop_before(code, oldest)
+        compacted = np.zeros(len(self.calendars), dtype=np.bool_)
+        compacted[codes] = True
+        all_codes, rows, _ = self._consolidated()
+        keep = ~compacted[all_codes]
+        summary_codes = np.concatenate([c for c, _ in summaries])
+        summary_rows = Rows.concat([r for _, r in summaries])
+        merged = _merged(
+            [(all_codes[keep], rows.take(keep)), (summary_codes, summary_rows)],
+            len(self.calendars),
+        )
+        self._chunks, self._levels = [merged], [_SETTLED]
+        self._offsets = None
+
+    def _summarised(self, code: int, history: Rows) -> tuple[Rows, int]:
+        """The kept rows of `code` once compacted, and its oldest session kept."""
+        cal, config = self.calendars[code], self.config
+        watermark_us = int(self.watermark_us[code])
+        current = cal.session_of_close(watermark_us)
         if current < 0:
-            current = cal.anchor(self.watermark_us, day_precision=False)[1]
+            current = cal.anchor(watermark_us, day_precision=False)[1]
         detail_from = cal.session_open_us(current)
-        minute_from = cal.session_open_us(max(current - self.config.minute_sessions, 0))
-        keep_sessions = self.config.baseline_sessions + self.config.minute_sessions + 10
+        minute_from = cal.session_open_us(max(current - config.minute_sessions, 0))
+        keep_sessions = config.baseline_sessions + config.minute_sessions + 10
         daily_from = cal.session_open_us(max(current - keep_sessions, 0))
-        df = self.history().frame()
+        df = history.frame()
         obs = pl.col("obs_us")
         recent = df.filter(obs >= detail_from)
         fine = pl.col("interval_us") < _MINUTE_US
@@ -124,13 +172,146 @@ class PriceHistory:
             DAY_US,
         )
         merged = pl.concat([daily, minute, recent], how="vertical", rechunk=True)
-        kept = Rows.from_frame(merged).sorted_unique()
-        self._chunks = [kept]
-        self._rows = len(kept)
-        self._compact_at = 2 * self._rows
-        oldest = current - keep_sessions
-        for sess in [s for s in self.session_closes if s < oldest]:
-            del self.session_closes[sess]
+        return Rows.from_frame(merged).sorted_unique(), current - keep_sessions
+
+    def _add_chunk(self, codes: I64, rows: Rows, level: int = 0) -> None:
+        chunks, levels = self._chunks, self._levels
+        chunks.append((codes, rows))
+        levels.append(level)
+        self._offsets = None
+        # a few chunks per level, each row copied once per level: merges cost a logarithmic
+        # number of copies per row, and come once every few batches
+        while (
+            len(levels) >= _MERGED
+            and levels[-1] < _SETTLED
+            and levels[-_MERGED:].count(levels[-1]) == _MERGED
+        ):
+            chunks[-_MERGED:] = [_merged(chunks[-_MERGED:], len(self.calendars))]
+            levels[-_MERGED:] = [levels[-1] + 1]
+
+    def _consolidated(self) -> tuple[I64, Rows, I64]:
+        """Every kept row in one chunk sorted by (code, time) without duplicates, and each
+        code's first row in it (and the end)."""
+        if self._offsets is None:
+            if self._chunks:
+                codes, rows = sorted_unique(*_merged(self._chunks, len(self.calendars)))
+            else:
+                codes, rows = np.empty(0, dtype=np.int64), Rows.empty()
+            self._chunks, self._levels = [(codes, rows)], [_SETTLED]
+            self._kept = np.bincount(codes, minlength=len(self.calendars))
+            self._offsets = np.searchsorted(codes, np.arange(len(self.calendars) + 1))
+        codes, rows = self._chunks[0]
+        return codes, rows, self._offsets
+
+
+_FIELDS = ("obs_us", "open", "high", "low", "close", "interval_us")
+_MERGED = 8
+_SETTLED = 1 << 20
+
+
+def _merged(chunks: list[tuple[I64, Rows]], n_codes: int) -> tuple[I64, Rows]:
+    """Chunks sorted by code as one sorted by code, each code's rows in chunk order: every
+    row is put at its place directly (counting, not sorting)."""
+    if len(chunks) == 1:
+        return chunks[0]
+    counts = [np.bincount(codes, minlength=n_codes) for codes, _ in chunks]
+    totals = np.sum(counts, axis=0)
+    start = np.concatenate(([0], np.cumsum(totals)[:-1]))  # where each code's rows go
+    size = int(totals.sum())
+    out_codes = np.empty(size, dtype=np.int64)
+    out = {name: np.empty(size, dtype=getattr(chunks[0][1], name).dtype) for name in _FIELDS}
+    for (codes, rows), count in zip(chunks, counts, strict=True):
+        first = np.concatenate(([0], np.cumsum(count)[:-1]))  # each code's first row here
+        to = start[codes] + (np.arange(len(codes)) - first[codes])
+        out_codes[to] = codes
+        for name in _FIELDS:
+            out[name][to] = getattr(rows, name)
+        start = start + count
+    return out_codes, Rows(*(out[name] for name in _FIELDS))
+
+
+class PriceHistory:
+    """One instrument's view of a `PriceStore` (a store of its own when made alone)."""
+
+    __slots__ = ("calendar", "code", "config", "store", "symbol")
+
+    def __init__(
+        self,
+        symbol: str,
+        calendar: SessionCalendar,
+        config: EngineConfig,
+        store: PriceStore | None = None,
+        code: int = 0,
+    ) -> None:
+        self.symbol = symbol
+        self.calendar = calendar
+        self.config = config
+        self.store = store or PriceStore([calendar], config)
+        self.code = code
+
+    @property
+    def watermark_us(self) -> int:
+        return int(self.store.watermark_us[self.code])
+
+    @watermark_us.setter
+    def watermark_us(self, value: int) -> None:
+        self.store.watermark_us[self.code] = value
+
+    @property
+    def last_arrival_s(self) -> float | None:
+        value = float(self.store.last_arrival_s[self.code])
+        return None if np.isnan(value) else value
+
+    @last_arrival_s.setter
+    def last_arrival_s(self, value: float | None) -> None:
+        self.store.last_arrival_s[self.code] = np.nan if value is None else value
+
+    @property
+    def late_dropped(self) -> int:
+        return int(self.store.late_dropped[self.code])
+
+    @late_dropped.setter
+    def late_dropped(self, value: int) -> None:
+        self.store.late_dropped[self.code] = value
+
+    @property
+    def session_closes(self) -> Closes:
+        """A copy of the session closes: session index → (observation time, close)."""
+        return self.store.closes.of(self.code)
+
+    def append(self, rows: Rows, start: int = 0, stop: int | None = None) -> None:
+        """Keep accepted rows `rows[start:stop]` (sorted, de-duplicated, not late)."""
+        part = rows.slice(start, len(rows) if stop is None else stop)
+        self.store.append(np.full(len(part), self.code, dtype=np.int64), part)
+
+    def history(self) -> Rows:
+        return self.store.history(self.code)
+
+    def restore(self, watermark_us: int, late_dropped: int, closes: Closes, history: Rows) -> None:
+        """The state of an instrument that has none, as a snapshot kept it."""
+        self.watermark_us = watermark_us
+        self.late_dropped = late_dropped
+        self.store.closes.load(self.code, closes)
+        if len(history):
+            self.store.load(self.code, history)
+
+
+def sorted_unique(codes: I64, rows: Rows) -> tuple[I64, Rows]:
+    """Sorted by (code, obs time, close, open, high, low); exact duplicates removed."""
+    if len(codes) < 2:
+        return codes, rows
+    increasing = (codes[1:] > codes[:-1]) | (
+        (codes[1:] == codes[:-1]) & (rows.obs_us[1:] > rows.obs_us[:-1])
+    )
+    if increasing.all():
+        return codes, rows  # in time order with distinct times: the usual live batch
+    order = np.lexsort((rows.low, rows.high, rows.open, rows.close, rows.obs_us, codes))
+    codes, s = codes[order], rows.take(order)
+    same = (codes[1:] == codes[:-1]) & s.repeats_previous()
+    if not same.any():
+        return codes, s
+    first = np.concatenate(([True], ~same))
+    return codes[first], s.take(first)
 
 
 def _bars(frame: pl.DataFrame, bucket: str, interval_us: int) -> pl.DataFrame:

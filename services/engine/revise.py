@@ -13,7 +13,7 @@ from services.engine.config import EngineConfig
 from services.engine.confounders import confounder_caches
 from services.engine.emission import Revisions, rows, same_content
 from services.engine.encoding import RevisionColumns
-from services.engine.history import NO_TIME
+from services.engine.history import NO_TIME, PriceStore
 from services.engine.reaction import pct, reaction_columns
 from services.engine.revisions import RevisionPolicy, due_revisions
 from services.engine.stats import EngineStats
@@ -31,61 +31,67 @@ class Reviser:
         self,
         books: dict[str, InstrumentBook],
         store: WindowStore,
+        prices: PriceStore,
         config: EngineConfig,
         clock: Clock,
         stats: EngineStats,
     ) -> None:
         self._books = books
         self._store = store
+        self._prices = prices
         # instrument codes are positions in `books` (whose entries are replaced, never moved)
         self._symbols = list(books)
+        self._symbol_column = np.asarray(self._symbols, dtype=object)
         self._config = config
         self._clock = clock
         self._stats = stats
         self._policy = RevisionPolicy.from_config(config)
-        self._dependents: dict[str, list[str]] = {}
-        for book in books.values():
-            if book.instrument.benchmark is not None:
-                self._dependents.setdefault(book.instrument.benchmark, []).append(book.symbol)
-        # benchmarks are evaluated first so dependents see their latest return
-        # each code's benchmark's code, -1 for none
         code_of = {symbol: code for code, symbol in enumerate(self._symbols)}
+        # each benchmark's dependents, by code
+        self._dependents: dict[int, list[int]] = {}
+        for code, book in enumerate(books.values()):
+            bench = code_of.get(book.instrument.benchmark or "")
+            if bench is not None:
+                self._dependents.setdefault(bench, []).append(code)
+        # each code's benchmark's code, -1 for none
         self._benchmark_code = np.asarray(
             [code_of.get(b.instrument.benchmark or "", -1) for b in books.values()], dtype=np.int64
         )
-        self._tiers = [
-            [s for s in books if s in self._dependents],
-            [s for s in books if s not in self._dependents],
-        ]
+        # benchmarks are evaluated first so dependents see their latest return
+        self._is_benchmark = np.zeros(len(books), dtype=np.bool_)
+        self._is_benchmark[list(self._dependents)] = True
 
-    def evaluate(self, symbols: set[str], until: dict[str, int]) -> Revisions:
-        """Revisions of the windows of `symbols` (and of their dependents) that are due; `until`
-        is, per instrument, where a closed market's windows end (finalising them)."""
+    def evaluate(
+        self, chosen: npt.NDArray[np.bool_], until_us: npt.NDArray[np.int64] | None = None
+    ) -> Revisions:
+        """Revisions of the windows of the instruments `chosen` (a mask by code; and of their
+        dependents) that are due; `until_us` is, per code, where a closed market's windows
+        end (finalising them; NO_TIME for none)."""
+        if until_us is None:
+            until_us = np.full(len(chosen), NO_TIME, dtype=np.int64)
         out = Revisions()
-        dirtied: set[str] = set()
-        for tier in self._tiers:
-            chosen = [self._books[s] for s in tier if s in symbols or s in dirtied]
-            if chosen:
-                out.extend(self._evaluate_many(chosen, until, dirtied))
+        dirtied = np.zeros(len(chosen), dtype=np.bool_)
+        benchmarks = chosen & self._is_benchmark
+        if benchmarks.any():
+            out.extend(self._evaluate_many(benchmarks, until_us, dirtied))
+        others = (chosen | dirtied) & ~self._is_benchmark
+        if others.any():
+            out.extend(self._evaluate_many(others, until_us, dirtied))
         return out
 
     def _evaluate_many(
-        self, books: list[InstrumentBook], until: dict[str, int], dirtied: set[str]
+        self,
+        chosen: npt.NDArray[np.bool_],
+        until_us: npt.NDArray[np.int64],
+        dirtied: npt.NDArray[np.bool_],
     ) -> Revisions:
-        """Which windows of `books` are due, decided over the whole store at once (each window
-        against its own instrument's watermark), and their revisions, emitted in one pass over
-        all of them: instrument by instrument in registry order, each one's windows in position
-        order."""
+        """Which windows of the instruments `chosen` are due, decided over the whole store at
+        once (each window against its own instrument's watermark), and their revisions,
+        emitted in one pass over all of them: instrument by instrument in registry order,
+        each one's windows in position order."""
         store = self._store
-        n_codes = max(store.tables) + 1
-        chosen = np.zeros(n_codes, dtype=np.bool_)
-        watermark_us = np.full(n_codes, NO_TIME, dtype=np.int64)
-        until_us = np.full(n_codes, NO_TIME, dtype=np.int64)  # NO_TIME: no window ends there
-        for book in books:
-            code = book.windows.code
-            chosen[code] = True
-            watermark_us[code] = book.prices.watermark_us
-            until_us[code] = until.get(book.symbol, NO_TIME)
+        watermark_us = np.where(chosen, self._prices.watermark_us, NO_TIME)
+        until_us = np.where(chosen, until_us, NO_TIME)
         cols = store.cols
         inst = cols["inst"]
         scope = cols["alive"] & chosen[inst]
@@ -125,21 +131,20 @@ class Reviser:
         positions: Positions,
         finalise: npt.NDArray[np.bool_],
         watermark_us: npt.NDArray[np.int64],
-        dirtied: set[str],
+        dirtied: npt.NDArray[np.bool_],
     ) -> Revisions:
         """Revisions of the windows at `positions` (of any instruments; `watermark_us` is each
         one's instrument's); a final one only if its content changed."""
         store = self._store
         cols = store.cols
-        metas = [store.meta[i] for i in positions.tolist()]
+        metas: list[WindowMeta] = store.meta[positions].tolist()
         codes = cols["inst"][positions]
         was_final = cols["final"][positions]
         numbers = self._reaction_columns(positions, codes, metas)
-        symbols = self._symbols
         batch = RevisionColumns(
-            [symbols[c] for c in codes.tolist()],
-            [m.announcement_id for m in metas],
-            [m.horizon for m in metas],
+            self._symbol_column[codes].tolist(),
+            store.announcement_ids[positions].tolist(),
+            store.horizons[positions].tolist(),
             cols["revision"][positions] + 1,
             was_final | finalise,
             was_final,
@@ -190,17 +195,17 @@ class Reviser:
         cols["sent_rise_pct"][done] = numbers["max_rise_pct"][sent]
         cols["sent_fall_pct"][done] = numbers["max_fall_pct"][sent]
 
-    def _mark_dependents(self, finals: Positions, dirtied: set[str]) -> None:
+    def _mark_dependents(self, finals: Positions, dirtied: npt.NDArray[np.bool_]) -> None:
         """A benchmark's final return changes its dependents' abnormal returns."""
         store = self._store
         for i, code in zip(finals.tolist(), store.cols["inst"][finals].tolist(), strict=True):
-            for dependent in self._dependents.get(self._symbols[code], ()):
-                windows = self._books[dependent].windows
+            for dependent in self._dependents.get(code, ()):
+                windows = self._books[self._symbols[dependent]].windows
                 meta = store.meta[i]
                 pos = windows.index.get((meta.announcement_id, meta.horizon))
                 if pos is not None:
                     windows.cols["dirty"][pos] = True
-                    dirtied.add(dependent)
+                    dirtied[dependent] = True
 
     def _retire(self, scope: npt.NDArray[np.bool_], watermark_us: npt.NDArray[np.int64]) -> None:
         """Forget final windows (in `scope`) that no accepted tick can reach any more."""
@@ -209,19 +214,24 @@ class Reviser:
         done = np.flatnonzero(scope & cols["final"] & (cols["end_us"] + lateness_us < watermark_us))
         if not len(done):
             return
+        store = self._store
         columns = (cols[name][done].tolist() for name in ("inst", "anchor_us", "end_us"))
-        # `pct` of each window's final close over its base, as one array operation
-        final = cols["last_close"][done] / cols["base_price"][done]
-        returns = ((final - 1.0) * 100.0).tolist()
-        for i, code, anchor_us, end_us, final_return in zip(
-            done.tolist(), *columns, returns, strict=True
-        ):
-            book = self._books[self._symbols[code]]
-            meta = self._store.meta[i]
-            if book.symbol in self._dependents:
-                book.retired_returns[(meta.announcement_id, meta.horizon)] = final_return
+        for code, anchor_us, end_us, meta in zip(*columns, store.meta[done].tolist(), strict=True):
             if meta.last_sent is not None:
-                book.retired.append((anchor_us, end_us, meta.last_sent))
+                self._books[self._symbols[code]].retired.append((anchor_us, end_us, meta.last_sent))
+        benchmarks = done[self._is_benchmark[cols["inst"][done]]]
+        if len(benchmarks):
+            # `pct` of each window's final close over its base, as one array operation
+            final = cols["last_close"][benchmarks] / cols["base_price"][benchmarks]
+            returns = ((final - 1.0) * 100.0).tolist()
+            keys = zip(
+                store.announcement_ids[benchmarks].tolist(),
+                store.horizons[benchmarks].tolist(),
+                strict=True,
+            )
+            codes = cols["inst"][benchmarks].tolist()
+            for code, key, final_return in zip(codes, keys, returns, strict=True):
+                self._books[self._symbols[code]].retired_returns[key] = final_return
         self._stats.windows_retired += len(done)
         self._store.retire(done)
 
@@ -232,7 +242,7 @@ class Reviser:
         """Signal fields of the windows at `positions` (of instruments `codes`, with `metas`)
         as columns."""
         cols = self._store.cols
-        mean, std = self._baselines(codes, cols["session"][positions])
+        mean, std = self._prices.baselines.columns(codes, cols["session"][positions])
         bench_code = self._benchmark_code[codes]
         benchmarked = bench_code >= 0
         bench = None
@@ -249,23 +259,6 @@ class Reviser:
             benchmarked=benchmarked,
             config=self._config,
         )
-
-    def _baselines(
-        self, codes: npt.NDArray[np.int64], sessions: npt.NDArray[np.int64]
-    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """Mean and std of each window's instrument at its anchor session; NaN without enough
-        history. Looked up once per (instrument, session)."""
-        low = int(sessions.min())
-        keys = codes * (int(sessions.max()) - low + 1) + (sessions - low)
-        distinct, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-        mean = np.full(len(distinct), np.nan)
-        std = np.full(len(distinct), np.nan)
-        pairs = zip(codes[first].tolist(), sessions[first].tolist(), strict=True)
-        for u, (code, session) in enumerate(pairs):
-            baseline = self._books[self._symbols[code]].baselines.of(session)
-            if baseline is not None:
-                mean[u], std[u] = baseline.mean_pct, baseline.std_pct
-        return mean[inverse], std[inverse]
 
     def _benchmark_return(self, code: int, meta: WindowMeta) -> float:
         """The return of benchmark `code` over the window of `meta` (same announcement and

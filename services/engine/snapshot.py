@@ -14,6 +14,8 @@ import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from services.engine.book import WindowKey
 from services.engine.exceptions import SnapshotError
 from services.engine.history import NO_TIME
@@ -47,13 +49,16 @@ class InstrumentSnapshot:
 def take(engine: ReactionEngine, symbols: set[str]) -> bytes:
     """The state of `symbols` (those the engine knows), compressed."""
     out: list[InstrumentSnapshot] = []
-    for symbol in sorted(symbols & engine._books.keys()):
+    chosen = sorted(symbols & engine._books.keys())
+    seen = [engine._books[s].prices for s in chosen]
+    seen = [p for p in seen if p.watermark_us != NO_TIME]
+    if seen:
+        # history older than the current session as 1-minute and daily bars (as the engine
+        # keeps it past `compact_rows`; no window notices): the size stays flat with retention
+        seen[0].store.compact(np.asarray([p.code for p in seen], dtype=np.int64))
+    for symbol in chosen:
         book = engine._books[symbol]
         prices = book.prices
-        if prices.watermark_us != NO_TIME:
-            # history older than the current session as 1-minute and daily bars (as the engine
-            # keeps it past `compact_rows`; no window notices): the size stays flat with retention
-            prices.compact()
         out.append(
             InstrumentSnapshot(
                 symbol=symbol,
@@ -82,14 +87,9 @@ def load(engine: ReactionEngine, blob: bytes) -> list[str]:
     for snap in snapshots:
         book = engine._books[snap.symbol].emptied()
         prices = book.prices
-        prices.watermark_us = snap.watermark_us
-        prices.late_dropped = snap.late_dropped
-        prices.session_closes.update(snap.session_closes)
+        prices.restore(snap.watermark_us, snap.late_dropped, snap.session_closes, snap.history)
         # as if the data had just arrived: grace runs from now
         prices.last_arrival_s = now_s
-        if len(snap.history):
-            prices._chunks = [snap.history]
-            prices._rows = len(snap.history)
         book.windows = book.windows.store.attach(book.windows.code, snap.windows)
         book.retired = snap.retired
         book.retired_returns = snap.retired_returns

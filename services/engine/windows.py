@@ -66,6 +66,7 @@ _COLUMNS: dict[str, tuple[type, float | int | bool]] = {
     # the instrument's code in the store (its position in the registry)
     "inst": (np.int64, 0),
 }
+_OBJECTS = ("meta", "announcement_id", "horizon")
 STATIC = ("anchor_us", "base_cut_us", "end_us", "duration_us", "at_open", "session", "sessions_k")
 
 
@@ -94,7 +95,13 @@ class WindowStore:
             name: np.full(16, initial, dtype=dtype) for name, (dtype, initial) in _COLUMNS.items()
         }
         self.cols: dict[str, npt.NDArray[Any]] = {n: c[:0] for n, c in self._storage.items()}
-        self.meta: list[WindowMeta] = []
+        # the window's WindowMeta, and its identity as columns (revisions are sent as columns)
+        self._objects: dict[str, npt.NDArray[np.object_]] = {
+            name: np.empty(16, dtype=object) for name in _OBJECTS
+        }
+        self.meta: npt.NDArray[np.object_] = self._objects["meta"][:0]
+        self.announcement_ids: npt.NDArray[np.object_] = self._objects["announcement_id"][:0]
+        self.horizons: npt.NDArray[np.object_] = self._objects["horizon"][:0]
         self.tables: dict[int, WindowTable] = {}
         self._dead = 0
 
@@ -130,7 +137,10 @@ class WindowStore:
         for name, (_, initial) in _COLUMNS.items():
             self._storage[name][start:size] = values.get(name, initial)
         self._storage["inst"][start:size] = code
-        self.meta.extend(metas)
+        objects = self._objects
+        objects["meta"][start:size] = metas
+        objects["announcement_id"][start:size] = [m.announcement_id for m in metas]
+        objects["horizon"][start:size] = [m.horizon for m in metas]
         self._view(size)
         return range(start, size)
 
@@ -155,32 +165,45 @@ class WindowStore:
         cols["final"][positions] = True
         cols["dirty"][positions] = False
         cols["held"][positions] = False
-        for pos, code in zip(positions.tolist(), cols["inst"][positions].tolist(), strict=True):
-            meta = self.meta[pos]
-            table = self.tables[code]
-            if table.index.get((meta.announcement_id, meta.horizon)) == pos:
-                del table.index[(meta.announcement_id, meta.horizon)]
-                table.moved()
+        keys = zip(
+            self.announcement_ids[positions].tolist(),
+            self.horizons[positions].tolist(),
+            strict=True,
+        )
+        codes: list[int] = cols["inst"][positions].tolist()
+        for pos, code, key in zip(positions.tolist(), codes, keys, strict=True):
+            index = self.tables[code].index
+            if index.get(key) == pos:
+                del index[key]
+        for code in set(codes):
+            self.tables[code].moved()
         self._dead += len(positions)
         if self._dead > max(len(self), 64):
             self._compact()
 
     def _grow(self, capacity: int) -> None:
-        for name, column in self._storage.items():
-            grown = np.empty(capacity, dtype=column.dtype)
-            grown[: len(self.meta)] = column[: len(self.meta)]
-            self._storage[name] = grown
+        size = len(self.meta)
+        for columns in (self._storage, self._objects):
+            for name, column in columns.items():
+                grown = np.empty(capacity, dtype=column.dtype)
+                grown[:size] = column[:size]
+                columns[name] = grown
 
     def _view(self, size: int) -> None:
         """`cols`: each column up to the last window (views of the storage)."""
         self.cols = {name: column[:size] for name, column in self._storage.items()}
+        self.meta = self._objects["meta"][:size]
+        self.announcement_ids = self._objects["announcement_id"][:size]
+        self.horizons = self._objects["horizon"][:size]
 
     def _compact(self) -> None:
         keep = self.cols["alive"].copy()
         size = int(keep.sum())
         for name, column in self._storage.items():
             column[:size] = self.cols[name][keep]
-        self.meta = [m for m, k in zip(self.meta, keep.tolist(), strict=True) if k]
+        for column in self._objects.values():
+            column[:size] = column[: len(keep)][keep]
+            column[size : len(keep)] = None  # let the retired windows' objects go
         self._dead = 0
         self._view(size)
         for table in self.tables.values():
@@ -211,7 +234,7 @@ class WindowTable:
         return self.store.cols
 
     @property
-    def meta(self) -> list[WindowMeta]:
+    def meta(self) -> npt.NDArray[np.object_]:
         return self.store.meta
 
     def __len__(self) -> int:
@@ -249,7 +272,7 @@ class WindowTable:
 
     def confounders(self, pos: int) -> ConfounderCache:
         """The confounders of window `pos`, computed again only after they changed."""
-        meta = self.meta[pos]
+        meta: WindowMeta = self.meta[pos]
         changes = int(self.cols["confounder_changes"][pos])
         cached = meta.confounders
         if cached is None or cached.changes != changes:
