@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -145,13 +146,16 @@ def confounder_caches(
     instruments), computed again only for those whose announcement set changed since they were
     last computed (as `WindowTable.confounders`, for many windows at once)."""
     cols = store.cols
-    changes: list[int] = cols["confounder_changes"][positions].tolist()
-    out = [m.confounders for m in metas]
-    for j, (cache, count) in enumerate(zip(out, changes, strict=True)):
-        if cache is None or cache.changes != count:
-            pos, meta = int(positions[j]), metas[j]
-            anchors = store.tables[int(cols["inst"][pos])].anchors
-            out[j] = meta.confounders = anchors.confounders(
-                int(cols["anchor_us"][pos]), int(cols["end_us"][pos]), meta.announcement_id, count
-            )
-    return out  # type: ignore[return-value]
+    changes = cols["confounder_changes"][positions]
+    stale = np.flatnonzero(cols["confounders_at"][positions] != changes)
+    for j, count in zip(stale.tolist(), changes[stale].tolist(), strict=True):
+        pos, meta = int(positions[j]), metas[j]
+        anchors = store.tables[int(cols["inst"][pos])].anchors
+        meta.confounders = anchors.confounders(
+            int(cols["anchor_us"][pos]), int(cols["end_us"][pos]), meta.announcement_id, count
+        )
+    cols["confounders_at"][positions[stale]] = changes[stale]
+    return list(map(_CACHED, metas))
+
+
+_CACHED = attrgetter("confounders")

@@ -4,16 +4,20 @@ A revision's JSON is constant key fragments and its values formatted by polars o
 columns, for every instrument's revisions of a batch at once: floats as the shortest text that
 reads back the same (what orjson writes), NaN and infinities as null (as orjson writes them),
 times as ISO 8601 with `Z` and microseconds only where there are some (each distinct time
-formatted once). The text before and after the confounders is joined to the JSON the window
-cached when they last changed (often most of the bytes), so that is copied once. No orjson
-call is made per revision; the bytes equal `signal_value` of the revision's `Signal`
-(tests/engine/test_encoding.py)."""
+formatted once). Fields with few values (the flags, `significant` with `direction`, and what
+follows the confounders) are picked from texts written once. The text before the confounders is
+joined to the JSON the window cached when they last changed (often most of the bytes) and to
+its ending, so each is copied once. No orjson call is made per revision; the bytes equal
+`signal_value` of the revision's `Signal` (tests/engine/test_encoding.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from itertools import chain
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -26,7 +30,7 @@ from services.engine.reaction import LABELS
 
 I64 = npt.NDArray[np.int64]
 TIMES = ("anchor_at", "base_at", "last_at", "peak_at")
-# the fields after `corrected`, in the contract's order, with how each is written
+# the fields from `anchor_at` to `abnormal_return_pct`, in the contract's order: times or floats
 _BODY = (
     ("anchor_at", "time"),
     ("base_price", "float"),
@@ -43,13 +47,25 @@ _BODY = (
     ("baseline_std_pct", "float"),
     ("z_score", "float"),
     ("abnormal_return_pct", "float"),
-    ("significant", "bool_or_null"),
-    ("direction", "label"),
-    ("confounders", "json"),
-    ("data_granularity", "label"),
 )
 FLOAT_FIELDS = tuple(name for name, kind in _BODY if kind == "float")
-_LABELS_JSON = pl.Series([orjson.dumps(label).decode() for label in LABELS.tolist()])
+_LABELS = [orjson.dumps(label).decode() for label in LABELS.tolist()]
+_FLAGS = pl.Series(
+    [f',"final":{f},"corrected":{c}' for f in ("false", "true") for c in ("false", "true")]
+)
+"""By `2 * final + corrected`."""
+_SIGNIFICANT = ("false", "true", "null")
+_VERDICT = pl.Series(
+    [
+        f',"significant":{s},"direction":{label},"confounders":'
+        for s in _SIGNIFICANT
+        for label in _LABELS
+    ]
+)
+"""By `len(LABELS) * significant + direction` (significant: 0 false, 1 true, 2 null)."""
+_ESCAPE = r'["\\\x00-\x1f]'
+"""What a JSON string cannot hold as itself."""
+_JSON = attrgetter("json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,12 +105,22 @@ class RevisionColumns:
 
 
 def encoded(parts: list[RevisionColumns]) -> list[bytes]:
-    """Each revision's contract JSON, in order: the text around its confounders written over
-    columns, joined to the JSON the window cached (copied once, whatever its size)."""
-    heads, tails = _halves(parts)
-    confounders = (c.json for p in parts for c in p.confounders)
+    """Each revision's contract JSON, in order. Where the confounders' JSON is short, polars
+    writes each revision whole; where it is long, the text before it is joined to it and to the
+    text after (a long JSON is copied once: through polars it would be copied twice)."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return []
+    confounders = list(map(_JSON, chain.from_iterable(p.confounders for p in parts)))
+    tails = _tails(parts)
+    if sum(map(len, confounders)) <= _SHORT_BYTES * len(confounders):
+        return _written(parts, [confounders, tails])
     join = b"".join
-    return [join((h, c, t)) for h, c, t in zip(heads, confounders, tails, strict=True)]
+    return [join(t) for t in zip(_written(parts, []), confounders, tails, strict=True)]
+
+
+_SHORT_BYTES = 1024
+"""Confounders' JSON up to this long on average are copied into the revision by polars."""
 
 
 def ndjson(parts: list[RevisionColumns]) -> bytes:
@@ -102,38 +128,57 @@ def ndjson(parts: list[RevisionColumns]) -> bytes:
     return b"\n".join(encoded(parts))
 
 
-def _halves(parts: list[RevisionColumns]) -> tuple[list[bytes], list[bytes]]:
-    """Each revision's JSON up to its confounders' value, and after it."""
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        return [], []
-    emitted = pl.Series([_json_text(p.emitted_at) for p in parts])
+def _written(parts: list[RevisionColumns], after: list[list[bytes]]) -> list[bytes]:
+    """Each revision's JSON up to its confounders' value, followed by the texts `after`."""
+    significant = _concat(parts, "significant")
+    code = np.where(np.isnan(significant), 2, significant == 1.0)
     frame = pl.DataFrame(
         {
-            # per part: its emission time, gathered by each revision's part
-            "emitted": emitted.gather(np.repeat(np.arange(len(parts)), [len(p) for p in parts])),
-            "instrument": _escaped([i for p in parts for i in p.instruments]),
-            "aid": _escaped([a for p in parts for a in p.announcement_ids]),
-            "horizon": _escaped([h for p in parts for h in p.horizons]),
+            "instrument": _escaped(chain.from_iterable(p.instruments for p in parts)),
+            "aid": _escaped(chain.from_iterable(p.announcement_ids for p in parts)),
+            "horizon": _escaped(chain.from_iterable(p.horizons for p in parts)),
             "revision": _concat(parts, "revision"),
-            "final": _concat(parts, "final"),
-            "corrected": _concat(parts, "corrected"),
-            **{name: _concat(parts, name) for name, kind in _BODY if kind in ("float", "label")},
-            "significant": _concat(parts, "significant"),
+            "flags": 2 * _concat(parts, "final") + _concat(parts, "corrected"),
+            **{name: _finite(_concat(parts, name)) for name in FLOAT_FIELDS},
+            "verdict": len(LABELS) * code + _concat(parts, "direction"),
             **_times(parts),
         },
-        nan_to_null=False,
+        nan_to_null=True,
     )
-    head, tail = frame.select(_line()).get_columns()
-    heads: list[bytes] = head.cast(pl.Binary).to_list()
-    tails: list[bytes] = tail.cast(pl.Binary).to_list()
-    return heads, tails
+    texts = [_distinct(values) for values in after]
+    line = pl.concat_str([_line(), *texts]) if texts else _line()
+    written: list[bytes] = frame.select(line).to_series().cast(pl.Binary).to_list()
+    return written
+
+
+def _distinct(values: list[bytes]) -> pl.Series:
+    """`values` as a column, each distinct value copied once (revisions share their window's
+    confounders, and a part's endings)."""
+    index = {value: code for code, value in enumerate(dict.fromkeys(values))}
+    codes = pl.Series(list(map(index.__getitem__, values)), dtype=pl.UInt32)
+    return pl.Series(list(index), dtype=pl.Binary).cast(pl.String).gather(codes)
+
+
+def _tails(parts: list[RevisionColumns]) -> list[bytes]:
+    """Each revision's JSON after its confounders' value: its granularity and emission time,
+    picked from the texts of each part."""
+    texts = np.asarray(
+        [
+            f',"data_granularity":{label},"emitted_at":{_json_text(p.emitted_at)}}}'.encode()
+            for p in parts
+            for label in _LABELS
+        ],
+        dtype=np.object_,
+    )
+    part = np.repeat(np.arange(len(parts)) * len(_LABELS), [len(p) for p in parts])
+    tails: list[bytes] = texts[part + _concat(parts, "data_granularity")].tolist()
+    return tails
 
 
 @cache
-def _line() -> tuple[pl.Expr, pl.Expr]:
-    """A revision's JSON before and after its confounders' value, from the columns `_halves`
-    makes (built once: the same for every batch)."""
+def _line() -> pl.Expr:
+    """A revision's JSON up to its confounders' value, from the columns `_heads` makes (built
+    once: the same for every batch)."""
     aid, inside, horizon = pl.col("aid"), pl.col("instrument"), pl.col("horizon")
     revision = pl.col("revision").cast(pl.String)
     pieces: list[pl.Expr | str] = [
@@ -153,30 +198,29 @@ def _line() -> tuple[pl.Expr, pl.Expr]:
         horizon,
         '","revision":',
         revision,
-        ',"final":',
-        _bool(pl.col("final")),
-        ',"corrected":',
-        _bool(pl.col("corrected")),
+        pl.lit(_FLAGS).gather(pl.col("flags")),
     ]
-    at = [name for name, _ in _BODY].index("confounders")
-    for name, kind in _BODY[:at]:
-        pieces += [f',"{name}":', _value(name, kind)]
-    pieces.append(',"confounders":')
-    after: list[pl.Expr | str] = []
-    for name, kind in _BODY[at + 1 :]:
-        after += [f',"{name}":', _value(name, kind)]
-    after += [',"emitted_at":', pl.col("emitted"), "}"]
-    head, tail = (
-        pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in half]).alias(alias)
-        for half, alias in ((pieces, "head"), (after, "tail"))
-    )
-    return head, tail
+    for name, kind in _BODY:
+        value = pl.col(name)
+        if kind == "float":
+            # the shortest text that reads back as the same float; null as null
+            value = value.cast(pl.String).fill_null("null")
+        pieces += [f',"{name}":', value]
+    pieces.append(pl.lit(_VERDICT).gather(pl.col("verdict")))
+    return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in pieces])
 
 
 def _concat(parts: list[RevisionColumns], name: str) -> npt.NDArray[Any]:
     if name in ("revision", "final", "corrected"):
-        return np.concatenate([getattr(p, name) for p in parts])
+        column: npt.NDArray[Any] = np.concatenate([getattr(p, name) for p in parts])
+        return column
     return np.concatenate([p.numbers[name] for p in parts])
+
+
+def _finite(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """NaN where a value is not finite (written as null, as orjson writes infinities)."""
+    finite = np.isfinite(values)
+    return values if finite.all() else np.where(finite, values, np.nan)
 
 
 def _times(parts: list[RevisionColumns]) -> dict[str, pl.Series]:
@@ -191,40 +235,18 @@ def _times(parts: list[RevisionColumns]) -> dict[str, pl.Series]:
     }
 
 
-def _value(name: str, kind: str) -> pl.Expr:
-    column = pl.col(name)
-    if kind == "float":
-        # the shortest text that reads back as the same float; NaN and infinities as null
-        return pl.when(column.is_finite()).then(column.cast(pl.String)).otherwise(pl.lit("null"))
-    if kind == "bool_or_null":
-        return (
-            pl.when(column == 1.0)
-            .then(pl.lit("true"))
-            .when(column == 0.0)
-            .then(pl.lit("false"))
-            .otherwise(pl.lit("null"))
-        )
-    if kind == "label":
-        return pl.lit(_LABELS_JSON).gather(column)
-    return column  # already JSON: a time
-
-
 def _json_text(value: str | datetime) -> str:
     text: str = orjson.dumps(value, option=orjson.OPT_UTC_Z).decode()
     return text
 
 
-def _escaped(values: list[str]) -> pl.Series:
+def _escaped(values: Iterable[str]) -> pl.Series:
     """Each string as the text of its JSON string literal (escaped where it must be, without
-    its quotes); each distinct string escaped once."""
-    index: dict[str, int] = {}
-    codes = [index.setdefault(value, len(index)) for value in values]
-    texts = [orjson.dumps(value).decode()[1:-1] for value in index]
-    return pl.Series(texts, dtype=pl.String).gather(codes)
-
-
-def _bool(column: pl.Expr) -> pl.Expr:
-    return pl.when(column).then(pl.lit("true")).otherwise(pl.lit("false"))
+    its quotes)."""
+    series = pl.Series(list(values), dtype=pl.String)
+    if not series.str.contains(_ESCAPE).any():
+        return series
+    return pl.Series([orjson.dumps(v).decode()[1:-1] for v in series], dtype=pl.String)
 
 
 def _time(us: pl.Expr) -> pl.Expr:

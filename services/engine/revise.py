@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,8 @@ from services.engine.windows import WindowMeta, WindowStore
 
 _US = 1_000_000
 Positions = npt.NDArray[np.intp]
+_ANNOUNCEMENT = attrgetter("announcement_id")
+_HORIZON = attrgetter("horizon")
 
 
 class Reviser:
@@ -39,6 +42,7 @@ class Reviser:
         self._store = store
         # instrument codes are positions in `books` (whose entries are replaced, never moved)
         self._symbols = list(books)
+        self._symbol_array = np.asarray(self._symbols, dtype=np.object_)
         self._config = config
         self._clock = clock
         self._stats = stats
@@ -131,15 +135,14 @@ class Reviser:
         one's instrument's); a final one only if its content changed."""
         store = self._store
         cols = store.cols
-        metas = [store.meta[i] for i in positions.tolist()]
+        metas = list(map(store.meta.__getitem__, positions.tolist()))
         codes = cols["inst"][positions]
         was_final = cols["final"][positions]
         numbers = self._reaction_columns(positions, codes, metas)
-        symbols = self._symbols
         batch = RevisionColumns(
-            [symbols[c] for c in codes.tolist()],
-            [m.announcement_id for m in metas],
-            [m.horizon for m in metas],
+            self._symbol_array[codes].tolist(),
+            list(map(_ANNOUNCEMENT, metas)),
+            list(map(_HORIZON, metas)),
             cols["revision"][positions] + 1,
             was_final | finalise,
             was_final,

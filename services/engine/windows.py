@@ -61,6 +61,8 @@ _COLUMNS: dict[str, tuple[type, float | int | bool]] = {
     "held": (np.bool_, False),
     # bumped whenever an announcement anchors inside the window (its confounders changed)
     "confounder_changes": (np.int64, 0),
+    # the change count its cached confounders (`WindowMeta.confounders`) were computed at
+    "confounders_at": (np.int64, -1),
     # False once retired: the row waits, ignored, for the next compaction
     "alive": (np.bool_, True),
     # the instrument's code in the store (its position in the registry)
@@ -259,6 +261,7 @@ class WindowTable:
                 meta.announcement_id,
             )
             cached = meta.confounders = ConfounderCache(changes, ids)
+            self.cols["confounders_at"][pos] = changes
         return cached
 
     def merge(self, rows: Rows, only: Positions | None = None) -> None:
