@@ -49,6 +49,9 @@ _BODY = (
     ("abnormal_return_pct", "float"),
 )
 FLOAT_FIELDS = tuple(name for name, kind in _BODY if kind == "float")
+_SHARED = _BODY[:-2]
+"""Fields that the windows of one announcement on one instrument (its horizons) have in common
+while all are open: their text is written once for adjacent revisions that agree on all."""
 _LABELS = [orjson.dumps(label).decode() for label in LABELS.tolist()]
 _FLAGS = pl.Series(
     [f',"final":{f},"corrected":{c}' for f in ("false", "true") for c in ("false", "true")]
@@ -139,9 +142,9 @@ def _written(parts: list[RevisionColumns], after: list[list[bytes]]) -> list[byt
             "horizon": _escaped(chain.from_iterable(p.horizons for p in parts)),
             "revision": _concat(parts, "revision"),
             "flags": 2 * _concat(parts, "final") + _concat(parts, "corrected"),
-            **{name: _finite(_concat(parts, name)) for name in FLOAT_FIELDS},
+            "shared": _shared_text(parts),
+            **{name: _finite(_concat(parts, name)) for name, _ in _BODY[len(_SHARED) :]},
             "verdict": len(LABELS) * code + _concat(parts, "direction"),
-            **_times(parts),
         },
         nan_to_null=True,
     )
@@ -200,14 +203,50 @@ def _line() -> pl.Expr:
         revision,
         pl.lit(_FLAGS).gather(pl.col("flags")),
     ]
-    for name, kind in _BODY:
+    pieces.append(pl.col("shared"))
+    pieces += _fields(_BODY[len(_SHARED) :])
+    pieces.append(pl.lit(_VERDICT).gather(pl.col("verdict")))
+    return _joined(pieces)
+
+
+def _joined(pieces: list[pl.Expr | str]) -> pl.Expr:
+    return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in pieces])
+
+
+def _fields(fields: tuple[tuple[str, str], ...]) -> list[pl.Expr | str]:
+    """`,"name":value` for each field (a time's column holds its JSON text already)."""
+    pieces: list[pl.Expr | str] = []
+    for name, kind in fields:
         value = pl.col(name)
         if kind == "float":
             # the shortest text that reads back as the same float; null as null
             value = value.cast(pl.String).fill_null("null")
         pieces += [f',"{name}":', value]
-    pieces.append(pl.lit(_VERDICT).gather(pl.col("verdict")))
-    return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in pieces])
+    return pieces
+
+
+def _shared_text(parts: list[RevisionColumns]) -> pl.Series:
+    """The text of the `_SHARED` fields of each revision, written once for each run of
+    adjacent revisions with the same values (equal bits: a NaN of another sign is only
+    written again)."""
+    columns = {name: _concat(parts, name) for name, _ in _SHARED}
+    starts = np.ones(len(columns["anchor_at"]), dtype=np.bool_)
+    same = starts[1:].copy()
+    for name, kind in _SHARED:
+        dtype = np.float64 if kind == "float" else np.int64
+        bits = np.asarray(columns[name], dtype=dtype).view(np.int64)
+        same &= bits[1:] == bits[:-1]
+    starts[1:] = ~same
+    firsts = np.flatnonzero(starts)
+    frame = pl.DataFrame(
+        {
+            **_times({name: columns[name][firsts] for name in TIMES}),
+            **{name: _finite(columns[name][firsts]) for name, k in _SHARED if k == "float"},
+        },
+        nan_to_null=True,
+    )
+    text = frame.select(_joined(_fields(_SHARED))).to_series()
+    return text.gather(np.cumsum(starts) - 1)
 
 
 def _concat(parts: list[RevisionColumns], name: str) -> npt.NDArray[Any]:
@@ -223,15 +262,15 @@ def _finite(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return values if finite.all() else np.where(finite, values, np.nan)
 
 
-def _times(parts: list[RevisionColumns]) -> dict[str, pl.Series]:
-    """Each time column as JSON text; revisions share few times, so each distinct one is
+def _times(columns: dict[str, I64]) -> dict[str, pl.Series]:
+    """Time columns as JSON text; revisions share few times, so each distinct one is
     formatted once."""
-    values = np.concatenate([_concat(parts, name) for name in TIMES])
+    values = np.concatenate(list(columns.values()))
     distinct, inverse = np.unique(values, return_inverse=True)
     text = pl.Series(distinct).to_frame("us").select(_time(pl.col("us"))).to_series()
-    n = len(values) // len(TIMES)
+    n = len(values) // len(columns)
     return {
-        name: text.gather(pl.Series(inverse[k * n : (k + 1) * n])) for k, name in enumerate(TIMES)
+        name: text.gather(pl.Series(inverse[k * n : (k + 1) * n])) for k, name in enumerate(columns)
     }
 
 
