@@ -74,6 +74,12 @@ class Anchors:
         self, start_us: int, end_us: int, exclude: str, changes: int
     ) -> ConfounderCache:
         """`inside` with its JSON, for a window at change count `changes`."""
+        found = self.shared(start_us, end_us, exclude)
+        return ConfounderCache(changes, found.ids, found.json)
+
+    def shared(self, start_us: int, end_us: int, exclude: str) -> ConfounderCache:
+        """`inside` with its JSON, as every instrument with these anchors shares it (its
+        change count means nothing)."""
         key = (self._state, start_us, end_us, exclude)
         found = _SHARED.results.get(key)
         if found is None:
@@ -88,7 +94,7 @@ class Anchors:
             if own < len(self._ids) and self._ids[own] == exclude:
                 held[own] = False
             found = _SHARED.keep(key, ConfounderCache(0, tuple(ids[held].tolist())))
-        return ConfounderCache(changes, found.ids, found.json)
+        return found
 
 
 class ConfounderCache:
@@ -148,13 +154,18 @@ def confounder_caches(
     cols = store.cols
     changes = cols["confounder_changes"][positions]
     stale = np.flatnonzero(cols["confounders_at"][positions] != changes)
-    for j, count in zip(stale.tolist(), changes[stale].tolist(), strict=True):
-        pos, meta = int(positions[j]), metas[j]
-        anchors = store.tables[int(cols["inst"][pos])].anchors
-        meta.confounders = anchors.confounders(
-            int(cols["anchor_us"][pos]), int(cols["end_us"][pos]), meta.announcement_id, count
+    if len(stale):
+        at = positions[stale]
+        tables = store.tables
+        windows = zip(
+            stale.tolist(),
+            *(cols[name][at].tolist() for name in ("inst", "anchor_us", "end_us")),
+            strict=True,
         )
-    cols["confounders_at"][positions[stale]] = changes[stale]
+        for j, code, start_us, end_us in windows:
+            meta = metas[j]
+            meta.confounders = tables[code].anchors.shared(start_us, end_us, meta.announcement_id)
+        cols["confounders_at"][at] = changes[stale]
     return list(map(_CACHED, metas))
 
 

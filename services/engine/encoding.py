@@ -66,8 +66,6 @@ _VERDICT = pl.Series(
     ]
 )
 """By `len(LABELS) * significant + direction` (significant: 0 false, 1 true, 2 null)."""
-_ESCAPE = r'["\\\x00-\x1f]'
-"""What a JSON string cannot hold as itself."""
 _JSON = attrgetter("json")
 
 
@@ -115,11 +113,13 @@ def encoded(parts: list[RevisionColumns]) -> list[bytes]:
     if not parts:
         return []
     confounders = list(map(_JSON, chain.from_iterable(p.confounders for p in parts)))
-    tails = _tails(parts)
+    tails, tail = _tails(parts)
     if sum(map(len, confounders)) <= _SHORT_BYTES * len(confounders):
-        return _written(parts, [confounders, tails])
+        ending = pl.Series(tails, dtype=pl.Binary).cast(pl.String).gather(tail)
+        return _written(parts, [_distinct(confounders), ending])
     join = b"".join
-    return [join(t) for t in zip(_written(parts, []), confounders, tails, strict=True)]
+    ends = np.asarray(tails, dtype=np.object_)[tail].tolist()
+    return [join(t) for t in zip(_written(parts, []), confounders, ends, strict=True)]
 
 
 _SHORT_BYTES = 1024
@@ -131,7 +131,7 @@ def ndjson(parts: list[RevisionColumns]) -> bytes:
     return b"\n".join(encoded(parts))
 
 
-def _written(parts: list[RevisionColumns], after: list[list[bytes]]) -> list[bytes]:
+def _written(parts: list[RevisionColumns], after: list[pl.Series]) -> list[bytes]:
     """Each revision's JSON up to its confounders' value, followed by the texts `after`."""
     significant = _concat(parts, "significant")
     code = np.where(np.isnan(significant), 2, significant == 1.0)
@@ -148,34 +148,29 @@ def _written(parts: list[RevisionColumns], after: list[list[bytes]]) -> list[byt
         },
         nan_to_null=True,
     )
-    texts = [_distinct(values) for values in after]
-    line = pl.concat_str([_line(), *texts]) if texts else _line()
+    line = pl.concat_str([_line(), *after]) if after else _line()
     written: list[bytes] = frame.select(line).to_series().cast(pl.Binary).to_list()
     return written
 
 
 def _distinct(values: list[bytes]) -> pl.Series:
     """`values` as a column, each distinct value copied once (revisions share their window's
-    confounders, and a part's endings)."""
+    confounders)."""
     index = {value: code for code, value in enumerate(dict.fromkeys(values))}
     codes = pl.Series(list(map(index.__getitem__, values)), dtype=pl.UInt32)
     return pl.Series(list(index), dtype=pl.Binary).cast(pl.String).gather(codes)
 
 
-def _tails(parts: list[RevisionColumns]) -> list[bytes]:
-    """Each revision's JSON after its confounders' value: its granularity and emission time,
-    picked from the texts of each part."""
-    texts = np.asarray(
-        [
-            f',"data_granularity":{label},"emitted_at":{_json_text(p.emitted_at)}}}'.encode()
-            for p in parts
-            for label in _LABELS
-        ],
-        dtype=np.object_,
-    )
+def _tails(parts: list[RevisionColumns]) -> tuple[list[bytes], I64]:
+    """The JSON after the confounders' value (granularity and emission time) of each part and
+    label, and each revision's among them."""
+    texts = [
+        f',"data_granularity":{label},"emitted_at":{_json_text(p.emitted_at)}}}'.encode()
+        for p in parts
+        for label in _LABELS
+    ]
     part = np.repeat(np.arange(len(parts)) * len(_LABELS), [len(p) for p in parts])
-    tails: list[bytes] = texts[part + _concat(parts, "data_granularity")].tolist()
-    return tails
+    return texts, part + _concat(parts, "data_granularity")
 
 
 @cache
@@ -282,10 +277,14 @@ def _json_text(value: str | datetime) -> str:
 def _escaped(values: Iterable[str]) -> pl.Series:
     """Each string as the text of its JSON string literal (escaped where it must be, without
     its quotes)."""
-    series = pl.Series(list(values), dtype=pl.String)
-    if not series.str.contains(_ESCAPE).any():
-        return series
-    return pl.Series([orjson.dumps(v).decode()[1:-1] for v in series], dtype=pl.String)
+    values = list(values)
+    distinct = dict.fromkeys(values)  # revisions share few ids: each is looked at once
+    texts = [orjson.dumps(v).decode()[1:-1] for v in distinct]
+    if texts == list(distinct):
+        return pl.Series(values, dtype=pl.String)
+    index = {value: code for code, value in enumerate(distinct)}
+    codes = pl.Series(list(map(index.__getitem__, values)), dtype=pl.UInt32)
+    return pl.Series(texts, dtype=pl.String).gather(codes)
 
 
 def _time(us: pl.Expr) -> pl.Expr:

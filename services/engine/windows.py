@@ -254,7 +254,7 @@ class WindowTable:
         meta = self.meta[pos]
         changes = int(self.cols["confounder_changes"][pos])
         cached = meta.confounders
-        if cached is None or cached.changes != changes:
+        if cached is None or self.cols["confounders_at"][pos] != changes:
             ids = self.anchors.inside(
                 int(self.cols["anchor_us"][pos]),
                 int(self.cols["end_us"][pos]),
