@@ -12,7 +12,7 @@ from services.engine import restore
 from services.engine.book import InstrumentBook
 from services.engine.config import EngineConfig
 from services.engine.confounders import confounder_caches
-from services.engine.emission import Revisions, rows, same_content
+from services.engine.emission import Revisions, rows, same_content, sent_rows
 from services.engine.encoding import RevisionColumns
 from services.engine.history import NO_TIME
 from services.engine.reaction import pct, reaction_columns
@@ -166,8 +166,8 @@ class Reviser:
             batch = batch.take(kept)
         # a final revision is kept: the next change of its window may be a correction
         finals = np.flatnonzero(batch.final)
-        for j, fields in zip(finals.tolist(), rows(batch.take(finals)), strict=True):
-            metas[j].last_sent = fields
+        for j, kept_row in zip(finals.tolist(), sent_rows(batch.take(finals)), strict=True):
+            metas[j].last_sent = kept_row
         self._stats.signals += len(batch)
         if self._dependents:
             self._mark_dependents(positions[batch.final], dirtied)

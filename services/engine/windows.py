@@ -11,6 +11,7 @@ the live ones, so neither opening nor retiring a window copies or re-indexes the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -79,7 +80,7 @@ class WindowMeta:
     def __init__(self, announcement_id: str, horizon: str) -> None:
         self.announcement_id = announcement_id
         self.horizon = horizon
-        self.last_sent: dict[str, Any] | None = None
+        self.last_sent: Mapping[str, Any] | None = None
         """The fields of the last revision sent (confounders as a tuple of ids)."""
         self.confounders: ConfounderCache | None = None
 
