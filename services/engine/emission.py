@@ -243,17 +243,18 @@ def rows(batch: RevisionColumns) -> list[dict[str, Any]]:
     """One dict per revision of `batch`, in the contract's field order."""
     n = len(batch)
     revisions: list[int] = batch.revision.tolist()
+    announcement_ids = batch.announcement_ids.tolist()
+    instruments = batch.instruments.tolist()
+    horizons = batch.horizons.tolist()
     identity: dict[str, list[Any]] = {
         "signal_id": [
             f"{a}|{i}|{h}|{r}"
-            for a, i, h, r in zip(
-                batch.announcement_ids, batch.instruments, batch.horizons, revisions, strict=True
-            )
+            for a, i, h, r in zip(announcement_ids, instruments, horizons, revisions, strict=True)
         ],
         "cursor": [None] * n,
-        "announcement_id": batch.announcement_ids,
-        "instrument": batch.instruments,
-        "horizon": batch.horizons,
+        "announcement_id": announcement_ids,
+        "instrument": instruments,
+        "horizon": horizons,
         "revision": revisions,
         "final": batch.final.tolist(),
         "corrected": batch.corrected.tolist(),

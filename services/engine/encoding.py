@@ -26,6 +26,7 @@ import orjson
 import polars as pl
 
 from services.engine.confounders import ConfounderCache
+from services.engine.names import Coded
 from services.engine.reaction import LABELS
 
 I64 = npt.NDArray[np.int64]
@@ -76,9 +77,9 @@ class RevisionColumns:
     `numbers` holds the reaction's fields as `reaction_columns` computes them (times in µs,
     NaN for null, `significant` as 1.0 / 0.0 / NaN, labels as codes into `LABELS`)."""
 
-    instruments: list[str]
-    announcement_ids: list[str]
-    horizons: list[str]
+    instruments: Coded
+    announcement_ids: Coded
+    horizons: Coded
     revision: I64
     final: npt.NDArray[np.bool_]
     corrected: npt.NDArray[np.bool_]
@@ -93,9 +94,9 @@ class RevisionColumns:
         """The revisions at `rows`."""
         at = rows.tolist()
         return RevisionColumns(
-            [self.instruments[j] for j in at],
-            [self.announcement_ids[j] for j in at],
-            [self.horizons[j] for j in at],
+            self.instruments.take(rows),
+            self.announcement_ids.take(rows),
+            self.horizons.take(rows),
             self.revision[rows],
             self.final[rows],
             self.corrected[rows],
@@ -137,9 +138,9 @@ def _written(parts: list[RevisionColumns], after: list[pl.Series]) -> list[bytes
     code = np.where(np.isnan(significant), 2, significant == 1.0)
     frame = pl.DataFrame(
         {
-            "instrument": _escaped(chain.from_iterable(p.instruments for p in parts)),
-            "aid": _escaped(chain.from_iterable(p.announcement_ids for p in parts)),
-            "horizon": _escaped(chain.from_iterable(p.horizons for p in parts)),
+            "instrument": _escaped(p.instruments for p in parts),
+            "aid": _escaped(p.announcement_ids for p in parts),
+            "horizon": _escaped(p.horizons for p in parts),
             "revision": _concat(parts, "revision"),
             "flags": 2 * _concat(parts, "final") + _concat(parts, "corrected"),
             "shared": _shared_text(parts),
@@ -274,17 +275,9 @@ def _json_text(value: str | datetime) -> str:
     return text
 
 
-def _escaped(values: Iterable[str]) -> pl.Series:
-    """Each string as the text of its JSON string literal (escaped where it must be, without
-    its quotes)."""
-    values = list(values)
-    distinct = dict.fromkeys(values)  # revisions share few ids: each is looked at once
-    texts = [orjson.dumps(v).decode()[1:-1] for v in distinct]
-    if texts == list(distinct):
-        return pl.Series(values, dtype=pl.String)
-    index = {value: code for code, value in enumerate(distinct)}
-    codes = pl.Series(list(map(index.__getitem__, values)), dtype=pl.UInt32)
-    return pl.Series(texts, dtype=pl.String).gather(codes)
+def _escaped(columns: Iterable[Coded]) -> pl.Series:
+    """Each string as the text of its JSON string literal (without its quotes)."""
+    return pl.concat([c.escaped() for c in columns], rechunk=True)
 
 
 def _time(us: pl.Expr) -> pl.Expr:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -15,6 +14,7 @@ from services.engine.confounders import confounder_caches
 from services.engine.emission import Revisions, rows, same_content, sent_rows
 from services.engine.encoding import RevisionColumns
 from services.engine.history import NO_TIME
+from services.engine.names import Coded, Interned
 from services.engine.reaction import pct, reaction_columns
 from services.engine.revisions import RevisionPolicy, due_revisions
 from services.engine.stats import EngineStats
@@ -23,8 +23,6 @@ from services.engine.windows import WindowMeta, WindowStore
 
 _US = 1_000_000
 Positions = npt.NDArray[np.intp]
-_ANNOUNCEMENT = attrgetter("announcement_id")
-_HORIZON = attrgetter("horizon")
 
 
 class Reviser:
@@ -42,7 +40,7 @@ class Reviser:
         self._store = store
         # instrument codes are positions in `books` (whose entries are replaced, never moved)
         self._symbols = list(books)
-        self._symbol_array = np.asarray(self._symbols, dtype=np.object_)
+        self._instruments = Interned(self._symbols)  # codes are registry positions
         self._config = config
         self._clock = clock
         self._stats = stats
@@ -140,9 +138,9 @@ class Reviser:
         was_final = cols["final"][positions]
         numbers = self._reaction_columns(positions, codes, metas)
         batch = RevisionColumns(
-            self._symbol_array[codes].tolist(),
-            list(map(_ANNOUNCEMENT, metas)),
-            list(map(_HORIZON, metas)),
+            Coded(self._instruments, codes),
+            Coded(store.announcement_ids, cols["announcement_code"][positions]),
+            Coded(store.horizons, cols["horizon_code"][positions]),
             cols["revision"][positions] + 1,
             was_final | finalise,
             was_final,

@@ -20,6 +20,7 @@ import numpy.typing as npt
 from services.engine.confounders import Anchors, ConfounderCache
 from services.engine.fold import fold_rows
 from services.engine.history import NO_TIME
+from services.engine.names import Interned
 from services.engine.rows import Rows
 
 I64 = npt.NDArray[np.int64]
@@ -68,6 +69,9 @@ _COLUMNS: dict[str, tuple[type, float | int | bool]] = {
     "alive": (np.bool_, True),
     # the instrument's code in the store (its position in the registry)
     "inst": (np.int64, 0),
+    # the codes of its announcement id and horizon in the store's `Interned` of each
+    "announcement_code": (np.int64, 0),
+    "horizon_code": (np.int64, 0),
 }
 STATIC = ("anchor_us", "base_cut_us", "end_us", "duration_us", "at_open", "session", "sessions_k")
 
@@ -99,6 +103,8 @@ class WindowStore:
         self.cols: dict[str, npt.NDArray[Any]] = {n: c[:0] for n, c in self._storage.items()}
         self.meta: list[WindowMeta] = []
         self.tables: dict[int, WindowTable] = {}
+        self.announcement_ids = Interned()
+        self.horizons = Interned()
         self._dead = 0
 
     def __len__(self) -> int:
@@ -133,6 +139,10 @@ class WindowStore:
         for name, (_, initial) in _COLUMNS.items():
             self._storage[name][start:size] = values.get(name, initial)
         self._storage["inst"][start:size] = code
+        # codes into this store's strings (a snapshot's mean nothing here)
+        codes = self.announcement_ids.codes(m.announcement_id for m in metas)
+        self._storage["announcement_code"][start:size] = codes
+        self._storage["horizon_code"][start:size] = self.horizons.codes(m.horizon for m in metas)
         self.meta.extend(metas)
         self._view(size)
         return range(start, size)

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from services.engine.confounders import ConfounderCache
 from services.engine.emission import Revisions, rows
 from services.engine.encoding import FLOAT_FIELDS, TIMES, RevisionColumns, encoded, ndjson
+from services.engine.names import Coded
 from services.engine.reaction import LABELS
 from services.events import Signal, signal_value
 from services.frames import to_us
@@ -49,9 +50,9 @@ def revision_columns(draw: st.DrawFn) -> RevisionColumns:
     numbers["data_granularity"] = column(st.sampled_from([3, 4, 5]), np.int64)
     confounders = draw(st.lists(st.lists(ids, unique=True, max_size=4), min_size=n, max_size=n))
     return RevisionColumns(
-        draw(st.lists(ids, min_size=n, max_size=n)),
-        draw(st.lists(ids, min_size=n, max_size=n)),
-        draw(st.lists(ids, min_size=n, max_size=n)),
+        Coded.of(draw(st.lists(ids, min_size=n, max_size=n))),
+        Coded.of(draw(st.lists(ids, min_size=n, max_size=n))),
+        Coded.of(draw(st.lists(ids, min_size=n, max_size=n))),
         column(st.integers(1, 2**62), np.int64),
         column(st.booleans(), np.bool_),
         column(st.booleans(), np.bool_),
@@ -106,7 +107,7 @@ def test_runs_of_revisions_with_the_same_window_values(
     varied = RevisionColumns(
         repeated.instruments,
         repeated.announcement_ids,
-        [f"h{k}" for k in range(len(repeated))],
+        Coded.of(f"h{k}" for k in range(len(repeated))),
         repeated.revision + np.arange(len(repeated)),
         repeated.final,
         ~repeated.corrected,
@@ -157,9 +158,9 @@ def columns_of(signals: list[Signal]) -> RevisionColumns:
     for name in ("direction", "data_granularity"):
         numbers[name] = np.asarray([_CODES[v] for v in values(name)])
     return RevisionColumns(
-        [s.instrument for s in signals],
-        [s.announcement_id for s in signals],
-        [s.horizon for s in signals],
+        Coded.of(s.instrument for s in signals),
+        Coded.of(s.announcement_id for s in signals),
+        Coded.of(s.horizon for s in signals),
         np.asarray(values("revision"), dtype=np.int64),
         np.asarray(values("final"), dtype=np.bool_),
         np.asarray(values("corrected"), dtype=np.bool_),
