@@ -241,8 +241,13 @@ def _shared_text(parts: list[RevisionColumns]) -> pl.Series:
         },
         nan_to_null=True,
     )
-    text = frame.select(_joined(_fields(_SHARED))).to_series()
+    text = frame.select(_shared_line()).to_series()
     return text.gather(np.cumsum(starts) - 1)
+
+
+@cache
+def _shared_line() -> pl.Expr:
+    return _joined(_fields(_SHARED))
 
 
 def _concat(parts: list[RevisionColumns], name: str) -> npt.NDArray[Any]:
@@ -263,11 +268,9 @@ def _times(columns: dict[str, I64]) -> dict[str, pl.Series]:
     formatted once."""
     values = np.concatenate(list(columns.values()))
     distinct, inverse = np.unique(values, return_inverse=True)
-    text = pl.Series(distinct).to_frame("us").select(_time(pl.col("us"))).to_series()
+    text = pl.Series(distinct).to_frame("us").select(_time()).to_series().gather(inverse)
     n = len(values) // len(columns)
-    return {
-        name: text.gather(pl.Series(inverse[k * n : (k + 1) * n])) for k, name in enumerate(columns)
-    }
+    return {name: text.slice(k * n, n) for k, name in enumerate(columns)}
 
 
 def _json_text(value: str | datetime) -> str:
@@ -277,12 +280,15 @@ def _json_text(value: str | datetime) -> str:
 
 def _escaped(columns: Iterable[Coded]) -> pl.Series:
     """Each string as the text of its JSON string literal (without its quotes)."""
-    return pl.concat([c.escaped() for c in columns], rechunk=True)
+    texts = [c.escaped() for c in columns]
+    return texts[0] if len(texts) == 1 else pl.concat(texts, rechunk=True)
 
 
-def _time(us: pl.Expr) -> pl.Expr:
-    """µs since the epoch as orjson writes an aware UTC datetime: microseconds only where
-    they are not zero."""
+@cache
+def _time() -> pl.Expr:
+    """Column `us` (µs since the epoch) as orjson writes an aware UTC datetime: microseconds
+    only where they are not zero."""
+    us = pl.col("us")
     at = pl.from_epoch(us, time_unit="us")
     return (
         pl.when(us % 1_000_000 == 0)
