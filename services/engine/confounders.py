@@ -98,7 +98,11 @@ class Anchors:
 
 
 class ConfounderCache:
-    """A window's confounders and their JSON, valid while its change count stays the same."""
+    """A window's confounders and their JSON, valid while its change count stays the same.
+
+    `changes` is that count where the cache is the window's own; a result shared by windows
+    (`Anchors.shared`) says 0, and the window store's `confounders_at` column keeps each
+    window's count."""
 
     __slots__ = ("changes", "ids", "json")
 

@@ -4,10 +4,13 @@ A revision's JSON is constant key fragments and its values formatted by polars o
 columns, for every instrument's revisions of a batch at once: floats as the shortest text that
 reads back the same (what orjson writes), NaN and infinities as null (as orjson writes them),
 times as ISO 8601 with `Z` and microseconds only where there are some (each distinct time
-formatted once). Fields with few values (the flags, `significant` with `direction`, and what
-follows the confounders) are picked from texts written once. The text before the confounders is
-joined to the JSON the window cached when they last changed (often most of the bytes) and to
-its ending, so each is copied once. No orjson call is made per revision; the bytes equal
+formatted once). The values an announcement's horizons share on an instrument are written once
+per run of adjacent revisions that agree on them; strings (ids, horizons) are escaped once, when
+first seen (names.py); fields with few values (the flags, `significant` with `direction`, and
+what follows the confounders) are picked from texts written once. The confounders' JSON is the
+one the window cached when they last changed: where it is short, polars writes each revision
+whole; where it is long (most of the bytes), the text before it is joined to it and to the text
+after, so it is copied once. No orjson call is made per revision; the bytes equal
 `signal_value` of the revision's `Signal` (tests/engine/test_encoding.py)."""
 
 from __future__ import annotations
@@ -176,7 +179,7 @@ def _tails(parts: list[RevisionColumns]) -> tuple[list[bytes], I64]:
 
 @cache
 def _line() -> pl.Expr:
-    """A revision's JSON up to its confounders' value, from the columns `_heads` makes (built
+    """A revision's JSON up to its confounders' value, from the columns `_written` makes (built
     once: the same for every batch)."""
     aid, inside, horizon = pl.col("aid"), pl.col("instrument"), pl.col("horizon")
     revision = pl.col("revision").cast(pl.String)
