@@ -216,10 +216,9 @@ def _fields(fields: tuple[tuple[str, str], ...]) -> list[pl.Expr | str]:
     """`,"name":value` for each field (a time's column holds its JSON text already)."""
     pieces: list[pl.Expr | str] = []
     for name, kind in fields:
+        # a float as the shortest text that reads back as the same float, null as null
         value = pl.col(name)
-        if kind == "float":
-            # the shortest text that reads back as the same float; null as null
-            value = value.cast(pl.String).fill_null("null")
+        value = value.cast(pl.String).fill_null("null") if kind == "float" else _time(value)
         pieces += [f',"{name}":', value]
     return pieces
 
@@ -239,8 +238,8 @@ def _shared_text(parts: list[RevisionColumns]) -> pl.Series:
     firsts = np.flatnonzero(starts)
     frame = pl.DataFrame(
         {
-            **_times({name: columns[name][firsts] for name in TIMES}),
-            **{name: _finite(columns[name][firsts]) for name, k in _SHARED if k == "float"},
+            name: columns[name][firsts] if kind == "time" else _finite(columns[name][firsts])
+            for name, kind in _SHARED
         },
         nan_to_null=True,
     )
@@ -250,6 +249,7 @@ def _shared_text(parts: list[RevisionColumns]) -> pl.Series:
 
 @cache
 def _shared_line() -> pl.Expr:
+    """The `_SHARED` fields' JSON from their values (times as µs)."""
     return _joined(_fields(_SHARED))
 
 
@@ -266,16 +266,6 @@ def _finite(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     return values if finite.all() else np.where(finite, values, np.nan)
 
 
-def _times(columns: dict[str, I64]) -> dict[str, pl.Series]:
-    """Time columns as JSON text; revisions share few times, so each distinct one is
-    formatted once."""
-    values = np.concatenate(list(columns.values()))
-    distinct, inverse = np.unique(values, return_inverse=True)
-    text = pl.Series(distinct).to_frame("us").select(_time()).to_series().gather(inverse)
-    n = len(values) // len(columns)
-    return {name: text.slice(k * n, n) for k, name in enumerate(columns)}
-
-
 def _json_text(value: str | datetime) -> str:
     text: str = orjson.dumps(value, option=orjson.OPT_UTC_Z).decode()
     return text
@@ -287,14 +277,8 @@ def _escaped(columns: Iterable[Coded]) -> pl.Series:
     return texts[0] if len(texts) == 1 else pl.concat(texts, rechunk=True)
 
 
-@cache
-def _time() -> pl.Expr:
-    """Column `us` (µs since the epoch) as orjson writes an aware UTC datetime: microseconds
-    only where they are not zero."""
-    us = pl.col("us")
-    at = pl.from_epoch(us, time_unit="us")
-    return (
-        pl.when(us % 1_000_000 == 0)
-        .then(at.dt.to_string('"%Y-%m-%dT%H:%M:%SZ"'))
-        .otherwise(at.dt.to_string('"%Y-%m-%dT%H:%M:%S%.6fZ"'))
-    )
+def _time(us: pl.Expr) -> pl.Expr:
+    """µs since the epoch as orjson writes an aware UTC datetime: microseconds only where
+    they are not zero (only then does the text end in `.000000Z`)."""
+    text = pl.from_epoch(us, time_unit="us").dt.to_string('"%Y-%m-%dT%H:%M:%S%.6fZ"')
+    return text.str.replace('.000000Z"', 'Z"', literal=True)
