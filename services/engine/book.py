@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +29,7 @@ class InstrumentBook:
     windows: WindowTable = field(default_factory=WindowTable)
     """Open windows (rows of the engine's store), and the anchors of the announcements that
     opened them."""
-    retired: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
+    retired: list[tuple[int, int, Mapping[str, Any]]] = field(default_factory=list)
     """(anchor µs, end µs, fields of the last revision) of final windows no tick can change;
     kept so a late announcement anchored inside one still corrects its confounders."""
     retired_returns: dict[WindowKey, float] = field(default_factory=dict)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -73,6 +74,12 @@ class Anchors:
         self, start_us: int, end_us: int, exclude: str, changes: int
     ) -> ConfounderCache:
         """`inside` with its JSON, for a window at change count `changes`."""
+        found = self.shared(start_us, end_us, exclude)
+        return ConfounderCache(changes, found.ids, found.json)
+
+    def shared(self, start_us: int, end_us: int, exclude: str) -> ConfounderCache:
+        """`inside` with its JSON, as every instrument with these anchors shares it (its
+        change count means nothing)."""
         key = (self._state, start_us, end_us, exclude)
         found = _SHARED.results.get(key)
         if found is None:
@@ -87,11 +94,15 @@ class Anchors:
             if own < len(self._ids) and self._ids[own] == exclude:
                 held[own] = False
             found = _SHARED.keep(key, ConfounderCache(0, tuple(ids[held].tolist())))
-        return ConfounderCache(changes, found.ids, found.json)
+        return found
 
 
 class ConfounderCache:
-    """A window's confounders and their JSON, valid while its change count stays the same."""
+    """A window's confounders and their JSON, valid while its change count stays the same.
+
+    `changes` is that count where the cache is the window's own; a result shared by windows
+    (`Anchors.shared`) says 0, and the window store's `confounders_at` column keeps each
+    window's count."""
 
     __slots__ = ("changes", "ids", "json")
 
@@ -145,13 +156,21 @@ def confounder_caches(
     instruments), computed again only for those whose announcement set changed since they were
     last computed (as `WindowTable.confounders`, for many windows at once)."""
     cols = store.cols
-    changes: list[int] = cols["confounder_changes"][positions].tolist()
-    out = [m.confounders for m in metas]
-    for j, (cache, count) in enumerate(zip(out, changes, strict=True)):
-        if cache is None or cache.changes != count:
-            pos, meta = int(positions[j]), metas[j]
-            anchors = store.tables[int(cols["inst"][pos])].anchors
-            out[j] = meta.confounders = anchors.confounders(
-                int(cols["anchor_us"][pos]), int(cols["end_us"][pos]), meta.announcement_id, count
-            )
-    return out  # type: ignore[return-value]
+    changes = cols["confounder_changes"][positions]
+    stale = np.flatnonzero(cols["confounders_at"][positions] != changes)
+    if len(stale):
+        at = positions[stale]
+        tables = store.tables
+        windows = zip(
+            stale.tolist(),
+            *(cols[name][at].tolist() for name in ("inst", "anchor_us", "end_us")),
+            strict=True,
+        )
+        for j, code, start_us, end_us in windows:
+            meta = metas[j]
+            meta.confounders = tables[code].anchors.shared(start_us, end_us, meta.announcement_id)
+        cols["confounders_at"][at] = changes[stale]
+    return list(map(_CACHED, metas))
+
+
+_CACHED = attrgetter("confounders")

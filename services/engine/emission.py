@@ -10,7 +10,7 @@ tell a correction from a repeat (`same_content`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, overload
@@ -181,7 +181,7 @@ def _construct(fields: dict[str, Any]) -> Signal:
     return signal
 
 
-def same_content(previous: dict[str, Any], fields: dict[str, Any]) -> bool:
+def same_content(previous: Mapping[str, Any], fields: Mapping[str, Any]) -> bool:
     return all(previous[name] == fields[name] for name in CONTENT)
 
 
@@ -191,21 +191,70 @@ def utc(t_us: int) -> datetime:
     return from_us(t_us)
 
 
+class SentRow(Mapping[str, Any]):
+    """A final revision's fields, kept by its window (`WindowMeta.last_sent`) to tell a later
+    correction from a repeat. Read from the columns it was sent in: the rows of the finals sent
+    together are made, all at once, only when one of them is first read (a correction, a
+    restore, a snapshot), not for every final sent."""
+
+    __slots__ = ("_j", "_sent")
+
+    def __init__(self, sent: _SentTogether, j: int) -> None:
+        self._sent = sent
+        self._j = j
+
+    def _fields(self) -> dict[str, Any]:
+        return self._sent.rows()[self._j]
+
+    def __getitem__(self, name: str) -> Any:
+        return self._fields()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields())
+
+    def __len__(self) -> int:
+        return len(SIGNAL_FIELDS)
+
+    def __reduce__(self) -> tuple[type[dict[str, Any]], tuple[dict[str, Any]]]:
+        return dict, (self._fields(),)  # a snapshot holds the fields themselves
+
+
+class _SentTogether:
+    __slots__ = ("_batch", "_rows")
+
+    def __init__(self, batch: RevisionColumns) -> None:
+        self._batch: RevisionColumns | None = batch
+        self._rows: list[dict[str, Any]] | None = None
+
+    def rows(self) -> list[dict[str, Any]]:
+        if self._rows is None:
+            assert self._batch is not None
+            self._rows, self._batch = rows(self._batch), None
+        return self._rows
+
+
+def sent_rows(batch: RevisionColumns) -> list[SentRow]:
+    """The revisions of `batch` as rows made when first read."""
+    together = _SentTogether(batch)
+    return [SentRow(together, j) for j in range(len(batch))]
+
+
 def rows(batch: RevisionColumns) -> list[dict[str, Any]]:
     """One dict per revision of `batch`, in the contract's field order."""
     n = len(batch)
     revisions: list[int] = batch.revision.tolist()
+    announcement_ids = batch.announcement_ids.tolist()
+    instruments = batch.instruments.tolist()
+    horizons = batch.horizons.tolist()
     identity: dict[str, list[Any]] = {
         "signal_id": [
             f"{a}|{i}|{h}|{r}"
-            for a, i, h, r in zip(
-                batch.announcement_ids, batch.instruments, batch.horizons, revisions, strict=True
-            )
+            for a, i, h, r in zip(announcement_ids, instruments, horizons, revisions, strict=True)
         ],
         "cursor": [None] * n,
-        "announcement_id": batch.announcement_ids,
-        "instrument": batch.instruments,
-        "horizon": batch.horizons,
+        "announcement_id": announcement_ids,
+        "instrument": instruments,
+        "horizon": horizons,
         "revision": revisions,
         "final": batch.final.tolist(),
         "corrected": batch.corrected.tolist(),

@@ -4,16 +4,23 @@ A revision's JSON is constant key fragments and its values formatted by polars o
 columns, for every instrument's revisions of a batch at once: floats as the shortest text that
 reads back the same (what orjson writes), NaN and infinities as null (as orjson writes them),
 times as ISO 8601 with `Z` and microseconds only where there are some (each distinct time
-formatted once). The text before and after the confounders is joined to the JSON the window
-cached when they last changed (often most of the bytes), so that is copied once. No orjson
-call is made per revision; the bytes equal `signal_value` of the revision's `Signal`
-(tests/engine/test_encoding.py)."""
+formatted once). The values an announcement's horizons share on an instrument are written once
+per run of adjacent revisions that agree on them; strings (ids, horizons) are escaped once, when
+first seen (names.py); fields with few values (the flags, `significant` with `direction`, and
+what follows the confounders) are picked from texts written once. The confounders' JSON is the
+one the window cached when they last changed: where it is short, polars writes each revision
+whole; where it is long (most of the bytes), the text before it is joined to it and to the text
+after, so it is copied once. No orjson call is made per revision; the bytes equal
+`signal_value` of the revision's `Signal` (tests/engine/test_encoding.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from itertools import chain
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -22,11 +29,12 @@ import orjson
 import polars as pl
 
 from services.engine.confounders import ConfounderCache
+from services.engine.names import Coded
 from services.engine.reaction import LABELS
 
 I64 = npt.NDArray[np.int64]
 TIMES = ("anchor_at", "base_at", "last_at", "peak_at")
-# the fields after `corrected`, in the contract's order, with how each is written
+# the fields from `anchor_at` to `abnormal_return_pct`, in the contract's order: times or floats
 _BODY = (
     ("anchor_at", "time"),
     ("base_price", "float"),
@@ -43,13 +51,26 @@ _BODY = (
     ("baseline_std_pct", "float"),
     ("z_score", "float"),
     ("abnormal_return_pct", "float"),
-    ("significant", "bool_or_null"),
-    ("direction", "label"),
-    ("confounders", "json"),
-    ("data_granularity", "label"),
 )
 FLOAT_FIELDS = tuple(name for name, kind in _BODY if kind == "float")
-_LABELS_JSON = pl.Series([orjson.dumps(label).decode() for label in LABELS.tolist()])
+_SHARED = _BODY[:-2]
+"""Fields that the windows of one announcement on one instrument (its horizons) have in common
+while all are open: their text is written once for adjacent revisions that agree on all."""
+_LABELS = [orjson.dumps(label).decode() for label in LABELS.tolist()]
+_FLAGS = pl.Series(
+    [f',"final":{f},"corrected":{c}' for f in ("false", "true") for c in ("false", "true")]
+)
+"""By `2 * final + corrected`."""
+_SIGNIFICANT = ("false", "true", "null")
+_VERDICT = pl.Series(
+    [
+        f',"significant":{s},"direction":{label},"confounders":'
+        for s in _SIGNIFICANT
+        for label in _LABELS
+    ]
+)
+"""By `len(LABELS) * significant + direction` (significant: 0 false, 1 true, 2 null)."""
+_JSON = attrgetter("json")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +80,9 @@ class RevisionColumns:
     `numbers` holds the reaction's fields as `reaction_columns` computes them (times in µs,
     NaN for null, `significant` as 1.0 / 0.0 / NaN, labels as codes into `LABELS`)."""
 
-    instruments: list[str]
-    announcement_ids: list[str]
-    horizons: list[str]
+    instruments: Coded
+    announcement_ids: Coded
+    horizons: Coded
     revision: I64
     final: npt.NDArray[np.bool_]
     corrected: npt.NDArray[np.bool_]
@@ -76,9 +97,9 @@ class RevisionColumns:
         """The revisions at `rows`."""
         at = rows.tolist()
         return RevisionColumns(
-            [self.instruments[j] for j in at],
-            [self.announcement_ids[j] for j in at],
-            [self.horizons[j] for j in at],
+            self.instruments.take(rows),
+            self.announcement_ids.take(rows),
+            self.horizons.take(rows),
             self.revision[rows],
             self.final[rows],
             self.corrected[rows],
@@ -89,12 +110,24 @@ class RevisionColumns:
 
 
 def encoded(parts: list[RevisionColumns]) -> list[bytes]:
-    """Each revision's contract JSON, in order: the text around its confounders written over
-    columns, joined to the JSON the window cached (copied once, whatever its size)."""
-    heads, tails = _halves(parts)
-    confounders = (c.json for p in parts for c in p.confounders)
+    """Each revision's contract JSON, in order. Where the confounders' JSON is short, polars
+    writes each revision whole; where it is long, the text before it is joined to it and to the
+    text after (a long JSON is copied once: through polars it would be copied twice)."""
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return []
+    confounders = list(map(_JSON, chain.from_iterable(p.confounders for p in parts)))
+    tails, tail = _tails(parts)
+    if sum(map(len, confounders)) <= _SHORT_BYTES * len(confounders):
+        ending = pl.Series(tails, dtype=pl.Binary).cast(pl.String).gather(tail)
+        return _written(parts, [_distinct(confounders), ending])
     join = b"".join
-    return [join((h, c, t)) for h, c, t in zip(heads, confounders, tails, strict=True)]
+    ends = np.asarray(tails, dtype=np.object_)[tail].tolist()
+    return [join(t) for t in zip(_written(parts, []), confounders, ends, strict=True)]
+
+
+_SHORT_BYTES = 1024
+"""Confounders' JSON up to this long on average are copied into the revision by polars."""
 
 
 def ndjson(parts: list[RevisionColumns]) -> bytes:
@@ -102,38 +135,52 @@ def ndjson(parts: list[RevisionColumns]) -> bytes:
     return b"\n".join(encoded(parts))
 
 
-def _halves(parts: list[RevisionColumns]) -> tuple[list[bytes], list[bytes]]:
-    """Each revision's JSON up to its confounders' value, and after it."""
-    parts = [p for p in parts if len(p)]
-    if not parts:
-        return [], []
-    emitted = pl.Series([_json_text(p.emitted_at) for p in parts])
+def _written(parts: list[RevisionColumns], after: list[pl.Series]) -> list[bytes]:
+    """Each revision's JSON up to its confounders' value, followed by the texts `after`."""
+    significant = _concat(parts, "significant")
+    code = np.where(np.isnan(significant), 2, significant == 1.0)
     frame = pl.DataFrame(
         {
-            # per part: its emission time, gathered by each revision's part
-            "emitted": emitted.gather(np.repeat(np.arange(len(parts)), [len(p) for p in parts])),
-            "instrument": _escaped([i for p in parts for i in p.instruments]),
-            "aid": _escaped([a for p in parts for a in p.announcement_ids]),
-            "horizon": _escaped([h for p in parts for h in p.horizons]),
+            "instrument": _escaped(p.instruments for p in parts),
+            "aid": _escaped(p.announcement_ids for p in parts),
+            "horizon": _escaped(p.horizons for p in parts),
             "revision": _concat(parts, "revision"),
-            "final": _concat(parts, "final"),
-            "corrected": _concat(parts, "corrected"),
-            **{name: _concat(parts, name) for name, kind in _BODY if kind in ("float", "label")},
-            "significant": _concat(parts, "significant"),
-            **_times(parts),
+            "flags": 2 * _concat(parts, "final") + _concat(parts, "corrected"),
+            "shared": _shared_text(parts),
+            **{name: _finite(_concat(parts, name)) for name, _ in _BODY[len(_SHARED) :]},
+            "verdict": len(LABELS) * code + _concat(parts, "direction"),
         },
-        nan_to_null=False,
+        nan_to_null=True,
     )
-    head, tail = frame.select(_line()).get_columns()
-    heads: list[bytes] = head.cast(pl.Binary).to_list()
-    tails: list[bytes] = tail.cast(pl.Binary).to_list()
-    return heads, tails
+    line = pl.concat_str([_line(), *after]) if after else _line()
+    written: list[bytes] = frame.select(line).to_series().cast(pl.Binary).to_list()
+    return written
+
+
+def _distinct(values: list[bytes]) -> pl.Series:
+    """`values` as a column, each distinct value copied once (revisions share their window's
+    confounders)."""
+    index = {value: code for code, value in enumerate(dict.fromkeys(values))}
+    codes = pl.Series(list(map(index.__getitem__, values)), dtype=pl.UInt32)
+    return pl.Series(list(index), dtype=pl.Binary).cast(pl.String).gather(codes)
+
+
+def _tails(parts: list[RevisionColumns]) -> tuple[list[bytes], I64]:
+    """The JSON after the confounders' value (granularity and emission time) of each part and
+    label, and each revision's among them."""
+    texts = [
+        f',"data_granularity":{label},"emitted_at":{_json_text(p.emitted_at)}}}'.encode()
+        for p in parts
+        for label in _LABELS
+    ]
+    part = np.repeat(np.arange(len(parts)) * len(_LABELS), [len(p) for p in parts])
+    return texts, part + _concat(parts, "data_granularity")
 
 
 @cache
-def _line() -> tuple[pl.Expr, pl.Expr]:
-    """A revision's JSON before and after its confounders' value, from the columns `_halves`
-    makes (built once: the same for every batch)."""
+def _line() -> pl.Expr:
+    """A revision's JSON up to its confounders' value, from the columns `_written` makes (built
+    once: the same for every batch)."""
     aid, inside, horizon = pl.col("aid"), pl.col("instrument"), pl.col("horizon")
     revision = pl.col("revision").cast(pl.String)
     pieces: list[pl.Expr | str] = [
@@ -153,60 +200,70 @@ def _line() -> tuple[pl.Expr, pl.Expr]:
         horizon,
         '","revision":',
         revision,
-        ',"final":',
-        _bool(pl.col("final")),
-        ',"corrected":',
-        _bool(pl.col("corrected")),
+        pl.lit(_FLAGS).gather(pl.col("flags")),
     ]
-    at = [name for name, _ in _BODY].index("confounders")
-    for name, kind in _BODY[:at]:
-        pieces += [f',"{name}":', _value(name, kind)]
-    pieces.append(',"confounders":')
-    after: list[pl.Expr | str] = []
-    for name, kind in _BODY[at + 1 :]:
-        after += [f',"{name}":', _value(name, kind)]
-    after += [',"emitted_at":', pl.col("emitted"), "}"]
-    head, tail = (
-        pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in half]).alias(alias)
-        for half, alias in ((pieces, "head"), (after, "tail"))
+    pieces.append(pl.col("shared"))
+    pieces += _fields(_BODY[len(_SHARED) :])
+    pieces.append(pl.lit(_VERDICT).gather(pl.col("verdict")))
+    return _joined(pieces)
+
+
+def _joined(pieces: list[pl.Expr | str]) -> pl.Expr:
+    return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in pieces])
+
+
+def _fields(fields: tuple[tuple[str, str], ...]) -> list[pl.Expr | str]:
+    """`,"name":value` for each field (a time's column holds its JSON text already)."""
+    pieces: list[pl.Expr | str] = []
+    for name, kind in fields:
+        # a float as the shortest text that reads back as the same float, null as null
+        value = pl.col(name)
+        value = value.cast(pl.String).fill_null("null") if kind == "float" else _time(value)
+        pieces += [f',"{name}":', value]
+    return pieces
+
+
+def _shared_text(parts: list[RevisionColumns]) -> pl.Series:
+    """The text of the `_SHARED` fields of each revision, written once for each run of
+    adjacent revisions with the same values (equal bits: a NaN of another sign is only
+    written again)."""
+    columns = {name: _concat(parts, name) for name, _ in _SHARED}
+    starts = np.ones(len(columns["anchor_at"]), dtype=np.bool_)
+    same = starts[1:].copy()
+    for name, kind in _SHARED:
+        dtype = np.float64 if kind == "float" else np.int64
+        bits = np.asarray(columns[name], dtype=dtype).view(np.int64)
+        same &= bits[1:] == bits[:-1]
+    starts[1:] = ~same
+    firsts = np.flatnonzero(starts)
+    frame = pl.DataFrame(
+        {
+            name: columns[name][firsts] if kind == "time" else _finite(columns[name][firsts])
+            for name, kind in _SHARED
+        },
+        nan_to_null=True,
     )
-    return head, tail
+    text = frame.select(_shared_line()).to_series()
+    return text.gather(np.cumsum(starts) - 1)
+
+
+@cache
+def _shared_line() -> pl.Expr:
+    """The `_SHARED` fields' JSON from their values (times as µs)."""
+    return _joined(_fields(_SHARED))
 
 
 def _concat(parts: list[RevisionColumns], name: str) -> npt.NDArray[Any]:
     if name in ("revision", "final", "corrected"):
-        return np.concatenate([getattr(p, name) for p in parts])
+        column: npt.NDArray[Any] = np.concatenate([getattr(p, name) for p in parts])
+        return column
     return np.concatenate([p.numbers[name] for p in parts])
 
 
-def _times(parts: list[RevisionColumns]) -> dict[str, pl.Series]:
-    """Each time column as JSON text; revisions share few times, so each distinct one is
-    formatted once."""
-    values = np.concatenate([_concat(parts, name) for name in TIMES])
-    distinct, inverse = np.unique(values, return_inverse=True)
-    text = pl.Series(distinct).to_frame("us").select(_time(pl.col("us"))).to_series()
-    n = len(values) // len(TIMES)
-    return {
-        name: text.gather(pl.Series(inverse[k * n : (k + 1) * n])) for k, name in enumerate(TIMES)
-    }
-
-
-def _value(name: str, kind: str) -> pl.Expr:
-    column = pl.col(name)
-    if kind == "float":
-        # the shortest text that reads back as the same float; NaN and infinities as null
-        return pl.when(column.is_finite()).then(column.cast(pl.String)).otherwise(pl.lit("null"))
-    if kind == "bool_or_null":
-        return (
-            pl.when(column == 1.0)
-            .then(pl.lit("true"))
-            .when(column == 0.0)
-            .then(pl.lit("false"))
-            .otherwise(pl.lit("null"))
-        )
-    if kind == "label":
-        return pl.lit(_LABELS_JSON).gather(column)
-    return column  # already JSON: a time
+def _finite(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """NaN where a value is not finite (written as null, as orjson writes infinities)."""
+    finite = np.isfinite(values)
+    return values if finite.all() else np.where(finite, values, np.nan)
 
 
 def _json_text(value: str | datetime) -> str:
@@ -214,25 +271,14 @@ def _json_text(value: str | datetime) -> str:
     return text
 
 
-def _escaped(values: list[str]) -> pl.Series:
-    """Each string as the text of its JSON string literal (escaped where it must be, without
-    its quotes); each distinct string escaped once."""
-    index: dict[str, int] = {}
-    codes = [index.setdefault(value, len(index)) for value in values]
-    texts = [orjson.dumps(value).decode()[1:-1] for value in index]
-    return pl.Series(texts, dtype=pl.String).gather(codes)
-
-
-def _bool(column: pl.Expr) -> pl.Expr:
-    return pl.when(column).then(pl.lit("true")).otherwise(pl.lit("false"))
+def _escaped(columns: Iterable[Coded]) -> pl.Series:
+    """Each string as the text of its JSON string literal (without its quotes)."""
+    texts = [c.escaped() for c in columns]
+    return texts[0] if len(texts) == 1 else pl.concat(texts, rechunk=True)
 
 
 def _time(us: pl.Expr) -> pl.Expr:
     """µs since the epoch as orjson writes an aware UTC datetime: microseconds only where
-    they are not zero."""
-    at = pl.from_epoch(us, time_unit="us")
-    return (
-        pl.when(us % 1_000_000 == 0)
-        .then(at.dt.to_string('"%Y-%m-%dT%H:%M:%SZ"'))
-        .otherwise(at.dt.to_string('"%Y-%m-%dT%H:%M:%S%.6fZ"'))
-    )
+    they are not zero (only then does the text end in `.000000Z`)."""
+    text = pl.from_epoch(us, time_unit="us").dt.to_string('"%Y-%m-%dT%H:%M:%S%.6fZ"')
+    return text.str.replace('.000000Z"', 'Z"', literal=True)

@@ -12,7 +12,7 @@ is exactly "has seen at least what the previous run had seen".
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -62,7 +62,7 @@ def release_caught_up(
         c["held"][i] = False
 
 
-def _caught_up(table: WindowTable, i: int, sent: dict[str, Any]) -> bool:
+def _caught_up(table: WindowTable, i: int, sent: Mapping[str, Any]) -> bool:
     c = table.cols
     if c["n_obs"][i] == 0 or c["base_us"][i] == NO_TIME:
         return False

@@ -11,9 +11,10 @@ from services.engine import restore
 from services.engine.book import InstrumentBook
 from services.engine.config import EngineConfig
 from services.engine.confounders import confounder_caches
-from services.engine.emission import Revisions, rows, same_content
+from services.engine.emission import Revisions, rows, same_content, sent_rows
 from services.engine.encoding import RevisionColumns
 from services.engine.history import NO_TIME, PriceStore
+from services.engine.names import Coded, Interned
 from services.engine.reaction import pct, reaction_columns
 from services.engine.revisions import RevisionPolicy, due_revisions
 from services.engine.stats import EngineStats
@@ -41,7 +42,7 @@ class Reviser:
         self._prices = prices
         # instrument codes are positions in `books` (whose entries are replaced, never moved)
         self._symbols = list(books)
-        self._symbol_column = np.asarray(self._symbols, dtype=object)
+        self._instruments = Interned(self._symbols)  # codes are registry positions
         self._config = config
         self._clock = clock
         self._stats = stats
@@ -142,9 +143,9 @@ class Reviser:
         was_final = cols["final"][positions]
         numbers = self._reaction_columns(positions, codes, metas)
         batch = RevisionColumns(
-            self._symbol_column[codes].tolist(),
-            store.announcement_ids[positions].tolist(),
-            store.horizons[positions].tolist(),
+            Coded(self._instruments, codes),
+            Coded(store.announcement_ids, cols["announcement_code"][positions]),
+            Coded(store.horizons, cols["horizon_code"][positions]),
             cols["revision"][positions] + 1,
             was_final | finalise,
             was_final,
@@ -168,8 +169,8 @@ class Reviser:
             batch = batch.take(kept)
         # a final revision is kept: the next change of its window may be a correction
         finals = np.flatnonzero(batch.final)
-        for j, fields in zip(finals.tolist(), rows(batch.take(finals)), strict=True):
-            metas[j].last_sent = fields
+        for j, kept_row in zip(finals.tolist(), sent_rows(batch.take(finals)), strict=True):
+            metas[j].last_sent = kept_row
         self._stats.signals += len(batch)
         if self._dependents:
             self._mark_dependents(positions[batch.final], dirtied)
@@ -224,11 +225,7 @@ class Reviser:
             # `pct` of each window's final close over its base, as one array operation
             final = cols["last_close"][benchmarks] / cols["base_price"][benchmarks]
             returns = ((final - 1.0) * 100.0).tolist()
-            keys = zip(
-                store.announcement_ids[benchmarks].tolist(),
-                store.horizons[benchmarks].tolist(),
-                strict=True,
-            )
+            keys = store.keys(benchmarks)
             codes = cols["inst"][benchmarks].tolist()
             for code, key, final_return in zip(codes, keys, returns, strict=True):
                 self._books[self._symbols[code]].retired_returns[key] = final_return

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import pickle
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +42,7 @@ class InstrumentSnapshot:
     session_closes: dict[int, tuple[int, float]]
     history: Rows
     windows: WindowTable
-    retired: list[tuple[int, int, dict[str, Any]]]
+    retired: list[tuple[int, int, Mapping[str, Any]]]
     retired_returns: dict[WindowKey, float]
     pending: dict[WindowKey, Signal]
 

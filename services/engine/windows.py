@@ -11,6 +11,7 @@ the live ones, so neither opening nor retiring a window copies or re-indexes the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,7 @@ import numpy.typing as npt
 from services.engine.confounders import Anchors, ConfounderCache
 from services.engine.fold import fold_rows
 from services.engine.history import NO_TIME
+from services.engine.names import Coded, Interned
 from services.engine.rows import Rows
 
 I64 = npt.NDArray[np.int64]
@@ -61,12 +63,16 @@ _COLUMNS: dict[str, tuple[type, float | int | bool]] = {
     "held": (np.bool_, False),
     # bumped whenever an announcement anchors inside the window (its confounders changed)
     "confounder_changes": (np.int64, 0),
+    # the change count its cached confounders (`WindowMeta.confounders`) were computed at
+    "confounders_at": (np.int64, -1),
     # False once retired: the row waits, ignored, for the next compaction
     "alive": (np.bool_, True),
     # the instrument's code in the store (its position in the registry)
     "inst": (np.int64, 0),
+    # the codes of its announcement id and horizon in the store's `Interned` of each
+    "announcement_code": (np.int64, 0),
+    "horizon_code": (np.int64, 0),
 }
-_OBJECTS = ("meta", "announcement_id", "horizon")
 STATIC = ("anchor_us", "base_cut_us", "end_us", "duration_us", "at_open", "session", "sessions_k")
 
 
@@ -78,7 +84,7 @@ class WindowMeta:
     def __init__(self, announcement_id: str, horizon: str) -> None:
         self.announcement_id = announcement_id
         self.horizon = horizon
-        self.last_sent: dict[str, Any] | None = None
+        self.last_sent: Mapping[str, Any] | None = None
         """The fields of the last revision sent (confounders as a tuple of ids)."""
         self.confounders: ConfounderCache | None = None
 
@@ -95,14 +101,12 @@ class WindowStore:
             name: np.full(16, initial, dtype=dtype) for name, (dtype, initial) in _COLUMNS.items()
         }
         self.cols: dict[str, npt.NDArray[Any]] = {n: c[:0] for n, c in self._storage.items()}
-        # the window's WindowMeta, and its identity as columns (revisions are sent as columns)
-        self._objects: dict[str, npt.NDArray[np.object_]] = {
-            name: np.empty(16, dtype=object) for name in _OBJECTS
-        }
-        self.meta: npt.NDArray[np.object_] = self._objects["meta"][:0]
-        self.announcement_ids: npt.NDArray[np.object_] = self._objects["announcement_id"][:0]
-        self.horizons: npt.NDArray[np.object_] = self._objects["horizon"][:0]
+        # each window's WindowMeta (its identity is coded in `cols`: revisions are sent as codes)
+        self._metas: npt.NDArray[np.object_] = np.empty(16, dtype=object)
+        self.meta: npt.NDArray[np.object_] = self._metas[:0]
         self.tables: dict[int, WindowTable] = {}
+        self.announcement_ids = Interned()
+        self.horizons = Interned()
         self._dead = 0
 
     def __len__(self) -> int:
@@ -137,10 +141,11 @@ class WindowStore:
         for name, (_, initial) in _COLUMNS.items():
             self._storage[name][start:size] = values.get(name, initial)
         self._storage["inst"][start:size] = code
-        objects = self._objects
-        objects["meta"][start:size] = metas
-        objects["announcement_id"][start:size] = [m.announcement_id for m in metas]
-        objects["horizon"][start:size] = [m.horizon for m in metas]
+        self._metas[start:size] = metas
+        # codes into this store's strings (a snapshot's mean nothing here)
+        codes = self.announcement_ids.codes(m.announcement_id for m in metas)
+        self._storage["announcement_code"][start:size] = codes
+        self._storage["horizon_code"][start:size] = self.horizons.codes(m.horizon for m in metas)
         self._view(size)
         return range(start, size)
 
@@ -157,6 +162,17 @@ class WindowStore:
         cols["confounder_changes"][inside] += 1
         cols["dirty"][inside] = True
 
+    def keys(self, positions: Positions) -> list[tuple[str, str]]:
+        """The (announcement id, horizon) of the windows at `positions`."""
+        cols = self.cols
+        return list(
+            zip(
+                Coded(self.announcement_ids, cols["announcement_code"][positions]).tolist(),
+                Coded(self.horizons, cols["horizon_code"][positions]).tolist(),
+                strict=True,
+            )
+        )
+
     def retire(self, positions: Positions) -> None:
         """Drop the windows at `positions`; compacts once dead rows outnumber live ones."""
         cols = self.cols
@@ -165,11 +181,7 @@ class WindowStore:
         cols["final"][positions] = True
         cols["dirty"][positions] = False
         cols["held"][positions] = False
-        keys = zip(
-            self.announcement_ids[positions].tolist(),
-            self.horizons[positions].tolist(),
-            strict=True,
-        )
+        keys = self.keys(positions)
         codes: list[int] = cols["inst"][positions].tolist()
         for pos, code, key in zip(positions.tolist(), codes, keys, strict=True):
             index = self.tables[code].index
@@ -183,27 +195,26 @@ class WindowStore:
 
     def _grow(self, capacity: int) -> None:
         size = len(self.meta)
-        for columns in (self._storage, self._objects):
-            for name, column in columns.items():
-                grown = np.empty(capacity, dtype=column.dtype)
-                grown[:size] = column[:size]
-                columns[name] = grown
+        for name, column in self._storage.items():
+            grown = np.empty(capacity, dtype=column.dtype)
+            grown[:size] = column[:size]
+            self._storage[name] = grown
+        metas = np.empty(capacity, dtype=object)
+        metas[:size] = self._metas[:size]
+        self._metas = metas
 
     def _view(self, size: int) -> None:
         """`cols`: each column up to the last window (views of the storage)."""
         self.cols = {name: column[:size] for name, column in self._storage.items()}
-        self.meta = self._objects["meta"][:size]
-        self.announcement_ids = self._objects["announcement_id"][:size]
-        self.horizons = self._objects["horizon"][:size]
+        self.meta = self._metas[:size]
 
     def _compact(self) -> None:
         keep = self.cols["alive"].copy()
         size = int(keep.sum())
         for name, column in self._storage.items():
             column[:size] = self.cols[name][keep]
-        for column in self._objects.values():
-            column[:size] = column[: len(keep)][keep]
-            column[size : len(keep)] = None  # let the retired windows' objects go
+        self._metas[:size] = self._metas[: len(keep)][keep]
+        self._metas[size : len(keep)] = None  # let the retired windows' objects go
         self._dead = 0
         self._view(size)
         for table in self.tables.values():
@@ -275,13 +286,14 @@ class WindowTable:
         meta: WindowMeta = self.meta[pos]
         changes = int(self.cols["confounder_changes"][pos])
         cached = meta.confounders
-        if cached is None or cached.changes != changes:
+        if cached is None or self.cols["confounders_at"][pos] != changes:
             ids = self.anchors.inside(
                 int(self.cols["anchor_us"][pos]),
                 int(self.cols["end_us"][pos]),
                 meta.announcement_id,
             )
             cached = meta.confounders = ConfounderCache(changes, ids)
+            self.cols["confounders_at"][pos] = changes
         return cached
 
     def merge(self, rows: Rows, only: Positions | None = None) -> None:

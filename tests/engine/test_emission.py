@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pickle
+
 import orjson
 
-from services.engine.emission import Revisions
+from services.engine.emission import Revisions, rows, sent_rows
+from services.engine.encoding import RevisionColumns
 from services.events import signal_value
 from tests.engine.helpers import kst, make_engine
 from tests.factories import announcement, ticks
@@ -52,3 +55,25 @@ def test_behaves_as_a_sequence_of_signals() -> None:
     assert batch[1:] == signals[1:]
     assert [*batch, *signals] == batch + signals == list(batch) + batch
     assert Revisions() == []
+
+
+def test_a_kept_final_reads_as_its_row_and_pickles_as_one() -> None:
+    """A window keeps its final revision's fields as a row made when first read: equal to
+    the row made at once, and a snapshot holds that row itself."""
+    batches = scenario()
+    for revisions in batches:
+        for part in revisions._parts:
+            if not isinstance(part, RevisionColumns):
+                continue
+            made = rows(part)
+            kept = sent_rows(part)
+            assert [dict(row) for row in kept] == made
+            assert kept == made
+            for row, fields in zip(kept, made, strict=True):
+                assert row["signal_id"] == fields["signal_id"]
+                assert len(row) == len(fields)
+                copy = pickle.loads(pickle.dumps(row))
+                assert type(copy) is dict
+                assert copy == fields
+            return
+    raise AssertionError("the scenario sends revisions as columns")

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from services.engine.confounders import ConfounderCache
 from services.engine.emission import Revisions, rows
-from services.engine.encoding import FLOAT_FIELDS, TIMES, RevisionColumns
+from services.engine.encoding import FLOAT_FIELDS, TIMES, RevisionColumns, encoded, ndjson
+from services.engine.names import Coded
 from services.engine.reaction import LABELS
 from services.events import Signal, signal_value
 from services.frames import to_us
@@ -49,9 +50,9 @@ def revision_columns(draw: st.DrawFn) -> RevisionColumns:
     numbers["data_granularity"] = column(st.sampled_from([3, 4, 5]), np.int64)
     confounders = draw(st.lists(st.lists(ids, unique=True, max_size=4), min_size=n, max_size=n))
     return RevisionColumns(
-        draw(st.lists(ids, min_size=n, max_size=n)),
-        draw(st.lists(ids, min_size=n, max_size=n)),
-        draw(st.lists(ids, min_size=n, max_size=n)),
+        Coded.of(draw(st.lists(ids, min_size=n, max_size=n))),
+        Coded.of(draw(st.lists(ids, min_size=n, max_size=n))),
+        Coded.of(draw(st.lists(ids, min_size=n, max_size=n))),
         column(st.integers(1, 2**62), np.int64),
         column(st.booleans(), np.bool_),
         column(st.booleans(), np.bool_),
@@ -79,11 +80,64 @@ def assert_contract_bytes(revisions: Revisions) -> None:
         assert orjson.loads(data) == orjson.loads(signal.model_dump_json())
 
 
+def assert_columns_write_contract_bytes(parts: list[RevisionColumns]) -> None:
+    """The columnar writer itself (`Revisions` sends a few revisions through orjson)."""
+    expected = [signal_value(s) for part in parts for s in Revisions(columns=part)]
+    assert encoded(parts) == expected
+    assert ndjson(parts) == b"\n".join(expected)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(revision_columns(), min_size=1, max_size=3))
 def test_generated_revisions_encode_to_their_signal_json(parts: list[RevisionColumns]) -> None:
     between = rows(parts[0].take(np.asarray([0])))
     assert_contract_bytes(revisions_of(parts, between))
+    assert_columns_write_contract_bytes(parts)
+
+
+@settings(max_examples=100, deadline=None)
+@given(revision_columns(), st.lists(st.integers(0, 5), min_size=1, max_size=12))
+def test_runs_of_revisions_with_the_same_window_values(
+    part: RevisionColumns, picks: list[int]
+) -> None:
+    """Adjacent revisions that agree on the values an announcement's horizons share (written
+    once for the run) and differ, or not, in the others."""
+    rows_ = np.asarray([k % len(part) for k in picks])
+    repeated = part.take(rows_)
+    varied = RevisionColumns(
+        repeated.instruments,
+        repeated.announcement_ids,
+        Coded.of(f"h{k}" for k in range(len(repeated))),
+        repeated.revision + np.arange(len(repeated)),
+        repeated.final,
+        ~repeated.corrected,
+        repeated.numbers | {"z_score": np.arange(len(repeated), dtype=np.float64)},
+        repeated.confounders,
+        repeated.emitted_at,
+    )
+    assert_columns_write_contract_bytes([repeated, varied])
+
+
+@settings(max_examples=20, deadline=None)
+@given(revision_columns(), st.integers(100, 400))
+def test_long_confounders_are_joined_to_the_text_around_them(
+    part: RevisionColumns, n_ids: int
+) -> None:
+    """Confounders' JSON longer than the writer copies through polars."""
+    many = ConfounderCache(0, tuple(f"announcement-{k:05d}" for k in range(n_ids)))
+    assert len(many.json) > 1024
+    long = RevisionColumns(
+        part.instruments,
+        part.announcement_ids,
+        part.horizons,
+        part.revision,
+        part.final,
+        part.corrected,
+        part.numbers,
+        [many] * len(part),
+        part.emitted_at,
+    )
+    assert_columns_write_contract_bytes([long])
 
 
 def columns_of(signals: list[Signal]) -> RevisionColumns:
@@ -104,9 +158,9 @@ def columns_of(signals: list[Signal]) -> RevisionColumns:
     for name in ("direction", "data_granularity"):
         numbers[name] = np.asarray([_CODES[v] for v in values(name)])
     return RevisionColumns(
-        [s.instrument for s in signals],
-        [s.announcement_id for s in signals],
-        [s.horizon for s in signals],
+        Coded.of(s.instrument for s in signals),
+        Coded.of(s.announcement_id for s in signals),
+        Coded.of(s.horizon for s in signals),
         np.asarray(values("revision"), dtype=np.int64),
         np.asarray(values("final"), dtype=np.bool_),
         np.asarray(values("corrected"), dtype=np.bool_),

@@ -1,0 +1,80 @@
+"""Strings that many revisions repeat (instruments, announcement ids, horizons), held once
+each and referred to by code, so that revisions are sent as arrays of codes: no list of strings
+per batch, and each string is escaped for JSON once, when first seen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+import polars as pl
+
+I64 = npt.NDArray[np.int64]
+
+
+class Interned:
+    """Distinct strings by code (their order of arrival; a code never changes), each with the
+    inside of its JSON string literal."""
+
+    __slots__ = ("_codes", "_escaped", "_series", "texts")
+
+    def __init__(self, texts: Iterable[str] = ()) -> None:
+        self.texts: list[str] = []
+        self._codes: dict[str, int] = {}
+        self._escaped: list[str] = []
+        self._series: pl.Series | None = None
+        self.codes(texts)
+
+    def __len__(self) -> int:
+        return len(self.texts)
+
+    def code(self, text: str) -> int:
+        found = self._codes.get(text)
+        if found is None:
+            found = self._codes[text] = len(self.texts)
+            self.texts.append(text)
+            self._escaped.append(orjson.dumps(text).decode()[1:-1])
+            self._series = None
+        return found
+
+    def codes(self, texts: Iterable[str]) -> I64:
+        return np.fromiter(map(self.code, texts), dtype=np.int64)
+
+    def escaped(self) -> pl.Series:
+        """Each string's JSON text (without its quotes), by code."""
+        if self._series is None:
+            self._series = pl.Series(self._escaped, dtype=pl.String)
+        return self._series
+
+
+class Coded:
+    """A column of strings as codes into an `Interned` (which only grows, so the codes of a
+    column made earlier stay valid)."""
+
+    __slots__ = ("codes", "interned")
+
+    def __init__(self, interned: Interned, codes: I64) -> None:
+        self.interned = interned
+        self.codes = codes
+
+    @classmethod
+    def of(cls, texts: Iterable[str]) -> Coded:
+        """A column of its own strings."""
+        interned = Interned()
+        return cls(interned, interned.codes(texts))
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def take(self, rows: npt.NDArray[np.intp]) -> Coded:
+        return Coded(self.interned, self.codes[rows])
+
+    def tolist(self) -> list[str]:
+        texts = self.interned.texts
+        return [texts[code] for code in self.codes.tolist()]
+
+    def escaped(self) -> pl.Series:
+        """Each string's JSON text (without its quotes)."""
+        return self.interned.escaped().gather(self.codes)
