@@ -168,12 +168,13 @@ class LivePipeline:
 
     async def snapshots(self, groups: Sequence[Iterable[str]]) -> list[bytes]:
         """The engine state of each group of instruments (a partition's), taken together for
-        a checkpoint (services/live/checkpoints.py). Taken in one thread, the engine locked:
-        the loop keeps the group's heartbeats going."""
+        a checkpoint (services/live/checkpoints.py), uncompressed (`snapshot.compress` makes
+        them loadable: it is most of the cost, and needs the engine no more). Taken in one
+        thread, the engine locked: the loop keeps the group's heartbeats going."""
         sets = [set(instruments) for instruments in groups]
 
         def take_all() -> list[bytes]:
-            return [snapshot.take(self.engine, instruments) for instruments in sets]
+            return [snapshot.pickled(self.engine, instruments) for instruments in sets]
 
         async with self._lock:
             return await asyncio.to_thread(take_all)
