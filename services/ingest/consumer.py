@@ -86,10 +86,10 @@ class _Triaged:
     """Rebalances begun before the poll was triaged."""
 
 
-async def _settled(delivering: asyncio.Task[None] | None) -> None:
-    """Wait for the batch being delivered, if any (its failure is raised here)."""
-    if delivering is not None:
-        await delivering
+async def _settled(committing: asyncio.Task[None] | None) -> None:
+    """Wait for the offsets being committed, if any (a failure is raised here)."""
+    if committing is not None:
+        await committing
 
 
 ANNOUNCEMENTS: TriagePoll[RecentSet] = TriagePoll(_triage_announcements, RecentSet)
@@ -176,8 +176,8 @@ class TopicConsumer:
         """A batch was interrupted between the sink and its offsets: no checkpoint now."""
         self._covered = 0
         """The dedupe window's mark after the last batch whose offsets are recorded: a
-        checkpoint saves only the identities before it (the next poll's are added while that
-        batch is delivered)."""
+        checkpoint saves only the identities before it (the next poll is triaged while the
+        last batch's offsets are committed, and a rebalance's checkpoint may come between)."""
         self._rebalances = 0
         self._keys: dict[TopicPartition, set[bytes]] = {}
         """Record keys seen per partition since it was assigned (the owner's instruments)."""
@@ -206,37 +206,36 @@ class TopicConsumer:
         await consumer.start()
         self._consumer = consumer
         lag = asyncio.create_task(self._measure_lag(consumer), name=f"lag {self.topic}")
-        delivering: asyncio.Task[None] | None = None
+        committing: asyncio.Task[None] | None = None
         try:
             while True:
                 polled = await consumer.getmany(
                     timeout_ms=self._config.poll_timeout_ms, max_records=self._config.max_records
                 )
                 if not polled:
-                    await _settled(delivering)
-                    delivering = None
+                    await _settled(committing)
+                    committing = None
                     await self._observe_lag(consumer)
                     continue
-                # read and triaged while the last batch is delivered: one batch in flight
+                # read and triaged while the last batch's offsets are committed
                 triaged = self._triage(polled)
-                await _settled(delivering)
-                delivering = None
-                if self._stale(triaged):
+                offsets = await self._hand_over(consumer, polled, triaged)
+                if offsets is None:
                     continue
-                delivering = asyncio.create_task(
-                    self._deliver(consumer, polled, triaged), name=f"deliver {self.topic}"
+                await _settled(committing)  # commits in order
+                committing = asyncio.create_task(
+                    self._commit(consumer, offsets, triaged.result), name=f"commit {self.topic}"
                 )
                 if self._checkpoints is not None and self._checkpoints.due():
-                    # with no later poll triaged, so the window holds what the offsets cover
-                    await _settled(delivering)
-                    delivering = None
+                    await _settled(committing)
+                    committing = None
                     await self._save_checkpoints(list(consumer.assignment()), wait=False)
                 await self._observe_lag(consumer)
         finally:
             lag.cancel()
-            if delivering is not None:  # cut short, it is torn: no checkpoint from here
-                delivering.cancel()
-                await asyncio.gather(delivering, return_exceptions=True)
+            if committing is not None:  # at shutdown: read again after the next start
+                committing.cancel()
+                await asyncio.gather(committing, return_exceptions=True)
             self._consumer = None
             if self._checkpoints is not None:  # the next start reads from here
                 await self._save_checkpoints(list(consumer.assignment()))
@@ -341,26 +340,30 @@ class TopicConsumer:
         return _Triaged(result, self._seen.mark(), self._rebalances)
 
     def _stale(self, triaged: _Triaged) -> bool:
-        """A poll triaged before a rebalance that replays what it assigns: its records are
-        read again from the checkpoint or the start (and judged by a new dedupe window), so
-        delivering it too would hand them to the sink twice. Without a replay it is delivered,
-        as a batch the rebalance caught in the sink is, and only owned offsets committed."""
+        """A poll triaged before a rebalance began (it waited for the rebalance's checkpoint)
+        that replays what it assigns: its records are read again from the checkpoint or the
+        start (and judged by a new dedupe window), so handing it over too would give them to
+        the sink twice. Without a replay it is handed over, as a batch the rebalance caught
+        in the sink is, and only owned offsets committed."""
         if self._owner is None or triaged.rebalances == self._rebalances:
             return False
         log.info("%s: a poll read before a rebalance is dropped (read again)", self.topic)
         return True
 
-    async def _deliver(
+    async def _hand_over(
         self,
         consumer: AIOKafkaConsumer,
         polled: dict[TopicPartition, list[Any]],
         triaged: _Triaged,
-    ) -> None:
-        """Hand the batch to the sink, dead-letter its rejects, then commit its offsets."""
+    ) -> dict[TopicPartition, int] | None:
+        """Hand the batch to the sink and dead-letter its rejects; returns the offsets to
+        commit then (those of partitions still owned), or None for a stale poll."""
         result = triaged.result
         offsets = {tp: batch[-1].offset + 1 for tp, batch in polled.items()}
         # a checkpoint sees the sink's state and these offsets together, or neither
         async with self._state_lock:
+            if self._stale(triaged):
+                return None
             self._torn = True
             if len(result.batch):
                 await self._sink.accept(result.batch)
@@ -381,6 +384,11 @@ class TopicConsumer:
             self._next.update(offsets)
             self._covered = triaged.window_mark
             self._torn = False
+        return offsets
+
+    async def _commit(
+        self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int], result: BatchTriage
+    ) -> None:
         try:
             if offsets:
                 await self._retry_kafka(f"{self.topic} commit", partial(consumer.commit, offsets))
