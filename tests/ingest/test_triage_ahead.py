@@ -90,11 +90,11 @@ async def test_a_checkpoint_between_a_poll_and_its_hand_over_holds_only_what_it_
         None,
         metrics,
         Owner(),
-        checkpoints,  # type: ignore[arg-type]
+        checkpoints,
     )
     kafka = Assigned()
     first = poll(0, "2025-07-08T01:00:00Z")
-    offsets = await consumer._hand_over(kafka, first, consumer._triage(first))  # type: ignore[arg-type]
+    offsets = await consumer._hand_over(kafka, first, consumer._triage(first))
     assert offsets == {TP: 1}
 
     second = poll(1, "2025-07-08T01:00:01Z")
@@ -103,7 +103,7 @@ async def test_a_checkpoint_between_a_poll_and_its_hand_over_holds_only_what_it_
     assert checkpoints.saved[0].next_offset == 1
     assert saved_times(checkpoints.saved[0]) == [FIRST_US]
 
-    await consumer._hand_over(kafka, second, triaged)  # type: ignore[arg-type]
+    await consumer._hand_over(kafka, second, triaged)
     await consumer._save_checkpoints([TP])
     assert checkpoints.saved[0].next_offset == 2
     assert saved_times(checkpoints.saved[0]) == [FIRST_US, SECOND_US]
