@@ -123,6 +123,7 @@ class SqlStore:
             stored = await writes.write_signals(conn, batch.signals)
             if self.close_finder is not None and batch.prices.height:
                 await write_session_closes(conn, self.close_finder.of_prices(batch.prices))
+            await outbox.release(conn, batch.released)
             if batch.hold_until_published:
                 await outbox.hold(conn, stored)
             queued = await alert_outbox.enqueue(conn, stored)
