@@ -198,8 +198,8 @@ class LivePipeline:
             signals = self.engine.on_idle()
             if signals:
                 await self._commit(StoreBatch(signals=signals), arrived_ms={})
-            elif self._sending is None or self._sending.done():
-                await self.settle()
+            elif self._sending is None:
+                await self._release_published()
             self._observe_engine()
 
     async def run_idle_timer(self, interval_s: float) -> None:
@@ -277,6 +277,7 @@ class LivePipeline:
         acked_s = await self._publish(stored)
         self._published += [s.cursor for s in stored if s.cursor is not None]
         self._observe_sent(stored, arrived_ms, acked_s=acked_s)
+        self._sending = None  # sent: nothing for the next batch (or the idle timer) to wait for
 
     def _observe_sent(
         self,
