@@ -182,7 +182,7 @@ async def _start_engine(
         pipeline = await _live_pipeline(settings, registry, store, producer, hub, stack, outages)
         sink = StorySink(pipeline, StoryBook(rules_from(settings)), store)
         if settings.checkpoints and settings.replay_on_assign:
-            checkpoints = engine_checkpoints(settings, pipeline, store.engine, registry)
+            checkpoints = engine_checkpoints(settings, pipeline, store, registry)
     return await stack.enter_async_context(
         IngestService(
             settings,

@@ -133,8 +133,10 @@ class Settings(BaseSettings):
     `replay_on_assign`; services/live/checkpoints.py)."""
     checkpoint_interval_s: Annotated[float, Field(gt=0)] = 30.0
     """A checkpoint is saved after the first batch this long after the last one..."""
-    checkpoint_batches: Annotated[int, Field(ge=1)] = 500
-    """...or after this many batches, whichever comes first, and when partitions are revoked."""
+    checkpoint_batches: Annotated[int, Field(ge=1)] = 2000
+    """...or after this many batches, whichever comes first, and when partitions are revoked.
+    (A live stream's polls come every 20 ms or so at 10,000 ticks/s; each checkpoint holds the
+    engine for its snapshot, tens of ms.)"""
     gc_young_threshold: Annotated[int, Field(ge=700)] = 50_000
     """`serve`: allocations between two collections of the youngest generation (Python's
     default is 700). Ingest allocates several objects per record; at the default, collections

@@ -49,6 +49,12 @@ class InstrumentSnapshot:
 
 def take(engine: ReactionEngine, symbols: set[str]) -> bytes:
     """The state of `symbols` (those the engine knows), compressed."""
+    return compress(pickled(engine, symbols))
+
+
+def pickled(engine: ReactionEngine, symbols: set[str]) -> bytes:
+    """The state of `symbols` uncompressed: what must be taken with the engine still; the
+    compression (`compress`, most of the cost) may run while the engine goes on."""
     out: list[InstrumentSnapshot] = []
     chosen = sorted(symbols & engine._books.keys())
     seen = [engine._books[s].prices for s in chosen]
@@ -73,7 +79,12 @@ def take(engine: ReactionEngine, symbols: set[str]) -> bytes:
                 pending=dict(book.pending),
             )
         )
-    return zlib.compress(pickle.dumps((FORMAT, out), protocol=pickle.HIGHEST_PROTOCOL), 1)
+    return pickle.dumps((FORMAT, out), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def compress(state: bytes) -> bytes:
+    """A `pickled` state as `take` returns it (and `load` reads it)."""
+    return zlib.compress(state, 1)
 
 
 def load(engine: ReactionEngine, blob: bytes) -> list[str]:

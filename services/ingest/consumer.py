@@ -77,6 +77,21 @@ def _triage_announcements(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Triaged:
+    result: BatchTriage
+    window_mark: int
+    """The dedupe window's mark once the poll's identities were added."""
+    rebalances: int
+    """Rebalances begun before the poll was triaged."""
+
+
+async def _settled(committing: asyncio.Task[None] | None) -> None:
+    """Wait for the offsets being committed, if any (a failure is raised here)."""
+    if committing is not None:
+        await committing
+
+
 ANNOUNCEMENTS: TriagePoll[RecentSet] = TriagePoll(_triage_announcements, RecentSet)
 PRICES: TriagePoll[RecentRows] = TriagePoll(triage_prices, RecentRows)
 
@@ -159,6 +174,11 @@ class TopicConsumer:
         self._state_lock = asyncio.Lock()
         self._torn = False
         """A batch was interrupted between the sink and its offsets: no checkpoint now."""
+        self._covered = 0
+        """The dedupe window's mark after the last batch whose offsets are recorded: a
+        checkpoint saves only the identities before it (the next poll is triaged while the
+        last batch's offsets are committed, and a rebalance's checkpoint may come between)."""
+        self._rebalances = 0
         self._keys: dict[TopicPartition, set[bytes]] = {}
         """Record keys seen per partition since it was assigned (the owner's instruments)."""
         self.lag: dict[int, int] = {}
@@ -186,25 +206,43 @@ class TopicConsumer:
         await consumer.start()
         self._consumer = consumer
         lag = asyncio.create_task(self._measure_lag(consumer), name=f"lag {self.topic}")
+        committing: asyncio.Task[None] | None = None
         try:
             while True:
                 polled = await consumer.getmany(
                     timeout_ms=self._config.poll_timeout_ms, max_records=self._config.max_records
                 )
-                if polled:
-                    # one batch at a time: the next batch's triage, run while this one is
-                    # stored, would put its identities in the dedupe window this batch's
-                    # checkpoint saves, and a restart from it would drop them as duplicates
-                    await self._deliver(consumer, polled, self._triage(polled))
+                if not polled:
+                    await _settled(committing)
+                    committing = None
+                    await self._observe_lag(consumer)
+                    continue
+                # read and triaged while the last batch's offsets are committed
+                triaged = self._triage(polled)
+                offsets = await self._hand_over(consumer, polled, triaged)
+                if offsets is None:
+                    continue
+                await _settled(committing)  # commits in order
+                committing = asyncio.create_task(
+                    self._commit(consumer, offsets, triaged.result), name=f"commit {self.topic}"
+                )
+                if self._checkpoints is not None and self._checkpoints.due():
+                    await _settled(committing)
+                    committing = None
+                    await self._save_checkpoints(list(consumer.assignment()), wait=False)
                 await self._observe_lag(consumer)
         finally:
             lag.cancel()
+            if committing is not None:  # at shutdown: read again after the next start
+                committing.cancel()
+                await asyncio.gather(committing, return_exceptions=True)
             self._consumer = None
             if self._checkpoints is not None:  # the next start reads from here
                 await self._save_checkpoints(list(consumer.assignment()))
             await consumer.stop()
 
     async def _revoked(self, revoked: list[TopicPartition]) -> None:
+        self._rebalances += 1
         if self._checkpoints is not None:
             # the next owner (maybe this member again) starts from here
             await self._save_checkpoints(revoked)
@@ -229,6 +267,7 @@ class TopicConsumer:
             self._seen = self._kind.window(self._config.dedupe_capacity)
             self._bounds.reset()
             from_start = await self._restore_checkpoints(consumer, assigned)
+            self._covered = self._seen.mark()
             if from_start:
                 await consumer.seek_to_beginning(*from_start)
         finally:
@@ -280,7 +319,7 @@ class TopicConsumer:
                 tp.partition: PartitionPosition(
                     self._next[tp],
                     frozenset(k.decode(errors="replace") for k in self._keys.get(tp, ())),
-                    self._seen.tagged(tp.partition),
+                    self._seen.tagged(tp.partition, before=self._covered),
                 )
                 for tp in partitions
                 if tp in self._next
@@ -290,25 +329,41 @@ class TopicConsumer:
             except Exception:
                 log.exception("%s: checkpoints not saved", self.topic)
 
-    def _triage(self, polled: dict[TopicPartition, list[Any]]) -> BatchTriage:
+    def _triage(self, polled: dict[TopicPartition, list[Any]]) -> _Triaged:
         records = list(chain.from_iterable(polled.values()))
         if self._owner is not None:
             for tp, batch in polled.items():
                 keys = self._keys.setdefault(tp, set())
                 keys.update(map(_KEY, batch))
                 keys.difference_update((None, b""))  # unkeyed records name no instrument
-        return self._kind.triage(records, self._seen, self._bounds)
+        result = self._kind.triage(records, self._seen, self._bounds)
+        return _Triaged(result, self._seen.mark(), self._rebalances)
 
-    async def _deliver(
+    def _stale(self, triaged: _Triaged) -> bool:
+        """A poll triaged before a rebalance began (it waited for the rebalance's checkpoint)
+        that replays what it assigns: its records are read again from the checkpoint or the
+        start (and judged by a new dedupe window), so handing it over too would give them to
+        the sink twice. Without a replay it is handed over, as a batch the rebalance caught
+        in the sink is, and only owned offsets committed."""
+        if self._owner is None or triaged.rebalances == self._rebalances:
+            return False
+        log.info("%s: a poll read before a rebalance is dropped (read again)", self.topic)
+        return True
+
+    async def _hand_over(
         self,
         consumer: AIOKafkaConsumer,
         polled: dict[TopicPartition, list[Any]],
-        result: BatchTriage,
-    ) -> None:
-        """Hand the batch to the sink, dead-letter its rejects, then commit its offsets."""
+        triaged: _Triaged,
+    ) -> dict[TopicPartition, int] | None:
+        """Hand the batch to the sink and dead-letter its rejects; returns the offsets to
+        commit then (those of partitions still owned), or None for a stale poll."""
+        result = triaged.result
         offsets = {tp: batch[-1].offset + 1 for tp, batch in polled.items()}
         # a checkpoint sees the sink's state and these offsets together, or neither
         async with self._state_lock:
+            if self._stale(triaged):
+                return None
             self._torn = True
             if len(result.batch):
                 await self._sink.accept(result.batch)
@@ -327,15 +382,19 @@ class TopicConsumer:
             # starts from its checkpoint or the start, and only owned ones are committed
             offsets = {tp: o for tp, o in offsets.items() if tp in consumer.assignment()}
             self._next.update(offsets)
+            self._covered = triaged.window_mark
             self._torn = False
+        return offsets
+
+    async def _commit(
+        self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int], result: BatchTriage
+    ) -> None:
         try:
             if offsets:
                 await self._retry_kafka(f"{self.topic} commit", partial(consumer.commit, offsets))
         except CommitFailedError:
             # the group is rebalancing: offsets still owned are committed with the next batch
             log.info("%s: offsets not committed, the group rebalanced meanwhile", self.topic)
-        if self._checkpoints is not None and self._checkpoints.due():
-            await self._save_checkpoints(list(consumer.assignment()), wait=False)
         self._metrics.consumed.labels(self.topic).inc(result.consumed)
         if result.duplicates:
             self._metrics.duplicate.labels(self.topic).inc(result.duplicates)

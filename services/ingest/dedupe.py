@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Hashable, Iterable
+from itertools import islice
 from typing import Protocol
 
 from services.events import Announcement, Price
@@ -36,8 +37,13 @@ class DedupeWindow(Protocol):
         """Remember each key with its tag, in order; False where it was already there."""
         ...
 
-    def tagged(self, tag: int) -> Recent:
-        """The keys remembered with `tag`, oldest first (what a checkpoint saves)."""
+    def tagged(self, tag: int, *, before: int | None = None) -> Recent:
+        """The keys remembered with `tag`, oldest first (what a checkpoint saves); with
+        `before` (a `mark`), only those added before it."""
+        ...
+
+    def mark(self) -> int:
+        """How many keys were added so far (the next key's number)."""
         ...
 
 
@@ -55,6 +61,7 @@ class RecentSet:
         self._capacity = capacity
         self._keys: dict[Hashable, int] = {}
         self._order: deque[Hashable] = deque()
+        self._added = 0
 
     def add(self, key: Hashable, tag: int = 0) -> bool:
         """Remember `key`; False when it was already there."""
@@ -73,12 +80,19 @@ class RecentSet:
             known[key] = tag
             order.append(key)
             new.append(True)
+        self._added += sum(new)
         return new
 
     def __len__(self) -> int:
         return len(self._keys)
 
-    def tagged(self, tag: int) -> list[Hashable]:
-        """The keys remembered with `tag`, oldest first."""
-        keys = self._keys
-        return [key for key in self._order if keys[key] == tag]
+    def tagged(self, tag: int, *, before: int | None = None) -> list[Hashable]:
+        """The keys remembered with `tag`, oldest first; with `before`, those added before
+        that mark (the newest keys are the end of the queue)."""
+        keys, order = self._keys, self._order
+        later = 0 if before is None else max(0, self._added - before)
+        held = islice(order, max(0, len(order) - later))
+        return [key for key in held if keys[key] == tag]
+
+    def mark(self) -> int:
+        return self._added

@@ -66,10 +66,18 @@ class RecentRows:
         new: list[bool] = self.add_frame(frame, pl.Series(tag_list, dtype=pl.Int64)).to_list()
         return new
 
-    def tagged(self, tag: int) -> pl.DataFrame:
+    def tagged(self, tag: int, *, before: int | None = None) -> pl.DataFrame:
         """The keys remembered with `tag`, oldest first, as `IDENTITY_SCHEMA` columns: a
-        checkpoint stores them as they are, with no Python object per key."""
-        return self._window.filter(pl.col("tag") == tag).select(_IDENTITY)
+        checkpoint stores them as they are, with no Python object per key. With `before` (a
+        `mark`), only those added before it."""
+        held = pl.col("tag") == tag
+        if before is not None:
+            held &= pl.col("seq") < before
+        return self._window.filter(held).select(_IDENTITY)
+
+    def mark(self) -> int:
+        """How many identities were added so far (the next one's sequence number)."""
+        return self._added
 
     def add_frame(self, rows: pl.DataFrame, tags: pl.Series) -> pl.Series:
         """Whether each row (`IDENTITY_SCHEMA` columns) is new, as `add` of each in order would

@@ -26,8 +26,8 @@ from typing import Any, cast
 
 import polars as pl
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from services.engine import snapshot
 from services.engine.clock import SystemClock
 from services.engine.exceptions import SnapshotError
 from services.engine.types import Clock
@@ -37,6 +37,7 @@ from services.ingest.types import PartitionPosition, Recent
 from services.live.pipeline import LivePipeline
 from services.settings import Settings
 from services.store.checkpoints import Checkpoint, CheckpointStore
+from services.store.sql import SqlStore
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +219,7 @@ class EngineCheckpoints:
     ) -> None:
         def pack_all() -> list[Checkpoint]:
             return [
-                Checkpoint(p, pos.next_offset, pack(states[p], pos.recent))
+                Checkpoint(p, pos.next_offset, pack(snapshot.compress(states[p]), pos.recent))
                 for p, pos in positions.items()
             ]
 
@@ -238,13 +239,18 @@ class EngineCheckpoints:
 
 
 def engine_checkpoints(
-    settings: Settings, sink: LivePipeline, engine: AsyncEngine, registry: CollectorRegistry
+    settings: Settings, sink: LivePipeline, store: SqlStore, registry: CollectorRegistry
 ) -> EngineCheckpoints:
-    """The checkpoints of an engine replica's `market.prices` partitions, in the store at
-    `engine` (the store's), per consumer group."""
+    """The checkpoints of an engine replica's `market.prices` partitions, in `store`, per
+    consumer group."""
     return EngineCheckpoints(
         sink,
-        CheckpointStore(engine, settings.group_id, settings.prices_topic),
+        CheckpointStore(
+            store.engine,
+            settings.group_id,
+            settings.prices_topic,
+            beside_writes=store.beside_writes,
+        ),
         CheckpointMetrics.create(registry),
         SystemClock(),
         interval_s=settings.checkpoint_interval_s,

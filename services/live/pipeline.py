@@ -1,9 +1,10 @@
 """The live path: ingest batches feed the reaction engine; each batch's events and the revisions
 it caused are written to the store in one transaction, with each revision in the outbox, before
 the batch counts as accepted, so its offsets are committed only after that. The revisions are
-then published (Kafka, live clients) and released from the outbox while the next batch is read:
-one batch in flight, which the next batch's publication waits for, so revisions leave in cursor
-order and a publisher that fails holds the live path back one batch later. A store or broker
+then published (Kafka, live clients) while the next batch is read, and released from the outbox
+by the next write transaction (or the idle timer): one batch in flight, which the next batch's
+publication waits for, so revisions leave in cursor order and a publisher that fails holds the
+live path back one batch later. A store or broker
 outage is retried with backoff (offsets stay uncommitted, the engine lock holds every later
 batch back), and shows in /readyz meanwhile.
 
@@ -130,8 +131,11 @@ class LivePipeline:
         self._lock = asyncio.Lock()
         self._observed_s = float("-inf")
         self._sending: asyncio.Task[None] | None = None
-        """The last stored batch being published and released from the outbox while the next
-        batch is polled: it is in the outbox, so a crash meanwhile sends it again."""
+        """The last stored batch being published while the next batch is polled: it is in
+        the outbox, so a crash meanwhile sends it again."""
+        self._published: list[int] = []
+        """Cursors published and still in the outbox: released by the next write (or by
+        `settle`, the idle timer and `close`)."""
 
     async def accept(self, batch: IngestBatch) -> None:
         async with self._lock:
@@ -168,12 +172,13 @@ class LivePipeline:
 
     async def snapshots(self, groups: Sequence[Iterable[str]]) -> list[bytes]:
         """The engine state of each group of instruments (a partition's), taken together for
-        a checkpoint (services/live/checkpoints.py). Taken in one thread, the engine locked:
-        the loop keeps the group's heartbeats going."""
+        a checkpoint (services/live/checkpoints.py), uncompressed (`snapshot.compress` makes
+        them loadable: it is most of the cost, and needs the engine no more). Taken in one
+        thread, the engine locked: the loop keeps the group's heartbeats going."""
         sets = [set(instruments) for instruments in groups]
 
         def take_all() -> list[bytes]:
-            return [snapshot.take(self.engine, instruments) for instruments in sets]
+            return [snapshot.pickled(self.engine, instruments) for instruments in sets]
 
         async with self._lock:
             return await asyncio.to_thread(take_all)
@@ -187,11 +192,14 @@ class LivePipeline:
         return symbols
 
     async def idle(self) -> None:
-        """Finalise windows whose market closed after its last event, once grace has passed."""
+        """Finalise windows whose market closed after its last event, once grace has passed;
+        release from the outbox what was published since the last write."""
         async with self._lock:
             signals = self.engine.on_idle()
             if signals:
                 await self._commit(StoreBatch(signals=signals), arrived_ms={})
+            elif self._sending is None:
+                await self._release_published()
             self._observe_engine()
 
     async def run_idle_timer(self, interval_s: float) -> None:
@@ -208,7 +216,8 @@ class LivePipeline:
         return sent
 
     async def _commit(self, batch: StoreBatch, *, arrived_ms: Mapping[str, int]) -> None:
-        batch = replace(batch, hold_until_published=self._outbox is not None)
+        released, self._published = self._published, []
+        batch = replace(batch, hold_until_published=self._outbox is not None, released=released)
         attempts = 0
 
         async def write() -> WriteResult:
@@ -222,9 +231,9 @@ class LivePipeline:
         if attempts > 1:
             # a failed attempt may have committed: then its revisions are only in the outbox
             await self._drain_outbox()
-            self._sent(stored, arrived_ms)
+            self._observe_sent(stored, arrived_ms)
         elif stored:
-            await self.settle()  # one batch in flight: revisions leave in cursor order
+            await self._sent()  # one batch in flight: revisions leave in cursor order
             sending = self._send(stored, arrived_ms)
             if self._outbox is None:  # nothing would send them after a crash: before the offsets
                 await sending
@@ -233,19 +242,30 @@ class LivePipeline:
 
     async def settle(self) -> None:
         """Wait until the last stored batch is published (its failure is raised here: to the
-        next batch, a drain, or the shutdown; what it did not send stays in the outbox)."""
+        next batch, a drain, or the shutdown; what it did not send stays in the outbox), and
+        release what was published from the outbox."""
+        await self._sent()
+        await self._release_published()
+
+    async def _sent(self) -> None:
         sending, self._sending = self._sending, None
         if sending is not None:
             await sending
 
+    async def _release_published(self) -> None:
+        released, self._published = self._published, []
+        await self._release(released)
+
+    async def _release(self, cursors: Sequence[int]) -> None:
+        if self._outbox is not None and cursors:
+            outbox = self._outbox
+            await self._retry_store(lambda: outbox.mark_published(cursors))
+
     async def close(self, *, timeout_s: float = 10.0) -> None:
         """At shutdown, once the consumers stopped: let the batch being published finish, for
         at most `timeout_s` (what it did not send stays in the outbox, sent at the next start)."""
-        sending, self._sending = self._sending, None
-        if sending is None:
-            return
         try:
-            await asyncio.wait_for(sending, timeout_s)
+            await asyncio.wait_for(self.settle(), timeout_s)
         except TimeoutError:
             log.warning(
                 "the last batch was not published within %.0f s: left in the outbox", timeout_s
@@ -254,9 +274,12 @@ class LivePipeline:
             log.exception("the last batch was not published: left in the outbox")
 
     async def _send(self, stored: Sequence[Signal], arrived_ms: Mapping[str, int]) -> None:
-        self._sent(stored, arrived_ms, acked_s=await self._publish(stored))
+        acked_s = await self._publish(stored)
+        self._published += [s.cursor for s in stored if s.cursor is not None]
+        self._observe_sent(stored, arrived_ms, acked_s=acked_s)
+        self._sending = None  # sent: nothing for the next batch (or the idle timer) to wait for
 
-    def _sent(
+    def _observe_sent(
         self,
         stored: Sequence[Signal],
         arrived_ms: Mapping[str, int],
@@ -274,14 +297,13 @@ class LivePipeline:
         outbox, sent = self._outbox, 0
         while pending := await self._retry_store(lambda: outbox.unpublished(limit=page)):
             await self._publish(pending)
+            await self._release([s.cursor for s in pending if s.cursor is not None])
             sent += len(pending)
         return sent
 
     async def _publish(self, signals: Sequence[Signal]) -> float | None:
-        """Deliver to every publisher (retrying each until it succeeds), then release the
-        outbox. Returns the wall-clock time (epoch seconds) they all had the signals: the
-        release that follows is a store transaction, which may wait for the next batch's
-        write, and is no part of a revision's latency."""
+        """Deliver to every publisher (retrying each until it succeeds). Returns the
+        wall-clock time (epoch seconds) they all had the signals."""
         if not signals:
             return None
         for publisher in self._publishers:
@@ -291,12 +313,7 @@ class LivePipeline:
                 outages=self.outages,
                 transient=kafka_transient,
             )
-        delivered_s = self._metrics.wall_s()
-        if self._outbox is not None:
-            outbox = self._outbox
-            cursors = [s.cursor for s in signals if s.cursor is not None]
-            await self._retry_store(lambda: outbox.mark_published(cursors))
-        return delivered_s
+        return self._metrics.wall_s()
 
     async def _retry_store(self, call: Callable[[], Awaitable[T]]) -> T:
         return await retrying(

@@ -22,6 +22,9 @@ class StoreBatch:
     signals: Sequence[Signal] = ()
     hold_until_published: bool = False
     """Keep the new revisions in the outbox until `PublishOutbox.mark_published`."""
+    released: Sequence[int] = ()
+    """Cursors of revisions published since: they leave the outbox in this transaction (a
+    transaction of their own, beside the next batch's, would cost as much again)."""
 
 
 @dataclass(frozen=True, slots=True)

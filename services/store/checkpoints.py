@@ -4,7 +4,8 @@ in one transaction, so a reader sees a partition's state and offset together or 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -29,8 +30,18 @@ class Checkpoint:
 class CheckpointStore:
     """Over the store's engine (`SqlStore.engine`): the store's migrations create its table."""
 
-    def __init__(self, engine: AsyncEngine, group_id: str, topic: str) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        group_id: str,
+        topic: str,
+        *,
+        beside_writes: Callable[[], AbstractAsyncContextManager[object]] = nullcontext,
+    ) -> None:
+        """`beside_writes`: what a save holds (`SqlStore.beside_writes`, so that on SQLite a
+        save and the revision writes take turns instead of polling for the database lock)."""
         self._engine = engine
+        self._beside_writes = beside_writes
         self._group_id = group_id
         self._topic = topic
 
@@ -68,7 +79,7 @@ class CheckpointStore:
                 "saved_at_us": stmt.excluded.saved_at_us,
             },
         )
-        async with self._engine.begin() as conn:
+        async with self._beside_writes(), self._engine.begin() as conn:
             await conn.execute(stmt, rows)
 
     def _insert(self) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from functools import cache
 from typing import Any, Protocol
 
 import polars as pl
@@ -26,22 +27,27 @@ async def write_session_closes(conn: AsyncConnection, rows: pl.DataFrame) -> int
     so any arrival order ends with the same row."""
     if rows.height == 0:
         return 0
-    module: Any = postgresql if conn.dialect.name == "postgresql" else sqlite
+    await conn.execute(_closes_merge(conn.dialect.name), rows.select(*CLOSE_COLUMNS).to_dicts())
+    return rows.height
+
+
+@cache
+def _closes_merge(dialect: str) -> Any:
+    """Built once per dialect (its construction and cache key would be paid per batch)."""
+    module: Any = postgresql if dialect == "postgresql" else sqlite
     stmt = module.insert(session_closes)
     new, old = stmt.excluded, session_closes.c
     newer = or_(
         new.observed_at_us > old.observed_at_us,
         and_(new.observed_at_us == old.observed_at_us, new.close > old.close),
     )
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=["instrument", "session_close_us"],
         set_={
             "close": case((newer, new.close), else_=old.close),
             "observed_at_us": case((newer, new.observed_at_us), else_=old.observed_at_us),
         },
     )
-    await conn.execute(stmt, rows.select(*CLOSE_COLUMNS).to_dicts())
-    return rows.height
 
 
 CLOSE_COLUMNS = ("instrument", "session_close_us", "close", "observed_at_us")

@@ -11,6 +11,7 @@ writes are batched, so the lock is taken once per engine batch. Readers never ta
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Collection
 from datetime import datetime
 from types import TracebackType
@@ -122,6 +123,7 @@ class SqlStore:
             stored = await writes.write_signals(conn, batch.signals)
             if self.close_finder is not None and batch.prices.height:
                 await write_session_closes(conn, self.close_finder.of_prices(batch.prices))
+            await outbox.release(conn, batch.released)
             if batch.hold_until_published:
                 await outbox.hold(conn, stored)
             queued = await alert_outbox.enqueue(conn, stored)
@@ -135,8 +137,17 @@ class SqlStore:
             return await outbox.pending(conn, limit=limit)
 
     async def mark_published(self, cursors: Collection[int]) -> None:
-        async with self._engine.begin() as conn:
+        async with self.beside_writes(), self._engine.begin() as conn:
             await outbox.release(conn, cursors)
+
+    def beside_writes(self) -> contextlib.AbstractAsyncContextManager[object]:
+        """What a write transaction other than `write_batch` holds: on SQLite (one writer at a
+        time) the store's write lock, so writers of this process queue here and start the
+        moment the last one ends, instead of retrying in SQLite's busy handler, which sleeps
+        up to 100 ms between tries; nothing on PostgreSQL (row locks)."""
+        if self.dialect == "postgresql":
+            return contextlib.nullcontext()
+        return self._write_lock
 
     # -- bars (tests and audits read the merged bars) ----------------------------------------
 

@@ -5,6 +5,7 @@ the latest table keeps the highest revision."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import Any, TypeVar
 
 import polars as pl
@@ -31,7 +32,11 @@ _REACTION_KEY = ("announcement_id", "instrument", "horizon")
 
 def _insert(conn: AsyncConnection, table: Table) -> Any:
     """The dialect's INSERT, which has ON CONFLICT."""
-    module = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return _dialect_insert(conn.dialect.name, table)
+
+
+def _dialect_insert(dialect: str, table: Table) -> Any:
+    module = postgresql if dialect == "postgresql" else sqlite
     return module.insert(table)
 
 
@@ -68,20 +73,11 @@ def bar_frames(prices: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
     """(1-minute rows, daily rows, skipped bars) of a `PRICE_SCHEMA` frame, each merged per
     (instrument, ts_us) so a statement never touches a row twice."""
     if prices.height == 0:
-        empty = _merge(pl.DataFrame(schema=_BAR_SCHEMA))
-        return empty, empty, 0
+        return _NO_BARS, _NO_BARS, 0
     ts_us = pl.col("ts").dt.epoch("us")
-    ticks = prices.filter(pl.col("price").is_not_null()).select(
-        "instrument",
-        (ts_us // _MINUTE_US * _MINUTE_US).alias("ts_us"),
-        pl.col("price").alias("open"),
-        pl.col("price").alias("high"),
-        pl.col("price").alias("low"),
-        pl.col("price").alias("close"),
-        pl.lit(None, dtype=pl.Float64).alias("volume"),
-        ts_us.alias("first_at_us"),
-        ts_us.alias("last_at_us"),
-    )
+    if not prices["price"].has_nulls():  # ticks only, as a live stream's batches are
+        return _merge(prices.select(_tick_bar(ts_us))), _NO_BARS, 0
+    ticks = prices.filter(pl.col("price").is_not_null()).select(_tick_bar(ts_us))
     bars = prices.filter(pl.col("price").is_null())
 
     def of(interval: str, length_us: int) -> pl.DataFrame:
@@ -120,6 +116,21 @@ _BAR_SCHEMA = {
 }
 
 
+def _tick_bar(ts_us: pl.Expr) -> list[pl.Expr]:
+    """A tick as a bar of its minute, open = high = low = close = its price."""
+    return [
+        pl.col("instrument"),
+        (ts_us // _MINUTE_US * _MINUTE_US).alias("ts_us"),
+        pl.col("price").alias("open"),
+        pl.col("price").alias("high"),
+        pl.col("price").alias("low"),
+        pl.col("price").alias("close"),
+        pl.lit(None, dtype=pl.Float64).alias("volume"),
+        ts_us.alias("first_at_us"),
+        ts_us.alias("last_at_us"),
+    ]
+
+
 def _merge(rows: pl.DataFrame) -> pl.DataFrame:
     return (
         rows.sort("instrument", "ts_us", "first_at_us", "last_at_us")
@@ -136,13 +147,24 @@ def _merge(rows: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+_NO_BARS = _merge(pl.DataFrame(schema=_BAR_SCHEMA))
+
+
 async def write_bars(conn: AsyncConnection, table: Table, rows: pl.DataFrame) -> int:
     if rows.height == 0:
         return 0
-    stmt = _insert(conn, table)
+    await conn.execute(_bars_merge(conn.dialect.name, table), rows.to_dicts())
+    return rows.height
+
+
+@cache
+def _bars_merge(dialect: str, table: Table) -> Any:
+    """Built once per dialect and table: a statement's construction and cache key cost as
+    much as a small batch's rows."""
+    stmt = _dialect_insert(dialect, table)
     new, old = stmt.excluded, table.c
     earlier, later = new.first_at_us < old.first_at_us, new.last_at_us > old.last_at_us
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=["instrument", "ts_us"],
         set_={
             "open": case((earlier, new.open), else_=old.open),
@@ -158,8 +180,6 @@ async def write_bars(conn: AsyncConnection, table: Table, rows: pl.DataFrame) ->
             ),
         },
     )
-    await conn.execute(stmt, rows.to_dicts())
-    return rows.height
 
 
 async def write_signals(conn: AsyncConnection, items: Sequence[Signal]) -> list[Signal]:
@@ -167,11 +187,8 @@ async def write_signals(conn: AsyncConnection, items: Sequence[Signal]) -> list[
     if not items:
         return []
     unique = _first_of_each(items, lambda s: s.signal_id)
-    stmt = _insert(conn, reaction_revisions).on_conflict_do_nothing(index_elements=["signal_id"])
-    inserted = await conn.execute(
-        stmt.returning(reaction_revisions.c.signal_id, reaction_revisions.c.cursor),
-        [signal_row(s) for s in unique],
-    )
+    dialect = conn.dialect.name
+    inserted = await conn.execute(_revisions_append(dialect), [signal_row(s) for s in unique])
     cursors: dict[str, int] = {row[0]: row[1] for row in inserted.all()}
     stored = [
         s.model_copy(update={"cursor": cursors[s.signal_id]})
@@ -185,8 +202,22 @@ async def write_signals(conn: AsyncConnection, items: Sequence[Signal]) -> list[
         key = s.reaction_id
         if key not in newest or s.revision > newest[key].revision:
             newest[key] = s
-    latest = _insert(conn, reactions_latest)
-    latest = latest.on_conflict_do_update(
+    rows = [{**signal_row(s), "cursor": s.cursor} for s in newest.values()]
+    await conn.execute(_latest_advance(dialect), rows)
+    return sorted(stored, key=lambda s: s.cursor or 0)
+
+
+@cache
+def _revisions_append(dialect: str) -> Any:
+    stmt = _dialect_insert(dialect, reaction_revisions)
+    stmt = stmt.on_conflict_do_nothing(index_elements=["signal_id"])
+    return stmt.returning(reaction_revisions.c.signal_id, reaction_revisions.c.cursor)
+
+
+@cache
+def _latest_advance(dialect: str) -> Any:
+    latest = _dialect_insert(dialect, reactions_latest)
+    return latest.on_conflict_do_update(
         index_elements=list(_REACTION_KEY),
         set_={
             c.name: latest.excluded[c.name]
@@ -195,5 +226,3 @@ async def write_signals(conn: AsyncConnection, items: Sequence[Signal]) -> list[
         },
         where=latest.excluded.revision > reactions_latest.c.revision,
     )
-    await conn.execute(latest, [{**signal_row(s), "cursor": s.cursor} for s in newest.values()])
-    return sorted(stored, key=lambda s: s.cursor or 0)

@@ -43,27 +43,38 @@ class SessionCloses:
         self.calendars = load_calendars(registry, config)
 
     def of_prices(self, prices: pl.DataFrame) -> pl.DataFrame:
-        """The closes a `PRICE_SCHEMA` frame holds (its last observation of each session)."""
-        parts: list[pl.DataFrame] = []
+        """The closes a `PRICE_SCHEMA` frame holds (its last observation of each session), as
+        `latest_closes` orders them. In numpy: the store's write path calls it per batch, where
+        a frame operation's fixed cost would outweigh the work."""
         if prices.height == 0:
             return pl.DataFrame(schema=CLOSES_SCHEMA)
-        for symbol, columns in split_prices(prices, list(self.calendars)).parts.items():
+        parts = split_prices(prices, list(self.calendars)).parts
+        symbols: list[str] = []
+        columns: list[tuple[npt.NDArray[np.int64], F64, npt.NDArray[np.int64]]] = []
+        for symbol in sorted(parts):
             cal = self.calendars[symbol]
-            rows, _ = observations(columns, cal)
+            rows, _ = observations(parts[symbol], cal)
             session = cal.sessions_of(rows.obs_us)
             inside = session >= 0
-            parts.append(
-                pl.DataFrame(
-                    {
-                        "instrument": symbol,
-                        "session_close_us": cal.closes_us[session[inside]],
-                        "close": rows.close[inside],
-                        "observed_at_us": rows.obs_us[inside],
-                    },
-                    schema=CLOSES_SCHEMA,
-                )
-            )
-        return latest_closes(pl.concat(parts) if parts else pl.DataFrame(schema=CLOSES_SCHEMA))
+            session, close, seen_us = session[inside], rows.close[inside], rows.obs_us[inside]
+            # per session the latest observation, the higher close on a tie
+            order = np.lexsort((close, seen_us, session))
+            ordered = session[order]
+            last = order[np.append(ordered[1:] != ordered[:-1], True)] if len(order) else order
+            symbols += [symbol] * len(last)
+            columns.append((cal.closes_us[session[last]], close[last], seen_us[last]))
+        if not symbols:
+            return pl.DataFrame(schema=CLOSES_SCHEMA)
+        close_us, close, seen_us = (np.concatenate(c) for c in zip(*columns, strict=True))
+        return pl.DataFrame(
+            {
+                "instrument": symbols,
+                "session_close_us": close_us,
+                "close": close,
+                "observed_at_us": seen_us,
+            },
+            schema=CLOSES_SCHEMA,
+        )
 
 
 def latest_closes(closes: pl.DataFrame) -> pl.DataFrame:

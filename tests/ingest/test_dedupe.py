@@ -51,3 +51,16 @@ def test_a_checkpoint_saves_the_keys_of_its_partition_oldest_first() -> None:
     assert seen.tagged(1) == ["b", "d"]
     assert not seen.add("b", 0)  # a duplicate whatever its partition (an unkeyed producer's)
     assert seen.tagged(2) == []
+
+
+def test_a_checkpoint_before_a_mark_leaves_out_the_keys_added_since() -> None:
+    seen = RecentSet(4)
+    seen.add_all(["a", "b", "c"], [0, 1, 0])
+    mark = seen.mark()
+    assert mark == 3
+    seen.add_all(["c", "d", "e"], [0, 0, 1])  # "c" is a duplicate: not counted; "a" forgotten
+    assert seen.mark() == 5
+    assert seen.tagged(0, before=mark) == ["c"]
+    assert seen.tagged(1, before=mark) == ["b"]
+    assert seen.tagged(0) == ["c", "d"]
+    assert seen.tagged(0, before=seen.mark()) == ["c", "d"]

@@ -40,6 +40,8 @@ def test_polls_are_judged_as_keys_added_one_by_one(
     ours = RecentRows(capacity) if hash_rows is None else RecentRows(capacity, hash_rows=hash_rows)
     theirs = RecentSet(capacity)
     for poll in polls:
+        mark = ours.mark()
+        assert mark == theirs.mark()
         keys, tags = [k for k, _ in poll], [t for _, t in poll]
         frame = pl.DataFrame(keys, schema=IDENTITY_SCHEMA, orient="row")
         got = ours.add_frame(frame, pl.Series(tags, dtype=pl.Int64)).to_list()
@@ -47,6 +49,8 @@ def test_polls_are_judged_as_keys_added_one_by_one(
         assert len(ours) == len(theirs)
         for tag in range(3):
             assert ours.tagged(tag).rows() == theirs.tagged(tag)
+            # what a checkpoint of the poll before keeps: the same keys in both
+            assert ours.tagged(tag, before=mark).rows() == theirs.tagged(tag, before=mark)
 
 
 def test_a_checkpoints_keys_added_back_are_remembered() -> None:

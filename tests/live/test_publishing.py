@@ -176,3 +176,30 @@ async def test_a_revision_is_timed_when_delivered_not_when_released_from_the_out
     assert count, "the opening ticks caused no revision: the test proves nothing"
     assert total == pytest.approx(0.05 * count)
     assert await held(store) == []  # released all the same
+
+
+async def test_what_was_published_leaves_the_outbox_with_the_next_write(store: SqlStore) -> None:
+    engine, clock = make_engine()
+    publisher = GatedPublisher()
+    publisher.gate.set()
+    metrics = LiveMetrics.create(CollectorRegistry())
+    pipeline = LivePipeline(engine, store, [publisher], metrics, clock, outbox=store)
+    published = announcement("a1", kst(2025, 7, 8, 9, 0))
+    await pipeline.accept(IngestBatch([published], ticks("KOSPI", PREV_CLOSE + OPENING)))
+    first = await held(store)
+    assert first, "the opening ticks caused no revision: the test proves nothing"
+    await eventually(lambda: len(publisher.delivered) == 1, timeout_s=30, what="publication")
+    assert await held(store) == first  # published, released by the next write
+
+    await pipeline.accept(IngestBatch(prices=ticks("KOSPI", NOON)))
+    second = await held(store)
+    assert second, "the noon tick caused no revision: the test proves nothing"
+    assert not set(first) & set(second)
+
+    # nothing new: the idle timer releases what was published (once it is)
+    await eventually(lambda: _idle_emptied(pipeline, store), timeout_s=30, what="an empty outbox")
+
+
+async def _idle_emptied(pipeline: LivePipeline, store: SqlStore) -> bool:
+    await pipeline.idle()
+    return await held(store) == []
