@@ -18,10 +18,8 @@ import numpy as np
 import numpy.typing as npt
 
 from services.engine.confounders import Anchors, ConfounderCache
-from services.engine.fold import fold_rows
 from services.engine.history import NO_TIME
 from services.engine.names import Coded, Interned
-from services.engine.rows import Rows
 
 I64 = npt.NDArray[np.int64]
 Positions = npt.NDArray[np.intp]
@@ -295,12 +293,6 @@ class WindowTable:
             cached = meta.confounders = ConfounderCache(changes, ids)
             self.cols["confounders_at"][pos] = changes
         return cached
-
-    def merge(self, rows: Rows, only: Positions | None = None) -> None:
-        """Fold sorted, de-duplicated rows into the aggregates of all live (or `only` these)
-        windows."""
-        if len(rows) and len(self):
-            fold_rows(self.cols, self.positions() if only is None else only, rows)
 
     # a snapshot holds the table's own rows, not the store's
     def __getstate__(self) -> dict[str, Any]:

@@ -43,9 +43,10 @@ class SessionCloses:
         self.calendars = load_calendars(registry, config)
 
     def of_prices(self, prices: pl.DataFrame) -> pl.DataFrame:
-        """The closes a `PRICE_SCHEMA` frame holds (its last observation of each session), as
-        `latest_closes` orders them. In numpy: the store's write path calls it per batch, where
-        a frame operation's fixed cost would outweigh the work."""
+        """The closes a `PRICE_SCHEMA` frame holds: per (instrument, session) its latest
+        observation, the higher close on a tie (the order the engine's own session closes
+        use), ordered by instrument and session. In numpy: the store's write path calls it
+        per batch, where a frame operation's fixed cost would outweigh the work."""
         if prices.height == 0:
             return pl.DataFrame(schema=CLOSES_SCHEMA)
         parts = split_prices(prices, list(self.calendars)).parts
@@ -75,16 +76,6 @@ class SessionCloses:
             },
             schema=CLOSES_SCHEMA,
         )
-
-
-def latest_closes(closes: pl.DataFrame) -> pl.DataFrame:
-    """One row per (instrument, session): the latest observation, the higher close on a tie
-    (the order the engine's own session closes use), whatever order rows came in."""
-    return (
-        closes.sort("instrument", "session_close_us", "observed_at_us", "close")
-        .group_by("instrument", "session_close_us", maintain_order=True)
-        .last()
-    )
 
 
 def session_returns(closes: pl.DataFrame, calendar: SessionCalendar) -> F64:

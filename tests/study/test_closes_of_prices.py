@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from services.engine import load_registry
 from services.frames import prices_frame
-from services.study.closes import CLOSES_SCHEMA, SessionCloses, latest_closes
+from services.study.closes import CLOSES_SCHEMA, SessionCloses
 from tests.engine.helpers import kst
 from tests.factories import tick
 
@@ -38,7 +38,12 @@ def reference(frame: pl.DataFrame) -> pl.DataFrame:
         if session >= 0:
             rows.append((instrument, int(cal.closes_us[session]), price, seen_us))
     closes = pl.DataFrame(rows, schema=CLOSES_SCHEMA, orient="row")
-    return latest_closes(closes)
+    # per (instrument, session) the latest observation, the higher close on a tie
+    return (
+        closes.sort("instrument", "session_close_us", "observed_at_us", "close")
+        .group_by("instrument", "session_close_us", maintain_order=True)
+        .last()
+    )
 
 
 @settings(max_examples=200, deadline=None)
