@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from services.demo.player import play
 from services.demo.scenario import Scenario, seed_story
@@ -40,6 +40,21 @@ async def duplicates(http: httpx.AsyncClient, engine: Service, s: Settings) -> f
 
 async def restores(http: httpx.AsyncClient, engine: Service, outcome: str) -> float:
     return await metric(http, engine, "mr_checkpoint_restores_total", outcome=outcome)
+
+
+async def checkpointed(s: Settings) -> int:
+    """The prices the stored checkpoints cover (the sum of their next offsets)."""
+    store = await open_store(s.database_url)
+    try:
+        async with store.engine.connect() as conn:
+            covered = await conn.execute(
+                select(func.coalesce(func.sum(engine_checkpoints.c.next_offset), 0)).where(
+                    engine_checkpoints.c.topic == s.prices_topic
+                )
+            )
+    finally:
+        await store.close()
+    return int(covered.scalar_one())
 
 
 async def test_restart_reads_from_the_checkpoint_and_falls_back_when_damaged(
@@ -72,10 +87,14 @@ async def test_restart_reads_from_the_checkpoint_and_falls_back_when_damaged(
             )
             sent_first = len(scenario.history) + len(first)
 
+            # checkpoints are stored in the background after their batch is committed: the
+            # last batch's is awaited by the offsets stored, not by the count of saves
             async def first_part_checkpointed() -> bool:
                 assert engine is not None
-                return await consumed(http, engine, s) == sent_first and (
-                    await metric(http, engine, "mr_checkpoints_saved_total") > 0
+                return (
+                    await consumed(http, engine, s) == sent_first
+                    and await metric(http, engine, "mr_checkpoints_saved_total") > 0
+                    and await checkpointed(s) == sent_first
                 )
 
             await eventually(first_part_checkpointed, timeout_s=60, what="first part consumed")
