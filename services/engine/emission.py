@@ -113,6 +113,12 @@ class Revisions(Sequence[Signal]):
     def __repr__(self) -> str:
         return f"Revisions({len(self)})"
 
+    @property
+    def parts(self) -> Sequence[RevisionColumns | list[dict[str, Any]]]:
+        """As held, in order: columns of revisions sent together, or rows (dicts in the
+        contract's field order)."""
+        return self._parts
+
     def encoded(self) -> list[bytes]:
         """Each revision as the contract's JSON bytes (what Kafka and replay files carry)."""
         out: list[bytes] = []

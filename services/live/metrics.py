@@ -4,20 +4,22 @@ once per revision, from its inputs' arrival in Kafka."""
 
 from __future__ import annotations
 
-import collections
+import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector
 
 from services.engine import InstrumentStatus
 from services.events import Announcement, Signal
 from services.live.histogram import CountedHistogram
 from services.live.series import BatchSeries
+from services.live.tally import Part, parts_of, tally
 
 LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 _STEPS = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0)
@@ -42,9 +44,9 @@ FIRST_SIGNAL_BUCKETS_S = (
 """As fine as a revision's latency up to minutes, then hours: a closed market's announcement
 waits for the next open."""
 PENDING_ANNOUNCEMENTS_MAX = 10_000
-_FINAL = {True: "true", False: "false"}
-_REACTION_FINAL = attrgetter("instrument", "horizon", "final")
-_ANNOUNCEMENT = attrgetter("announcement_id")
+FOLD_EVERY_S = 1.0
+FOLD_BATCHES = 256
+"""Published revisions are counted into the series this often at least (and at each scrape)."""
 
 
 @dataclass(slots=True)
@@ -67,6 +69,10 @@ class LiveMetrics:
     _awaiting_first: OrderedDict[str, float] = field(default_factory=OrderedDict)
     _late_seen: dict[str, int] = field(default_factory=dict)
     _children: dict[tuple[int, tuple[str, ...]], Any] = field(default_factory=dict)
+    _pending: list[tuple[list[Part], Mapping[str, int], float]] = field(default_factory=list)
+    """Published and not folded yet: each batch's revisions, arrival times and ack time."""
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    """Folds come from the loop and from scrapes (which may run in another thread)."""
 
     @classmethod
     def create(
@@ -78,6 +84,7 @@ class LiveMetrics:
     ) -> LiveMetrics:
         by_instrument = ["instrument"]
         by_reaction = ["instrument", "horizon"]
+        fold_first = _FoldFirst(registry)  # registered first: a scrape folds, then reads
         metrics = cls(
             signals=BatchSeries(
                 "mr_signals_emitted",
@@ -161,6 +168,7 @@ class LiveMetrics:
             ),
             wall_s=wall_s,
         )
+        fold_first.fold = metrics.fold
         horizons = list(horizons)
         for instrument in instruments:
             metrics.late.labels(instrument)
@@ -176,12 +184,13 @@ class LiveMetrics:
         if not announcements:
             return
         now_ms = self.wall_s() * 1000
-        for announcement in announcements:
-            key = announcement.id
-            if key not in self._awaiting_first:
-                self._awaiting_first[key] = arrived_ms.get(key, now_ms) / 1000
-        while len(self._awaiting_first) > PENDING_ANNOUNCEMENTS_MAX:
-            self._awaiting_first.popitem(last=False)
+        with self._lock:  # a fold (maybe a scrape's, in another thread) reads them
+            for announcement in announcements:
+                key = announcement.id
+                if key not in self._awaiting_first:
+                    self._awaiting_first[key] = arrived_ms.get(key, now_ms) / 1000
+            while len(self._awaiting_first) > PENDING_ANNOUNCEMENTS_MAX:
+                self._awaiting_first.popitem(last=False)
         self.last_announcement.set_to_current_time()
 
     def published(
@@ -194,48 +203,48 @@ class LiveMetrics:
         """After `signals` were acknowledged, at `acked_s` (epoch seconds; now if None).
         `arrived_ms`: the newest Kafka timestamp (epoch ms) per instrument of the batch that
         caused them; empty for revisions the idle timer caused (no record waited for them).
-        One pass over the revisions; every Prometheus call is then per series of the batch (a
-        few dozen), never per revision."""
+        Kept until the next `fold` (at most FOLD_EVERY_S or FOLD_BATCHES later, or a scrape):
+        counting many batches at once costs about as little as counting one."""
         if not signals:
             return
         now = self.wall_s() if acked_s is None else acked_s
-        # per revision, in C: one read of its three labels (one tuple), counted, and the
-        # position of the last revision of each; the rest per series
-        keys = list(map(_REACTION_FINAL, signals))
-        emitted = collections.Counter(keys)
-        last: dict[tuple[str, str], int] = {}
-        for (instrument, horizon, _), index in dict(
-            zip(keys, range(len(keys)), strict=True)
-        ).items():
-            if index > last.get((instrument, horizon), -1):
-                last[(instrument, horizon)] = index
-        latest = {reaction: signals[index] for reaction, index in last.items()}
-        if arrived_ms:
-            self._observe_latency(emitted, arrived_ms, now)
-        self.signals.add_all({(i, h, _FINAL[f]): n for (i, h, f), n in emitted.items()})
-        self.latest_return.set_all({key: s.return_pct for key, s in latest.items()})
-        self.latest_z.set_all(
-            {key: s.z_score for key, s in latest.items() if s.z_score is not None}
-        )
-        if self._awaiting_first:
-            for announcement_id in set(map(_ANNOUNCEMENT, signals)):
-                received = self._awaiting_first.pop(announcement_id, None)
-                if received is not None:
-                    self.announcement_to_first_signal.observe(now - received)
-        self.last_signal.set(now)
+        with self._lock:
+            self._pending.append((parts_of(signals), arrived_ms, now))
+            due = len(self._pending) >= FOLD_BATCHES or now - self._pending[0][2] >= FOLD_EVERY_S
+        if due:
+            self.fold()
+
+    def fold(self) -> None:
+        """Count what was published since the last fold into the series: once for all its
+        batches (services/live/tally.py: the engine's revisions as arrays), then each
+        Prometheus call per series (a few dozen), never per revision; each batch's latency
+        with its own acknowledgement time."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+            if not pending:
+                return
+            counted = tally([parts for parts, _, _ in pending])
+            for (_, arrived_ms, acked_s), by_instrument in zip(
+                pending, counted.by_batch, strict=True
+            ):
+                if arrived_ms:
+                    self._observe_latency(by_instrument, arrived_ms, acked_s)
+            self.signals.add_all(counted.emitted)
+            self.latest_return.set_all(counted.latest_return)
+            self.latest_z.set_all(counted.latest_z)
+            self.last_signal.set(pending[-1][2])
+            if self._awaiting_first:
+                for announcement_id, batch in counted.first_batch.items():
+                    received = self._awaiting_first.pop(announcement_id, None)
+                    if received is not None:
+                        self.announcement_to_first_signal.observe(pending[batch][2] - received)
 
     def _observe_latency(
-        self,
-        emitted: Mapping[tuple[str, str, bool], int],
-        arrived_ms: Mapping[str, int],
-        now: float,
+        self, by_instrument: Mapping[str, int], arrived_ms: Mapping[str, int], now: float
     ) -> None:
         """Each revision timed from the newest record of its instrument: one observation of
         that latency per instrument, counted."""
-        revisions: dict[str, int] = {}
-        for (instrument, _, _), count in emitted.items():
-            revisions[instrument] = revisions.get(instrument, 0) + count
-        for instrument, count in revisions.items():
+        for instrument, count in by_instrument.items():
             arrived = arrived_ms.get(instrument)
             if arrived is not None:
                 self.tick_to_signal.observe(max(0.0, now - arrived / 1000), count)
@@ -266,3 +275,16 @@ class LiveMetrics:
             if instrument.market_open and last is not None:
                 stale_s = now_s - last
             self._child(self.staleness, symbol).set(stale_s)
+
+
+class _FoldFirst(Collector):
+    """No series of its own: makes every scrape fold what was published since the last fold
+    before the registry reads the series (collectors are read in the order registered)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.fold: Callable[[], None] = lambda: None
+        registry.register(self)
+
+    def collect(self) -> Iterator[Metric]:
+        self.fold()
+        return iter(())

@@ -28,7 +28,7 @@ from datetime import timedelta
 from functools import partial
 from typing import Protocol, TypeVar
 
-from services.engine import Clock, ReactionEngine, snapshot
+from services.engine import Clock, ReactionEngine, Revisions, snapshot
 from services.events import Signal
 from services.ingest.outages import Outages, kafka_transient, retrying, store_transient
 from services.ingest.types import IngestBatch
@@ -140,11 +140,11 @@ class LivePipeline:
     async def accept(self, batch: IngestBatch) -> None:
         async with self._lock:
             self._metrics.announcements_received(batch.announcements, batch.arrived_ms)
-            signals: list[Signal] = []
+            signals = Revisions()
             if batch.announcements:
-                signals += self.engine.add_announcements(batch.announcements)
+                signals.extend(self.engine.add_announcements(batch.announcements))
             if batch.prices.height:
-                signals += self.engine.add_prices(batch.prices)
+                signals.extend(self.engine.add_prices(batch.prices))
             batch_to_store = StoreBatch(batch.announcements, batch.prices, signals)
             await self._commit(batch_to_store, arrived_ms=batch.arrived_ms)
 
@@ -228,13 +228,16 @@ class LivePipeline:
         with self._metrics.store_write.time():
             stored = (await self._retry_store(write)).signals
         self._observe_engine(every_s=ENGINE_STATE_EVERY_S)
+        # all of the batch new to the store (no repeat left out): the engine's revisions, in
+        # the same order, tell the metrics the same as the stored ones, from their columns
+        observed = batch.signals if len(stored) == len(batch.signals) else stored
         if attempts > 1:
             # a failed attempt may have committed: then its revisions are only in the outbox
             await self._drain_outbox()
-            self._observe_sent(stored, arrived_ms)
+            self._observe_sent(stored, observed, arrived_ms)
         elif stored:
             await self._sent()  # one batch in flight: revisions leave in cursor order
-            sending = self._send(stored, arrived_ms)
+            sending = self._send(stored, observed, arrived_ms)
             if self._outbox is None:  # nothing would send them after a crash: before the offsets
                 await sending
             else:
@@ -273,20 +276,24 @@ class LivePipeline:
         except Exception:
             log.exception("the last batch was not published: left in the outbox")
 
-    async def _send(self, stored: Sequence[Signal], arrived_ms: Mapping[str, int]) -> None:
+    async def _send(
+        self, stored: Sequence[Signal], observed: Sequence[Signal], arrived_ms: Mapping[str, int]
+    ) -> None:
         acked_s = await self._publish(stored)
         self._published += [s.cursor for s in stored if s.cursor is not None]
-        self._observe_sent(stored, arrived_ms, acked_s=acked_s)
+        self._observe_sent(stored, observed, arrived_ms, acked_s=acked_s)
         self._sending = None  # sent: nothing for the next batch (or the idle timer) to wait for
 
     def _observe_sent(
         self,
         stored: Sequence[Signal],
+        observed: Sequence[Signal],
         arrived_ms: Mapping[str, int],
         *,
         acked_s: float | None = None,
     ) -> None:
-        self._metrics.published(stored, arrived_ms=arrived_ms, acked_s=acked_s)
+        """`observed`: the same revisions as `stored`, as the metrics read them fastest."""
+        self._metrics.published(observed, arrived_ms=arrived_ms, acked_s=acked_s)
         for signal in stored:
             _log_revision(signal)
 

@@ -7,7 +7,13 @@ from itertools import pairwise
 from prometheus_client import CollectorRegistry
 
 from services.engine import InstrumentStatus
-from services.live.metrics import PENDING_ANNOUNCEMENTS_MAX, TICK_TO_SIGNAL_BUCKETS_S, LiveMetrics
+from services.live.metrics import (
+    FOLD_BATCHES,
+    FOLD_EVERY_S,
+    PENDING_ANNOUNCEMENTS_MAX,
+    TICK_TO_SIGNAL_BUCKETS_S,
+    LiveMetrics,
+)
 from tests.factories import announcement, signal
 
 ARRIVED_MS = 1_751_932_800_000
@@ -192,3 +198,47 @@ def test_the_gauges_take_the_last_revision_of_a_batch_final_or_not() -> None:
         for final in ("true", "false"):
             emitted = gauge(registry, "mr_signals_emitted_total", **kospi_close, final=final)
             assert emitted == 1
+
+
+def test_batches_counted_together_keep_their_own_latency() -> None:
+    registry = CollectorRegistry()
+    metrics = LiveMetrics.create(registry, wall_s=WallClock(ARRIVED_MS / 1000))
+    arrived = {"KOSPI": ARRIVED_MS}
+    metrics.published(
+        [signal("a1", "KOSPI", "15m")], arrived_ms=arrived, acked_s=0.5 + ARRIVED_MS / 1000
+    )
+    metrics.published(
+        [signal("a1", "KOSPI", "30m"), signal("a1", "KOSPI", "close")],
+        arrived_ms=arrived,
+        acked_s=2.0 + ARRIVED_MS / 1000,
+    )
+    assert histogram(registry, "mr_tick_to_signal_seconds", "0.51") == (3, 0.5 + 2 * 2.0, 1)
+    assert gauge(registry, "mr_last_signal_timestamp_seconds") == 2.0 + ARRIVED_MS / 1000
+
+
+def emitted_total(metrics: LiveMetrics) -> float:
+    """What the series hold, read without the scrape's fold."""
+    return sum(
+        sample.value
+        for family in metrics.signals.collect()
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    )
+
+
+def test_published_revisions_are_counted_within_a_bound() -> None:
+    """At most FOLD_BATCHES batches or FOLD_EVERY_S seconds wait to be counted (a scrape
+    counts them at once: the tests above)."""
+    metrics = LiveMetrics.create(CollectorRegistry(), wall_s=WallClock(ARRIVED_MS / 1000))
+    acked_s = ARRIVED_MS / 1000
+    for _ in range(FOLD_BATCHES - 1):
+        metrics.published([signal()], arrived_ms={}, acked_s=acked_s)
+    assert emitted_total(metrics) == 0
+    metrics.published([signal()], arrived_ms={}, acked_s=acked_s)
+    assert emitted_total(metrics) == FOLD_BATCHES
+
+    metrics.published([signal()], arrived_ms={}, acked_s=acked_s)
+    metrics.published([signal()], arrived_ms={}, acked_s=acked_s + FOLD_EVERY_S / 2)
+    assert emitted_total(metrics) == FOLD_BATCHES
+    metrics.published([signal()], arrived_ms={}, acked_s=acked_s + FOLD_EVERY_S)
+    assert emitted_total(metrics) == FOLD_BATCHES + 3

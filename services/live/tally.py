@@ -1,0 +1,165 @@
+"""What the live metrics read from published revisions, counted for many batches at once: how
+many per (instrument, horizon, final), how many per instrument in each batch (each batch has
+its own latency), the latest return and z-score per (instrument, horizon), and the first batch
+of each announcement.
+
+The engine's revisions are columns of codes (services/engine/emission.py): they are counted as
+arrays, and each series' labels are looked up in C (`map`, `zip`), with no Python step per
+revision. Other revisions (`Signal`s read back from the store, rows of corrections) are kept as
+tuples of the fields read here and counted one by one."""
+
+from __future__ import annotations
+
+import collections
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import compress
+from operator import attrgetter, itemgetter
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from services.engine.emission import Revisions
+from services.engine.encoding import RevisionColumns
+from services.engine.names import Interned
+from services.events import Signal
+
+Labels = tuple[str, ...]
+"""A series' labels: (instrument, horizon), or (instrument, horizon, final as "true" /
+"false")."""
+Fields = tuple[str, str, bool, float, float | None, str]
+"""instrument, horizon, final, return_pct, z_score, announcement_id"""
+Part = RevisionColumns | list[Fields]
+
+FINAL_LABEL = ("false", "true")
+_NAMES = ("instrument", "horizon", "final", "return_pct", "z_score", "announcement_id")
+_SIGNAL_FIELDS = attrgetter(*_NAMES)
+_ROW_FIELDS = itemgetter(*_NAMES)
+
+
+def parts_of(revisions: Sequence[Signal]) -> list[Part]:
+    """What the counting needs of `revisions`, holding no `Signal`: the engine's columns as they
+    are, anything else as tuples."""
+    if not isinstance(revisions, Revisions):
+        return [list(map(_SIGNAL_FIELDS, revisions))]
+    return [
+        part if isinstance(part, RevisionColumns) else list(map(_ROW_FIELDS, part))
+        for part in revisions.parts
+    ]
+
+
+@dataclass(slots=True)
+class Tally:
+    emitted: collections.Counter[Labels] = field(default_factory=collections.Counter)
+    by_batch: list[collections.Counter[str]] = field(default_factory=list)
+    """Revisions per instrument, for each batch."""
+    latest_return: dict[Labels, float] = field(default_factory=dict)
+    latest_z: dict[Labels, float] = field(default_factory=dict)
+    """Of the last revision of each series, where it has one."""
+    first_batch: dict[str, int] = field(default_factory=dict)
+    """Each announcement's first batch."""
+
+
+def tally(batches: Sequence[Sequence[Part]]) -> Tally:
+    """`batches` in the order sent."""
+    out = Tally(by_batch=[collections.Counter() for _ in batches])
+    together: list[tuple[int, RevisionColumns]] = []  # consecutive parts coded alike
+    for batch, parts in enumerate(batches):
+        for part in parts:
+            if isinstance(part, RevisionColumns):
+                if together and not _coded_alike(together[0][1], part):
+                    _add_columns(out, together)
+                    together = []
+                together.append((batch, part))
+                continue
+            if together:
+                _add_columns(out, together)
+                together = []
+            _add_fields(out, batch, part)
+    if together:
+        _add_columns(out, together)
+    return out
+
+
+def _coded_alike(a: RevisionColumns, b: RevisionColumns) -> bool:
+    return (
+        a.instruments.interned is b.instruments.interned
+        and a.horizons.interned is b.horizons.interned
+        and a.announcement_ids.interned is b.announcement_ids.interned
+    )
+
+
+def _add_fields(out: Tally, batch: int, rows: Iterable[Fields]) -> None:
+    for instrument, horizon, final, return_pct, z_score, announcement_id in rows:
+        out.emitted[(instrument, horizon, FINAL_LABEL[final])] += 1
+        out.by_batch[batch][instrument] += 1
+        out.latest_return[(instrument, horizon)] = return_pct
+        if z_score is None:
+            out.latest_z.pop((instrument, horizon), None)
+        else:
+            out.latest_z[(instrument, horizon)] = z_score
+        out.first_batch.setdefault(announcement_id, batch)
+
+
+def _add_columns(out: Tally, parts: list[tuple[int, RevisionColumns]]) -> None:
+    """Series are numbered instrument code × horizons + horizon code: few (codes of
+    instruments and horizons, not of announcements), so they are counted by `bincount`."""
+    first = parts[0][1]
+    instruments, horizons = first.instruments.interned, first.horizons.interned
+    width = len(horizons)
+    size = len(instruments) * width
+    columns = [p for _, p in parts]
+    series = _joined([p.instruments.codes for p in columns]) * width + _joined(
+        [p.horizons.codes for p in columns]
+    )
+    counts = np.bincount(series * 2 + _joined([p.final for p in columns]), minlength=2 * size)
+    labelled = np.flatnonzero(counts)
+    keys = zip(
+        *_names(labelled // 2, instruments, horizons),
+        map(FINAL_LABEL.__getitem__, (labelled % 2).tolist()),
+        strict=True,
+    )
+    out.emitted.update(dict(zip(keys, counts[labelled].tolist(), strict=True)))
+
+    batch = np.repeat([b for b, _ in parts], [len(p) for p in columns])
+    pairs, per_pair = np.unique(batch * len(instruments) + series // width, return_counts=True)
+    in_batch, instrument = np.divmod(pairs, len(instruments))
+    for b, code, count in zip(
+        in_batch.tolist(), instrument.tolist(), per_pair.tolist(), strict=True
+    ):
+        out.by_batch[b][instruments.texts[code]] += count
+
+    last = np.full(size, -1, dtype=np.int64)
+    np.maximum.at(last, series, np.arange(len(series)))
+    codes = np.flatnonzero(last >= 0)
+    at = last[codes]
+    returns = _joined([p.numbers["return_pct"] for p in columns])[at]
+    z_scores = _joined([p.numbers["z_score"] for p in columns])[at]
+    names = list(zip(*_names(codes, instruments, horizons), strict=True))
+    out.latest_return.update(zip(names, returns.tolist(), strict=True))
+    null = np.isnan(z_scores)  # too little history
+    for name in compress(names, null.tolist()):
+        out.latest_z.pop(name, None)
+    out.latest_z.update(
+        zip(compress(names, (~null).tolist()), z_scores[~null].tolist(), strict=True)
+    )
+
+    announcements = first.announcement_ids.interned.texts
+    seen, where = np.unique(_joined([p.announcement_ids.codes for p in columns]), return_index=True)
+    for code, b in zip(seen.tolist(), batch[where].tolist(), strict=True):
+        out.first_batch.setdefault(announcements[code], b)
+
+
+def _joined(arrays: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+def _names(
+    series: npt.NDArray[np.int64], instruments: Interned, horizons: Interned
+) -> tuple[Iterator[str], Iterator[str]]:
+    width = len(horizons)
+    return (
+        map(instruments.texts.__getitem__, (series // width).tolist()),
+        map(horizons.texts.__getitem__, (series % width).tolist()),
+    )
