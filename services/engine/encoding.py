@@ -298,10 +298,12 @@ def _run_starts(body: dict[str, npt.NDArray[Any]]) -> npt.NDArray[np.bool_]:
 
 
 def _concat(parts: list[RevisionColumns], name: str) -> npt.NDArray[Any]:
+    """One column of all parts (not copied where there is one part: it is only read)."""
     if name in ("revision", "final", "corrected"):
-        column: npt.NDArray[Any] = np.concatenate([getattr(p, name) for p in parts])
-        return column
-    return np.concatenate([p.numbers[name] for p in parts])
+        columns: list[npt.NDArray[Any]] = [getattr(p, name) for p in parts]
+    else:
+        columns = [p.numbers[name] for p in parts]
+    return columns[0] if len(columns) == 1 else np.concatenate(columns)
 
 
 def _finite(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
