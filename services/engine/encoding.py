@@ -159,9 +159,9 @@ def _written(parts: list[RevisionColumns], after: dict[str, pl.Series]) -> list[
             "flags": 2 * _concat(parts, "final") + _concat(parts, "corrected"),
             "start": starts,
             **{
-                name: _finite(body[name]) if kind == _MIXED else body[name]
-                for (name, _), kind in zip(_BODY, kinds, strict=True)
-                if kind != _NULL
+                name: _finite(body[name]) if kind == "float" else body[name]
+                for (name, kind), written_as in zip(_BODY, kinds, strict=True)
+                if written_as != _NULL
             },
             "verdict": len(LABELS) * code + _concat(parts, "direction"),
             **after,
