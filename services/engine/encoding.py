@@ -1,24 +1,27 @@
 """Revisions sent together, as columns, and their contract JSON written in one pass.
 
 A revision's JSON is constant key fragments and its values formatted by polars over whole
-columns, for every instrument's revisions of a batch at once: floats as the shortest text that
-reads back the same (what orjson writes), NaN and infinities as null (as orjson writes them),
-times as ISO 8601 with `Z` and microseconds only where there are some (each distinct time
-formatted once). The values an announcement's horizons share on an instrument are written once
-per run of adjacent revisions that agree on them; strings (ids, horizons) are escaped once, when
-first seen (names.py); fields with few values (the flags, `significant` with `direction`, and
-what follows the confounders) are picked from texts written once. The confounders' JSON is the
-one the window cached when they last changed: where it is short, polars writes each revision
-whole; where it is long (most of the bytes), the text before it is joined to it and to the text
-after, so it is copied once. No orjson call is made per revision; the bytes equal
-`signal_value` of the revision's `Signal` (tests/engine/test_encoding.py)."""
+columns, for every instrument's revisions of a batch at once, in one query (a query's fixed
+cost is about that of formatting a hundred revisions): floats as the shortest text that reads
+back the same (what orjson writes), NaN and infinities as null (as orjson writes them), times as
+ISO 8601 with `Z` and microseconds only where there are some. How a column is written follows
+what the batch holds: a column with no finite value is the constant `null`, one with only
+finite values or only whole seconds needs no fix-up. The values an announcement's horizons
+share on an instrument are written once per run of adjacent revisions that agree on them;
+strings (ids, horizons) are escaped once, when first seen (names.py); fields with few values
+(the flags, `significant` with `direction`, and what follows the confounders) are picked from
+texts written once. The confounders' JSON is the one the window cached when they last changed:
+where it is short, polars writes each revision whole; where it is long (most of the bytes), the
+text before it is joined to it and to the text after, so it is copied once. No orjson call is
+made per revision; the bytes equal `signal_value` of the revision's `Signal`
+(tests/engine/test_encoding.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
+from functools import lru_cache
 from itertools import chain
 from operator import attrgetter
 from typing import Any
@@ -119,11 +122,14 @@ def encoded(parts: list[RevisionColumns]) -> list[bytes]:
     confounders = list(map(_JSON, chain.from_iterable(p.confounders for p in parts)))
     tails, tail = _tails(parts)
     if sum(map(len, confounders)) <= _SHORT_BYTES * len(confounders):
-        ending = pl.Series(tails, dtype=pl.Binary).cast(pl.String).gather(tail)
-        return _written(parts, [_distinct(confounders), ending])
+        after = {
+            "confounders": _distinct(confounders),
+            "tail": pl.Series(tails, dtype=pl.Binary).cast(pl.String)[tail],
+        }
+        return _written(parts, after)
     join = b"".join
     ends = np.asarray(tails, dtype=np.object_)[tail].tolist()
-    return [join(t) for t in zip(_written(parts, []), confounders, ends, strict=True)]
+    return [join(t) for t in zip(_written(parts, {}), confounders, ends, strict=True)]
 
 
 _SHORT_BYTES = 1024
@@ -135,10 +141,15 @@ def ndjson(parts: list[RevisionColumns]) -> bytes:
     return b"\n".join(encoded(parts))
 
 
-def _written(parts: list[RevisionColumns], after: list[pl.Series]) -> list[bytes]:
-    """Each revision's JSON up to its confounders' value, followed by the texts `after`."""
+def _written(parts: list[RevisionColumns], after: dict[str, pl.Series]) -> list[bytes]:
+    """Each revision's JSON up to its confounders' value, followed by the texts `after`: one
+    polars query over one frame (a query's fixed cost exceeds the work on a few thousand
+    revisions, so there is only one per batch)."""
     significant = _concat(parts, "significant")
     code = np.where(np.isnan(significant), 2, significant == 1.0)
+    body = {name: _concat(parts, name) for name, _ in _BODY}
+    starts = _run_starts(body)
+    kinds = tuple(_kind(body[name], kind) for name, kind in _BODY)
     frame = pl.DataFrame(
         {
             "instrument": _escaped(p.instruments for p in parts),
@@ -146,23 +157,42 @@ def _written(parts: list[RevisionColumns], after: list[pl.Series]) -> list[bytes
             "horizon": _escaped(p.horizons for p in parts),
             "revision": _concat(parts, "revision"),
             "flags": 2 * _concat(parts, "final") + _concat(parts, "corrected"),
-            "shared": _shared_text(parts),
-            **{name: _finite(_concat(parts, name)) for name, _ in _BODY[len(_SHARED) :]},
+            "start": starts,
+            **{
+                name: _finite(body[name]) if kind == "float" else body[name]
+                for (name, kind), written_as in zip(_BODY, kinds, strict=True)
+                if written_as != _NULL
+            },
             "verdict": len(LABELS) * code + _concat(parts, "direction"),
-        },
-        nan_to_null=True,
+            **after,
+        }
     )
-    line = pl.concat_str([_line(), *after]) if after else _line()
-    written: list[bytes] = frame.select(line).to_series().cast(pl.Binary).to_list()
+    line = _line(tuple(after), kinds, bool(starts.all()))
+    written: list[bytes] = frame.select(line).to_series().to_list()
     return written
+
+
+_NULL, _FINITE, _MIXED = "null", "finite", "mixed"
+"""A float column's values: all null (not finite), all finite, or some of each."""
+_WHOLE, _FRACTION = "whole", "fraction"
+"""A time column's values: all whole seconds, none (or else `_MIXED`)."""
+
+
+def _kind(values: npt.NDArray[Any], kind: str) -> str:
+    """What the values of one column of a batch are, which says how to write them."""
+    if kind == "time":
+        whole = values % 1_000_000 == 0
+        return _WHOLE if whole.all() else _MIXED if whole.any() else _FRACTION
+    finite = np.isfinite(values)
+    return _FINITE if finite.all() else _MIXED if finite.any() else _NULL
 
 
 def _distinct(values: list[bytes]) -> pl.Series:
     """`values` as a column, each distinct value copied once (revisions share their window's
     confounders)."""
     index = {value: code for code, value in enumerate(dict.fromkeys(values))}
-    codes = pl.Series(list(map(index.__getitem__, values)), dtype=pl.UInt32)
-    return pl.Series(list(index), dtype=pl.Binary).cast(pl.String).gather(codes)
+    codes = np.fromiter(map(index.__getitem__, values), dtype=np.int64, count=len(values))
+    return pl.Series(list(index), dtype=pl.Binary).cast(pl.String)[codes]
 
 
 def _tails(parts: list[RevisionColumns]) -> tuple[list[bytes], I64]:
@@ -177,10 +207,12 @@ def _tails(parts: list[RevisionColumns]) -> tuple[list[bytes], I64]:
     return texts, part + _concat(parts, "data_granularity")
 
 
-@cache
-def _line() -> pl.Expr:
-    """A revision's JSON up to its confounders' value, from the columns `_written` makes (built
-    once: the same for every batch)."""
+@lru_cache(maxsize=256)
+def _line(after: tuple[str, ...], kinds: tuple[str, ...], distinct: bool) -> pl.Expr:
+    """A revision's JSON up to its confounders' value, then the columns `after`, as bytes, from
+    the columns `_written` makes, its `_BODY` fields of the `kinds` `_kind` says (built once
+    for each: the same for most batches); the shared fields are written for the first
+    revision of each run and repeated along it unless each is `distinct`."""
     aid, inside, horizon = pl.col("aid"), pl.col("instrument"), pl.col("horizon")
     revision = pl.col("revision").cast(pl.String)
     pieces: list[pl.Expr | str] = [
@@ -202,62 +234,76 @@ def _line() -> pl.Expr:
         revision,
         pl.lit(_FLAGS).gather(pl.col("flags")),
     ]
-    pieces.append(pl.col("shared"))
-    pieces += _fields(_BODY[len(_SHARED) :])
+    shared = len(_SHARED)
+    if distinct:
+        pieces += _fields(_BODY[:shared], kinds[:shared])
+    else:
+        start = pl.col("start")
+        firsts = _joined(_fields(_BODY[:shared], kinds[:shared], start))
+        pieces.append(firsts.gather(start.cum_sum() - 1))
+    pieces += _fields(_BODY[shared:], kinds[shared:])
     pieces.append(pl.lit(_VERDICT).gather(pl.col("verdict")))
-    return _joined(pieces)
+    pieces += [pl.col(name) for name in after]
+    return _joined(pieces).cast(pl.Binary)
 
 
 def _joined(pieces: list[pl.Expr | str]) -> pl.Expr:
-    return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in pieces])
+    """The pieces' texts one after the other (adjacent constant texts joined first)."""
+    merged: list[pl.Expr | str] = []
+    for piece in pieces:
+        if isinstance(piece, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += piece
+        else:
+            merged.append(piece)
+    if len(merged) == 1 and isinstance(merged[0], str):
+        return pl.lit(merged[0])
+    return pl.concat_str([pl.lit(p) if isinstance(p, str) else p for p in merged])
 
 
-def _fields(fields: tuple[tuple[str, str], ...]) -> list[pl.Expr | str]:
-    """`,"name":value` for each field (a time's column holds its JSON text already)."""
+def _fields(
+    fields: tuple[tuple[str, str], ...], kinds: tuple[str, ...], rows: pl.Expr | None = None
+) -> list[pl.Expr | str]:
+    """`,"name":value` for each field (of the `rows` where given), written as its kind says."""
     pieces: list[pl.Expr | str] = []
-    for name, kind in fields:
-        # a float as the shortest text that reads back as the same float, null as null
-        value = pl.col(name)
-        value = value.cast(pl.String).fill_null("null") if kind == "float" else _time(value)
-        pieces += [f',"{name}":', value]
+    for (name, _), kind in zip(fields, kinds, strict=True):
+        pieces.append(f',"{name}":')
+        value = pl.col(name) if rows is None else pl.col(name).filter(rows)
+        if kind == _NULL:
+            pieces.append("null")
+        elif kind == _FINITE:  # the shortest text that reads back as the same float
+            pieces.append(value.cast(pl.String))
+        elif kind == _WHOLE:
+            pieces += ['"', _time(value, "%Y-%m-%dT%H:%M:%SZ")]
+        elif kind == _FRACTION:
+            pieces += ['"', _time(value, "%Y-%m-%dT%H:%M:%S%.6fZ")]
+        elif name in TIMES:  # microseconds only where they are not zero, as orjson writes
+            fraction = _time(value, "%Y-%m-%dT%H:%M:%S%.6fZ")
+            pieces += ['"', fraction.str.replace(".000000Z", "Z", literal=True)]
+        else:  # not finite (NaN in the frame) as null
+            pieces.append(value.fill_nan(None).cast(pl.String).fill_null("null"))
     return pieces
 
 
-def _shared_text(parts: list[RevisionColumns]) -> pl.Series:
-    """The text of the `_SHARED` fields of each revision, written once for each run of
-    adjacent revisions with the same values (equal bits: a NaN of another sign is only
-    written again)."""
-    columns = {name: _concat(parts, name) for name, _ in _SHARED}
-    starts = np.ones(len(columns["anchor_at"]), dtype=np.bool_)
+def _run_starts(body: dict[str, npt.NDArray[Any]]) -> npt.NDArray[np.bool_]:
+    """Where a run of adjacent revisions with the same `_SHARED` values starts (equal bits: a
+    NaN of another sign only starts a run)."""
+    starts = np.ones(len(body["anchor_at"]), dtype=np.bool_)
     same = starts[1:].copy()
     for name, kind in _SHARED:
         dtype = np.float64 if kind == "float" else np.int64
-        bits = np.asarray(columns[name], dtype=dtype).view(np.int64)
+        bits = np.asarray(body[name], dtype=dtype).view(np.int64)
         same &= bits[1:] == bits[:-1]
     starts[1:] = ~same
-    firsts = np.flatnonzero(starts)
-    frame = pl.DataFrame(
-        {
-            name: columns[name][firsts] if kind == "time" else _finite(columns[name][firsts])
-            for name, kind in _SHARED
-        },
-        nan_to_null=True,
-    )
-    text = frame.select(_shared_line()).to_series()
-    return text.gather(np.cumsum(starts) - 1)
-
-
-@cache
-def _shared_line() -> pl.Expr:
-    """The `_SHARED` fields' JSON from their values (times as µs)."""
-    return _joined(_fields(_SHARED))
+    return starts
 
 
 def _concat(parts: list[RevisionColumns], name: str) -> npt.NDArray[Any]:
+    """One column of all parts (not copied where there is one part: it is only read)."""
     if name in ("revision", "final", "corrected"):
-        column: npt.NDArray[Any] = np.concatenate([getattr(p, name) for p in parts])
-        return column
-    return np.concatenate([p.numbers[name] for p in parts])
+        columns: list[npt.NDArray[Any]] = [getattr(p, name) for p in parts]
+    else:
+        columns = [p.numbers[name] for p in parts]
+    return columns[0] if len(columns) == 1 else np.concatenate(columns)
 
 
 def _finite(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -273,12 +319,13 @@ def _json_text(value: str | datetime) -> str:
 
 def _escaped(columns: Iterable[Coded]) -> pl.Series:
     """Each string as the text of its JSON string literal (without its quotes)."""
-    texts = [c.escaped() for c in columns]
-    return texts[0] if len(texts) == 1 else pl.concat(texts, rechunk=True)
+    columns = list(columns)
+    interned = columns[0].interned
+    if all(c.interned is interned for c in columns):  # the engine's revisions: one gather
+        return interned.escaped()[np.concatenate([c.codes for c in columns])]
+    return pl.concat([c.escaped() for c in columns], rechunk=True)
 
 
-def _time(us: pl.Expr) -> pl.Expr:
-    """µs since the epoch as orjson writes an aware UTC datetime: microseconds only where
-    they are not zero (only then does the text end in `.000000Z`)."""
-    text = pl.from_epoch(us, time_unit="us").dt.to_string('"%Y-%m-%dT%H:%M:%S%.6fZ"')
-    return text.str.replace('.000000Z"', 'Z"', literal=True)
+def _time(us: pl.Expr, layout: str) -> pl.Expr:
+    """µs since the epoch as text (UTC) with the closing quote."""
+    return pl.from_epoch(us, time_unit="us").dt.to_string(layout + '"')

@@ -77,4 +77,4 @@ class Coded:
 
     def escaped(self) -> pl.Series:
         """Each string's JSON text (without its quotes)."""
-        return self.interned.escaped().gather(self.codes)
+        return self.interned.escaped()[self.codes]

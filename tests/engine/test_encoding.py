@@ -177,3 +177,48 @@ def test_contract_examples_encode_to_their_json(path: Path) -> None:
     assert data == signal_value(signal)
     # read back, it is the example's signal (the example may write times in another zone)
     assert Signal.model_validate_json(data) == signal
+
+
+def test_every_way_a_batch_column_is_written() -> None:
+    """A float column with no finite value, with only finite values, or some of each (NaN of
+    either sign, infinities); a time column of whole seconds only, of none, or some of each:
+    the writer picks how to write each column from what the batch holds."""
+    n = 4
+    whole = 1_751_846_400_000_000
+    times = {
+        "anchor_at": np.full(n, whole),
+        "base_at": whole + np.arange(1, n + 1) * 1_000_001,
+        "last_at": whole + np.asarray([0, 1, 2_000_000, 999_999]),
+        "peak_at": np.asarray([_FIRST_US, _LAST_US, 0, -1]),
+    }
+    not_finite = np.asarray([np.nan, -np.nan, np.inf, -np.inf])
+    floats = {name: np.asarray([1e-7, -0.0, 2.5e300, 123.456]) for name in FLOAT_FIELDS}
+    floats["gap_pct"] = not_finite
+    floats["z_score"] = np.asarray([np.inf, 0.1, np.nan, -5e-324])
+    floats["return_pct"] = np.asarray([0.5, np.nan, 0.5, 0.5])
+    part = RevisionColumns(
+        Coded.of(["a", "b", "a", "b"]),
+        Coded.of(["x"] * n),
+        Coded.of(["close", "5m", "close", "1d"]),
+        np.arange(1, n + 1, dtype=np.int64),
+        np.asarray([True, False, True, False]),
+        np.asarray([False, False, True, True]),
+        times
+        | floats
+        | {
+            "significant": np.asarray([1.0, 0.0, np.nan, 1.0]),
+            "direction": np.asarray([0, 1, 2, 0]),
+            "data_granularity": np.asarray([3, 4, 5, 3]),
+        },
+        [
+            ConfounderCache(0, ()),
+            ConfounderCache(0, ("b",)),
+            ConfounderCache(0, ()),
+            ConfounderCache(0, ("a", "c")),
+        ],
+        datetime(2026, 1, 1, 0, 0, 0, 1, tzinfo=UTC),
+    )
+    assert_columns_write_contract_bytes([part])
+    # and each column alone, where the others are of one kind
+    for rows_ in ([0], [1], [2], [3], [0, 2], [1, 3]):
+        assert_columns_write_contract_bytes([part.take(np.asarray(rows_))])
