@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import multiprocessing
 import os
 import shutil
@@ -239,6 +240,7 @@ def receive_signals(
 async def _receive(
     topic: str, ready: EventType, stop: EventType, out: Queue[list[Received]]
 ) -> None:
+    gc.disable()  # a measuring process: its own collector's pauses would count as latency
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=BOOTSTRAP, auto_offset_reset="latest")
     await consumer.start()
     received: list[Received] = []
@@ -287,6 +289,9 @@ async def latency_round(
         started, per_step = time.monotonic(), max(1, rate // 100)
         cpu_before = cpu_seconds(pid)
         ticks = latency_ticks(rate, seconds)
+        # the offering loop stamps each tick before the producer sends it: the collector's
+        # pauses over the stamps kept here (0.1-0.5 s each) would be counted as the engine's
+        gc.disable()
         for step in range(rate * seconds // per_step):
             await asyncio.sleep(max(0.0, started + step * per_step / rate - time.monotonic()))
             for instrument, ts, _ in (next(ticks) for _ in range(per_step)):
@@ -300,6 +305,7 @@ async def latency_round(
                 )
         await producer.flush()
         offered_s = time.monotonic() - started
+        gc.enable()
         await asyncio.sleep(3)  # the last revisions arrive
         cpu_s = cpu_seconds(pid) - cpu_before
         stop.set()

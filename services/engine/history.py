@@ -107,6 +107,21 @@ class PriceStore:
         self.closes.clear(code)
         self.baselines.forget(code)
 
+    def detached(self, codes: I64) -> PriceStore:
+        """A copy with the rows and closes of instruments `codes`, to read and compact while
+        this store goes on (a checkpoint's, off the engine's lock). Cheap: rows once added are
+        never written in place (merges make new arrays), so the copy shares them; what is
+        written in place (per-code arrays, closes) is copied."""
+        clone = PriceStore(self.calendars, self.config)
+        clone.watermark_us[codes] = self.watermark_us[codes]
+        clone.late_dropped[codes] = self.late_dropped[codes]
+        clone._kept, clone._compact_at = self._kept.copy(), self._compact_at.copy()
+        clone._chunks, clone._levels = list(self._chunks), list(self._levels)
+        clone._offsets = self._offsets
+        for code in codes.tolist():
+            clone.closes.load(code, self.closes.of(code))
+        return clone
+
     def compact(self, codes: I64) -> None:
         """Summarise the history of instruments `codes` older than each one's current session
         (1-minute, then daily bars)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pickle
 import zlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from services.engine.book import WindowKey
 from services.engine.exceptions import SnapshotError
-from services.engine.history import NO_TIME
+from services.engine.history import NO_TIME, PriceStore
 from services.engine.rows import Rows
 from services.engine.windows import WindowTable
 from services.events import Signal
@@ -32,6 +32,9 @@ FORMAT = 3
 READABLE = (2, 3)
 """Format 2 pickled each table with columns of its own; 3 only the table's rows (the engine
 keeps one table for all instruments). Both load the same."""
+
+
+_NO_ROWS = Rows.empty()
 
 
 @dataclass(slots=True)
@@ -47,43 +50,81 @@ class InstrumentSnapshot:
     pending: dict[WindowKey, Signal]
 
 
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """The state of groups of instruments as taken with the engine still (`taken`): what
+    `finished` turns into snapshots while the engine goes on."""
+
+    prices: PriceStore | None
+    """The instruments' prices, detached from the engine's store (None: no instrument)."""
+    codes: list[list[int]]
+    """Each group's instruments (those the engine knows) by code, in symbol order."""
+    rest: list[bytes]
+    """Each group's `InstrumentSnapshot`s pickled without their history and closes."""
+
+
 def take(engine: ReactionEngine, symbols: set[str]) -> bytes:
     """The state of `symbols` (those the engine knows), compressed."""
-    return compress(pickled(engine, symbols))
+    return finished(taken(engine, [symbols]))[0]
 
 
-def pickled(engine: ReactionEngine, symbols: set[str]) -> bytes:
-    """The state of `symbols` uncompressed: what must be taken with the engine still; the
-    compression (`compress`, most of the cost) may run while the engine goes on."""
-    out: list[InstrumentSnapshot] = []
-    chosen = sorted(symbols & engine._books.keys())
-    seen = [engine._books[s].prices for s in chosen]
-    seen = [p for p in seen if p.watermark_us != NO_TIME]
+def taken(engine: ReactionEngine, groups: Sequence[set[str]]) -> Taken:
+    """The state of each group of instruments (a partition's), what must be taken with the
+    engine still: its windows and what they sent are pickled, its prices detached (cheap: the
+    rows are shared). The history's compaction, the pickling of the prices and the compression
+    (`finished`, nearly all the cost) may run while the engine goes on."""
+    chosen = [sorted(symbols & engine._books.keys()) for symbols in groups]
+    books = [[engine._books[s] for s in group] for group in chosen]
+    codes = [[b.prices.code for b in group] for group in books]
+    store = next((b.prices.store for group in books for b in group), None)
+    everyone = np.asarray([c for group in codes for c in group], dtype=np.int64)
+    rest = [
+        pickle.dumps(
+            [
+                InstrumentSnapshot(
+                    symbol=book.prices.symbol,
+                    watermark_us=book.prices.watermark_us,
+                    late_dropped=book.prices.late_dropped,
+                    session_closes={},  # filled by `finished`
+                    history=_NO_ROWS,
+                    windows=book.windows,
+                    retired=list(book.retired),
+                    retired_returns=dict(book.retired_returns),
+                    pending=dict(book.pending),
+                )
+                for book in group
+            ],
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
+        for group in books
+    ]
+    return Taken(None if store is None else store.detached(everyone), codes, rest)
+
+
+def finished(state: Taken) -> list[bytes]:
+    """Each group's snapshot, as `take` returns it (and `load` reads it), from a `taken`
+    state: needs the engine no more."""
+    prices = state.prices
+    if prices is None:
+        return [compress(pickle.dumps((FORMAT, []), protocol=pickle.HIGHEST_PROTOCOL))] * len(
+            state.rest
+        )
+    seen = [c for group in state.codes for c in group if prices.watermark_us[c] != NO_TIME]
     if seen:
         # history older than the current session as 1-minute and daily bars (as the engine
         # keeps it past `compact_rows`; no window notices): the size stays flat with retention
-        seen[0].store.compact(np.asarray([p.code for p in seen], dtype=np.int64))
-    for symbol in chosen:
-        book = engine._books[symbol]
-        prices = book.prices
-        out.append(
-            InstrumentSnapshot(
-                symbol=symbol,
-                watermark_us=prices.watermark_us,
-                late_dropped=prices.late_dropped,
-                session_closes=dict(prices.session_closes),
-                history=prices.history(),
-                windows=book.windows,
-                retired=list(book.retired),
-                retired_returns=dict(book.retired_returns),
-                pending=dict(book.pending),
-            )
-        )
-    return pickle.dumps((FORMAT, out), protocol=pickle.HIGHEST_PROTOCOL)
+        prices.compact(np.asarray(seen, dtype=np.int64))
+    out = []
+    for group, rest in zip(state.codes, state.rest, strict=True):
+        snapshots: list[InstrumentSnapshot] = pickle.loads(rest)
+        for snap, code in zip(snapshots, group, strict=True):
+            snap.history = prices.history(code)
+            snap.session_closes = prices.closes.of(code)
+        out.append(compress(pickle.dumps((FORMAT, snapshots), protocol=pickle.HIGHEST_PROTOCOL)))
+    return out
 
 
 def compress(state: bytes) -> bytes:
-    """A `pickled` state as `take` returns it (and `load` reads it)."""
     return zlib.compress(state, 1)
 
 

@@ -201,8 +201,7 @@ class EngineCheckpoints:
             return
         started_s = self._clock.monotonic_s()
         taken = await self._sink.snapshots([pos.keys for pos in positions.values()])
-        states = dict(zip(positions, taken, strict=True))
-        storing = self._pack_and_store(positions, states, started_s)
+        storing = self._pack_and_store(positions, taken, started_s)
         if wait:
             await storing
         else:
@@ -215,12 +214,13 @@ class EngineCheckpoints:
             await storing
 
     async def _pack_and_store(
-        self, positions: dict[int, PartitionPosition], states: dict[int, bytes], started_s: float
+        self, positions: dict[int, PartitionPosition], taken: snapshot.Taken, started_s: float
     ) -> None:
         def pack_all() -> list[Checkpoint]:
+            states = snapshot.finished(taken)
             return [
-                Checkpoint(p, pos.next_offset, pack(snapshot.compress(states[p]), pos.recent))
-                for p, pos in positions.items()
+                Checkpoint(p, pos.next_offset, pack(state, pos.recent))
+                for (p, pos), state in zip(positions.items(), states, strict=True)
             ]
 
         checkpoints = await asyncio.to_thread(pack_all)

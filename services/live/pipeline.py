@@ -170,18 +170,15 @@ class LivePipeline:
         """Partitions assigned, about to be replayed: continue from what the store has."""
         await self.recover()
 
-    async def snapshots(self, groups: Sequence[Iterable[str]]) -> list[bytes]:
+    async def snapshots(self, groups: Sequence[Iterable[str]]) -> snapshot.Taken:
         """The engine state of each group of instruments (a partition's), taken together for
-        a checkpoint (services/live/checkpoints.py), uncompressed (`snapshot.compress` makes
-        them loadable: it is most of the cost, and needs the engine no more). Taken in one
-        thread, the engine locked: the loop keeps the group's heartbeats going."""
+        a checkpoint (services/live/checkpoints.py), with the engine locked: only what the
+        engine changes in place is copied then; `snapshot.finished` makes the snapshots from
+        it (the history's compaction, pickling, compression: most of the cost) while batches
+        go on."""
         sets = [set(instruments) for instruments in groups]
-
-        def take_all() -> list[bytes]:
-            return [snapshot.pickled(self.engine, instruments) for instruments in sets]
-
         async with self._lock:
-            return await asyncio.to_thread(take_all)
+            return snapshot.taken(self.engine, sets)
 
     async def load_snapshot(self, blob: bytes) -> list[str]:
         """Continue from a checkpoint's engine state; returns its instruments. Raises

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +35,23 @@ def database_url(url: str) -> URL:
     return parsed
 
 
-def create_engine(url: str) -> AsyncEngine:
+def create_engine(url: str, *, wal_checkpoints_apart: bool = False) -> AsyncEngine:
+    """With `wal_checkpoints_apart`, a file SQLite database's connections leave the write-ahead
+    log's checkpoints to `services.store.walcheckpoint` (its caller runs it)."""
     parsed = database_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(parsed)
+        return _sqlite_engine(parsed, auto_checkpoint=not wal_checkpoints_apart)
     return create_async_engine(parsed, pool_size=10, max_overflow=20, pool_recycle=3600)
 
 
-def _sqlite_engine(url: URL) -> AsyncEngine:
+def is_sqlite_file(engine: AsyncEngine) -> bool:
+    database = engine.url.database or ":memory:"
+    return engine.dialect.name == "sqlite" and not (
+        database == ":memory:" or database.startswith("file:")
+    )
+
+
+def _sqlite_engine(url: URL, *, auto_checkpoint: bool = True) -> AsyncEngine:
     database = url.database or ":memory:"
     options: dict[str, Any] = {"connect_args": {"timeout": 30}}
     if database == ":memory:" or database.startswith("file:"):
@@ -49,13 +59,16 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
     else:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, **options)
-    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    event.listen(engine.sync_engine, "connect", partial(_sqlite_pragmas, auto_checkpoint))
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(auto_checkpoint: bool, dbapi_connection: Any, _record: Any) -> None:
     # WAL: readers never block the writer; NORMAL sync is durable across application crashes
     cursor = dbapi_connection.cursor()
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"):
+    pragmas = ["journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000"]
+    if not auto_checkpoint:  # no commit copies the log into the database (and syncs it)
+        pragmas.append("wal_autocheckpoint=0")
+    for pragma in pragmas:
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()

@@ -30,7 +30,7 @@ from services.store.batch import StoreBatch, WriteResult
 from services.store.closes import CLOSE_COLUMNS, CloseFinder, closes_query, write_session_closes
 from services.store.codec import announcement_from_row, signal_from_row
 from services.store.columns import value_frame
-from services.store.connect import create_engine
+from services.store.connect import create_engine, is_sqlite_file
 from services.store.exceptions import StoreUnavailable
 from services.store.filters import (
     AnnouncementFilter,
@@ -48,6 +48,7 @@ from services.store.schema import (
     reactions_latest,
 )
 from services.store.types import StoredInterval
+from services.store.walcheckpoint import checkpoint_wal
 
 _CURSOR_LOCK_KEY = 0x4D52_4355  # "MRCU": the advisory lock that orders revision cursors
 _CURSOR_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
@@ -57,12 +58,14 @@ _BARS = {"1m": bars_1m, "1d": bars_1d}
 async def open_store(url: str, *, upgrade: bool = True) -> SqlStore:
     """Connect, migrate the schema to this version's (or, with `upgrade=False`, check that it
     is there already), and return the store (close it when done)."""
-    store = SqlStore(create_engine(url))
+    store = SqlStore(create_engine(url, wal_checkpoints_apart=True))
     try:
         await (migrate.upgrade(store.engine) if upgrade else migrate.check(store.engine))
     except BaseException:
         await store.close()
         raise
+    if is_sqlite_file(store.engine):
+        store.checkpointing = asyncio.create_task(checkpoint_wal(store.engine), name="wal")
     return store
 
 
@@ -76,6 +79,8 @@ class SqlStore:
         """Set (by the app, with the registry's calendars) to keep session closes on write."""
         self.alerts = AlertStore(engine, self._write_lock)
         """Alert subscriptions and their outbox (filled by `write_batch`)."""
+        self.checkpointing: asyncio.Task[None] | None = None
+        """A file SQLite database's log checkpoints (`open_store`; stopped by `close`)."""
 
     @property
     def engine(self) -> AsyncEngine:
@@ -97,6 +102,9 @@ class SqlStore:
         await self.close()
 
     async def close(self) -> None:
+        if self.checkpointing is not None:
+            self.checkpointing.cancel()
+            await asyncio.gather(self.checkpointing, return_exceptions=True)
         await self._engine.dispose()
 
     async def ping(self) -> None:

@@ -109,3 +109,20 @@ def test_a_truncated_snapshot_is_refused() -> None:
     blob = snapshot.take(a, SYMBOLS)
     with pytest.raises(SnapshotError):
         snapshot.load(engine(), blob[: len(blob) // 2])
+
+
+@pytest.mark.parametrize("split", [1, 4, 7])
+def test_a_state_taken_is_the_snapshot_of_that_moment_whatever_follows(split: int) -> None:
+    """A checkpoint takes the engine's state with the engine locked and makes the snapshot
+    from it (compaction, pickling) while later batches run: they must not reach it."""
+    a = engine()
+    a.add_announcements([LETTER])
+    for p in BATCHES[:split]:
+        a.add_prices(p)
+    then = [snapshot.take(a, SYMBOLS), snapshot.take(a, {"KOSPI"})]
+    state = snapshot.taken(a, [SYMBOLS, {"KOSPI"}])
+    for p in BATCHES[split:]:
+        a.add_prices(p)
+    a.finish()
+    assert snapshot.finished(state) == then
+    assert snapshot.take(a, SYMBOLS) != then[0]  # what followed changed the engine

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 
 import pytest
@@ -54,6 +55,31 @@ async def test_retrying_until_success_reports_the_outage_meanwhile() -> None:
     assert result == "done"
     assert seen_down == [False, True, True, True]
     assert outages.current() == {}
+
+
+async def test_a_call_that_succeeds_leaves_no_garbage_for_the_collector() -> None:
+    """The live path awaits several calls per batch through `retrying`: garbage in reference
+    cycles at each (the retry machinery's) made the collector's pauses its latency's tail."""
+    outages = Outages()
+
+    async def answer() -> int:
+        return 42
+
+    calls = 200
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(calls):
+            assert (
+                await retrying(
+                    answer, dependency="store", outages=outages, transient=store_transient
+                )
+                == 42
+            )
+        unreachable = gc.collect()
+    finally:
+        gc.enable()
+    assert unreachable < calls  # fewer than one object per call (the retry loop left dozens)
 
 
 async def test_a_permanent_error_is_not_retried() -> None:

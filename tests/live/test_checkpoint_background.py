@@ -4,12 +4,15 @@ of the batch it was taken after (engine and dedupe window), never anything read 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Sequence
 from datetime import datetime
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from services.engine import ReactionEngine
+from services.engine.history import I64, PriceStore
 from services.frames import to_us
 from services.ingest.fastprice import PriceRow
 from services.ingest.types import IngestBatch, PartitionPosition
@@ -112,3 +115,42 @@ async def test_a_save_that_waits_first_lets_the_one_in_the_background_finish(
     checkpoint = await saved.load(0)
     assert checkpoint is not None
     assert checkpoint.next_offset == 3  # stored in the order taken: the later one last
+
+
+async def test_the_history_is_compacted_for_a_checkpoint_while_the_next_batch_runs(
+    store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The snapshot's history compaction (tens of ms on a day of ticks) ran with the engine
+    locked, holding the next batch back; it runs beside it now, on a detached copy."""
+    engine, pipeline, saved, checkpoints, _ = gated_checkpoints(store)
+    saved.gate.set()
+    compacting, resume = threading.Event(), threading.Event()
+    compact = PriceStore.compact
+
+    def held_compact(self: PriceStore, codes: I64) -> None:
+        compacting.set()
+        resume.wait(timeout=120)
+        compact(self, codes)
+
+    monkeypatch.setattr(PriceStore, "compact", held_compact)
+    await pipeline.accept(IngestBatch(prices=ticks("KOSPI", BATCH_N)))
+    saving = asyncio.create_task(
+        checkpoints.save({0: PartitionPosition(2, frozenset({"KOSPI"}))}, wait=False)
+    )
+    try:
+        assert await asyncio.to_thread(compacting.wait, 30)
+        # the next batch is accepted while the compaction is held
+        await asyncio.wait_for(pipeline.accept(IngestBatch(prices=ticks("KOSPI", BATCH_N1))), 20)
+        assert engine.watermark("KOSPI") == to_us(BATCH_N1[-1][0])
+    finally:
+        resume.set()
+    await asyncio.wait_for(saving, 30)
+    await asyncio.wait_for(checkpoints.flush(), 30)
+    checkpoint = await saved.load(0)
+    assert checkpoint is not None
+    fresh, fresh_clock = make_engine()
+    restored = LivePipeline(
+        fresh, store, [], LiveMetrics.create(CollectorRegistry()), fresh_clock, outbox=store
+    )
+    assert await restored.load_snapshot(unpack(checkpoint.state)[0]) == ["KOSPI"]
+    assert fresh.watermark("KOSPI") == to_us(BATCH_N[-1][0])  # batch N's state, not N+1's
