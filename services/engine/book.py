@@ -64,13 +64,23 @@ class InstrumentBook:
 
     def retired_holding(self, t_us: int) -> npt.NDArray[np.intp]:
         """Positions in `retired` of the finals whose window holds `t_us`, in order (`retired`
-        only grows, or is replaced whole, and a correction keeps a final's span)."""
+        only grows, or is replaced whole, and a correction keeps a final's span): its spans
+        are kept as arrays, extended by the finals retired since the last call."""
         retired = self.retired
         spans = self._retired_spans
-        if spans is None or spans[0] is not retired or spans[1] != len(retired):
-            starts = np.fromiter((r[0] for r in retired), dtype=np.int64, count=len(retired))
-            ends = np.fromiter((r[1] for r in retired), dtype=np.int64, count=len(retired))
-            spans = self._retired_spans = (retired, len(retired), starts, ends)
+        if spans is None or spans[0] is not retired or spans[1] > len(retired):
+            spans = (retired, 0, np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64))
+        if spans[1] < len(retired):
+            new = retired[spans[1] :]
+            starts = np.fromiter((r[0] for r in new), dtype=np.int64, count=len(new))
+            ends = np.fromiter((r[1] for r in new), dtype=np.int64, count=len(new))
+            spans = (
+                retired,
+                len(retired),
+                np.concatenate((spans[2], starts)),
+                np.concatenate((spans[3], ends)),
+            )
+        self._retired_spans = spans
         return np.flatnonzero((spans[2] <= t_us) & (t_us <= spans[3]))
 
     def emptied(self) -> InstrumentBook:

@@ -261,7 +261,8 @@ class ReactionEngine:
         metas: list[list[WindowMeta]] = []
         for book, spans in opening:
             book.windows.anchors.add(spans.anchor_us, ann.id)
-            corrections.extend(self._correct_retired(book, spans.anchor_us, ann.id))
+            if book.retired:
+                corrections.extend(self._correct_retired(book, spans.anchor_us, ann.id))
             metas.append([WindowMeta(ann.id, h) for h in spans.horizons])
         added = self._store.add(
             np.repeat([b.windows.code for b, _ in opening], [len(m) for m in metas]),

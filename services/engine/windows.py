@@ -12,6 +12,7 @@ the live ones, so neither opening nor retiring a window copies or re-indexes the
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -87,6 +88,17 @@ class WindowMeta:
         self.confounders: ConfounderCache | None = None
 
 
+_ANNOUNCEMENT_ID = attrgetter("announcement_id")
+_HORIZON = attrgetter("horizon")
+
+
+def _codes(interned: Interned, texts: list[str]) -> I64:
+    """The codes of `texts` (which repeat a few strings) in `interned`."""
+    distinct = list(dict.fromkeys(texts))
+    code_of = dict(zip(distinct, interned.codes(distinct).tolist(), strict=True))
+    return np.fromiter(map(code_of.__getitem__, texts), dtype=np.int64, count=len(texts))
+
+
 class WindowStore:
     """The windows of every instrument, one row each; rows of an instrument are not contiguous.
 
@@ -141,9 +153,12 @@ class WindowStore:
         self._storage["inst"][start:size] = code
         self._metas[start:size] = metas
         # codes into this store's strings (a snapshot's mean nothing here)
-        codes = self.announcement_ids.codes(m.announcement_id for m in metas)
-        self._storage["announcement_code"][start:size] = codes
-        self._storage["horizon_code"][start:size] = self.horizons.codes(m.horizon for m in metas)
+        self._storage["announcement_code"][start:size] = _codes(
+            self.announcement_ids, list(map(_ANNOUNCEMENT_ID, metas))
+        )
+        self._storage["horizon_code"][start:size] = _codes(
+            self.horizons, list(map(_HORIZON, metas))
+        )
         self._view(size)
         return range(start, size)
 
@@ -272,8 +287,8 @@ class WindowTable:
 
     def adopt(self, added: range, metas: list[WindowMeta]) -> None:
         """Index windows of this instrument just added to the store at `added`."""
-        for pos, meta in zip(added, metas, strict=True):
-            self.index[(meta.announcement_id, meta.horizon)] = pos
+        keys = zip(map(_ANNOUNCEMENT_ID, metas), map(_HORIZON, metas), strict=True)
+        self.index.update(zip(keys, added, strict=True))
         self.moved()
 
     def retire(self, positions: Positions) -> None:
