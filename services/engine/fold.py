@@ -53,11 +53,11 @@ def fold_rows(cols: Columns, windows: Positions, rows: Rows, codes: I64 | None =
     last_us = obs_us[np.maximum(bounds[1:] - 1, 0)][window_code]
     cut_us, end_us = cols["base_cut_us"][windows], cols["end_us"][windows]
     has_rows = seg_stop > seg_start
-    waiting = has_rows & (cut_us >= last_us)
+    is_waiting = has_rows & (cut_us >= last_us)
     early = has_rows & (cut_us < first_us)
-    covering = early & (end_us >= last_us)
+    is_covering = early & (end_us >= last_us)
     ended = early & (end_us < first_us)
-    boundary = first_b = stop_b = np.flatnonzero(has_rows & ~waiting & ~covering & ~ended)
+    boundary = first_b = stop_b = np.flatnonzero(has_rows & ~is_waiting & ~is_covering & ~ended)
     if len(boundary):
         placed = _placed(cols, windows[boundary], window_code[boundary], rows, codes)
         if placed is None:  # a batch over centuries: one code at a time
@@ -68,7 +68,7 @@ def fold_rows(cols: Columns, windows: Positions, rows: Rows, codes: I64 | None =
 
     # base: the last row of its instrument at or before the cut (the maximum: rows are sorted)
     has_base = first_b > seg_start[boundary]
-    waiting = np.flatnonzero(waiting)
+    waiting = np.flatnonzero(is_waiting)
     _take_later(
         cols,
         "base_us",
@@ -79,7 +79,7 @@ def fold_rows(cols: Columns, windows: Positions, rows: Rows, codes: I64 | None =
     )
 
     inside = stop_b > first_b
-    covering = np.flatnonzero(covering)
+    covering = np.flatnonzero(is_covering)
     if not len(covering) and not inside.any():
         return
     boundary, first_b, stop_b = boundary[inside], first_b[inside], stop_b[inside]
@@ -104,7 +104,8 @@ def fold_rows(cols: Columns, windows: Positions, rows: Rows, codes: I64 | None =
         slot = np.zeros(len(bounds), dtype=np.intp)
         slot[segments] = np.arange(len(segments))
         at = slot[window_code[covering]]
-        whole = tuple(c[at] for c in _slice_extremes(bounds[segments], bounds[segments + 1], rows))
+        high, low, interval = _slice_extremes(bounds[segments], bounds[segments + 1], rows)
+        whole = high[at], low[at], interval[at]
     part = _extremes(first_b, stop_b, rows)
     high_row, low_row, interval_us = (
         np.concatenate((w, p)) for w, p in zip(whole, part, strict=True)
