@@ -196,12 +196,14 @@ class WindowStore:
         cols["held"][positions] = False
         keys = self.keys(positions)
         codes: list[int] = cols["inst"][positions].tolist()
-        for pos, code, key in zip(positions.tolist(), codes, keys, strict=True):
-            index = self.tables[code].index
-            if index.get(key) == pos:
-                del index[key]
-        for code in set(codes):
-            self.tables[code].moved()
+        tables = {code: self.tables[code] for code in set(codes)}
+        indexes = [tables[code].index for code in codes]
+        for index, key, pos in zip(indexes, keys, positions.tolist(), strict=True):
+            found = index.pop(key, pos)
+            if found != pos:  # a newer window of the same key: kept
+                index[key] = found
+        for table in tables.values():
+            table.moved()
         self._dead += len(positions)
         if self._dead > max(len(self), 64):
             self._compact()
