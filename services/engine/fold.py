@@ -119,15 +119,16 @@ def _placed(
     """The slice [first row, stop row) of each window's rows in the batch, by binary search on
     one combined key, `code * span + time offset` (None where that key would overflow)."""
     obs_us = rows.obs_us
+    cut_us, end_us = cols["base_cut_us"][windows], cols["end_us"][windows]
+    if int(codes[-1]) == 0 and int(window_code.max()) == 0:  # one instrument: times are keys
+        return np.searchsorted(obs_us, cut_us, "right"), np.searchsorted(obs_us, end_us, "right")
     low_us, span_us = int(obs_us.min()), int(obs_us.max() - obs_us.min()) + 3
     if (max(int(codes[-1]), int(window_code.max())) + 1) * span_us >= 2**62:
         return None
     row_key = codes * span_us + (obs_us - low_us + 1)
     # times outside the batch's rows clip to just before or after them (same order)
-    cut_key = window_code * span_us + np.clip(
-        cols["base_cut_us"][windows] - low_us + 1, 0, span_us - 1
-    )
-    end_key = window_code * span_us + np.clip(cols["end_us"][windows] - low_us + 1, 0, span_us - 1)
+    cut_key = window_code * span_us + np.clip(cut_us - low_us + 1, 0, span_us - 1)
+    end_key = window_code * span_us + np.clip(end_us - low_us + 1, 0, span_us - 1)
     first_row = np.searchsorted(row_key, cut_key, side="right")
     stop_row = np.searchsorted(row_key, end_key, side="right")
     return first_row, stop_row

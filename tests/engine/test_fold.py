@@ -123,3 +123,24 @@ def test_retired_finals_holding_a_time_follow_the_list_as_it_grows_or_is_replace
     book.retired = [(100, 200, {})]  # replaced whole, e.g. by a snapshot's
     assert book.retired_holding(22).tolist() == []
     assert book.retired_holding(150).tolist() == [0]
+
+
+def test_a_batch_over_centuries_folds_each_instrument_alone() -> None:
+    far = 2**61  # `code * span` would overflow the combined key: one code at a time
+    rows: list[Row] = [(0, 5, 1.0, 0.0, 0), (0, 9, 3.0, 0.5, 0), (1, far, 2.0, 0.0, 0)]
+    rows += [(1, far + 4, 1.0, 0.5, 0)]
+    spans = [(6, 10), (far + 1, 10), (0, far + 10)]
+    store = WindowStore()
+    for code in range(2):
+        table = store.table(code)
+        for k, (cut, length) in enumerate(spans):
+            values = {"duration_us": 0, "at_open": False, "session": 0, "sessions_k": 1.0}
+            values |= {"anchor_us": cut, "base_cut_us": cut, "end_us": cut + length}
+            table.add([WindowMeta(f"a{k}", "h")], {n: [values[n]] for n in STATIC})
+    batch = _batch(rows)
+    fold_rows(store.cols, np.flatnonzero(store.cols["alive"]), batch.rows, batch.codes)
+    for code in range(2):
+        own = [r for r in rows if r[0] == code]
+        for pos, (cut, length) in zip(store.tables[code].positions().tolist(), spans, strict=True):
+            for name, value in _expected(own, cut, cut + length).items():
+                assert store.cols[name][pos] == value, (name, code, cut)
