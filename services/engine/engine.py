@@ -382,9 +382,5 @@ class ReactionEngine:
 
 
 def _static(opening: list[tuple[InstrumentBook, WindowSpans]]) -> dict[str, npt.NDArray[Any]]:
-    """The STATIC columns of the windows `opening` opens, in order (one calendar's spans
-    repeated, where every instrument has the same)."""
-    first = opening[0][1]
-    if all(spans is first for _, spans in opening):
-        return {name: np.tile(first.static[name], len(opening)) for name in STATIC}
+    """The STATIC columns of the windows `opening` opens, in order."""
     return {name: np.concatenate([spans.static[name] for _, spans in opening]) for name in STATIC}

@@ -95,6 +95,8 @@ _HORIZON = attrgetter("horizon")
 def _codes(interned: Interned, texts: list[str]) -> I64:
     """The codes of `texts` (which repeat a few strings) in `interned`."""
     distinct = list(dict.fromkeys(texts))
+    if len(distinct) == 1:  # the windows of one announcement
+        return np.full(len(texts), interned.code(distinct[0]), dtype=np.int64)
     code_of = dict(zip(distinct, interned.codes(distinct).tolist(), strict=True))
     return np.fromiter(map(code_of.__getitem__, texts), dtype=np.int64, count=len(texts))
 
@@ -289,8 +291,8 @@ class WindowTable:
 
     def adopt(self, added: range, metas: list[WindowMeta]) -> None:
         """Index windows of this instrument just added to the store at `added`."""
-        keys = zip(map(_ANNOUNCEMENT_ID, metas), map(_HORIZON, metas), strict=True)
-        self.index.update(zip(keys, added, strict=True))
+        for pos, meta in zip(added, metas, strict=True):
+            self.index[(meta.announcement_id, meta.horizon)] = pos
         self.moved()
 
     def retire(self, positions: Positions) -> None:
