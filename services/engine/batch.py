@@ -134,15 +134,21 @@ def session_ends(
     lexicographic maximum. `calendar_of` maps a code to its calendar in `calendars`
     (instruments share a few)."""
     codes, obs_us = batch.codes, batch.rows.obs_us
-    sessions = np.full(len(codes), -1, dtype=np.int64)
-    group = calendar_of[codes]
-    for g in np.unique(group).tolist():
-        at = np.flatnonzero(group == g)
-        sessions[at] = calendars[g].sessions_of(obs_us[at])
-    idx = np.flatnonzero(sessions >= 0)
-    if len(idx):
-        s, c = sessions[idx], codes[idx]
-        idx = idx[np.flatnonzero(np.append((s[1:] != s[:-1]) | (c[1:] != c[:-1]), True))]
+    if len(calendars) == 1:
+        sessions = calendars[0].sessions_of(obs_us)
+    else:
+        sessions = np.full(len(codes), -1, dtype=np.int64)
+        group = calendar_of[codes]
+        for g in np.unique(group).tolist():
+            at = np.flatnonzero(group == g)
+            sessions[at] = calendars[g].sessions_of(obs_us[at])
+    # an instrument's rows of one session are contiguous (its rows are in time order, and
+    # a time outside every session, -1, lies between two sessions): each run's last row
+    last = np.empty(len(codes), dtype=np.bool_)
+    last[-1:] = True
+    np.not_equal(sessions[1:], sessions[:-1], out=last[:-1])
+    last[:-1] |= codes[1:] != codes[:-1]
+    idx = np.flatnonzero(last & (sessions >= 0))
     return SessionEnds(codes[idx], sessions[idx], obs_us[idx], batch.rows.close[idx])
 
 

@@ -17,6 +17,9 @@ from services.engine.windows import WindowTable
 from services.events import Signal
 
 I64 = npt.NDArray[np.int64]
+_NO_TIMES = np.empty(0, dtype=np.int64)
+_NO_END = -(2**63)
+_NONE_HELD = np.empty(0, dtype=np.intp)
 WindowKey = tuple[str, str]
 """(announcement_id, horizon): a window of one instrument."""
 
@@ -36,8 +39,9 @@ class InstrumentBook:
     """Final returns of retired windows of a benchmark, for its dependents' abnormal returns."""
     pending: dict[WindowKey, Signal] = field(default_factory=dict)
     """Restored revisions of windows that have not opened yet."""
-    _retired_spans: tuple[list[Any], int, I64, I64] | None = None
-    """(`retired` and its length when read, its anchors, its ends) as arrays."""
+    _retired_spans: tuple[list[Any], int, I64, I64, int] | None = None
+    """(`retired` and its length when read, its anchors and its ends as arrays, the latest
+    end)."""
 
     @classmethod
     def empty(
@@ -64,13 +68,27 @@ class InstrumentBook:
 
     def retired_holding(self, t_us: int) -> npt.NDArray[np.intp]:
         """Positions in `retired` of the finals whose window holds `t_us`, in order (`retired`
-        only grows, or is replaced whole, and a correction keeps a final's span)."""
+        only grows, or is replaced whole, and a correction keeps a final's span): its spans
+        are kept as arrays, extended by the finals retired since the last call, with their
+        latest end (a time after it, the usual new anchor, is held by none)."""
         retired = self.retired
         spans = self._retired_spans
-        if spans is None or spans[0] is not retired or spans[1] != len(retired):
-            starts = np.fromiter((r[0] for r in retired), dtype=np.int64, count=len(retired))
-            ends = np.fromiter((r[1] for r in retired), dtype=np.int64, count=len(retired))
-            spans = self._retired_spans = (retired, len(retired), starts, ends)
+        if spans is None or spans[0] is not retired or spans[1] > len(retired):
+            spans = (retired, 0, _NO_TIMES, _NO_TIMES, _NO_END)
+        if spans[1] < len(retired):
+            new = retired[spans[1] :]
+            starts = np.fromiter((r[0] for r in new), dtype=np.int64, count=len(new))
+            ends = np.fromiter((r[1] for r in new), dtype=np.int64, count=len(new))
+            spans = (
+                retired,
+                len(retired),
+                np.concatenate((spans[2], starts)),
+                np.concatenate((spans[3], ends)),
+                max(spans[4], int(ends.max())),
+            )
+            self._retired_spans = spans
+        if t_us > spans[4]:
+            return _NONE_HELD
         return np.flatnonzero((spans[2] <= t_us) & (t_us <= spans[3]))
 
     def emptied(self) -> InstrumentBook:

@@ -258,21 +258,22 @@ class ReactionEngine:
             chosen[spans.anchor_us][book.windows.code] = True
         for anchor_us, codes in chosen.items():
             self._store.add_anchor(codes, anchor_us)
-        metas: list[list[WindowMeta]] = []
+        metas: list[WindowMeta] = []
         for book, spans in opening:
             book.windows.anchors.add(spans.anchor_us, ann.id)
-            corrections.extend(self._correct_retired(book, spans.anchor_us, ann.id))
-            metas.append([WindowMeta(ann.id, h) for h in spans.horizons])
+            if book.retired:
+                corrections.extend(self._correct_retired(book, spans.anchor_us, ann.id))
+            metas += [WindowMeta(ann.id, h) for h in spans.horizons]
+        counts = [len(spans.horizons) for _, spans in opening]
         added = self._store.add(
-            np.repeat([b.windows.code for b, _ in opening], [len(m) for m in metas]),
-            [m for book_metas in metas for m in book_metas],
-            {name: np.concatenate([spans.static[name] for _, spans in opening]) for name in STATIC},
+            np.repeat([b.windows.code for b, _ in opening], counts), metas, _static(opening)
         )
         self._stats.windows_opened += len(added)
         start = added.start
-        for (book, _), book_metas in zip(opening, metas, strict=True):
-            self._adopt(book, range(start, start + len(book_metas)), book_metas)
-            start += len(book_metas)
+        for (book, _), count in zip(opening, counts, strict=True):
+            at = start - added.start
+            self._adopt(book, range(start, start + count), metas[at : at + count])
+            start += count
         # a late announcement's windows are computed at once from the history kept so far,
         # of all its instruments in one pass
         windows = np.arange(added.start, added.stop, dtype=np.intp)
@@ -378,3 +379,8 @@ class ReactionEngine:
                 chosen[book.windows.code] = True
                 until_us[book.windows.code] = next_open
         return self._reviser.evaluate(chosen, until_us)
+
+
+def _static(opening: list[tuple[InstrumentBook, WindowSpans]]) -> dict[str, npt.NDArray[Any]]:
+    """The STATIC columns of the windows `opening` opens, in order."""
+    return {name: np.concatenate([spans.static[name] for _, spans in opening]) for name in STATIC}

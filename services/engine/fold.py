@@ -5,8 +5,9 @@ cut, first/last in the window, the highest high and lowest low with their earlie
 out-of-order rows and duplicates give the same result as one sorted pass.
 
 Rows of several instruments come sorted by (instrument code, observation time); each window
-finds its rows by binary search on one combined key, `code * span + time offset`, so the
-windows of every instrument in a batch are folded by the same few array operations.
+finds its rows by comparing its span with its instrument's first and last row, or where it
+begins or ends among them by binary search on one combined key, `code * span + time offset`,
+so the windows of every instrument in a batch are folded by the same few array operations.
 """
 
 from __future__ import annotations
@@ -30,42 +31,61 @@ _SCANNED_PER_WINDOW = 16
 
 def fold_rows(cols: Columns, windows: Positions, rows: Rows, codes: I64 | None = None) -> None:
     """Fold `rows` (sorted and de-duplicated per instrument; `codes` their instruments, sorted,
-    or None for rows of one instrument) into the aggregates of `windows`."""
+    or None for rows of one instrument) into the aggregates of `windows`.
+
+    Most windows are placed by comparing their cut and end with their instrument's first and
+    last row in the batch: one waiting for its anchor (every row at or before its cut) only
+    takes the last row as its base; one that began before the rows and ends after them holds
+    them all; one that ended before them takes nothing. Only the windows whose cut or end
+    falls among the rows are placed by binary search."""
     if len(rows) == 0 or len(windows) == 0:
         return
-    obs_us = rows.obs_us
     if codes is None:
-        row_key = obs_us
-        cut_key, end_key = cols["base_cut_us"][windows], cols["end_us"][windows]
-        segment_start = np.zeros(len(windows), dtype=np.intp)
+        codes = np.zeros(len(rows), dtype=np.int64)
+        window_code = np.zeros(len(windows), dtype=np.int64)
     else:
-        low_us, span_us = int(obs_us.min()), int(obs_us.max() - obs_us.min()) + 3
-        if (int(codes[-1]) + 1) * span_us >= 2**62:  # a batch over centuries: one code at a time
-            _fold_each_code(cols, windows, rows, codes)
-            return
         window_code = cols["inst"][windows]
-        row_key = codes * span_us + (obs_us - low_us + 1)
-        # times outside the batch's rows clip to just before or after them (same order)
-        cut_key = window_code * span_us + np.clip(
-            cols["base_cut_us"][windows] - low_us + 1, 0, span_us - 1
-        )
-        end_key = window_code * span_us + np.clip(
-            cols["end_us"][windows] - low_us + 1, 0, span_us - 1
-        )
-        segment_start = np.searchsorted(row_key, window_code * span_us, side="left")
-    # each window's rows are the slice [first_row, stop_row) of the sorted batch
-    first_row = np.searchsorted(row_key, cut_key, side="right")
-    stop_row = np.searchsorted(row_key, end_key, side="right")
+    obs_us = rows.obs_us
+    # each code's first row (and the end): its rows are [bounds[code], bounds[code + 1])
+    bounds = np.searchsorted(codes, np.arange(max(int(codes[-1]), int(window_code.max())) + 2))
+    seg_start, seg_stop = bounds[window_code], bounds[window_code + 1]
+    first_us = obs_us[np.minimum(bounds[:-1], len(rows) - 1)][window_code]
+    last_us = obs_us[np.maximum(bounds[1:] - 1, 0)][window_code]
+    cut_us, end_us = cols["base_cut_us"][windows], cols["end_us"][windows]
+    has_rows = seg_stop > seg_start
+    is_waiting = has_rows & (cut_us >= last_us)
+    early = has_rows & (cut_us < first_us)
+    is_covering = early & (end_us >= last_us)
+    ended = early & (end_us < first_us)
+    boundary = first_b = stop_b = np.flatnonzero(has_rows & ~is_waiting & ~is_covering & ~ended)
+    if len(boundary):
+        placed = _placed(cols, windows[boundary], window_code[boundary], rows, codes)
+        if placed is None:  # a batch over centuries: one code at a time
+            _fold_each_code(cols, windows[boundary], rows, codes)
+            boundary = first_b = stop_b = boundary[:0]
+        else:
+            first_b, stop_b = placed
 
     # base: the last row of its instrument at or before the cut (the maximum: rows are sorted)
-    has_base = first_row > segment_start
-    if has_base.any():
-        _take_later(cols, "base_us", "base_price", windows[has_base], first_row[has_base] - 1, rows)
+    has_base = first_b > seg_start[boundary]
+    waiting = np.flatnonzero(is_waiting)
+    _take_later(
+        cols,
+        "base_us",
+        "base_price",
+        np.concatenate((windows[waiting], windows[boundary[has_base]])),
+        np.concatenate((seg_stop[waiting] - 1, first_b[has_base] - 1)),
+        rows,
+    )
 
-    inside = stop_row > first_row
-    if not inside.any():
+    inside = stop_b > first_b
+    covering = np.flatnonzero(is_covering)
+    if not len(covering) and not inside.any():
         return
-    windows, first_row, stop_row = windows[inside], first_row[inside], stop_row[inside]
+    boundary, first_b, stop_b = boundary[inside], first_b[inside], stop_b[inside]
+    first_row = np.concatenate((seg_start[covering], first_b))
+    stop_row = np.concatenate((seg_stop[covering], stop_b))
+    windows = np.concatenate((windows[covering], windows[boundary]))
     cols["n_obs"][windows] += stop_row - first_row
     # earliest first row (ties: the lower close), and its open for the gap
     cur_us, cur_close = cols["first_us"][windows], cols["first_close"][windows]
@@ -77,7 +97,41 @@ def fold_rows(cols: Columns, windows: Positions, rows: Rows, codes: I64 | None =
     cols["first_open"][changed] = rows.open[rows_in]
     cols["dirty"][changed] = True
     _take_later(cols, "last_us", "last_close", windows, stop_row - 1, rows)
-    _fold_extremes(cols, windows, first_row, stop_row, rows)
+    # the extremes of a covering window are its instrument's, found once per instrument
+    whole = _extremes(first_b[:0], stop_b[:0], rows)
+    if len(covering):
+        segments = np.flatnonzero(bounds[1:] > bounds[:-1])
+        slot = np.zeros(len(bounds), dtype=np.intp)
+        slot[segments] = np.arange(len(segments))
+        at = slot[window_code[covering]]
+        high, low, interval = _slice_extremes(bounds[segments], bounds[segments + 1], rows)
+        whole = high[at], low[at], interval[at]
+    part = _extremes(first_b, stop_b, rows)
+    high_row, low_row, interval_us = (
+        np.concatenate((w, p)) for w, p in zip(whole, part, strict=True)
+    )
+    _fold_extremes(cols, windows, high_row, low_row, interval_us, rows)
+
+
+def _placed(
+    cols: Columns, windows: Positions, window_code: I64, rows: Rows, codes: I64
+) -> tuple[I64, I64] | None:
+    """The slice [first row, stop row) of each window's rows in the batch, by binary search on
+    one combined key, `code * span + time offset` (None where that key would overflow)."""
+    obs_us = rows.obs_us
+    cut_us, end_us = cols["base_cut_us"][windows], cols["end_us"][windows]
+    if int(codes[-1]) == 0 and int(window_code.max()) == 0:  # one instrument: times are keys
+        return np.searchsorted(obs_us, cut_us, "right"), np.searchsorted(obs_us, end_us, "right")
+    low_us, span_us = int(obs_us.min()), int(obs_us.max() - obs_us.min()) + 3
+    if (max(int(codes[-1]), int(window_code.max())) + 1) * span_us >= 2**62:
+        return None
+    row_key = codes * span_us + (obs_us - low_us + 1)
+    # times outside the batch's rows clip to just before or after them (same order)
+    cut_key = window_code * span_us + np.clip(cut_us - low_us + 1, 0, span_us - 1)
+    end_key = window_code * span_us + np.clip(end_us - low_us + 1, 0, span_us - 1)
+    first_row = np.searchsorted(row_key, cut_key, side="right")
+    stop_row = np.searchsorted(row_key, end_key, side="right")
+    return first_row, stop_row
 
 
 def _fold_each_code(cols: Columns, windows: Positions, rows: Rows, codes: I64) -> None:
@@ -103,24 +157,33 @@ def _take_later(
     cols["dirty"][changed] = True
 
 
-def _fold_extremes(
-    cols: Columns, windows: Positions, first_row: Positions, stop_row: Positions, rows: Rows
-) -> None:
-    """Highest high and lowest low (earliest on ties) and the coarsest bar of each slice."""
-    obs_us = rows.obs_us
+def _extremes(first_row: Positions, stop_row: Positions, rows: Rows) -> tuple[I64, I64, I64]:
+    """`_slice_extremes` of each window's slice [first, stop) (non-empty)."""
+    if not len(first_row):
+        return first_row, first_row, first_row
     if int((stop_row - first_row).max()) <= _SCANNED_PER_WINDOW:
         # a few rows per window (many instruments in the batch): each window's slice is
         # scanned, cheaper than sorting the windows to find the distinct slices
-        high_row, low_row, interval_us = _slice_extremes(first_row, stop_row, rows)
-    else:
-        # windows share few distinct slices, so each distinct [first, stop) is scanned once
-        n_rows = len(obs_us) + 1
-        slices, slice_of = np.unique(first_row * n_rows + stop_row, return_inverse=True)
-        start, stop = np.divmod(slices, n_rows)
-        high_row, low_row, interval_us = (
-            column[slice_of] for column in _slice_extremes(start, stop, rows)
-        )
+        return _slice_extremes(first_row, stop_row, rows)
+    # windows share few distinct slices, so each distinct [first, stop) is scanned once
+    n_rows = len(rows) + 1
+    slices, slice_of = np.unique(first_row * n_rows + stop_row, return_inverse=True)
+    start, stop = np.divmod(slices, n_rows)
+    high_row, low_row, interval_us = _slice_extremes(start, stop, rows)
+    return high_row[slice_of], low_row[slice_of], interval_us[slice_of]
 
+
+def _fold_extremes(
+    cols: Columns,
+    windows: Positions,
+    high_row: I64,
+    low_row: I64,
+    interval_us: I64,
+    rows: Rows,
+) -> None:
+    """Highest high and lowest low (earliest on ties) and the coarsest bar of each window,
+    from the rows of its slice's extremes."""
+    obs_us = rows.obs_us
     new, new_us = rows.high[high_row], obs_us[high_row]
     cur, cur_us = cols["high"][windows], cols["high_us"][windows]
     better = (new > cur) | ((new == cur) & (new_us < cur_us))

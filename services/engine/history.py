@@ -220,7 +220,9 @@ class PriceStore:
 
 
 _FIELDS = ("obs_us", "open", "high", "low", "close", "interval_us")
-_MERGED = 8
+_MERGED = 32
+"""Chunks of one level merged into one of the next: each row is copied once per level, and a
+read (which copies every row anyway) finds at most this many chunks per level."""
 _SETTLED = 1 << 20
 
 

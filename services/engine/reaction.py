@@ -47,7 +47,8 @@ def reaction_columns(
     fall = _pct(cols["low"][idx], base)
     peak = np.where(np.abs(rise) >= np.abs(fall), cols["high_us"][idx], cols["low_us"][idx])
     gap = np.where(cols["at_open"][idx], _pct(cols["first_open"][idx], base), np.nan)
-    k = covered_sessions(cols["sessions_k"][idx], cols["max_interval_us"][idx])
+    max_interval_us = cols["max_interval_us"][idx]
+    k = covered_sessions(cols["sessions_k"][idx], max_interval_us)
     expected = k * baseline_mean_pct
     spread = np.sqrt(k) * baseline_std_pct
     known = spread > 0  # False where there is no baseline (NaN)
@@ -63,7 +64,6 @@ def reaction_columns(
             abnormal = np.where(benchmarked, over_benchmark, abnormal)
     direction = np.where(ret <= -config.flat_threshold_pct, _DOWN, _FLAT)
     direction[ret >= config.flat_threshold_pct] = _UP
-    max_interval_us = cols["max_interval_us"][idx]
     granularity = np.where(
         max_interval_us >= DAY_US, _DAILY, np.where(max_interval_us > 0, _MINUTE, _TICK)
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from services.engine.types import Clock
 from services.engine.windows import WindowMeta, WindowStore
 
 _US = 1_000_000
+_LAST_SENT = attrgetter("last_sent")
 Positions = npt.NDArray[np.intp]
 
 
@@ -217,9 +219,12 @@ class Reviser:
             return
         store = self._store
         columns = (cols[name][done].tolist() for name in ("inst", "anchor_us", "end_us"))
-        for code, anchor_us, end_us, meta in zip(*columns, store.meta[done].tolist(), strict=True):
-            if meta.last_sent is not None:
-                self._books[self._symbols[code]].retired.append((anchor_us, end_us, meta.last_sent))
+        books, symbols = self._books, self._symbols
+        for code, anchor_us, end_us, sent in zip(
+            *columns, map(_LAST_SENT, store.meta[done].tolist()), strict=True
+        ):
+            if sent is not None:
+                books[symbols[code]].retired.append((anchor_us, end_us, sent))
         benchmarks = done[self._is_benchmark[cols["inst"][done]]]
         if len(benchmarks):
             # `pct` of each window's final close over its base, as one array operation

@@ -202,9 +202,9 @@ def known_prices(prices: pl.DataFrame, symbols: Sequence[str]) -> KnownPrices:
     if missing:
         raise PriceFrameError(f"price frame lacks columns {missing}")
     code = _enum_codes(prices["instrument"], _enum(tuple(symbols)), len(symbols))
-    ts = prices["ts"].dt.epoch("us")  # an instant, whatever the zone
+    ts = _epoch_us(prices["ts"])
     price = prices["price"].to_numpy()
-    o, h, lo, c = (_coalesce(prices[name].to_numpy(), price) for name in _OHLC)
+    o, h, lo, c = (_coalesce(prices[name], price) for name in _OHLC)
     ok = (c > 0) & ~(np.isnan(o) | np.isnan(h) | np.isnan(lo))
     if prices["instrument"].null_count():
         ok &= prices["instrument"].is_not_null().to_numpy()
@@ -235,8 +235,19 @@ def _enum_codes(values: pl.Series, categories: pl.Enum, missing: int) -> npt.NDA
     return codes.to_numpy().astype(np.intp)
 
 
-def _coalesce(value: F64, fallback: F64) -> F64:
-    """`value`, or `fallback` where it is missing (null arrives from polars as NaN)."""
+def _epoch_us(ts: pl.Series) -> pl.Series:
+    """µs since the epoch (an instant, whatever the zone): a datetime in µs is that number
+    already (a cast, not an expression's fixed cost)."""
+    if isinstance(ts.dtype, pl.Datetime) and ts.dtype.time_unit == "us":
+        return ts.cast(pl.Int64)
+    return ts.dt.epoch("us")
+
+
+def _coalesce(values: pl.Series, fallback: F64) -> F64:
+    """`values`, or `fallback` where one is missing (null arrives from polars as NaN)."""
+    if values.null_count() == len(values):
+        return fallback  # the usual tick: no bar fields
+    value = values.to_numpy()
     out: F64 = np.where(np.isnan(value), fallback, value)
     return out
 

@@ -12,6 +12,7 @@ the live ones, so neither opening nor retiring a window copies or re-indexes the
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -87,6 +88,19 @@ class WindowMeta:
         self.confounders: ConfounderCache | None = None
 
 
+_ANNOUNCEMENT_ID = attrgetter("announcement_id")
+_HORIZON = attrgetter("horizon")
+
+
+def _codes(interned: Interned, texts: list[str]) -> I64:
+    """The codes of `texts` (which repeat a few strings) in `interned`."""
+    distinct = list(dict.fromkeys(texts))
+    if len(distinct) == 1:  # the windows of one announcement
+        return np.full(len(texts), interned.code(distinct[0]), dtype=np.int64)
+    code_of = dict(zip(distinct, interned.codes(distinct).tolist(), strict=True))
+    return np.fromiter(map(code_of.__getitem__, texts), dtype=np.int64, count=len(texts))
+
+
 class WindowStore:
     """The windows of every instrument, one row each; rows of an instrument are not contiguous.
 
@@ -141,9 +155,12 @@ class WindowStore:
         self._storage["inst"][start:size] = code
         self._metas[start:size] = metas
         # codes into this store's strings (a snapshot's mean nothing here)
-        codes = self.announcement_ids.codes(m.announcement_id for m in metas)
-        self._storage["announcement_code"][start:size] = codes
-        self._storage["horizon_code"][start:size] = self.horizons.codes(m.horizon for m in metas)
+        self._storage["announcement_code"][start:size] = _codes(
+            self.announcement_ids, list(map(_ANNOUNCEMENT_ID, metas))
+        )
+        self._storage["horizon_code"][start:size] = _codes(
+            self.horizons, list(map(_HORIZON, metas))
+        )
         self._view(size)
         return range(start, size)
 
@@ -181,12 +198,14 @@ class WindowStore:
         cols["held"][positions] = False
         keys = self.keys(positions)
         codes: list[int] = cols["inst"][positions].tolist()
-        for pos, code, key in zip(positions.tolist(), codes, keys, strict=True):
-            index = self.tables[code].index
-            if index.get(key) == pos:
-                del index[key]
-        for code in set(codes):
-            self.tables[code].moved()
+        tables = {code: self.tables[code] for code in set(codes)}
+        indexes = [tables[code].index for code in codes]
+        for index, key, pos in zip(indexes, keys, positions.tolist(), strict=True):
+            found = index.pop(key, pos)
+            if found != pos:  # a newer window of the same key: kept
+                index[key] = found
+        for table in tables.values():
+            table.moved()
         self._dead += len(positions)
         if self._dead > max(len(self), 64):
             self._compact()
