@@ -1,6 +1,7 @@
 """Prometheus instruments of the live path: what the engine emitted, how fast, and the latest
-reaction per instrument and horizon. Observed once per batch, never per price event; latency
-once per revision, from its inputs' arrival in Kafka."""
+reaction per instrument and horizon. Published batches are counted together (at least once a
+second, and at every scrape), never per price event; latency once per revision, from its
+inputs' arrival in Kafka, with its own batch's acknowledgement."""
 
 from __future__ import annotations
 
