@@ -34,6 +34,7 @@ import polars as pl
 from services.engine.confounders import ConfounderCache
 from services.engine.names import Coded
 from services.engine.reaction import LABELS
+from services.frames import from_us
 
 I64 = npt.NDArray[np.int64]
 TIMES = ("anchor_at", "base_at", "last_at", "peak_at")
@@ -121,7 +122,12 @@ def encoded(parts: list[RevisionColumns]) -> list[bytes]:
         return []
     confounders = list(map(_JSON, chain.from_iterable(p.confounders for p in parts)))
     tails, tail = _tails(parts)
-    if sum(map(len, confounders)) <= _SHORT_BYTES * len(confounders):
+    n = len(confounders)
+    if sum(map(len, confounders)) <= _SHORT_BYTES * n:
+        if confounders.count(confounders[0]) == n and (tail == tail[0]).all():
+            # one text after the verdict for all (one announcement, or none in the windows)
+            end = pl.Series([confounders[0] + tails[tail[0]]], dtype=pl.Binary).cast(pl.String)
+            return _written(parts, {"end": end.new_from_index(0, n)})
         after = {
             "confounders": _distinct(confounders),
             "tail": pl.Series(tails, dtype=pl.Binary).cast(pl.String)[tail],
@@ -159,7 +165,7 @@ def _written(parts: list[RevisionColumns], after: dict[str, pl.Series]) -> list[
             "flags": 2 * _concat(parts, "final") + _concat(parts, "corrected"),
             "start": starts,
             **{
-                name: _finite(body[name]) if kind == "float" else body[name]
+                name: _column(body[name], kind, written_as)
                 for (name, kind), written_as in zip(_BODY, kinds, strict=True)
                 if written_as != _NULL
             },
@@ -172,19 +178,33 @@ def _written(parts: list[RevisionColumns], after: dict[str, pl.Series]) -> list[
     return written
 
 
-_NULL, _FINITE, _MIXED = "null", "finite", "mixed"
-"""A float column's values: all null (not finite), all finite, or some of each."""
+_NULL, _FINITE, _MIXED, _SAME = "null", "finite", "mixed", "same"
+"""A float column's values: all null (not finite), all finite, or some of each; or one value
+for all (a time column too), its text written once."""
 _WHOLE, _FRACTION = "whole", "fraction"
 """A time column's values: all whole seconds, none (or else `_MIXED`)."""
 
 
 def _kind(values: npt.NDArray[Any], kind: str) -> str:
     """What the values of one column of a batch are, which says how to write them."""
+    bits = np.asarray(values, dtype=np.float64 if kind == "float" else np.int64).view(np.int64)
+    if (bits == bits[0]).all():  # equal bits: -0.0 and 0.0 are written apart
+        return _SAME
     if kind == "time":
         whole = values % 1_000_000 == 0
         return _WHOLE if whole.all() else _MIXED if whole.any() else _FRACTION
     finite = np.isfinite(values)
     return _FINITE if finite.all() else _MIXED if finite.any() else _NULL
+
+
+def _column(values: npt.NDArray[Any], kind: str, written_as: str) -> npt.NDArray[Any] | pl.Series:
+    """A body column as the frame holds it: as is, NaN where a float is not finite, or where
+    all values are the same, the JSON of the one value repeated (no further work per row)."""
+    if written_as == _SAME:
+        one = values[0].item()
+        text = orjson.dumps(from_us(one) if kind == "time" else one, option=orjson.OPT_UTC_Z)
+        return pl.Series([text], dtype=pl.Binary).cast(pl.String).new_from_index(0, len(values))
+    return _finite(values) if kind == "float" else values
 
 
 def _distinct(values: list[bytes]) -> pl.Series:
@@ -270,6 +290,8 @@ def _fields(
         value = pl.col(name) if rows is None else pl.col(name).filter(rows)
         if kind == _NULL:
             pieces.append("null")
+        elif kind == _SAME:  # the one value's JSON
+            pieces.append(value)
         elif kind == _FINITE:  # the shortest text that reads back as the same float
             pieces.append(value.cast(pl.String))
         elif kind == _WHOLE:
