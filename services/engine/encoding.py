@@ -187,14 +187,18 @@ _WHOLE, _FRACTION = "whole", "fraction"
 
 def _kind(values: npt.NDArray[Any], kind: str) -> str:
     """What the values of one column of a batch are, which says how to write them."""
-    bits = np.asarray(values, dtype=np.float64 if kind == "float" else np.int64).view(np.int64)
-    if (bits == bits[0]).all():  # equal bits: -0.0 and 0.0 are written apart
-        return _SAME
     if kind == "time":
+        if (values == values[0]).all():
+            return _SAME
         whole = values % 1_000_000 == 0
         return _WHOLE if whole.all() else _MIXED if whole.any() else _FRACTION
     finite = np.isfinite(values)
-    return _FINITE if finite.all() else _MIXED if finite.any() else _NULL
+    if not finite.any():
+        return _NULL
+    bits = np.asarray(values, dtype=np.float64).view(np.int64)
+    if (bits == bits[0]).all():  # equal bits: -0.0 and 0.0 are written apart
+        return _SAME
+    return _FINITE if finite.all() else _MIXED
 
 
 def _column(values: npt.NDArray[Any], kind: str, written_as: str) -> npt.NDArray[Any] | pl.Series:
@@ -344,8 +348,17 @@ def _escaped(columns: Iterable[Coded]) -> pl.Series:
     columns = list(columns)
     interned = columns[0].interned
     if all(c.interned is interned for c in columns):  # the engine's revisions: one gather
-        return interned.escaped()[np.concatenate([c.codes for c in columns])]
+        codes = _concat_codes(columns)
+        if (codes == codes[0]).all():  # e.g. one announcement's
+            return interned.escaped()[int(codes[0]) : int(codes[0]) + 1].new_from_index(
+                0, len(codes)
+            )
+        return interned.escaped()[codes]
     return pl.concat([c.escaped() for c in columns], rechunk=True)
+
+
+def _concat_codes(columns: list[Coded]) -> I64:
+    return columns[0].codes if len(columns) == 1 else np.concatenate([c.codes for c in columns])
 
 
 def _time(us: pl.Expr, layout: str) -> pl.Expr:
