@@ -7,8 +7,10 @@ back the same (what orjson writes), NaN and infinities as null (as orjson writes
 ISO 8601 with `Z` and microseconds only where there are some. How a column is written follows
 what the batch holds: a column with no finite value is the constant `null`, one with only
 finite values or only whole seconds needs no fix-up. The values an announcement's horizons
-share on an instrument are written once per run of adjacent revisions that agree on them;
-strings (ids, horizons) are escaped once, when first seen (names.py); fields with few values
+share on an instrument are written once per run of adjacent revisions that agree on them, and
+a column with one value in the batch (an announcement's anchor) as one text; strings (ids,
+horizons) are escaped once, when first seen (names.py), and where windows are few, a window's
+names are written once for all its revisions (identities.py); fields with few values
 (the flags, `significant` with `direction`, and what follows the confounders) are picked from
 texts written once. The confounders' JSON is the one the window cached when they last changed:
 where it is short, polars writes each revision whole; where it is long (most of the bytes), the
@@ -32,6 +34,7 @@ import orjson
 import polars as pl
 
 from services.engine.confounders import ConfounderCache
+from services.engine.identities import window_texts
 from services.engine.names import Coded
 from services.engine.reaction import LABELS
 from services.frames import from_us
@@ -156,11 +159,23 @@ def _written(parts: list[RevisionColumns], after: dict[str, pl.Series]) -> list[
     body = {name: _concat(parts, name) for name, _ in _BODY}
     starts = _run_starts(body)
     kinds = tuple(_kind(body[name], kind) for name, kind in _BODY)
-    frame = pl.DataFrame(
-        {
+    named = window_texts(
+        [p.announcement_ids for p in parts],
+        [p.instruments for p in parts],
+        [p.horizons for p in parts],
+    )
+    names = (
+        {"prefix": named[0], "middle": named[1]}
+        if named is not None
+        else {
             "instrument": _escaped(p.instruments for p in parts),
             "aid": _escaped(p.announcement_ids for p in parts),
             "horizon": _escaped(p.horizons for p in parts),
+        }
+    )
+    frame = pl.DataFrame(
+        {
+            **names,
             "revision": _concat(parts, "revision"),
             "flags": 2 * _concat(parts, "final") + _concat(parts, "corrected"),
             "start": starts,
@@ -173,7 +188,7 @@ def _written(parts: list[RevisionColumns], after: dict[str, pl.Series]) -> list[
             **after,
         }
     )
-    line = _line(tuple(after), kinds, bool(starts.all()))
+    line = _line(tuple(after), kinds, bool(starts.all()), named is not None)
     written: list[bytes] = frame.select(line).to_series().to_list()
     return written
 
@@ -232,14 +247,35 @@ def _tails(parts: list[RevisionColumns]) -> tuple[list[bytes], I64]:
 
 
 @lru_cache(maxsize=256)
-def _line(after: tuple[str, ...], kinds: tuple[str, ...], distinct: bool) -> pl.Expr:
+def _line(after: tuple[str, ...], kinds: tuple[str, ...], distinct: bool, named: bool) -> pl.Expr:
     """A revision's JSON up to its confounders' value, then the columns `after`, as bytes, from
     the columns `_written` makes, its `_BODY` fields of the `kinds` `_kind` says (built once
     for each: the same for most batches); the shared fields are written for the first
     revision of each run and repeated along it unless each is `distinct`."""
-    aid, inside, horizon = pl.col("aid"), pl.col("instrument"), pl.col("horizon")
     revision = pl.col("revision").cast(pl.String)
-    pieces: list[pl.Expr | str] = [
+    pieces: list[pl.Expr | str] = (
+        ['{"signal_id":"', pl.col("prefix"), revision, pl.col("middle"), revision]
+        if named
+        else _identity(revision)
+    )
+    pieces.append(pl.lit(_FLAGS).gather(pl.col("flags")))
+    shared = len(_SHARED)
+    if distinct:
+        pieces += _fields(_BODY[:shared], kinds[:shared])
+    else:
+        start = pl.col("start")
+        firsts = _joined(_fields(_BODY[:shared], kinds[:shared], start))
+        pieces.append(firsts.gather(start.cum_sum() - 1))
+    pieces += _fields(_BODY[shared:], kinds[shared:])
+    pieces.append(pl.lit(_VERDICT).gather(pl.col("verdict")))
+    pieces += [pl.col(name) for name in after]
+    return _joined(pieces).cast(pl.Binary)
+
+
+def _identity(revision: pl.Expr) -> list[pl.Expr | str]:
+    """The fields from `signal_id` to `revision` from the names' columns."""
+    aid, inside, horizon = pl.col("aid"), pl.col("instrument"), pl.col("horizon")
+    return [
         '{"signal_id":"',
         aid,
         "|",
@@ -256,19 +292,7 @@ def _line(after: tuple[str, ...], kinds: tuple[str, ...], distinct: bool) -> pl.
         horizon,
         '","revision":',
         revision,
-        pl.lit(_FLAGS).gather(pl.col("flags")),
     ]
-    shared = len(_SHARED)
-    if distinct:
-        pieces += _fields(_BODY[:shared], kinds[:shared])
-    else:
-        start = pl.col("start")
-        firsts = _joined(_fields(_BODY[:shared], kinds[:shared], start))
-        pieces.append(firsts.gather(start.cum_sum() - 1))
-    pieces += _fields(_BODY[shared:], kinds[shared:])
-    pieces.append(pl.lit(_VERDICT).gather(pl.col("verdict")))
-    pieces += [pl.col(name) for name in after]
-    return _joined(pieces).cast(pl.Binary)
 
 
 def _joined(pieces: list[pl.Expr | str]) -> pl.Expr:
