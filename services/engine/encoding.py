@@ -123,26 +123,30 @@ def encoded(parts: list[RevisionColumns]) -> list[bytes]:
     parts = [p for p in parts if len(p)]
     if not parts:
         return []
-    confounders = list(map(_JSON, chain.from_iterable(p.confounders for p in parts)))
+    caches = list(chain.from_iterable(p.confounders for p in parts))
     tails, tail = _tails(parts)
-    n = len(confounders)
-    if sum(map(len, confounders)) <= _SHORT_BYTES * n:
-        if confounders.count(confounders[0]) == n and (tail == tail[0]).all():
+    n = len(caches)
+    sample = caches[:: max(1, n // _SAMPLE)]  # either way writes the same bytes
+    if sum(len(c.json) for c in sample) <= _SHORT_BYTES * len(sample):
+        distinct, codes = _distinct(caches)
+        if distinct.count(distinct[0]) == len(distinct) and (tail == tail[0]).all():
             # one text after the verdict for all (one announcement, or none in the windows)
-            end = pl.Series([confounders[0] + tails[tail[0]]], dtype=pl.Binary).cast(pl.String)
+            end = pl.Series([distinct[0] + tails[tail[0]]], dtype=pl.Binary).cast(pl.String)
             return _written(parts, {"end": end.new_from_index(0, n)})
         after = {
-            "confounders": _distinct(confounders),
+            "confounders": pl.Series(distinct, dtype=pl.Binary).cast(pl.String)[codes],
             "tail": pl.Series(tails, dtype=pl.Binary).cast(pl.String)[tail],
         }
         return _written(parts, after)
     join = b"".join
+    confounders = map(_JSON, caches)
     ends = np.asarray(tails, dtype=np.object_)[tail].tolist()
     return [join(t) for t in zip(_written(parts, {}), confounders, ends, strict=True)]
 
 
-_SHORT_BYTES = 1024
-"""Confounders' JSON up to this long on average are copied into the revision by polars."""
+_SHORT_BYTES, _SAMPLE = 1024, 64
+"""Confounders' JSON up to this long on average (over about this many revisions of a batch)
+are copied into the revision by polars."""
 
 
 def ndjson(parts: list[RevisionColumns]) -> bytes:
@@ -226,12 +230,12 @@ def _column(values: npt.NDArray[Any], kind: str, written_as: str) -> npt.NDArray
     return _finite(values) if kind == "float" else values
 
 
-def _distinct(values: list[bytes]) -> pl.Series:
-    """`values` as a column, each distinct value copied once (revisions share their window's
-    confounders)."""
-    index = {value: code for code, value in enumerate(dict.fromkeys(values))}
-    codes = np.fromiter(map(index.__getitem__, values), dtype=np.int64, count=len(values))
-    return pl.Series(list(index), dtype=pl.Binary).cast(pl.String)[codes]
+def _distinct(caches: list[ConfounderCache]) -> tuple[list[bytes], I64]:
+    """The JSON of each distinct cache (revisions share their window's, and windows of one
+    instrument's announcements share theirs) and each revision's among them."""
+    ids = np.fromiter(map(id, caches), dtype=np.int64, count=len(caches))
+    _, first, codes = np.unique(ids, return_index=True, return_inverse=True)
+    return [caches[j].json for j in first.tolist()], codes
 
 
 def _tails(parts: list[RevisionColumns]) -> tuple[list[bytes], I64]:
