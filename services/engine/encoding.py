@@ -207,7 +207,7 @@ _WHOLE, _FRACTION = "whole", "fraction"
 def _kind(values: npt.NDArray[Any], kind: str) -> str:
     """What the values of one column of a batch are, which says how to write them."""
     if kind == "time":
-        if (values == values[0]).all():
+        if values[-1] == values[0] and (values == values[0]).all():
             return _SAME
         whole = values % 1_000_000 == 0
         return _WHOLE if whole.all() else _MIXED if whole.any() else _FRACTION
@@ -215,7 +215,7 @@ def _kind(values: npt.NDArray[Any], kind: str) -> str:
     if not finite.any():
         return _NULL
     bits = np.asarray(values, dtype=np.float64).view(np.int64)
-    if (bits == bits[0]).all():  # equal bits: -0.0 and 0.0 are written apart
+    if bits[-1] == bits[0] and (bits == bits[0]).all():  # -0.0 and 0.0 are written apart
         return _SAME
     return _FINITE if finite.all() else _MIXED
 
