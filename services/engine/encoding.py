@@ -35,7 +35,7 @@ import polars as pl
 
 from services.engine.confounders import ConfounderCache
 from services.engine.identities import window_texts
-from services.engine.names import Coded
+from services.engine.names import Coded, codes_of
 from services.engine.reaction import LABELS
 from services.frames import from_us
 
@@ -376,17 +376,13 @@ def _escaped(columns: Iterable[Coded]) -> pl.Series:
     columns = list(columns)
     interned = columns[0].interned
     if all(c.interned is interned for c in columns):  # the engine's revisions: one gather
-        codes = _concat_codes(columns)
+        codes = codes_of(columns)
         if (codes == codes[0]).all():  # e.g. one announcement's
             return interned.escaped()[int(codes[0]) : int(codes[0]) + 1].new_from_index(
                 0, len(codes)
             )
         return interned.escaped()[codes]
     return pl.concat([c.escaped() for c in columns], rechunk=True)
-
-
-def _concat_codes(columns: list[Coded]) -> I64:
-    return columns[0].codes if len(columns) == 1 else np.concatenate([c.codes for c in columns])
 
 
 def _time(us: pl.Expr, layout: str) -> pl.Expr:

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from services.engine.names import Coded, Interned
+from services.engine.names import Coded, Interned, codes_of
 
 I64 = npt.NDArray[np.int64]
 _BITS = 21
@@ -108,8 +108,4 @@ def window_texts(
         kept = names[0].windows = WindowTexts(*names)
     if kept.full:
         return None
-    return kept.texts(*(_codes(columns) for columns in (announcement_ids, instruments, horizons)))
-
-
-def _codes(columns: list[Coded]) -> I64:
-    return columns[0].codes if len(columns) == 1 else np.concatenate([c.codes for c in columns])
+    return kept.texts(*(codes_of(columns) for columns in (announcement_ids, instruments, horizons)))

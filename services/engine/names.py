@@ -85,3 +85,8 @@ class Coded:
     def escaped(self) -> pl.Series:
         """Each string's JSON text (without its quotes)."""
         return self.interned.escaped()[self.codes]
+
+
+def codes_of(columns: list[Coded]) -> I64:
+    """The codes of columns of one `Interned`, one after the other."""
+    return columns[0].codes if len(columns) == 1 else np.concatenate([c.codes for c in columns])
