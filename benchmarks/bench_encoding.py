@@ -10,7 +10,9 @@ the rounds (prints figures; never asserts on time).
 
 Batches of fewer than 256 revisions are written row by row (orjson), larger ones over columns;
 confounders' JSON longer than 1 KB on average is joined to the text around it rather than
-copied through polars: the cells and sizes cross both.
+copied through polars; a window's names are written once for all its revisions while an engine
+has sent from at most 8,192 windows (500 x 1), joined per revision past that (500 x 50,
+5 x 1,000): the cells and sizes cross each.
 """
 
 from __future__ import annotations

@@ -7,8 +7,10 @@ back the same (what orjson writes), NaN and infinities as null (as orjson writes
 ISO 8601 with `Z` and microseconds only where there are some. How a column is written follows
 what the batch holds: a column with no finite value is the constant `null`, one with only
 finite values or only whole seconds needs no fix-up. The values an announcement's horizons
-share on an instrument are written once per run of adjacent revisions that agree on them;
-strings (ids, horizons) are escaped once, when first seen (names.py); fields with few values
+share on an instrument are written once per run of adjacent revisions that agree on them, and
+a column with one value in the batch (an announcement's anchor) as one text; strings (ids,
+horizons) are escaped once, when first seen (names.py), and where windows are few, a window's
+names are written once for all its revisions (identities.py); fields with few values
 (the flags, `significant` with `direction`, and what follows the confounders) are picked from
 texts written once. The confounders' JSON is the one the window cached when they last changed:
 where it is short, polars writes each revision whole; where it is long (most of the bytes), the
@@ -32,8 +34,10 @@ import orjson
 import polars as pl
 
 from services.engine.confounders import ConfounderCache
-from services.engine.names import Coded
+from services.engine.identities import window_texts
+from services.engine.names import Coded, codes_of
 from services.engine.reaction import LABELS
+from services.frames import from_us
 
 I64 = npt.NDArray[np.int64]
 TIMES = ("anchor_at", "base_at", "last_at", "peak_at")
@@ -119,21 +123,30 @@ def encoded(parts: list[RevisionColumns]) -> list[bytes]:
     parts = [p for p in parts if len(p)]
     if not parts:
         return []
-    confounders = list(map(_JSON, chain.from_iterable(p.confounders for p in parts)))
+    caches = list(chain.from_iterable(p.confounders for p in parts))
     tails, tail = _tails(parts)
-    if sum(map(len, confounders)) <= _SHORT_BYTES * len(confounders):
+    n = len(caches)
+    sample = caches[:: max(1, n // _SAMPLE)]  # either way writes the same bytes
+    if sum(len(c.json) for c in sample) <= _SHORT_BYTES * len(sample):
+        distinct, codes = _distinct(caches)
+        if distinct.count(distinct[0]) == len(distinct) and (tail == tail[0]).all():
+            # one text after the verdict for all (one announcement, or none in the windows)
+            end = pl.Series([distinct[0] + tails[tail[0]]], dtype=pl.Binary).cast(pl.String)
+            return _written(parts, {"end": end.new_from_index(0, n)})
         after = {
-            "confounders": _distinct(confounders),
+            "confounders": pl.Series(distinct, dtype=pl.Binary).cast(pl.String)[codes],
             "tail": pl.Series(tails, dtype=pl.Binary).cast(pl.String)[tail],
         }
         return _written(parts, after)
     join = b"".join
+    confounders = map(_JSON, caches)
     ends = np.asarray(tails, dtype=np.object_)[tail].tolist()
     return [join(t) for t in zip(_written(parts, {}), confounders, ends, strict=True)]
 
 
-_SHORT_BYTES = 1024
-"""Confounders' JSON up to this long on average are copied into the revision by polars."""
+_SHORT_BYTES, _SAMPLE = 1024, 64
+"""Confounders' JSON up to this long on average (over about this many revisions of a batch)
+are copied into the revision by polars."""
 
 
 def ndjson(parts: list[RevisionColumns]) -> bytes:
@@ -150,16 +163,28 @@ def _written(parts: list[RevisionColumns], after: dict[str, pl.Series]) -> list[
     body = {name: _concat(parts, name) for name, _ in _BODY}
     starts = _run_starts(body)
     kinds = tuple(_kind(body[name], kind) for name, kind in _BODY)
-    frame = pl.DataFrame(
-        {
+    named = window_texts(
+        [p.announcement_ids for p in parts],
+        [p.instruments for p in parts],
+        [p.horizons for p in parts],
+    )
+    names = (
+        {"prefix": named[0], "middle": named[1]}
+        if named is not None
+        else {
             "instrument": _escaped(p.instruments for p in parts),
             "aid": _escaped(p.announcement_ids for p in parts),
             "horizon": _escaped(p.horizons for p in parts),
+        }
+    )
+    frame = pl.DataFrame(
+        {
+            **names,
             "revision": _concat(parts, "revision"),
             "flags": 2 * _concat(parts, "final") + _concat(parts, "corrected"),
             "start": starts,
             **{
-                name: _finite(body[name]) if kind == "float" else body[name]
+                name: _column(body[name], kind, written_as)
                 for (name, kind), written_as in zip(_BODY, kinds, strict=True)
                 if written_as != _NULL
             },
@@ -167,13 +192,14 @@ def _written(parts: list[RevisionColumns], after: dict[str, pl.Series]) -> list[
             **after,
         }
     )
-    line = _line(tuple(after), kinds, bool(starts.all()))
+    line = _line(tuple(after), kinds, bool(starts.all()), named is not None)
     written: list[bytes] = frame.select(line).to_series().to_list()
     return written
 
 
-_NULL, _FINITE, _MIXED = "null", "finite", "mixed"
-"""A float column's values: all null (not finite), all finite, or some of each."""
+_NULL, _FINITE, _MIXED, _SAME = "null", "finite", "mixed", "same"
+"""A float column's values: all null (not finite), all finite, or some of each; or one value
+for all (a time column too), its text written once."""
 _WHOLE, _FRACTION = "whole", "fraction"
 """A time column's values: all whole seconds, none (or else `_MIXED`)."""
 
@@ -181,18 +207,35 @@ _WHOLE, _FRACTION = "whole", "fraction"
 def _kind(values: npt.NDArray[Any], kind: str) -> str:
     """What the values of one column of a batch are, which says how to write them."""
     if kind == "time":
+        if values[-1] == values[0] and (values == values[0]).all():
+            return _SAME
         whole = values % 1_000_000 == 0
         return _WHOLE if whole.all() else _MIXED if whole.any() else _FRACTION
     finite = np.isfinite(values)
-    return _FINITE if finite.all() else _MIXED if finite.any() else _NULL
+    if not finite.any():
+        return _NULL
+    bits = np.asarray(values, dtype=np.float64).view(np.int64)
+    if bits[-1] == bits[0] and (bits == bits[0]).all():  # -0.0 and 0.0 are written apart
+        return _SAME
+    return _FINITE if finite.all() else _MIXED
 
 
-def _distinct(values: list[bytes]) -> pl.Series:
-    """`values` as a column, each distinct value copied once (revisions share their window's
-    confounders)."""
-    index = {value: code for code, value in enumerate(dict.fromkeys(values))}
-    codes = np.fromiter(map(index.__getitem__, values), dtype=np.int64, count=len(values))
-    return pl.Series(list(index), dtype=pl.Binary).cast(pl.String)[codes]
+def _column(values: npt.NDArray[Any], kind: str, written_as: str) -> npt.NDArray[Any] | pl.Series:
+    """A body column as the frame holds it: as is, NaN where a float is not finite, or where
+    all values are the same, the JSON of the one value repeated (no further work per row)."""
+    if written_as == _SAME:
+        one = values[0].item()
+        text = orjson.dumps(from_us(one) if kind == "time" else one, option=orjson.OPT_UTC_Z)
+        return pl.Series([text], dtype=pl.Binary).cast(pl.String).new_from_index(0, len(values))
+    return _finite(values) if kind == "float" else values
+
+
+def _distinct(caches: list[ConfounderCache]) -> tuple[list[bytes], I64]:
+    """The JSON of each distinct cache (revisions share their window's, and windows of one
+    instrument's announcements share theirs) and each revision's among them."""
+    ids = np.fromiter(map(id, caches), dtype=np.int64, count=len(caches))
+    _, first, codes = np.unique(ids, return_index=True, return_inverse=True)
+    return [caches[j].json for j in first.tolist()], codes
 
 
 def _tails(parts: list[RevisionColumns]) -> tuple[list[bytes], I64]:
@@ -208,14 +251,35 @@ def _tails(parts: list[RevisionColumns]) -> tuple[list[bytes], I64]:
 
 
 @lru_cache(maxsize=256)
-def _line(after: tuple[str, ...], kinds: tuple[str, ...], distinct: bool) -> pl.Expr:
+def _line(after: tuple[str, ...], kinds: tuple[str, ...], distinct: bool, named: bool) -> pl.Expr:
     """A revision's JSON up to its confounders' value, then the columns `after`, as bytes, from
     the columns `_written` makes, its `_BODY` fields of the `kinds` `_kind` says (built once
     for each: the same for most batches); the shared fields are written for the first
     revision of each run and repeated along it unless each is `distinct`."""
-    aid, inside, horizon = pl.col("aid"), pl.col("instrument"), pl.col("horizon")
     revision = pl.col("revision").cast(pl.String)
-    pieces: list[pl.Expr | str] = [
+    pieces: list[pl.Expr | str] = (
+        ['{"signal_id":"', pl.col("prefix"), revision, pl.col("middle"), revision]
+        if named
+        else _identity(revision)
+    )
+    pieces.append(pl.lit(_FLAGS).gather(pl.col("flags")))
+    shared = len(_SHARED)
+    if distinct:
+        pieces += _fields(_BODY[:shared], kinds[:shared])
+    else:
+        start = pl.col("start")
+        firsts = _joined(_fields(_BODY[:shared], kinds[:shared], start))
+        pieces.append(firsts.gather(start.cum_sum() - 1))
+    pieces += _fields(_BODY[shared:], kinds[shared:])
+    pieces.append(pl.lit(_VERDICT).gather(pl.col("verdict")))
+    pieces += [pl.col(name) for name in after]
+    return _joined(pieces).cast(pl.Binary)
+
+
+def _identity(revision: pl.Expr) -> list[pl.Expr | str]:
+    """The fields from `signal_id` to `revision` from the names' columns."""
+    aid, inside, horizon = pl.col("aid"), pl.col("instrument"), pl.col("horizon")
+    return [
         '{"signal_id":"',
         aid,
         "|",
@@ -232,19 +296,7 @@ def _line(after: tuple[str, ...], kinds: tuple[str, ...], distinct: bool) -> pl.
         horizon,
         '","revision":',
         revision,
-        pl.lit(_FLAGS).gather(pl.col("flags")),
     ]
-    shared = len(_SHARED)
-    if distinct:
-        pieces += _fields(_BODY[:shared], kinds[:shared])
-    else:
-        start = pl.col("start")
-        firsts = _joined(_fields(_BODY[:shared], kinds[:shared], start))
-        pieces.append(firsts.gather(start.cum_sum() - 1))
-    pieces += _fields(_BODY[shared:], kinds[shared:])
-    pieces.append(pl.lit(_VERDICT).gather(pl.col("verdict")))
-    pieces += [pl.col(name) for name in after]
-    return _joined(pieces).cast(pl.Binary)
 
 
 def _joined(pieces: list[pl.Expr | str]) -> pl.Expr:
@@ -270,6 +322,8 @@ def _fields(
         value = pl.col(name) if rows is None else pl.col(name).filter(rows)
         if kind == _NULL:
             pieces.append("null")
+        elif kind == _SAME:  # the one value's JSON
+            pieces.append(value)
         elif kind == _FINITE:  # the shortest text that reads back as the same float
             pieces.append(value.cast(pl.String))
         elif kind == _WHOLE:
@@ -322,7 +376,12 @@ def _escaped(columns: Iterable[Coded]) -> pl.Series:
     columns = list(columns)
     interned = columns[0].interned
     if all(c.interned is interned for c in columns):  # the engine's revisions: one gather
-        return interned.escaped()[np.concatenate([c.codes for c in columns])]
+        codes = codes_of(columns)
+        if (codes == codes[0]).all():  # e.g. one announcement's
+            return interned.escaped()[int(codes[0]) : int(codes[0]) + 1].new_from_index(
+                0, len(codes)
+            )
+        return interned.escaped()[codes]
     return pl.concat([c.escaped() for c in columns], rechunk=True)
 
 

@@ -18,13 +18,16 @@ class Interned:
     """Distinct strings by code (their order of arrival; a code never changes), each with the
     inside of its JSON string literal."""
 
-    __slots__ = ("_codes", "_escaped", "_series", "texts")
+    __slots__ = ("_codes", "_escaped", "_series", "texts", "windows")
 
     def __init__(self, texts: Iterable[str] = ()) -> None:
         self.texts: list[str] = []
         self._codes: dict[str, int] = {}
         self._escaped: list[str] = []
         self._series: pl.Series | None = None
+        self.windows: object = None
+        """The texts of windows named with these strings (identities.py), kept here to live as
+        long as the names."""
         self.codes(texts)
 
     def __len__(self) -> int:
@@ -41,6 +44,10 @@ class Interned:
 
     def codes(self, texts: Iterable[str]) -> I64:
         return np.fromiter(map(self.code, texts), dtype=np.int64)
+
+    def escaped_texts(self) -> list[str]:
+        """Each string's JSON text (without its quotes), by code (not to be changed)."""
+        return self._escaped
 
     def escaped(self) -> pl.Series:
         """Each string's JSON text (without its quotes), by code."""
@@ -78,3 +85,8 @@ class Coded:
     def escaped(self) -> pl.Series:
         """Each string's JSON text (without its quotes)."""
         return self.interned.escaped()[self.codes]
+
+
+def codes_of(columns: list[Coded]) -> I64:
+    """The codes of columns of one `Interned`, one after the other."""
+    return columns[0].codes if len(columns) == 1 else np.concatenate([c.codes for c in columns])

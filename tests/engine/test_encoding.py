@@ -181,8 +181,9 @@ def test_contract_examples_encode_to_their_json(path: Path) -> None:
 
 def test_every_way_a_batch_column_is_written() -> None:
     """A float column with no finite value, with only finite values, or some of each (NaN of
-    either sign, infinities); a time column of whole seconds only, of none, or some of each:
-    the writer picks how to write each column from what the batch holds."""
+    either sign, infinities); a time column of whole seconds only, of none, or some of each; a
+    column of one value (its text written once); confounders and tails all the same: the writer
+    picks how to write each column from what the batch holds."""
     n = 4
     whole = 1_751_846_400_000_000
     times = {
@@ -196,6 +197,8 @@ def test_every_way_a_batch_column_is_written() -> None:
     floats["gap_pct"] = not_finite
     floats["z_score"] = np.asarray([np.inf, 0.1, np.nan, -5e-324])
     floats["return_pct"] = np.asarray([0.5, np.nan, 0.5, 0.5])
+    floats["time_to_peak_s"] = np.full(n, -0.0)  # one value: its text written once
+    floats["max_rise_pct"] = np.asarray([-0.0, 0.0, -0.0, 0.0])  # equal, but not the same text
     part = RevisionColumns(
         Coded.of(["a", "b", "a", "b"]),
         Coded.of(["x"] * n),
