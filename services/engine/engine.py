@@ -28,6 +28,7 @@ from services.engine.registry import Instrument, InstrumentRegistry
 from services.engine.revise import Reviser
 from services.engine.stats import EngineStats, InstrumentStatus
 from services.engine.types import Clock
+from services.engine.waiting import fold_batch
 from services.engine.windows import STATIC, WindowMeta, WindowStore
 from services.events import Announcement, ReactionId, Signal
 from services.frames import to_us
@@ -68,6 +69,8 @@ class ReactionEngine:
         ]
         # one price store for all instruments, by code too
         self._prices = PriceStore(self._calendars, cfg)
+        # where the bases of the windows waiting for their anchor are (waiting.py)
+        self._store.latest_base = (self._prices.latest_us, self._prices.latest_close)
         self._books = {
             i.symbol: InstrumentBook.empty(
                 i, self._calendars[code], cfg, self._store.table(code), self._prices
@@ -170,13 +173,10 @@ class ReactionEngine:
         ends = session_ends(accepted, self._calendar_of, self._distinct_calendars)
         changed = kept.closes.record(ends.codes, ends.sessions, ends.obs_us, ends.close)
         kept.baselines.changed(ends.codes[changed], ends.sessions[changed])
+        before = (kept.watermark_us.copy(), kept.latest_us.copy(), kept.latest_close.copy())
         kept.append(accepted.codes, accepted.rows)
-        # every live window of an instrument with rows in the batch, folded in one pass
-        cols = self._store.cols
-        has_rows = np.zeros(len(self._books), dtype=np.bool_)
-        has_rows[accepted.codes] = True
-        windows = np.flatnonzero(cols["alive"] & has_rows[cols["inst"]])
-        fold_rows(cols, windows, accepted.rows, accepted.codes)
+        # the live windows of the instruments with rows in the batch, folded in one pass
+        fold_batch(self._store.cols, accepted.rows, accepted.codes, kept.watermark_us, before)
         return self._reviser.evaluate(present)
 
     def restore(self, latest: Sequence[Signal]) -> None:
