@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from services.engine.fold import fold_rows
-from services.engine.history import later_of
+from services.engine.fold import fold_rows, take_base
 from services.engine.rows import Rows
 
 I64 = npt.NDArray[np.int64]
@@ -34,27 +33,14 @@ def fold_batch(
     before: tuple[I64, I64, F64],
 ) -> None:
     """Fold `rows` (sorted and de-duplicated per instrument; `codes` their instruments) into
-    the live windows of their instruments whose cut the watermark has passed (`watermark_us`,
-    after the batch, by code); `before` is, by code, the watermark and the latest row (time,
-    close) before the batch. Windows the batch moves past their cut take their base first."""
+    the live windows of their instruments, except those still waiting after the batch
+    (`watermark_us`, after the batch, by code); `before` is, by code, the watermark and the
+    latest row (time, close) before the batch. Windows the batch moves past their cut take
+    their base first."""
     has_rows = np.zeros(len(watermark_us), dtype=np.bool_)
     has_rows[codes] = True
     windows = np.flatnonzero(cols["alive"] & has_rows[cols["inst"]])
-    window_code = cols["inst"][windows]
-    cut_us = cols["base_cut_us"][windows]
-    passed = cut_us < watermark_us[window_code]
-    watermark_before, latest_us, latest_close = before
-    crossing = np.flatnonzero(passed & (cut_us >= watermark_before[window_code]))
-    if len(crossing):
-        at, code = windows[crossing], window_code[crossing]
-        take_base(cols, at, latest_us[code], latest_close[code])
-    fold_rows(cols, windows[passed], rows, codes)
-
-
-def take_base(cols: Columns, windows: npt.NDArray[np.intp], row_us: I64, close: F64) -> None:
-    """Windows take (`row_us`, `close`) as their base where it is later than theirs."""
-    later = later_of(cols["base_us"], cols["base_price"], windows, row_us, close)
-    cols["dirty"][windows[later]] = True
+    fold_rows(cols, windows, rows, codes, (watermark_us, *before))
 
 
 def pending_bases(columns: Columns, latest_us: int, latest_close: float) -> None:
