@@ -23,6 +23,8 @@ from services.engine.rows import Rows
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 Columns = dict[str, npt.NDArray[Any]]
+NO_ROWS = np.iinfo(np.int64).min
+"""The watermark given to instruments without rows in the batch: none of their windows is folded."""
 
 
 def fold_batch(
@@ -37,9 +39,11 @@ def fold_batch(
     (`watermark_us`, after the batch, by code); `before` is, by code, the watermark and the
     latest row (time, close) before the batch. Windows the batch moves past their cut take
     their base first."""
-    has_rows = np.zeros(len(watermark_us), dtype=np.bool_)
-    has_rows[codes] = True
-    windows = np.flatnonzero(cols["alive"] & has_rows[cols["inst"]])
+    # windows still waiting after the batch (cut at or after the new watermark) are left out:
+    # fold_rows would leave them alone, but only after a dozen passes over them
+    watermark = np.full(len(watermark_us), NO_ROWS, dtype=np.int64)
+    watermark[codes] = watermark_us[codes]
+    windows = np.flatnonzero(cols["alive"] & (cols["base_cut_us"] < watermark[cols["inst"]]))
     fold_rows(cols, windows, rows, codes, (watermark_us, *before))
 
 
