@@ -16,7 +16,7 @@ import polars as pl
 
 from services.engine import restore
 from services.engine.batch import accept, price_batch, session_ends
-from services.engine.book import InstrumentBook
+from services.engine.book import InstrumentBook, WindowKey
 from services.engine.calendar import SessionCalendar, get_calendar
 from services.engine.clock import SystemClock
 from services.engine.config import EngineConfig
@@ -28,6 +28,7 @@ from services.engine.registry import Instrument, InstrumentRegistry
 from services.engine.revise import Reviser
 from services.engine.stats import EngineStats, InstrumentStatus
 from services.engine.types import Clock
+from services.engine.waiting import fold_batch
 from services.engine.windows import STATIC, WindowMeta, WindowStore
 from services.events import Announcement, ReactionId, Signal
 from services.frames import to_us
@@ -45,6 +46,8 @@ class WindowSpans:
     """The STATIC columns of the windows, one value per horizon."""
     beyond_calendar: int
     """Horizons (or the anchor itself) the calendar does not reach."""
+    keys: tuple[WindowKey, ...] = ()
+    """(announcement id, horizon) of each window."""
 
 
 class ReactionEngine:
@@ -68,6 +71,8 @@ class ReactionEngine:
         ]
         # one price store for all instruments, by code too
         self._prices = PriceStore(self._calendars, cfg)
+        # where the bases of the windows waiting for their anchor are (waiting.py)
+        self._store.latest_base = (self._prices.latest_us, self._prices.latest_close)
         self._books = {
             i.symbol: InstrumentBook.empty(
                 i, self._calendars[code], cfg, self._store.table(code), self._prices
@@ -170,13 +175,10 @@ class ReactionEngine:
         ends = session_ends(accepted, self._calendar_of, self._distinct_calendars)
         changed = kept.closes.record(ends.codes, ends.sessions, ends.obs_us, ends.close)
         kept.baselines.changed(ends.codes[changed], ends.sessions[changed])
+        before = (kept.watermark_us.copy(), kept.latest_us.copy(), kept.latest_close.copy())
         kept.append(accepted.codes, accepted.rows)
-        # every live window of an instrument with rows in the batch, folded in one pass
-        cols = self._store.cols
-        has_rows = np.zeros(len(self._books), dtype=np.bool_)
-        has_rows[accepted.codes] = True
-        windows = np.flatnonzero(cols["alive"] & has_rows[cols["inst"]])
-        fold_rows(cols, windows, accepted.rows, accepted.codes)
+        # the live windows of the instruments with rows in the batch, folded in one pass
+        fold_batch(self._store.cols, accepted.rows, accepted.codes, kept.watermark_us, before)
         return self._reviser.evaluate(present)
 
     def restore(self, latest: Sequence[Signal]) -> None:
@@ -258,22 +260,21 @@ class ReactionEngine:
             chosen[spans.anchor_us][book.windows.code] = True
         for anchor_us, codes in chosen.items():
             self._store.add_anchor(codes, anchor_us)
-        metas: list[WindowMeta] = []
         for book, spans in opening:
             book.windows.anchors.add(spans.anchor_us, ann.id)
             if book.retired:
                 corrections.extend(self._correct_retired(book, spans.anchor_us, ann.id))
-            metas += [WindowMeta(ann.id, h) for h in spans.horizons]
+        metas = [WindowMeta(ann.id, h) for _, spans in opening for h in spans.horizons]
         counts = [len(spans.horizons) for _, spans in opening]
         added = self._store.add(
             np.repeat([b.windows.code for b, _ in opening], counts), metas, _static(opening)
         )
         self._stats.windows_opened += len(added)
         start = added.start
-        for (book, _), count in zip(opening, counts, strict=True):
-            at = start - added.start
-            self._adopt(book, range(start, start + count), metas[at : at + count])
-            start += count
+        for book, spans in opening:
+            stop = start + len(spans.horizons)
+            self._adopt(book, range(start, stop), spans.keys)
+            start = stop
         # a late announcement's windows are computed at once from the history kept so far,
         # of all its instruments in one pass
         windows = np.arange(added.start, added.stop, dtype=np.intp)
@@ -285,13 +286,15 @@ class ReactionEngine:
             fold_rows(self._store.cols, windows[seen], *self._prices.histories(wanted))
         return [book.windows.code for book, _ in opening]
 
-    def _adopt(self, book: InstrumentBook, added: range, metas: list[WindowMeta]) -> None:
-        """Index an instrument's new windows and apply what was restored for them."""
+    def _adopt(self, book: InstrumentBook, added: range, keys: tuple[WindowKey, ...]) -> None:
+        """Index an instrument's new windows (at `added`, with `keys`) and apply what was
+        restored for them."""
         table = book.windows
-        table.adopt(added, metas)
+        table.index.update(zip(keys, added, strict=True))
+        table.moved()
         if book.pending:
-            for pos, meta in zip(added, metas, strict=True):
-                restored = book.pending.pop((meta.announcement_id, meta.horizon), None)
+            for pos, key in zip(added, keys, strict=True):
+                restored = book.pending.pop(key, None)
                 if restored is not None:
                     restore.apply(table, pos, restored)
 
@@ -335,7 +338,8 @@ class ReactionEngine:
             static["session"].append(session)
             static["sessions_k"].append(cal.session_fractions(anchor_us, end_us))
         columns = {name: np.asarray(values) for name, values in static.items()}
-        return WindowSpans(anchor_us, tuple(horizons), columns, beyond)
+        keys = tuple((ann.id, h) for h in horizons)
+        return WindowSpans(anchor_us, tuple(horizons), columns, beyond, keys)
 
     def _correct_retired(
         self, book: InstrumentBook, anchor_us: int, ann_id: str

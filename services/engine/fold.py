@@ -17,10 +17,15 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from services.engine.history import later_of
 from services.engine.rows import Rows
 
 Positions = npt.NDArray[np.intp]
 I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+WaitingBases = tuple[I64, I64, I64, F64]
+"""By instrument code: the watermark after the batch, and before it with the latest row
+(time, close)."""
 Columns = dict[str, npt.NDArray[Any]]
 _PADDED_LONGEST = 128
 """Slices up to this long are scanned together, padded to the longest; longer ones one at a
@@ -29,9 +34,19 @@ _SCANNED_PER_WINDOW = 16
 """Slices up to this long are scanned once per window rather than once per distinct slice."""
 
 
-def fold_rows(cols: Columns, windows: Positions, rows: Rows, codes: I64 | None = None) -> None:
+def fold_rows(
+    cols: Columns,
+    windows: Positions,
+    rows: Rows,
+    codes: I64 | None = None,
+    bases: WaitingBases | None = None,
+) -> None:
     """Fold `rows` (sorted and de-duplicated per instrument; `codes` their instruments, sorted,
     or None for rows of one instrument) into the aggregates of `windows`.
+
+    With `bases`, the windows still waiting for their anchor after the batch keep their base
+    in their instrument's latest row (waiting.py): they are left alone, and those the batch
+    moves past their cut take that row (before the batch) as their base too.
 
     Most windows are placed by comparing their cut and end with their instrument's first and
     last row in the batch: one waiting for its anchor (every row at or before its cut) only
@@ -69,6 +84,13 @@ def fold_rows(cols: Columns, windows: Positions, rows: Rows, codes: I64 | None =
     # base: the last row of its instrument at or before the cut (the maximum: rows are sorted)
     has_base = first_b > seg_start[boundary]
     waiting = np.flatnonzero(is_waiting)
+    if bases is not None:
+        after_us, before_us, latest_us, latest_close = bases
+        waiting = waiting[cut_us[waiting] < after_us[window_code[waiting]]]
+        crossing = np.flatnonzero(cut_us >= before_us[window_code])
+        crossing = crossing[has_rows[crossing] & ~is_waiting[crossing]]
+        code = window_code[crossing]
+        take_base(cols, windows[crossing], latest_us[code], latest_close[code])
     _take_later(
         cols,
         "base_us",
@@ -111,6 +133,12 @@ def fold_rows(cols: Columns, windows: Positions, rows: Rows, codes: I64 | None =
         np.concatenate((w, p)) for w, p in zip(whole, part, strict=True)
     )
     _fold_extremes(cols, windows, high_row, low_row, interval_us, rows)
+
+
+def take_base(cols: Columns, windows: Positions, row_us: I64, close: F64) -> None:
+    """Windows take (`row_us`, `close`) as their base where it is later than theirs."""
+    later = later_of(cols["base_us"], cols["base_price"], windows, row_us, close)
+    cols["dirty"][windows[later]] = True
 
 
 def _placed(

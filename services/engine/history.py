@@ -45,6 +45,11 @@ class PriceStore:
         """Processing time of the last batch with a price event, late or not (NaN: none)."""
         self.late_dropped = np.zeros(n, dtype=np.int64)
         """Observations counted and dropped as older than the allowed lateness."""
+        self.latest_us = np.full(n, NO_TIME, dtype=np.int64)
+        self.latest_close = np.full(n, np.nan)
+        """The latest row appended since the instrument's state began (engine start, `forget`):
+        its time and close (the highest close among rows at that time). The base of every
+        window still waiting for its anchor (see `pending_bases`). Changed in place only."""
         self.closes = SessionCloses(n)
         self.baselines = Baselines(self.closes, config.baseline_sessions)
         self._kept = np.zeros(n, dtype=np.int64)
@@ -67,6 +72,8 @@ class PriceStore:
         last = np.flatnonzero(np.append(codes[1:] != codes[:-1], True))
         present = codes[last]
         self.watermark_us[present] = np.maximum(self.watermark_us[present], rows.obs_us[last])
+        # each code's last row is its latest (time, close): the rows are sorted
+        later_of(self.latest_us, self.latest_close, present, rows.obs_us[last], rows.close[last])
         self._kept[present] += np.diff(np.append(-1, last))
         self._add_chunk(codes, rows)
         due = present[
@@ -100,6 +107,8 @@ class PriceStore:
         self._chunks = [(codes[keep], rows.take(keep)) for codes, rows, keep in chunks]
         self._offsets = None
         self.watermark_us[code] = NO_TIME
+        self.latest_us[code] = NO_TIME
+        self.latest_close[code] = np.nan
         self.last_arrival_s[code] = np.nan
         self.late_dropped[code] = 0
         self._kept[code] = 0
@@ -311,6 +320,25 @@ class PriceHistory:
         self.store.closes.load(self.code, closes)
         if len(history):
             self.store.load(self.code, history)
+
+
+def later_of(
+    times_us: I64,
+    prices: npt.NDArray[np.float64],
+    at: I64,
+    new_us: I64,
+    new_price: npt.NDArray[np.float64],
+) -> npt.NDArray[np.bool_]:
+    """Where (`new_us`, `new_price`) is later than (`times_us`, `prices`) at `at` (ties: the
+    higher price; `at` distinct), it replaces them; whether each did."""
+    cur_us, cur_price = times_us[at], prices[at]
+    later: npt.NDArray[np.bool_] = (new_us > cur_us) | (
+        (new_us == cur_us) & (new_price > cur_price)
+    )
+    changed = at[later]
+    times_us[changed] = new_us[later]
+    prices[changed] = new_price[later]
+    return later
 
 
 def sorted_unique(codes: I64, rows: Rows) -> tuple[I64, Rows]:

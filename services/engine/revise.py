@@ -10,6 +10,7 @@ import numpy.typing as npt
 
 from services.engine import restore
 from services.engine.book import InstrumentBook
+from services.engine.codes import by_code
 from services.engine.config import EngineConfig
 from services.engine.confounders import confounder_caches
 from services.engine.emission import Revisions, rows, same_content, sent_rows
@@ -112,7 +113,7 @@ class Reviser:
         positions = np.flatnonzero(scope & due.any & ~(cols["held"] & ~due.finalise))
         out = Revisions()
         if len(positions):
-            positions = positions[np.argsort(inst[positions], kind="stable")]
+            positions = positions[by_code(inst[positions])]
             out = self._emit(
                 positions, due.finalise[positions], window_watermark_us[positions], dirtied
             )
@@ -280,6 +281,6 @@ def _group(positions: Positions, codes: npt.NDArray[np.int64]) -> dict[int, Posi
     """`positions` by instrument code, each group in position order."""
     if not len(positions):
         return {}
-    order = np.argsort(codes, kind="stable")
+    order = by_code(codes)
     present, starts = np.unique(codes[order], return_index=True)
     return dict(zip(present.tolist(), np.split(positions[order], starts[1:]), strict=True))

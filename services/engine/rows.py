@@ -15,6 +15,7 @@ import numpy.typing as npt
 import polars as pl
 
 from services.engine.calendar import SessionCalendar
+from services.engine.codes import by_code
 from services.engine.exceptions import PriceFrameError
 
 F64 = npt.NDArray[np.float64]
@@ -213,7 +214,7 @@ def known_prices(prices: pl.DataFrame, symbols: Sequence[str]) -> KnownPrices:
         ts = ts.fill_null(0)
     keep = np.flatnonzero(ok & (code != len(symbols)))
     # a stable sort keeps each instrument's arrival order
-    keep = keep[np.argsort(code[keep], kind="stable")]
+    keep = keep[by_code(code[keep])]
     interval = _enum_codes(prices["interval"], _INTERVALS, _TICK_CODE)
     columns = PriceColumns(ts.to_numpy(), _INTERVAL_US[interval], o, h, lo, c).take(keep)
     n_valid = int(ok.sum())

@@ -21,6 +21,7 @@ import numpy.typing as npt
 from services.engine.confounders import Anchors, ConfounderCache
 from services.engine.history import NO_TIME
 from services.engine.names import Coded, Interned
+from services.engine.waiting import pending_bases
 
 I64 = npt.NDArray[np.int64]
 Positions = npt.NDArray[np.intp]
@@ -120,6 +121,10 @@ class WindowStore:
         self.announcement_ids = Interned()
         self.horizons = Interned()
         self._dead = 0
+        self.latest_base: tuple[I64, npt.NDArray[np.float64]] | None = None
+        """By instrument code, the base of its windows still waiting for their anchor
+        (time, close: waiting.py), where an engine keeps them; None where each window's own
+        columns hold its base."""
 
     def __len__(self) -> int:
         """Live windows."""
@@ -316,8 +321,12 @@ class WindowTable:
     # a snapshot holds the table's own rows, not the store's
     def __getstate__(self) -> dict[str, Any]:
         positions = self.positions()
+        columns = {n: self.cols[n][positions] for n in _COLUMNS if n != "inst"}
+        latest = self.store.latest_base
+        if latest is not None:  # each window with its base, wherever it waits
+            pending_bases(columns, int(latest[0][self.code]), float(latest[1][self.code]))
         return {
-            "columns": {n: self.cols[n][positions] for n in _COLUMNS if n != "inst"},
+            "columns": columns,
             "meta": [self.meta[p] for p in positions.tolist()],
             "anchors": self.anchors,
         }
