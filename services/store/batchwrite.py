@@ -14,8 +14,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TypeVar
 
+import polars as pl
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -31,20 +33,37 @@ _CURSOR_LOCK_KEY = 0x4D52_4355  # "MRCU": the advisory lock that orders revision
 _CURSOR_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 
 
-def write(
-    conn: Connection, batch: StoreBatch, closes: CloseFinder | None
-) -> tuple[WriteResult, list[OutboxItem]]:
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """A batch's rows as its statements take them: made before the transaction, in the event
+    loop's thread, so the writer's thread holds the GIL only for the statements (a frame
+    operation there hands it back and forth between the two threads, waiting for it each
+    time)."""
+
+    batch: StoreBatch
+    minute: pl.DataFrame
+    daily: pl.DataFrame
+    skipped: int
+    session_closes: pl.DataFrame | None
+
+    @classmethod
+    def of(cls, batch: StoreBatch, closes: CloseFinder | None) -> Rows:
+        minute, daily, skipped = writes.bar_frames(batch.prices)
+        found = closes.of_prices(batch.prices) if closes and batch.prices.height else None
+        return cls(batch, minute, daily, skipped, found)
+
+
+def write(conn: Connection, rows: Rows) -> tuple[WriteResult, list[OutboxItem]]:
     """The batch's statements in `conn`'s transaction; returns what was written and the alerts
     queued with its new revisions."""
-    minute, daily, skipped = writes.bar_frames(batch.prices)
-    session_closes = closes.of_prices(batch.prices) if closes and batch.prices.height else None
+    batch, minute, daily, skipped = rows.batch, rows.minute, rows.daily, rows.skipped
     if batch.signals and conn.dialect.name == "postgresql":
         conn.execute(_CURSOR_LOCK, {"k": _CURSOR_LOCK_KEY})
     added = writes.write_announcements(conn, batch.announcements)
     bars = writes.write_bars(conn, bars_1m, minute) + writes.write_bars(conn, bars_1d, daily)
     stored = writes.write_signals(conn, batch.signals)
-    if session_closes is not None:
-        write_session_closes(conn, session_closes)
+    if rows.session_closes is not None:
+        write_session_closes(conn, rows.session_closes)
     outbox.release(conn, batch.released)
     if batch.hold_until_published:
         outbox.hold(conn, stored)

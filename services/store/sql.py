@@ -28,7 +28,7 @@ from services.frames import PRICE_SCHEMA, to_us
 from services.store import as_of, migrate, outbox, reads, writes
 from services.store.alerts import AlertStore
 from services.store.batch import StoreBatch, WriteResult
-from services.store.batchwrite import Transactions, write
+from services.store.batchwrite import Rows, Transactions, write
 from services.store.closes import CLOSE_COLUMNS, CloseFinder, closes_query
 from services.store.codec import announcement_from_row, signal_from_row
 from services.store.columns import value_frame
@@ -124,10 +124,9 @@ class SqlStore:
     async def write_batch(self, batch: StoreBatch) -> WriteResult:
         # one writer per store; across processes the advisory lock (PostgreSQL) or SQLite's own
         # write lock serialise the transactions
+        rows = Rows.of(batch, self.close_finder)
         async with self._write_lock:
-            result, queued = await self._transactions.run(
-                partial(write, batch=batch, closes=self.close_finder)
-            )
+            result, queued = await self._transactions.run(partial(write, rows=rows))
         self.alerts.queued(queued)
         return result
 
