@@ -70,14 +70,34 @@ class EventTimeBounds:
         with a time beyond one is checked row by row, as `check_row` would."""
         if ts_us.is_empty():
             return {}
-        if self._within_bounds(instruments, ts_us):
-            newest = pl.DataFrame([instruments.alias("i"), ts_us.alias("ts")]).group_by("i")
-            for instrument, ts in newest.agg(pl.max("ts")).iter_rows():
+        rows = pl.DataFrame([instruments.alias("i"), ts_us.alias("ts")])
+        spans = rows.group_by("i").agg(pl.first("ts").alias("first"), pl.max("ts").alias("max"))
+        if self._spans_within_bounds(spans) or self._within_bounds(instruments, ts_us):
+            for instrument, _, ts in spans.iter_rows():
                 if ts > self._watermarks.get(instrument, ts - 1):
                     self._watermarks[instrument] = ts
             return {}
         checked = zip(ids.to_list(), instruments.to_list(), ts_us.to_list(), strict=True)
         return {i: r for i, instrument, ts in checked if (r := self._check(instrument, ts))}
+
+    def _spans_within_bounds(self, spans: pl.DataFrame) -> bool:
+        """`_within_bounds` of a batch whose instruments' (first, newest) times are `spans`,
+        where that is clear from them alone (the usual batch; else False, not knowing): each
+        row's reference time is at least its instrument's watermark, or without one its
+        instrument's first time in the batch (whose own reference is none), so an instrument
+        whose newest time is within the bound of that one has no row beyond."""
+        if self._wall_limit_us is not None:
+            newest = spans["max"].max()
+            if newest is None or newest > self._now_us + self._wall_limit_us:  # type: ignore[operator]
+                return False
+        limit = self._limit_us
+        if limit is None:
+            return True
+        watermarks = self._watermarks
+        return all(
+            newest <= watermarks.get(instrument, first) + limit
+            for instrument, first, newest in spans.iter_rows()
+        )
 
     def _within_bounds(self, instruments: pl.Series, ts_us: pl.Series) -> bool:
         """No time beyond the wall clock's previous reading or its instrument's watermark (so

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Connection,
     Delete,
     Index,
     Integer,
@@ -23,7 +24,6 @@ from sqlalchemy import (
     select,
     text,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.alerts.filters import AlertFilter, AnnouncementLabels
 from services.alerts.types import OutboxItem
@@ -128,21 +128,21 @@ def outbox_rows(
     return rows
 
 
-async def announcement_labels(
-    conn: AsyncConnection, announcement_ids: set[str]
+def announcement_labels(
+    conn: Connection, announcement_ids: set[str]
 ) -> dict[str, AnnouncementLabels]:
     ids = list(announcement_ids)
-    actions = await conn.execute(
+    actions = conn.execute(
         select(announcements.c.id, announcements.c.action).where(announcements.c.id.in_(ids))
     )
     targets: dict[str, set[str]] = {i: set() for i in ids}
     sectors: dict[str, set[str]] = {i: set() for i in ids}
     t, s = announcement_targets.c, announcement_sectors.c
-    for aid, target in await conn.execute(
+    for aid, target in conn.execute(
         select(t.announcement_id, t.target).where(t.announcement_id.in_(ids))
     ):
         targets[aid].add(target)
-    for aid, sector in await conn.execute(
+    for aid, sector in conn.execute(
         select(s.announcement_id, s.sector).where(s.announcement_id.in_(ids))
     ):
         sectors[aid].add(sector)
@@ -152,23 +152,23 @@ async def announcement_labels(
     }
 
 
-async def enabled_filters(conn: AsyncConnection) -> list[tuple[str, AlertFilter]]:
+def enabled_filters(conn: Connection) -> list[tuple[str, AlertFilter]]:
     c = alert_subscriptions.c
-    rows = await conn.execute(select(c.id, c.filter).where(c.enabled == True))  # noqa: E712
+    rows = conn.execute(select(c.id, c.filter).where(c.enabled == True))  # noqa: E712
     return [(sid, AlertFilter.model_validate_json(where)) for sid, where in rows]
 
 
-async def enqueue(conn: AsyncConnection, signals: Sequence[Signal]) -> list[OutboxItem]:
+def enqueue(conn: Connection, signals: Sequence[Signal]) -> list[OutboxItem]:
     """Queue the alerts of `signals` (new revisions with cursors) in `conn`'s transaction;
     returns them as queued, in id order."""
     if not signals:
         return []
-    subscriptions = await enabled_filters(conn)
-    return await enqueue_for(conn, subscriptions, signals)
+    subscriptions = enabled_filters(conn)
+    return enqueue_for(conn, subscriptions, signals)
 
 
-async def enqueue_for(
-    conn: AsyncConnection,
+def enqueue_for(
+    conn: Connection,
     subscriptions: Sequence[tuple[str, AlertFilter]],
     signals: Sequence[Signal],
 ) -> list[OutboxItem]:
@@ -176,12 +176,12 @@ async def enqueue_for(
         return []
     labels: dict[str, AnnouncementLabels] = {}
     if any(where.needs_labels for _, where in subscriptions):
-        labels = await announcement_labels(conn, {s.announcement_id for s in signals})
+        labels = announcement_labels(conn, {s.announcement_id for s in signals})
     rows = outbox_rows(subscriptions, signals, labels)
     if not rows:
         return []
     # in any order (ordered RETURNING would insert row by row on SQLite): matched by key
-    ids = {(sid, signal_id): i for i, sid, signal_id in await _insert(conn, rows)}
+    ids = {(sid, signal_id): i for i, sid, signal_id in _insert(conn, rows)}
     bodies: dict[str, bytes] = {}
     items = [
         OutboxItem(
@@ -217,11 +217,11 @@ _UNNEST_INSERT = text(
 VALUES list per batch size would be a new statement to parse and plan for each batch)."""
 
 
-async def _insert(conn: AsyncConnection, rows: list[dict[str, Any]]) -> Sequence[Any]:
+def _insert(conn: Connection, rows: list[dict[str, Any]]) -> Sequence[Any]:
     """Insert pending rows; returns (id, subscription_id, signal_id) of each, in any order."""
     if conn.dialect.name == "postgresql":
         columns = {name: [row[name] for row in rows] for name in _COLUMNS}
-        return (await conn.execute(_UNNEST_INSERT, columns)).all()
+        return conn.execute(_UNNEST_INSERT, columns).all()
     o = alert_outbox.c
     stmt = insert(alert_outbox).returning(o.id, o.subscription_id, o.signal_id)
-    return (await conn.execute(stmt, rows)).all()
+    return conn.execute(stmt, rows).all()

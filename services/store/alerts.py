@@ -164,9 +164,8 @@ class AlertStore:
                 page: list[Any] = list(result.mappings().all())
                 if not page:
                     break
-                queued += len(
-                    await enqueue_for(conn, where, [signal_from_row(row) for row in page])
-                )
+                signals = [signal_from_row(row) for row in page]
+                queued += len(await conn.run_sync(enqueue_for, where, signals))
                 after = page[-1]["cursor"]
             await conn.execute(
                 update(alert_subscriptions)

@@ -7,9 +7,8 @@ from functools import cache
 from typing import Any, Protocol
 
 import polars as pl
-from sqlalchemy import Select, and_, case, or_, select
+from sqlalchemy import Connection, Select, and_, case, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.store.schema import session_closes
 
@@ -22,12 +21,12 @@ class CloseFinder(Protocol):
         ...
 
 
-async def write_session_closes(conn: AsyncConnection, rows: pl.DataFrame) -> int:
+def write_session_closes(conn: Connection, rows: pl.DataFrame) -> int:
     """Merge: a later observation replaces the close; at the same time the higher close wins,
     so any arrival order ends with the same row."""
     if rows.height == 0:
         return 0
-    await conn.execute(_closes_merge(conn.dialect.name), rows.select(*CLOSE_COLUMNS).to_dicts())
+    conn.execute(_closes_merge(conn.dialect.name), rows.select(*CLOSE_COLUMNS).to_dicts())
     return rows.height
 
 

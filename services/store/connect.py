@@ -6,7 +6,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
@@ -72,3 +73,19 @@ def _sqlite_pragmas(auto_checkpoint: bool, dbapi_connection: Any, _record: Any) 
     for pragma in pragmas:
         cursor.execute(f"PRAGMA {pragma}")
     cursor.close()
+
+
+def sqlite_file_writer(
+    engine: AsyncEngine, *, wal_checkpoints_apart: bool = False
+) -> Engine | None:
+    """For a file SQLite database, a synchronous engine on the same file (the standard library's
+    driver, the same settings as `engine`'s) whose transactions run whole in a thread of the
+    caller's (`services.store.batchwrite`); None for any other database."""
+    if not is_sqlite_file(engine):
+        return None
+    url = engine.url.set(drivername="sqlite")
+    options = {"timeout": 30, "check_same_thread": False}  # opened and closed in one thread
+    writer = create_sync_engine(url, connect_args=options, pool_size=1, max_overflow=0)
+    auto_checkpoint = not wal_checkpoints_apart
+    event.listen(writer, "connect", partial(_sqlite_pragmas, auto_checkpoint))
+    return writer

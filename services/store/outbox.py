@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.events import Signal
@@ -12,11 +12,11 @@ from services.store.codec import signal_from_row
 from services.store.schema import reaction_revisions, unpublished_revisions
 
 
-async def hold(conn: AsyncConnection, stored: Sequence[Signal]) -> None:
+def hold(conn: Connection, stored: Sequence[Signal]) -> None:
     """Record newly stored revisions as not yet published (same transaction as the revisions)."""
     rows = [{"cursor": s.cursor} for s in stored if s.cursor is not None]
     if rows:
-        await conn.execute(insert(unpublished_revisions), rows)
+        conn.execute(insert(unpublished_revisions), rows)
 
 
 async def pending(conn: AsyncConnection, *, limit: int) -> list[Signal]:
@@ -31,9 +31,9 @@ async def pending(conn: AsyncConnection, *, limit: int) -> list[Signal]:
     return [signal_from_row(dict(row)) for row in rows]
 
 
-async def release(conn: AsyncConnection, cursors: Collection[int]) -> None:
+def release(conn: Connection, cursors: Collection[int]) -> None:
     """The broker acknowledged these revisions."""
     if cursors:
-        await conn.execute(
+        conn.execute(
             delete(unpublished_revisions).where(unpublished_revisions.c.cursor.in_(list(cursors)))
         )

@@ -14,23 +14,25 @@ import asyncio
 import contextlib
 from collections.abc import Collection
 from datetime import datetime
+from functools import partial
 from types import TracebackType
 from typing import Any, Self
 
 import polars as pl
-from sqlalchemy import select, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.events import Announcement, Signal
 from services.frames import PRICE_SCHEMA, to_us
-from services.store import alert_outbox, as_of, migrate, outbox, reads, writes
+from services.store import as_of, migrate, outbox, reads, writes
 from services.store.alerts import AlertStore
 from services.store.batch import StoreBatch, WriteResult
-from services.store.closes import CLOSE_COLUMNS, CloseFinder, closes_query, write_session_closes
+from services.store.batchwrite import Rows, Transactions, write
+from services.store.closes import CLOSE_COLUMNS, CloseFinder, closes_query
 from services.store.codec import announcement_from_row, signal_from_row
 from services.store.columns import value_frame
-from services.store.connect import create_engine, is_sqlite_file
+from services.store.connect import create_engine, is_sqlite_file, sqlite_file_writer
 from services.store.exceptions import StoreUnavailable
 from services.store.filters import (
     AnnouncementFilter,
@@ -50,15 +52,14 @@ from services.store.schema import (
 from services.store.types import StoredInterval
 from services.store.walcheckpoint import checkpoint_wal
 
-_CURSOR_LOCK_KEY = 0x4D52_4355  # "MRCU": the advisory lock that orders revision cursors
-_CURSOR_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
 _BARS = {"1m": bars_1m, "1d": bars_1d}
 
 
 async def open_store(url: str, *, upgrade: bool = True) -> SqlStore:
     """Connect, migrate the schema to this version's (or, with `upgrade=False`, check that it
     is there already), and return the store (close it when done)."""
-    store = SqlStore(create_engine(url, wal_checkpoints_apart=True))
+    engine = create_engine(url, wal_checkpoints_apart=True)
+    store = SqlStore(engine, sqlite_file_writer(engine, wal_checkpoints_apart=True))
     try:
         await (migrate.upgrade(store.engine) if upgrade else migrate.check(store.engine))
     except BaseException:
@@ -72,8 +73,11 @@ async def open_store(url: str, *, upgrade: bool = True) -> SqlStore:
 class SqlStore:
     """Implements `services.store.types.Store`."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, sqlite_file_writer: Engine | None = None) -> None:
+        """`sqlite_file_writer`: a file SQLite database's synchronous engine, on which
+        `write_batch` runs its transactions in a thread of their own (`batchwrite`)."""
         self._engine = engine
+        self._transactions = Transactions(engine, sqlite_file_writer)
         self._write_lock = asyncio.Lock()
         self.close_finder: CloseFinder | None = None
         """Set (by the app, with the registry's calendars) to keep session closes on write."""
@@ -105,6 +109,7 @@ class SqlStore:
         if self.checkpointing is not None:
             self.checkpointing.cancel()
             await asyncio.gather(self.checkpointing, return_exceptions=True)
+        await self._transactions.close()
         await self._engine.dispose()
 
     async def ping(self) -> None:
@@ -117,28 +122,13 @@ class SqlStore:
     # -- writes ----------------------------------------------------------------------------------
 
     async def write_batch(self, batch: StoreBatch) -> WriteResult:
-        minute, daily, skipped = writes.bar_frames(batch.prices)
         # one writer per store; across processes the advisory lock (PostgreSQL) or SQLite's own
         # write lock serialise the transactions
-        async with self._write_lock, self._engine.begin() as conn:
-            if batch.signals and self.dialect == "postgresql":
-                await conn.execute(
-                    text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CURSOR_LOCK_KEY}
-                )
-            added = await writes.write_announcements(conn, batch.announcements)
-            bars = await writes.write_bars(conn, bars_1m, minute)
-            bars += await writes.write_bars(conn, bars_1d, daily)
-            stored = await writes.write_signals(conn, batch.signals)
-            if self.close_finder is not None and batch.prices.height:
-                await write_session_closes(conn, self.close_finder.of_prices(batch.prices))
-            await outbox.release(conn, batch.released)
-            if batch.hold_until_published:
-                await outbox.hold(conn, stored)
-            queued = await alert_outbox.enqueue(conn, stored)
+        rows = Rows.of(batch, self.close_finder)
+        async with self._write_lock:
+            result, queued = await self._transactions.run(partial(write, rows=rows))
         self.alerts.queued(queued)
-        return WriteResult(
-            announcements_added=added, bars_written=bars, bars_skipped=skipped, signals=stored
-        )
+        return result
 
     async def unpublished(self, *, limit: int) -> list[Signal]:
         async with self._engine.connect() as conn:
@@ -146,7 +136,7 @@ class SqlStore:
 
     async def mark_published(self, cursors: Collection[int]) -> None:
         async with self.beside_writes(), self._engine.begin() as conn:
-            await outbox.release(conn, cursors)
+            await conn.run_sync(outbox.release, cursors)
 
     def beside_writes(self) -> contextlib.AbstractAsyncContextManager[object]:
         """What a write transaction other than `write_batch` holds: on SQLite (one writer at a

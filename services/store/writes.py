@@ -1,6 +1,7 @@
-"""The statements of one write transaction. Every write is an idempotent, order-independent merge:
-announcements and revisions insert-or-ignore, bars merge (earliest open, latest close, extremes),
-the latest table keeps the highest revision."""
+"""The statements of one write transaction, on a synchronous connection: a batch's whole
+transaction runs as one call (`services.store.batchwrite`). Every write is an idempotent,
+order-independent merge: announcements and revisions insert-or-ignore, bars merge (earliest
+open, latest close, extremes), the latest table keeps the highest revision."""
 
 from __future__ import annotations
 
@@ -9,9 +10,8 @@ from functools import cache
 from typing import Any, TypeVar
 
 import polars as pl
-from sqlalchemy import Table, case
+from sqlalchemy import Connection, Table, case
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.events import Announcement, ReactionId, Signal
 from services.store.codec import announcement_row, signal_row
@@ -30,7 +30,7 @@ _DAY_US = 86_400_000_000
 _REACTION_KEY = ("announcement_id", "instrument", "horizon")
 
 
-def _insert(conn: AsyncConnection, table: Table) -> Any:
+def _insert(conn: Connection, table: Table) -> Any:
     """The dialect's INSERT, which has ON CONFLICT."""
     return _dialect_insert(conn.dialect.name, table)
 
@@ -51,21 +51,19 @@ def _first_of_each(items: Sequence[T], key: Callable[[T], str]) -> list[T]:
     return unique
 
 
-async def write_announcements(conn: AsyncConnection, items: Sequence[Announcement]) -> int:
+def write_announcements(conn: Connection, items: Sequence[Announcement]) -> int:
     if not items:
         return 0
     unique = _first_of_each(items, lambda a: a.id)
     stmt = _insert(conn, announcements).on_conflict_do_nothing(index_elements=["id"])
-    added = await conn.execute(
-        stmt.returning(announcements.c.id), [announcement_row(a) for a in unique]
-    )
+    added = conn.execute(stmt.returning(announcements.c.id), [announcement_row(a) for a in unique])
     new_ids = set(added.scalars().all())
     new = [a for a in unique if a.id in new_ids]
     targets = [{"announcement_id": a.id, "target": t} for a in new for t in set(a.targets)]
     sectors = [{"announcement_id": a.id, "sector": s} for a in new for s in set(a.sectors)]
     for table, rows in ((announcement_targets, targets), (announcement_sectors, sectors)):
         if rows:
-            await conn.execute(_insert(conn, table).on_conflict_do_nothing(), rows)
+            conn.execute(_insert(conn, table).on_conflict_do_nothing(), rows)
     return len(new)
 
 
@@ -150,10 +148,10 @@ def _merge(rows: pl.DataFrame) -> pl.DataFrame:
 _NO_BARS = _merge(pl.DataFrame(schema=_BAR_SCHEMA))
 
 
-async def write_bars(conn: AsyncConnection, table: Table, rows: pl.DataFrame) -> int:
+def write_bars(conn: Connection, table: Table, rows: pl.DataFrame) -> int:
     if rows.height == 0:
         return 0
-    await conn.execute(_bars_merge(conn.dialect.name, table), rows.to_dicts())
+    conn.execute(_bars_merge(conn.dialect.name, table), rows.to_dicts())
     return rows.height
 
 
@@ -182,13 +180,13 @@ def _bars_merge(dialect: str, table: Table) -> Any:
     )
 
 
-async def write_signals(conn: AsyncConnection, items: Sequence[Signal]) -> list[Signal]:
+def write_signals(conn: Connection, items: Sequence[Signal]) -> list[Signal]:
     """Append new revisions to the log (repeats ignored) and advance the latest table."""
     if not items:
         return []
     unique = _first_of_each(items, lambda s: s.signal_id)
     dialect = conn.dialect.name
-    inserted = await conn.execute(_revisions_append(dialect), [signal_row(s) for s in unique])
+    inserted = conn.execute(_revisions_append(dialect), [signal_row(s) for s in unique])
     cursors: dict[str, int] = {row[0]: row[1] for row in inserted.all()}
     stored = [
         s.model_copy(update={"cursor": cursors[s.signal_id]})
@@ -203,7 +201,7 @@ async def write_signals(conn: AsyncConnection, items: Sequence[Signal]) -> list[
         if key not in newest or s.revision > newest[key].revision:
             newest[key] = s
     rows = [{**signal_row(s), "cursor": s.cursor} for s in newest.values()]
-    await conn.execute(_latest_advance(dialect), rows)
+    conn.execute(_latest_advance(dialect), rows)
     return sorted(stored, key=lambda s: s.cursor or 0)
 
 

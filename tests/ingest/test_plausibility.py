@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from services.frames import to_us
 from services.ingest.decode import RejectReason
+from services.ingest.fastprice import PriceRow
 from services.ingest.plausibility import EventTimeBounds
 from tests.factories import announcement, tick
 
 NOW = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
+DAY_US = 86_400_000_000
 
 
 def bounds(
@@ -89,3 +95,35 @@ def test_the_wall_clock_is_read_again_before_an_event_is_rejected() -> None:
     assert check.check_price(tick("KOSPI", NOW + 2 * DAY)) is not None
     now[0] = NOW + DAY
     assert check.check_price(tick("KOSPI", NOW + 2 * DAY)) is None
+
+
+batches = st.lists(
+    st.lists(st.tuples(st.sampled_from(["KOSPI", "USDKRW"]), st.integers(-10, 100)), max_size=8),
+    min_size=1,
+    max_size=4,
+)
+"""Polls of (instrument, day) rows, some beyond a 30-day bound or the wall clock's day."""
+
+
+@settings(max_examples=300, deadline=None)
+@given(batches, st.booleans())
+def test_a_batch_by_columns_gets_the_row_by_row_verdicts(
+    polls: list[list[tuple[str, int]]], wall: bool
+) -> None:
+    """The checks of a batch's columns (a quick look at each instrument's span, the exact one
+    when that cannot tell) judge and move the watermarks as the rows one by one do."""
+    t0_us = to_us(NOW) - 50 * DAY_US
+    by_columns, by_rows = (bounds(wall=DAY if wall else None) for _ in range(2))
+    for poll in polls:
+        poll_columns = ([i for i, _ in poll], [t0_us + day * DAY_US for _, day in poll])
+        instruments = pl.Series(poll_columns[0], dtype=pl.String)
+        ts_us = pl.Series(poll_columns[1], dtype=pl.Int64)
+        ids = pl.Series(range(len(poll)), dtype=pl.Int64)
+        got = by_columns.check_columns(instruments, ts_us, ids)
+        rows: list[PriceRow] = [
+            (i, ts, 1.0, None, None, None, None, None, None)
+            for i, ts in zip(*poll_columns, strict=True)
+        ]
+        want = {i: r for i, row in enumerate(rows) if (r := by_rows.check_row(row)) is not None}
+        assert got == want
+        assert by_columns._watermarks == by_rows._watermarks  # later polls are judged alike
