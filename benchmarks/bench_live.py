@@ -56,10 +56,10 @@ sys.path.insert(0, str(ROOT))
 from bench_engine import SYMBOLS, make_prices  # noqa: E402
 from engine_inputs import announcements as make_announcements  # noqa: E402
 from peer_round import compare, peer_available, peer_round, replay_finals  # noqa: E402
+from scratch_topics import run_topics  # noqa: E402
 from spread import spread  # noqa: E402
 
 from services.engine import get_calendar  # noqa: E402
-from services.ingest.topics import TopicSpec, ensure_topics  # noqa: E402
 
 BOOTSTRAP = "127.0.0.1:19092"
 ANNOUNCEMENTS = 50
@@ -71,14 +71,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-async def make_topics(run: str) -> dict[str, str]:
-    topics = {k: f"bench-{run}.{k}" for k in ("announcements", "prices", "signals")}
-    specs = [TopicSpec(topics["announcements"], 1), TopicSpec(topics["prices"], 6)]
-    specs += [TopicSpec(f"{topics[k]}.dlq", 1) for k in ("announcements", "prices")]
-    await ensure_topics(BOOTSTRAP, [*specs, TopicSpec(topics["signals"], 3)])
-    return topics
 
 
 def announcement_lines() -> list[bytes]:
@@ -350,9 +342,8 @@ async def latency_round(
     return figures
 
 
-def throughput(args: argparse.Namespace, folder: Path) -> None:
+def throughput(args: argparse.Namespace, topics: dict[str, str], folder: Path) -> None:
     """The throughput rounds (the live path, then the Quix peer, alternated)."""
-    topics = asyncio.run(make_topics(uuid.uuid4().hex[:8]))
     announcements, ticks = announcement_lines(), tick_lines(make_prices(args.ticks))
     kcat_produce(topics["announcements"], announcements)
     kcat_produce(topics["prices"], ticks)
@@ -408,15 +399,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         if args.rounds:
-            throughput(args, folder)
-        rounds = [
-            asyncio.run(
-                latency_round(
-                    asyncio.run(make_topics(uuid.uuid4().hex[:8])), args.rate, args.seconds, folder
-                )
-            )
-            for _ in range(args.latency_rounds)
-        ]
+            with run_topics(BOOTSTRAP, uuid.uuid4().hex[:8]) as topics:
+                throughput(args, topics, folder)
+        rounds = []
+        for _ in range(args.latency_rounds):
+            with run_topics(BOOTSTRAP, uuid.uuid4().hex[:8]) as topics:
+                rounds.append(asyncio.run(latency_round(topics, args.rate, args.seconds, folder)))
         if rounds:
             print(f"latency at {args.rate:,} ticks/s offered, min / median / max of {len(rounds)}:")
             for key, label, fmt in LATENCY_FIGURES:

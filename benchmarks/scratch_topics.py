@@ -1,0 +1,38 @@
+"""The live path's Kafka topics for one benchmark run, deleted when the run ends: records left
+by earlier runs (gigabytes after a few `make bench`, thousands of partitions) stay in the broker
+that the next run measures."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from aiokafka.admin import AIOKafkaAdminClient
+
+from services.ingest.topics import TopicSpec, ensure_topics
+
+
+@contextmanager
+def run_topics(bootstrap: str, run: str) -> Iterator[dict[str, str]]:
+    """`bench-<run>.announcements`, `.prices` (6 partitions), `.signals` (3) and the two
+    dead-letter topics, by kind; on leaving, every topic named `bench-<run>.*` (the ones a
+    peer wrote to beside them included) is deleted."""
+    topics = {k: f"bench-{run}.{k}" for k in ("announcements", "prices", "signals")}
+    specs = [TopicSpec(topics["announcements"], 1), TopicSpec(topics["prices"], 6)]
+    specs += [TopicSpec(f"{topics[k]}.dlq", 1) for k in ("announcements", "prices")]
+    asyncio.run(ensure_topics(bootstrap, [*specs, TopicSpec(topics["signals"], 3)]))
+    try:
+        yield topics
+    finally:
+        asyncio.run(_delete_run(bootstrap, f"bench-{run}."))
+
+
+async def _delete_run(bootstrap: str, prefix: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        names = [t["topic"] for t in await admin.describe_topics()]
+        await admin.delete_topics([name for name in names if name.startswith(prefix)])
+    finally:
+        await admin.close()
