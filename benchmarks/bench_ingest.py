@@ -25,6 +25,7 @@ from prometheus_client import CollectorRegistry
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from scratch_topics import delete_run_topics
 from spread import spread
 
 from services.ingest.consumer import PRICES, ConsumerConfig, TopicConsumer
@@ -111,26 +112,30 @@ async def main(bootstrap: str, sizes: list[int], max_records: int, rounds: int) 
     run = uuid.uuid4().hex[:8]
     topic = f"bench-{run}.prices"
     await ensure_topics(bootstrap, [TopicSpec(topic, 6), TopicSpec(f"{topic}.dlq", 1)])
-    values = events(max(sizes))
-    t0 = time.perf_counter()
-    await produce(bootstrap, topic, values)
-    print(f"produced {len(values):,} price events in {time.perf_counter() - t0:.2f}s")
-    print(
-        f"ingest, batches of up to {max_records}, dedupe window {DEDUPE_WINDOW:,}, "
-        f"{rounds} rounds, min / median / max events/s:"
-    )
-    for n in sizes:
-        steady: list[float] = []
-        with_join: list[float] = []
-        for _ in range(rounds):
-            s, j = await consume(bootstrap, topic, n, max_records)
-            steady.append(s)
-            with_join.append(j)
+    try:
+        values = events(max(sizes))
+        t0 = time.perf_counter()
+        await produce(bootstrap, topic, values)
+        print(f"produced {len(values):,} price events in {time.perf_counter() - t0:.2f}s")
         print(
-            f"  {n:>9,} events ({n / DEDUPE_WINDOW:.1f}x the window): {spread(steady)} from first "
-            f"record to last; {spread(with_join)} including start and group join",
-            flush=True,
+            f"ingest, batches of up to {max_records}, dedupe window {DEDUPE_WINDOW:,}, "
+            f"{rounds} rounds, min / median / max events/s:"
         )
+        for n in sizes:
+            steady: list[float] = []
+            with_join: list[float] = []
+            for _ in range(rounds):
+                s, j = await consume(bootstrap, topic, n, max_records)
+                steady.append(s)
+                with_join.append(j)
+            print(
+                f"  {n:>9,} events ({n / DEDUPE_WINDOW:.1f}x the window): {spread(steady)} "
+                f"from first record to last; {spread(with_join)} including start and group join",
+                flush=True,
+            )
+
+    finally:
+        await delete_run_topics(bootstrap, run)
 
 
 if __name__ == "__main__":

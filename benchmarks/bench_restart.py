@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import polars as pl
+from scratch_topics import delete_run_topics
 from spread import spread
 from sqlalchemy import func, select
 
@@ -165,29 +166,34 @@ async def main(bootstrap: str, day_counts: list[int], rounds: int, limit_s: floa
                 database_url=f"sqlite+aiosqlite:///{tmp}/store.db",
             )
             await ensure_topics(bootstrap, service_topics(settings))
-            at = time.perf_counter()
-            count = write_ticks(days, Path(tmp) / "ticks.txt")
-            await produce(bootstrap, settings.prices_topic, Path(tmp) / "ticks.txt")
-            print(
-                f"  {days:>2} days retained ({count:,} ticks, produced in "
-                f"{time.perf_counter() - at:.0f}s):"
-            )
-            # without checkpoints every start re-reads the whole retention
-            full = [await start_to_caught_up(settings, limit_s, False) for _ in range(rounds)]
-            print(f"    no checkpoint: start to caught up {spread(full, '.1f')} s")
-            first = await start_to_caught_up(settings, limit_s, True)
-            restarts = [await start_to_caught_up(settings, limit_s, True) for _ in range(rounds)]
-            print(
-                f"    checkpoints: first start (no checkpoint yet) {first:.1f}s; restart to "
-                f"caught up {spread(restarts, '.1f')} s"
-            )
-            sizes = await checkpoint_sizes(settings.database_url)
-            print(
-                f"    checkpoint size: {sum(sizes):,} bytes in {len(sizes)} partitions "
-                f"({sum(sizes) / len(INSTRUMENTS):,.0f} bytes per instrument, dedupe window "
-                "included)"
-            )
-            medians[days] = (statistics.median(full), statistics.median(restarts))
+            try:
+                at = time.perf_counter()
+                count = write_ticks(days, Path(tmp) / "ticks.txt")
+                await produce(bootstrap, settings.prices_topic, Path(tmp) / "ticks.txt")
+                print(
+                    f"  {days:>2} days retained ({count:,} ticks, produced in "
+                    f"{time.perf_counter() - at:.0f}s):"
+                )
+                # without checkpoints every start re-reads the whole retention
+                full = [await start_to_caught_up(settings, limit_s, False) for _ in range(rounds)]
+                print(f"    no checkpoint: start to caught up {spread(full, '.1f')} s")
+                first = await start_to_caught_up(settings, limit_s, True)
+                restarts = [
+                    await start_to_caught_up(settings, limit_s, True) for _ in range(rounds)
+                ]
+                print(
+                    f"    checkpoints: first start (no checkpoint yet) {first:.1f}s; restart to "
+                    f"caught up {spread(restarts, '.1f')} s"
+                )
+                sizes = await checkpoint_sizes(settings.database_url)
+                print(
+                    f"    checkpoint size: {sum(sizes):,} bytes in {len(sizes)} partitions "
+                    f"({sum(sizes) / len(INSTRUMENTS):,.0f} bytes per instrument, dedupe window "
+                    "included)"
+                )
+                medians[days] = (statistics.median(full), statistics.median(restarts))
+            finally:
+                await delete_run_topics(bootstrap, run)
     print(f"  (min/median/max over {rounds} runs) medians, start to caught up:")
     for days, (full_s, restart_s) in medians.items():
         print(f"    {days:>2} days: no checkpoint {full_s:.1f}s, checkpoint {restart_s:.1f}s")

@@ -35,6 +35,7 @@ import asyncpg
 import httpx
 import orjson
 from prometheus_client.parser import text_string_to_metric_families
+from scratch_topics import delete_run_topics
 from spread import spread
 
 from services.demo.scale import ScaleScenario, generate
@@ -180,6 +181,7 @@ async def throughput(
                 process.send_signal(signal.SIGTERM)
         for process in processes:
             await process.wait()
+        await delete_run_topics(bootstrap, run)
 
 
 def tails(logs: Path, run: str) -> str:

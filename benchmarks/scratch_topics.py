@@ -1,6 +1,6 @@
-"""The live path's Kafka topics for one benchmark run, deleted when the run ends: records left
-by earlier runs (gigabytes after a few `make bench`, thousands of partitions) stay in the broker
-that the next run measures."""
+"""A benchmark run's Kafka topics (`bench-<run>.*`), deleted when the run ends: records left by
+earlier runs (gigabytes after a few `make bench`, thousands of partitions) would stay in the
+broker that the next run measures."""
 
 from __future__ import annotations
 
@@ -25,10 +25,12 @@ def run_topics(bootstrap: str, run: str) -> Iterator[dict[str, str]]:
     try:
         yield topics
     finally:
-        asyncio.run(_delete_run(bootstrap, f"bench-{run}."))
+        asyncio.run(delete_run_topics(bootstrap, run))
 
 
-async def _delete_run(bootstrap: str, prefix: str) -> None:
+async def delete_run_topics(bootstrap: str, run: str) -> None:
+    """Deletes every topic named `bench-<run>.*`."""
+    prefix = f"bench-{run}."
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
