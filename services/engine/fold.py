@@ -176,13 +176,8 @@ def _take_later(
 ) -> None:
     """Where `row` is later than the window's (time, close) pair (ties: the higher close),
     it becomes the window's value."""
-    row_us, row_close = rows.obs_us[row], rows.close[row]
-    cur_us, cur_price = cols[time_col][windows], cols[price_col][windows]
-    later = (row_us > cur_us) | ((row_us == cur_us) & (row_close > cur_price))
-    changed = windows[later]
-    cols[time_col][changed] = row_us[later]
-    cols[price_col][changed] = row_close[later]
-    cols["dirty"][changed] = True
+    later = later_of(cols[time_col], cols[price_col], windows, rows.obs_us[row], rows.close[row])
+    cols["dirty"][windows[later]] = True
 
 
 def _extremes(first_row: Positions, stop_row: Positions, rows: Rows) -> tuple[I64, I64, I64]:
