@@ -33,8 +33,9 @@ import numpy.typing as npt
 import orjson
 import polars as pl
 
+from services.engine.arrays import joined
 from services.engine.confounders import ConfounderCache
-from services.engine.identities import window_texts
+from services.engine.identities import identity_pieces, window_texts
 from services.engine.names import Coded, codes_of
 from services.engine.reaction import LABELS
 from services.frames import from_us
@@ -257,11 +258,7 @@ def _line(after: tuple[str, ...], kinds: tuple[str, ...], distinct: bool, named:
     for each: the same for most batches); the shared fields are written for the first
     revision of each run and repeated along it unless each is `distinct`."""
     revision = pl.col("revision").cast(pl.String)
-    pieces: list[pl.Expr | str] = (
-        ['{"signal_id":"', pl.col("prefix"), revision, pl.col("middle"), revision]
-        if named
-        else _identity(revision)
-    )
+    pieces = _identity(revision, named)
     pieces.append(pl.lit(_FLAGS).gather(pl.col("flags")))
     shared = len(_SHARED)
     if distinct:
@@ -276,27 +273,15 @@ def _line(after: tuple[str, ...], kinds: tuple[str, ...], distinct: bool, named:
     return _joined(pieces).cast(pl.Binary)
 
 
-def _identity(revision: pl.Expr) -> list[pl.Expr | str]:
-    """The fields from `signal_id` to `revision` from the names' columns."""
-    aid, inside, horizon = pl.col("aid"), pl.col("instrument"), pl.col("horizon")
-    return [
-        '{"signal_id":"',
-        aid,
-        "|",
-        inside,
-        "|",
-        horizon,
-        "|",
-        revision,
-        '","cursor":null,"announcement_id":"',
-        aid,
-        '","instrument":"',
-        inside,
-        '","horizon":"',
-        horizon,
-        '","revision":',
-        revision,
-    ]
+def _identity(revision: pl.Expr, named: bool) -> list[pl.Expr | str]:
+    """The fields from `signal_id` to `revision`: from each window's texts where it is
+    `named` (identities.py), else from the names' columns."""
+    if named:
+        prefix: list[pl.Expr | str] = [pl.col("prefix")]
+        middle: list[pl.Expr | str] = [pl.col("middle")]
+    else:
+        prefix, middle = identity_pieces(pl.col("aid"), pl.col("instrument"), pl.col("horizon"))
+    return ['{"signal_id":"', *prefix, revision, *middle, revision]
 
 
 def _joined(pieces: list[pl.Expr | str]) -> pl.Expr:
@@ -357,7 +342,7 @@ def _concat(parts: list[RevisionColumns], name: str) -> npt.NDArray[Any]:
         columns: list[npt.NDArray[Any]] = [getattr(p, name) for p in parts]
     else:
         columns = [p.numbers[name] for p in parts]
-    return columns[0] if len(columns) == 1 else np.concatenate(columns)
+    return joined(columns)
 
 
 def _finite(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

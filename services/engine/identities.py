@@ -5,6 +5,8 @@ sorted search over the windows' codes (their names' codes in the engine's `Inter
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import numpy as np
 import numpy.typing as npt
 import polars as pl
@@ -12,6 +14,8 @@ import polars as pl
 from services.engine.names import Coded, Interned, codes_of
 
 I64 = npt.NDArray[np.int64]
+T = TypeVar("T")
+Pieces = list[T | str]
 _BITS = 21
 """Bits of a window's key for each name's code (up to two million of each)."""
 LIMIT = 1 << 13
@@ -19,6 +23,23 @@ LIMIT = 1 << 13
 are forgotten and the writer joins the names' texts per revision again, as it does for a first
 batch of more windows (texts of more windows than the processor's caches hold are slower to
 read back than the names are to join, and making them costs more than it saves)."""
+
+
+def identity_pieces(announcement: T, instrument: T, horizon: T) -> tuple[Pieces[T], Pieces[T]]:
+    """A revision's identity around its revision number, of its names (escaped texts, or
+    expressions of them): its signal id before the number (`announcement|instrument|horizon|`)
+    and the fields from `cursor` to the key of `revision`, as signal.v1 orders them."""
+    prefix: Pieces[T] = [announcement, "|", instrument, "|", horizon, "|"]
+    middle: Pieces[T] = [
+        '","cursor":null,"announcement_id":"',
+        announcement,
+        '","instrument":"',
+        instrument,
+        '","horizon":"',
+        horizon,
+        '","revision":',
+    ]
+    return prefix, middle
 
 
 class WindowTexts:
@@ -76,11 +97,9 @@ class WindowTexts:
         )
         prefixes, middles = [], []
         for announcement, instrument, horizon in names:
-            prefixes.append(f"{announcement}|{instrument}|{horizon}|")
-            middles.append(
-                f'","cursor":null,"announcement_id":"{announcement}","instrument":"{instrument}"'
-                f',"horizon":"{horizon}","revision":'
-            )
+            prefix, middle = identity_pieces(announcement, instrument, horizon)
+            prefixes.append("".join(prefix))
+            middles.append("".join(middle))
         rows = np.arange(len(self._rows), len(self._rows) + len(keys), dtype=np.int64)
         all_keys = np.concatenate([self._keys, keys])
         order = np.argsort(all_keys, kind="stable")

@@ -11,6 +11,8 @@ import numpy.typing as npt
 import orjson
 import polars as pl
 
+from services.engine.arrays import joined
+
 I64 = npt.NDArray[np.int64]
 
 
@@ -43,7 +45,14 @@ class Interned:
         return found
 
     def codes(self, texts: Iterable[str]) -> I64:
-        return np.fromiter(map(self.code, texts), dtype=np.int64)
+        """The code of each of `texts` (new ones added in order): each distinct text looked up
+        once, as they repeat (an announcement's id on every window it opens)."""
+        texts = list(texts)
+        distinct = list(dict.fromkeys(texts))
+        if len(distinct) == 1:
+            return np.full(len(texts), self.code(distinct[0]), dtype=np.int64)
+        code_of = {text: self.code(text) for text in distinct}
+        return np.fromiter(map(code_of.__getitem__, texts), dtype=np.int64, count=len(texts))
 
     def escaped_texts(self) -> list[str]:
         """Each string's JSON text (without its quotes), by code (not to be changed)."""
@@ -89,4 +98,4 @@ class Coded:
 
 def codes_of(columns: list[Coded]) -> I64:
     """The codes of columns of one `Interned`, one after the other."""
-    return columns[0].codes if len(columns) == 1 else np.concatenate([c.codes for c in columns])
+    return joined([c.codes for c in columns])

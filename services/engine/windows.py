@@ -93,15 +93,6 @@ _ANNOUNCEMENT_ID = attrgetter("announcement_id")
 _HORIZON = attrgetter("horizon")
 
 
-def _codes(interned: Interned, texts: list[str]) -> I64:
-    """The codes of `texts` (which repeat a few strings) in `interned`."""
-    distinct = list(dict.fromkeys(texts))
-    if len(distinct) == 1:  # the windows of one announcement
-        return np.full(len(texts), interned.code(distinct[0]), dtype=np.int64)
-    code_of = dict(zip(distinct, interned.codes(distinct).tolist(), strict=True))
-    return np.fromiter(map(code_of.__getitem__, texts), dtype=np.int64, count=len(texts))
-
-
 class WindowStore:
     """The windows of every instrument, one row each; rows of an instrument are not contiguous.
 
@@ -160,12 +151,9 @@ class WindowStore:
         self._storage["inst"][start:size] = code
         self._metas[start:size] = metas
         # codes into this store's strings (a snapshot's mean nothing here)
-        self._storage["announcement_code"][start:size] = _codes(
-            self.announcement_ids, list(map(_ANNOUNCEMENT_ID, metas))
-        )
-        self._storage["horizon_code"][start:size] = _codes(
-            self.horizons, list(map(_HORIZON, metas))
-        )
+        ids = self.announcement_ids.codes(map(_ANNOUNCEMENT_ID, metas))
+        self._storage["announcement_code"][start:size] = ids
+        self._storage["horizon_code"][start:size] = self.horizons.codes(map(_HORIZON, metas))
         self._view(size)
         return range(start, size)
 

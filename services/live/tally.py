@@ -15,11 +15,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 from operator import attrgetter, itemgetter
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from services.engine.arrays import joined
 from services.engine.emission import Revisions
 from services.engine.encoding import RevisionColumns
 from services.engine.names import Interned
@@ -110,10 +110,10 @@ def _add_columns(out: Tally, parts: list[tuple[int, RevisionColumns]]) -> None:
     width = len(horizons)
     size = len(instruments) * width
     columns = [p for _, p in parts]
-    series = _joined([p.instruments.codes for p in columns]) * width + _joined(
+    series = joined([p.instruments.codes for p in columns]) * width + joined(
         [p.horizons.codes for p in columns]
     )
-    counts = np.bincount(series * 2 + _joined([p.final for p in columns]), minlength=2 * size)
+    counts = np.bincount(series * 2 + joined([p.final for p in columns]), minlength=2 * size)
     labelled = np.flatnonzero(counts)
     keys = zip(
         *_names(labelled // 2, instruments, horizons),
@@ -134,8 +134,8 @@ def _add_columns(out: Tally, parts: list[tuple[int, RevisionColumns]]) -> None:
     np.maximum.at(last, series, np.arange(len(series)))
     codes = np.flatnonzero(last >= 0)
     at = last[codes]
-    returns = _joined([p.numbers["return_pct"] for p in columns])[at]
-    z_scores = _joined([p.numbers["z_score"] for p in columns])[at]
+    returns = joined([p.numbers["return_pct"] for p in columns])[at]
+    z_scores = joined([p.numbers["z_score"] for p in columns])[at]
     names = list(zip(*_names(codes, instruments, horizons), strict=True))
     out.latest_return.update(zip(names, returns.tolist(), strict=True))
     null = np.isnan(z_scores)  # too little history
@@ -146,13 +146,9 @@ def _add_columns(out: Tally, parts: list[tuple[int, RevisionColumns]]) -> None:
     )
 
     announcements = first.announcement_ids.interned.texts
-    seen, where = np.unique(_joined([p.announcement_ids.codes for p in columns]), return_index=True)
+    seen, where = np.unique(joined([p.announcement_ids.codes for p in columns]), return_index=True)
     for code, b in zip(seen.tolist(), batch[where].tolist(), strict=True):
         out.first_batch.setdefault(announcements[code], b)
-
-
-def _joined(arrays: list[npt.NDArray[Any]]) -> npt.NDArray[Any]:
-    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
 
 def _names(
