@@ -46,19 +46,21 @@ def create_engine(url: str, *, wal_checkpoints_apart: bool = False) -> AsyncEngi
 
 
 def is_sqlite_file(engine: AsyncEngine) -> bool:
-    database = engine.url.database or ":memory:"
-    return engine.dialect.name == "sqlite" and not (
-        database == ":memory:" or database.startswith("file:")
-    )
+    return engine.dialect.name == "sqlite" and not _in_memory(engine.url.database)
+
+
+def _in_memory(database: str | None) -> bool:
+    """Whether a SQLite URL's database is not a plain file (none, `:memory:`, or a `file:`
+    URI): one connection, shared (StaticPool), and no second engine on it."""
+    return not database or database == ":memory:" or database.startswith("file:")
 
 
 def _sqlite_engine(url: URL, *, auto_checkpoint: bool = True) -> AsyncEngine:
-    database = url.database or ":memory:"
     options: dict[str, Any] = {"connect_args": {"timeout": 30}}
-    if database == ":memory:" or database.startswith("file:"):
+    if _in_memory(url.database):
         options["poolclass"] = StaticPool
     else:
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        Path(str(url.database)).parent.mkdir(parents=True, exist_ok=True)
     engine = create_async_engine(url, **options)
     event.listen(engine.sync_engine, "connect", partial(_sqlite_pragmas, auto_checkpoint))
     return engine
