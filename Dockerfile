@@ -1,13 +1,26 @@
 # The service image. The builder installs the project the way `make install` does (`pip install .`,
-# without the test extras) into a venv; the console stage builds the web console (web/, npm
+# without the test extras) into a venv, compiling the revision writer (services/engine/native,
+# Rust) with the toolchain of the rust stage; the console stage builds the web console (web/, npm
 # packages pinned by its lockfile); the runtime stage gets only the venv, with the console's files
 # in the package's place for them, and runs unprivileged.
 # Roles: `docker run IMAGE serve --role engine|api|all`; settings are the MR_* environment variables.
 
+FROM rust:1.95-slim-bookworm AS rust
+
+
 FROM python:3.11-slim-bookworm AS builder
 
+COPY --from=rust /usr/local/cargo /usr/local/cargo
+COPY --from=rust /usr/local/rustup /usr/local/rustup
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PIP_NO_CACHE_DIR=1
+    PIP_NO_CACHE_DIR=1 \
+    CARGO_HOME=/usr/local/cargo \
+    RUSTUP_HOME=/usr/local/rustup \
+    PATH=/usr/local/cargo/bin:$PATH
+# cargo links the extension with the C toolchain
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends build-essential=12.9 \
+ && rm -rf /var/lib/apt/lists/*
 RUN python -m venv /opt/venv
 WORKDIR /src
 COPY pyproject.toml README.md ./

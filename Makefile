@@ -9,13 +9,16 @@ BIN := $(VENV)/bin
 KAFKA := deploy/local/kafka.sh
 PYTEST_ARGS ?=
 CONSOLE := services/console/static/index.html
+NATIVE := services/engine/native
+# cargo builds the revision writer (Rust); rustup puts it here
+export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 .PHONY: help install run test lint format typecheck bench kafka-up kafka-down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
-$(BIN)/.installed: pyproject.toml deploy/local/system-deps.sh
+$(BIN)/.installed: pyproject.toml deploy/local/system-deps.sh $(NATIVE)/Cargo.toml $(NATIVE)/Cargo.lock $(wildcard $(NATIVE)/src/*.rs)
 	bash deploy/local/system-deps.sh
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
@@ -55,6 +58,6 @@ kafka-up: install ## fetch (once) and start the local Kafka broker on 127.0.0.1:
 kafka-down: ## stop the local Kafka broker
 	bash $(KAFKA) down
 
-clean: ## remove the venv, caches and broker data
+clean: ## remove the venv, caches, the compiled writer and broker data
 	-bash $(KAFKA) down
-	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache .hypothesis $(NATIVE)/target services/engine/*.so

@@ -8,11 +8,9 @@ the rounds (prints figures; never asserts on time).
     .venv/bin/python benchmarks/bench_encoding.py [--ticks 20000,100000] [--rounds 3]
         [--grid 500x1,5x1000,500x50]
 
-Batches of fewer than 256 revisions are written row by row (orjson), larger ones over columns;
-confounders' JSON longer than 1 KB on average is joined to the text around it rather than
-copied through polars; a window's names are written once for all its revisions while an engine
-has sent from at most 8,192 windows (500 x 1), joined per revision past that (500 x 50,
-5 x 1,000): the cells and sizes cross each.
+The compiled writer (services/engine/native) writes a batch in one pass; the cells cover its
+cases: short confounders and few windows (500 x 1), many windows (500 x 50), confounders of
+about 6 KB each (5 x 1,000), at two sizes each.
 """
 
 from __future__ import annotations

@@ -135,17 +135,12 @@ class Revisions(Sequence[Signal]):
 
     def _runs(self) -> Iterator[tuple[list[RevisionColumns], list[dict[str, Any]]]]:
         """The parts in order: consecutive column parts together (encoded in one pass), row
-        parts alone; column parts as rows when they hold few revisions in all."""
+        parts alone."""
         columns: list[RevisionColumns] = []
-        # a polars query costs about a millisecond whatever its size (planned, its frame
-        # built), a row about 5 µs: few revisions go as rows
-        few = sum(len(p) for p in self._parts if isinstance(p, RevisionColumns)) < _FEW
         for part in self._parts:
-            if isinstance(part, RevisionColumns) and not few:
+            if isinstance(part, RevisionColumns):
                 columns.append(part)
                 continue
-            if isinstance(part, RevisionColumns):
-                part = rows(part)
             if columns:
                 yield columns, []
                 columns = []
@@ -159,10 +154,6 @@ class Revisions(Sequence[Signal]):
             for part in self._parts:
                 self._rows += rows(part) if isinstance(part, RevisionColumns) else part
         return self._rows
-
-
-_FEW = 256
-"""Below this many revisions a part is encoded row by row (orjson), above in one polars pass."""
 
 
 def _dumps(fields: dict[str, Any]) -> bytes:

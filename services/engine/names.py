@@ -9,7 +9,6 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 import orjson
-import polars as pl
 
 from services.engine.arrays import joined
 
@@ -20,16 +19,12 @@ class Interned:
     """Distinct strings by code (their order of arrival; a code never changes), each with the
     inside of its JSON string literal."""
 
-    __slots__ = ("_codes", "_escaped", "_series", "texts", "windows")
+    __slots__ = ("_codes", "_escaped", "texts")
 
     def __init__(self, texts: Iterable[str] = ()) -> None:
         self.texts: list[str] = []
         self._codes: dict[str, int] = {}
         self._escaped: list[str] = []
-        self._series: pl.Series | None = None
-        self.windows: object = None
-        """The texts of windows named with these strings (identities.py), kept here to live as
-        long as the names."""
         self.codes(texts)
 
     def __len__(self) -> int:
@@ -41,7 +36,6 @@ class Interned:
             found = self._codes[text] = len(self.texts)
             self.texts.append(text)
             self._escaped.append(orjson.dumps(text).decode()[1:-1])
-            self._series = None
         return found
 
     def codes(self, texts: Iterable[str]) -> I64:
@@ -57,12 +51,6 @@ class Interned:
     def escaped_texts(self) -> list[str]:
         """Each string's JSON text (without its quotes), by code (not to be changed)."""
         return self._escaped
-
-    def escaped(self) -> pl.Series:
-        """Each string's JSON text (without its quotes), by code."""
-        if self._series is None:
-            self._series = pl.Series(self._escaped, dtype=pl.String)
-        return self._series
 
 
 class Coded:
@@ -90,10 +78,6 @@ class Coded:
     def tolist(self) -> list[str]:
         texts = self.interned.texts
         return [texts[code] for code in self.codes.tolist()]
-
-    def escaped(self) -> pl.Series:
-        """Each string's JSON text (without its quotes)."""
-        return self.interned.escaped()[self.codes]
 
 
 def codes_of(columns: list[Coded]) -> I64:

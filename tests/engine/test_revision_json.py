@@ -1,0 +1,121 @@
+"""The compiled writer (services/engine/native) writes each row as orjson writes the same
+values, for every kind of column, and refuses what it cannot write with a clear error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.engine.revision_json import write_objects
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FIRST_US = (datetime(1, 1, 1, tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
+_LAST_US = (datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC) - _EPOCH) // timedelta(
+    microseconds=1
+)
+
+
+@dataclass(frozen=True)
+class Cached:
+    json: Any
+
+
+def dumped(row: dict[str, Any]) -> bytes:
+    return orjson.dumps(row, option=orjson.OPT_UTC_Z)
+
+
+def as_time(us: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=us)
+
+
+@given(st.lists(st.floats(), min_size=1, max_size=40))
+def test_floats_as_orjson_writes_them(values: list[float]) -> None:
+    written = write_objects([("float", "x", np.asarray(values, dtype=np.float64))], len(values))
+    # orjson writes NaN and the infinities as null, as the contract wants them
+    assert written == [dumped({"x": v}) for v in values]
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.integers(_FIRST_US, _LAST_US),
+            st.integers(0, 4_000_000_000).map(lambda s: s * 1_000_000),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_times_as_orjson_writes_them(values: list[int]) -> None:
+    written = write_objects([("time", "at", np.asarray(values, dtype=np.int64))], len(values))
+    assert written == [dumped({"at": as_time(us)}) for us in values]
+
+
+def test_every_kind_of_column_in_one_row_each() -> None:
+    names = ["KOSPI", 'Q"\\é', "005380.KS"]
+    escaped = [orjson.dumps(t).decode()[1:-1] for t in names]
+    first, second = Cached(b'["a","b"]'), Cached(b"[]")
+    objects = [first, first, second]
+    codes = np.asarray([0, 1, 2], dtype=np.int64)
+    revision = np.asarray([1, 20, 2**62], dtype=np.int64)
+    fields: list[tuple[Any, ...]] = [
+        ("joined", "id", [("text", codes, escaped), ("literal", "|"), ("int", revision)]),
+        ("raw", "cursor", np.zeros(3, dtype=np.int64), ["null"]),
+        ("string", "name", codes[::-1].copy(), escaped),
+        ("raw", "flag", np.asarray([1, 0, 1], dtype=np.int64), ["false", "true"]),
+        ("int", "revision", revision),
+        ("float", "price", np.asarray([2500.5, 2500.5, -0.0])),
+        ("json", "confounders", objects, "json"),
+        ("time", "at", np.asarray([0, 1, 1_751_846_400_000_000], dtype=np.int64)),
+    ]
+    expected = [
+        dumped(
+            {
+                "id": f"{names[j]}|{revision[j]}",
+                "cursor": None,
+                "name": names[2 - j],
+                "flag": j != 1,
+                "revision": int(revision[j]),
+                "price": [2500.5, 2500.5, -0.0][j],
+                "confounders": orjson.loads(objects[j].json),
+                "at": as_time([0, 1, 1_751_846_400_000_000][j]),
+            }
+        )
+        for j in range(3)
+    ]
+    assert write_objects(fields, 3) == expected
+
+
+def test_no_rows_is_no_objects() -> None:
+    assert write_objects([("int", "n", np.empty(0, dtype=np.int64))], 0) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "error", "message"),
+    [
+        (("int", "n", np.zeros(2, dtype=np.int64)), ValueError, "2 values for 3 rows"),
+        (("raw", "n", np.full(3, 5, dtype=np.int64), ["a"]), IndexError, "no text has code 5"),
+        (("raw", "n", np.asarray([0, -1, 0]), ["a"]), IndexError, "no text has code -1"),
+        (("decimal", "n", np.zeros(3)), ValueError, 'no column of kind "decimal"'),
+        (("int", 'n"', np.zeros(3, dtype=np.int64)), ValueError, "not a lower-case name"),
+        (("time", "at", np.full(3, _LAST_US + 1)), ValueError, "outside years 1 to 9999"),
+        (("json", "c", [Cached("[]")] * 3, "json"), TypeError, "cannot be cast as .bytes."),
+        (("json", "c", [Cached(b"[]")] * 2, "json"), ValueError, "2 values for 3 rows"),
+    ],
+)
+def test_refuses_what_it_cannot_write(
+    field: tuple[Any, ...], error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        write_objects([field], 3)
+
+
+def test_a_column_of_another_type_is_refused() -> None:
+    with pytest.raises(TypeError):
+        write_objects([("int", "n", np.zeros(3, dtype=np.float64))], 3)
