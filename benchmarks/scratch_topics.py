@@ -8,9 +8,7 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from aiokafka.admin import AIOKafkaAdminClient
-
-from services.ingest.topics import TopicSpec, ensure_topics
+from services.ingest.topics import TopicSpec, delete_scratch_topics, ensure_topics
 
 
 @contextmanager
@@ -30,11 +28,4 @@ def run_topics(bootstrap: str, run: str) -> Iterator[dict[str, str]]:
 
 async def delete_run_topics(bootstrap: str, run: str) -> None:
     """Deletes every topic named `bench-<run>.*`."""
-    prefix = f"bench-{run}."
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        names = [t["topic"] for t in await admin.describe_topics()]
-        await admin.delete_topics([name for name in names if name.startswith(prefix)])
-    finally:
-        await admin.close()
+    await delete_scratch_topics(bootstrap, [f"bench-{run}."])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -101,6 +101,22 @@ async def reconcile_topics(bootstrap_servers: str, specs: list[TopicSpec]) -> To
                 "topic %s has %d partitions, settings say %d: left as is", name, found, wanted_count
             )
         return TopicsReport([s.name for s in missing], reconfigured, mismatches)
+    finally:
+        await admin.close()
+
+
+async def delete_scratch_topics(bootstrap_servers: str, prefixes: Collection[str]) -> list[str]:
+    """Deletes every topic whose name starts with one of `prefixes` (a test's or benchmark
+    run's own, e.g. `bench-<run>.`): records left by earlier runs would stay in the broker until
+    its disk fills. Returns the names deleted."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        names = [t["topic"] for t in await admin.describe_topics()]
+        doomed = [name for name in names if name.startswith(tuple(prefixes))]
+        if doomed:
+            await admin.delete_topics(doomed)
+        return doomed
     finally:
         await admin.close()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 
 import orjson
 from aiokafka import AIOKafkaProducer
@@ -18,6 +17,7 @@ from services.ingest.topics import TopicSpec, ensure_topics
 from services.ingest.types import IngestBatch
 from tests.helpers import eventually
 from tests.ingest.test_static_membership import member
+from tests.kafka_broker import scratch_run
 
 
 class GatedSink:
@@ -43,7 +43,7 @@ def tick(instrument: str, second: int) -> bytes:
 async def test_a_batch_whose_partition_moved_meanwhile_does_not_stop_the_consumer(
     kafka_bootstrap: str,
 ) -> None:
-    run = uuid.uuid4().hex[:10]
+    run = scratch_run()
     topic, group = f"test-{run}.prices", f"test-{run}"
     await ensure_topics(kafka_bootstrap, [TopicSpec(topic, 2)])
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -14,6 +13,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from services.ingest.consumer import ConsumerConfig, consumer_options
 from services.ingest.topics import TopicSpec, ensure_topics
 from tests.helpers import eventually
+from tests.kafka_broker import scratch_run
 
 
 @dataclass
@@ -55,7 +55,7 @@ async def member(config: ConsumerConfig, topic: str) -> AsyncIterator[Member]:
 
 
 async def two_partitions(bootstrap: str) -> tuple[str, str]:
-    run = uuid.uuid4().hex[:10]
+    run = scratch_run()
     topic = f"test-{run}.static"
     await ensure_topics(bootstrap, [TopicSpec(topic, 2)])
     return topic, f"test-{run}"

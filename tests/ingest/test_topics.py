@@ -1,15 +1,22 @@
 """`market-reaction topics` on the real broker: topics created with their settings, settings
-brought back in line on the next run, a partition count never changed behind the keys' back."""
+brought back in line on the next run, a partition count never changed behind the keys' back;
+a run's scratch topics deleted by their prefix, and no other."""
 
 from __future__ import annotations
-
-import uuid
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from services.ingest.topics import TopicSpec, reconcile_topics, service_topics
+from services.ingest.topics import (
+    TopicSpec,
+    delete_scratch_topics,
+    ensure_topics,
+    reconcile_topics,
+    service_topics,
+)
 from services.settings import Settings
+from tests.helpers import eventually
+from tests.kafka_broker import scratch_run
 
 
 async def topic_config(bootstrap: str, topic: str, names: list[str]) -> dict[str, str]:
@@ -36,7 +43,7 @@ def settings_for(bootstrap: str, run: str, **changes: object) -> Settings:
 
 
 async def test_topics_get_the_settings_retention_and_compaction(kafka_bootstrap: str) -> None:
-    run = uuid.uuid4().hex[:10]
+    run = scratch_run()
     settings = settings_for(kafka_bootstrap, run, prices_partitions=4, prices_retention_days=2)
     first = await reconcile_topics(kafka_bootstrap, service_topics(settings))
     assert sorted(first.created) == sorted(s.name for s in service_topics(settings))
@@ -59,7 +66,32 @@ async def test_topics_get_the_settings_retention_and_compaction(kafka_bootstrap:
 
 
 async def test_a_topic_without_settings_is_only_created(kafka_bootstrap: str) -> None:
-    name = f"test-{uuid.uuid4().hex[:10]}.plain"
+    name = f"test-{scratch_run()}.plain"
     report = await reconcile_topics(kafka_bootstrap, [TopicSpec(name, 2)])
     assert report.created == [name]
     assert (await reconcile_topics(kafka_bootstrap, [TopicSpec(name, 2)])).created == []
+
+
+async def test_scratch_topics_are_deleted_by_prefix_and_no_other(kafka_bootstrap: str) -> None:
+    run, other = scratch_run(), scratch_run()
+    scratch = [f"test-{run}.prices", f"test-{run}.prices.dlq"]
+    kept = f"test-{other}.prices"
+    await ensure_topics(kafka_bootstrap, [TopicSpec(name, 1) for name in [*scratch, kept]])
+
+    deleted = await delete_scratch_topics(kafka_bootstrap, [f"test-{run}."])
+    assert sorted(deleted) == sorted(scratch)
+
+    async def topics() -> set[str]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+        await admin.start()
+        try:
+            return {t["topic"] for t in await admin.describe_topics()}
+        finally:
+            await admin.close()
+
+    async def gone() -> bool:
+        return not set(scratch) & await topics()
+
+    await eventually(gone, timeout_s=30, what="the run's topics to be deleted")
+    assert kept in await topics()
+    assert await delete_scratch_topics(kafka_bootstrap, [f"test-{other}."]) == [kept]
