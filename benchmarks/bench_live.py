@@ -47,7 +47,6 @@ import numpy as np
 import orjson
 import polars as pl
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -56,6 +55,7 @@ sys.path.insert(0, str(ROOT))
 from bench_engine import SYMBOLS, make_prices  # noqa: E402
 from engine_inputs import announcements as make_announcements  # noqa: E402
 from peer_round import compare, peer_available, peer_round, replay_finals  # noqa: E402
+from process_metrics import consumed, cpu_seconds, histogram_quantile, scrape  # noqa: E402
 from scratch_topics import run_topics  # noqa: E402
 from spread import spread  # noqa: E402
 
@@ -130,24 +130,6 @@ def engine_process(topics: dict[str, str], folder: Path) -> Iterator[tuple[str, 
             process.wait()
 
 
-def scrape(base: str) -> dict[str, list[tuple[dict[str, str], float, str]]]:
-    try:
-        text = httpx.get(f"{base}/metrics", timeout=5).text
-    except httpx.HTTPError:
-        return {}
-    return {
-        family.name: [(s.labels, s.value, s.name) for s in family.samples]
-        for family in text_string_to_metric_families(text)
-    }
-
-
-def consumed(base: str, topic: str) -> float:
-    samples = scrape(base).get("mr_events_consumed", [])
-    return sum(
-        v for labels, v, name in samples if labels.get("topic") == topic and name.endswith("_total")
-    )
-
-
 def throughput_round(topics: dict[str, str], n: int, folder: Path) -> tuple[float, float]:
     """Ticks/s and the engine process's CPU-seconds per million ticks, both from its first
     consumed tick to its last; past a generous bound, what was consumed by then (and a note
@@ -177,31 +159,6 @@ def latency_ticks(rate: int, seconds: int) -> Iterator[tuple[str, str, int]]:
         us = opened + (i // len(SYMBOLS)) * 100_000
         ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(us // 1_000_000))
         yield SYMBOLS[i % len(SYMBOLS)], f"{ts}.{us % 1_000_000:06d}Z", us
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def histogram_quantile(samples: list[tuple[dict[str, str], float, str]], q: float) -> float:
-    """The q-quantile of a scraped histogram, interpolated within its bucket as PromQL's
-    histogram_quantile does (seconds; NaN when empty)."""
-    buckets = sorted(
-        (float(labels["le"]), v) for labels, v, name in samples if name.endswith("_bucket")
-    )
-    total = buckets[-1][1] if buckets else 0.0
-    if not total:
-        return float("nan")
-    rank, lower, below = q * total, 0.0, 0.0
-    for upper, cumulative in buckets:
-        if cumulative >= rank:
-            if upper == float("inf"):
-                return lower
-            return lower + (upper - lower) * (rank - below) / (cumulative - below)
-        lower, below = upper, cumulative
-    return lower
 
 
 async def wait_ready(base: str) -> None:
