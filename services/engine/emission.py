@@ -19,7 +19,8 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from services.engine.encoding import RevisionColumns, encoded, ndjson
+from services.engine.encoded import EncodedRevisions
+from services.engine.encoding import RevisionColumns, encoded
 from services.engine.reaction import LABELS
 from services.events import Signal
 from services.frames import from_us
@@ -119,19 +120,21 @@ class Revisions(Sequence[Signal]):
         contract's field order)."""
         return self._parts
 
-    def encoded(self) -> list[bytes]:
-        """Each revision as the contract's JSON bytes (what Kafka and replay files carry)."""
-        out: list[bytes] = []
-        for columns, part_rows in self._runs():
-            out += encoded(columns) if columns else [_dumps(fields) for fields in part_rows]
-        return out
+    def encoded(self) -> EncodedRevisions:
+        """Each revision as the contract's JSON bytes (what Kafka and replay files carry), in
+        one buffer."""
+        return EncodedRevisions.joined(
+            [
+                encoded(columns)
+                if columns
+                else EncodedRevisions.of([_dumps(fields) for fields in part_rows])
+                for columns, part_rows in self._runs()
+            ]
+        )
 
     def ndjson(self) -> bytes:
         """Every revision's contract JSON, one a line (no newline after the last)."""
-        return b"\n".join(
-            ndjson(columns) if columns else b"\n".join(_dumps(fields) for fields in part_rows)
-            for columns, part_rows in self._runs()
-        )
+        return self.encoded().ndjson()
 
     def _runs(self) -> Iterator[tuple[list[RevisionColumns], list[dict[str, Any]]]]:
         """The parts in order: consecutive column parts together (encoded in one pass), row

@@ -2,7 +2,8 @@
 
 The fields are laid out here, in signal.v1's order, as columns of a few kinds (texts by code,
 integers, floats, times, JSON of their own); `revision_json.write_objects` (Rust,
-services/engine/native) writes each revision's object from them in one pass over the batch:
+services/engine/native) writes each revision's object from them in one pass over the batch, one
+after the other into one buffer (encoded.py):
 floats as the shortest text that reads back the same (what orjson writes), NaN and infinities as
 null (as orjson writes them), times as ISO 8601 with `Z` and microseconds only where there are
 some. Strings (ids, horizons) are escaped once, when first seen (names.py); the confounders'
@@ -22,6 +23,7 @@ import orjson
 from services.engine import revision_json
 from services.engine.arrays import joined
 from services.engine.confounders import ConfounderCache
+from services.engine.encoded import EncodedRevisions
 from services.engine.names import Coded, codes_of
 from services.engine.reaction import LABELS
 
@@ -89,11 +91,11 @@ class RevisionColumns:
         )
 
 
-def encoded(parts: list[RevisionColumns]) -> list[bytes]:
+def encoded(parts: list[RevisionColumns]) -> EncodedRevisions:
     """Each revision's contract JSON, in order."""
     parts = [p for p in parts if len(p)]
     if not parts:
-        return []
+        return EncodedRevisions.of([])
     n = sum(len(p) for p in parts)
     aid, instrument, horizon = (
         _names([getattr(p, name) for p in parts])
@@ -130,13 +132,8 @@ def encoded(parts: list[RevisionColumns]) -> list[bytes]:
         ("raw", "data_granularity", _concat(parts, "data_granularity", np.int64), _LABELS),
         ("raw", "emitted_at", *_emitted_at(parts)),
     ]
-    written: list[bytes] = revision_json.write_objects(fields, n)
-    return written
-
-
-def ndjson(parts: list[RevisionColumns]) -> bytes:
-    """Each revision's contract JSON, one a line in order (JSON never holds a raw newline)."""
-    return b"\n".join(encoded(parts))
+    written, ends = revision_json.write_objects(fields, n)
+    return EncodedRevisions(np.frombuffer(memoryview(written), dtype=np.uint8), ends)
 
 
 _DTYPES = {"time": np.int64, "float": np.float64}

@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.engine.revision_json import write_objects
+from services.engine import revision_json
+from services.engine.encoded import EncodedRevisions
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _FIRST_US = (datetime(1, 1, 1, tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
@@ -25,6 +26,14 @@ _LAST_US = (datetime(9999, 12, 31, 23, 59, 59, 999_999, tzinfo=UTC) - _EPOCH) //
 @dataclass(frozen=True)
 class Cached:
     json: Any
+
+
+def write_objects(fields: list[tuple[Any, ...]], rows: int) -> list[bytes]:
+    """Each row's JSON, read back from the writer's one buffer and its rows' ends."""
+    written, ends = revision_json.write_objects(fields, rows)
+    data = np.frombuffer(memoryview(written), dtype=np.uint8)
+    assert data.tobytes().count(b"\n") == max(rows - 1, 0)  # between two rows, none inside
+    return list(EncodedRevisions(data, ends))
 
 
 def dumped(row: dict[str, Any]) -> bytes:
@@ -119,3 +128,18 @@ def test_refuses_what_it_cannot_write(
 def test_a_column_of_another_type_is_refused() -> None:
     with pytest.raises(TypeError):
         write_objects([("int", "n", np.zeros(3, dtype=np.float64))], 3)
+
+
+def test_a_buffer_read_stays_and_a_reused_one_holds_only_its_rows() -> None:
+    def fields(size: int) -> list[tuple[Any, ...]]:
+        return [("int", "n", np.arange(size, dtype=np.int64))]
+
+    def rows(size: int) -> list[bytes]:
+        return [b'{"n":%d}' % i for i in range(size)]
+
+    written, ends = revision_json.write_objects(fields(5_000), 5_000)
+    kept = EncodedRevisions(np.frombuffer(memoryview(written), dtype=np.uint8), ends)
+    del written
+    for size in (4_000, 3, 1):  # each buffer goes back to the pool, and the next takes it
+        assert write_objects(fields(size), size) == rows(size)
+    assert list(kept) == rows(5_000)  # still read: never handed to another batch

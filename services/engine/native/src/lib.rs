@@ -1,5 +1,6 @@
-//! Rows of columns written as JSON objects, one `bytes` per row: the contract JSON of a batch's
-//! revisions (services/engine/encoding.py lays the fields out; this writes them).
+//! Rows of columns written as JSON objects into one buffer, a newline between two (NDJSON), with
+//! where each row ends: the contract JSON of a batch's revisions, made without a Python object
+//! per revision (services/engine/encoding.py lays the fields out; this writes them).
 //!
 //! A field is a kind, a key and a column of as many values as there are rows:
 //! - `("string", key, codes, texts)`: the text at each row's code, quoted (texts are already
@@ -11,14 +12,16 @@
 //! - `("time", key, values)`: µs since the epoch as an ISO 8601 UTC string with `Z`, and
 //!   microseconds only where there are some;
 //! - `("json", key, objects, attribute)`: each row's own JSON, the `bytes` of its object's
-//!   `attribute` (read once for a run of rows of the same object), copied once into its row;
+//!   `attribute` (read once for a run of rows of the same object);
 //! - `("joined", key, pieces)`: a string of pieces, each `("text", codes, texts)`,
 //!   `("int", values)` or `("literal", text)`.
 //!
 //! A float or time equal (bit for bit) to the row before's is copied from its text, not written
 //! again: the horizons of one announcement on one instrument share most of their values.
 
-use numpy::PyReadonlyArray1;
+mod written;
+
+use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
@@ -309,8 +312,7 @@ fn write_cached(
 }
 
 impl<'py> Op<'_, 'py> {
-    /// Writes row `row`'s part to `out`; a json step's value is only read (`held`): it goes where
-    /// `out` ends now.
+    /// Writes row `row`'s part to `out`.
     fn write(&mut self, row: usize, out: &mut Vec<u8>) -> PyResult<()> {
         match self {
             Op::Literal(text) => out.extend_from_slice(text),
@@ -333,26 +335,23 @@ impl<'py> Op<'_, 'py> {
                     let json = object.getattr(&**attribute)?.cast_into::<PyBytes>()?;
                     *held = Some(Held { object, json });
                 }
+                if let Some(held) = held {
+                    out.extend_from_slice(held.json.as_bytes());
+                }
             }
         }
         Ok(())
     }
-
-    fn held_json(&self) -> &[u8] {
-        match self {
-            Op::Json(_, _, Some(held)) => held.json.as_bytes(),
-            _ => b"",
-        }
-    }
 }
 
-/// One JSON object per row, of the `fields` in order (see the module's doc for their kinds).
+/// One JSON object per row, of the `fields` in order (see the module's doc for their kinds),
+/// one after the other with a newline between two, and where each row ends.
 #[pyfunction]
 fn write_objects<'py>(
     py: Python<'py>,
     fields: &Bound<'py, PyList>,
     rows: usize,
-) -> PyResult<Bound<'py, PyList>> {
+) -> PyResult<(Bound<'py, written::Written>, Bound<'py, PyArray1<i64>>)> {
     let mut given: Vec<(Vec<u8>, Given<'py>)> = fields
         .iter()
         .enumerate()
@@ -364,47 +363,24 @@ fn write_objects<'py>(
         given.ops(&mut ops)?;
     }
     push(&mut ops, Op::Literal(b"}".to_vec()));
-    let mut written = Vec::with_capacity(rows);
-    let mut out: Vec<u8> = Vec::with_capacity(4096);
-    let mut holes: Vec<(usize, usize)> = Vec::new(); // (where in `out`, which step)
+    let mut out = written::take();
+    let mut ends: Vec<i64> = Vec::with_capacity(rows);
     for row in 0..rows {
-        out.clear();
-        holes.clear();
-        for (j, op) in ops.iter_mut().enumerate() {
+        if row > 0 {
+            out.push(b'\n');
+        }
+        for op in ops.iter_mut() {
             op.write(row, &mut out)?;
-            if matches!(op, Op::Json(..)) {
-                holes.push((out.len(), j));
-            }
         }
-        written.push(filled(py, &out, &holes, &ops)?);
+        ends.push(out.len() as i64);
     }
-    PyList::new(py, written)
-}
-
-/// `out` with each json step's bytes put in at its place, as one `bytes` (each copied once).
-fn filled<'py>(
-    py: Python<'py>,
-    out: &[u8],
-    holes: &[(usize, usize)],
-    ops: &[Op<'_, 'py>],
-) -> PyResult<Bound<'py, PyBytes>> {
-    let size = out.len() + holes.iter().map(|&(_, j)| ops[j].held_json().len()).sum::<usize>();
-    PyBytes::new_with(py, size, |bytes| {
-        let (mut from, mut to) = (0, 0);
-        for &(at, j) in holes {
-            for piece in [&out[from..at], ops[j].held_json()] {
-                bytes[to..to + piece.len()].copy_from_slice(piece);
-                to += piece.len();
-            }
-            from = at;
-        }
-        bytes[to..].copy_from_slice(&out[from..]);
-        Ok(())
-    })
+    // handed over as they are: not copied
+    Ok((Bound::new(py, written::Written::new(out))?, PyArray1::from_vec(py, ends)))
 }
 
 #[pymodule]
 fn revision_json(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(write_objects, module)?)?;
+    module.add_class::<written::Written>()?;
     Ok(())
 }

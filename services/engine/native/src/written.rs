@@ -1,0 +1,74 @@
+//! The buffer a batch's JSON is written into, lent to Python through the buffer protocol (NumPy
+//! reads it in place). When Python lets go of it, it goes back to a small pool for the next
+//! batch: memory the kernel handed over once is written again, not faulted in page by page
+//! (a batch's buffer is tens of MB, more than the C allocator keeps for reuse).
+
+use std::os::raw::c_int;
+use std::sync::Mutex;
+
+use pyo3::ffi;
+use pyo3::prelude::*;
+
+/// Buffers kept for the next batches: two, so a batch can be written while the one before is
+/// still read (what the pool holds is at most twice the largest batch's JSON).
+const KEPT: usize = 2;
+static POOL: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
+
+/// An empty buffer, with the room of one used before where the pool has one.
+pub fn take() -> Vec<u8> {
+    let mut pool = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    pool.pop().unwrap_or_default()
+}
+
+fn give_back(mut bytes: Vec<u8>) {
+    let mut pool = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if pool.len() < KEPT {
+        bytes.clear();
+        pool.push(bytes);
+    }
+}
+
+/// Written bytes, read-only from Python.
+#[pyclass(frozen, module = "services.engine.revision_json")]
+pub struct Written {
+    bytes: Vec<u8>,
+}
+
+impl Written {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Written { bytes }
+    }
+}
+
+#[pymethods]
+impl Written {
+    fn __len__(&self) -> usize {
+        self.bytes.len()
+    }
+
+    unsafe fn __getbuffer__(
+        slf: Bound<'_, Self>,
+        view: *mut ffi::Py_buffer,
+        flags: c_int,
+    ) -> PyResult<()> {
+        let bytes = &slf.get().bytes;
+        let length = ffi::Py_ssize_t::try_from(bytes.len())
+            .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("buffer too long"))?;
+        // read-only, one byte per item; the view holds a reference to `slf` until released
+        let filled = unsafe {
+            ffi::PyBuffer_FillInfo(view, slf.as_ptr(), bytes.as_ptr() as *mut _, length, 1, flags)
+        };
+        if filled == -1 {
+            return Err(PyErr::fetch(slf.py()));
+        }
+        Ok(())
+    }
+
+    unsafe fn __releasebuffer__(&self, _view: *mut ffi::Py_buffer) {}
+}
+
+impl Drop for Written {
+    fn drop(&mut self) {
+        give_back(std::mem::take(&mut self.bytes));
+    }
+}
