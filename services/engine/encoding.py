@@ -3,12 +3,12 @@
 The fields are laid out here, in signal.v1's order, as columns of a few kinds (texts by code,
 integers, floats, times, JSON of their own); `revision_json.write_objects` (Rust,
 services/engine/native) writes each revision's object from them in one pass over the batch, one
-after the other into one buffer (encoded.py):
-floats as the shortest text that reads back the same (what orjson writes), NaN and infinities as
-null (as orjson writes them), times as ISO 8601 with `Z` and microseconds only where there are
-some. Strings (ids, horizons) are escaped once, when first seen (names.py); the confounders'
-JSON is the one the window cached when they last changed, copied once into its revision. The
-bytes equal `signal_value` of the revision's `Signal` (tests/engine/test_encoding.py)."""
+after the other into one buffer (encoded.py): floats as the shortest text that reads back the
+same (what orjson writes), NaN and infinities as null (as orjson writes them), times as ISO 8601
+with `Z` and microseconds only where there are some. Strings (ids, horizons) are escaped once,
+when first seen (names.py); the confounders' JSON is the one the window cached when they last
+changed, copied once into its revision. The bytes equal `signal_value` of the revision's
+`Signal` (tests/engine/test_encoding.py)."""
 
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ def encoded(parts: list[RevisionColumns]) -> EncodedRevisions:
         *((kind, name, _concat(parts, name, _DTYPES[kind])) for name, kind in _BODY),
         ("raw", "significant", verdict, _SIGNIFICANT),
         ("raw", "direction", _concat(parts, "direction", np.int64), _LABELS),
-        ("json", "confounders", [c for p in parts for c in p.confounders], "json"),
+        ("json", "confounders", _joined_lists([p.confounders for p in parts]), "json"),
         ("raw", "data_granularity", _concat(parts, "data_granularity", np.int64), _LABELS),
         ("raw", "emitted_at", *_emitted_at(parts)),
     ]
@@ -151,6 +151,11 @@ def _names(columns: list[Coded]) -> tuple[I64, list[str]]:
         codes.append(column.codes + len(texts))
         texts += column.interned.escaped_texts()
     return _contiguous(joined(codes), np.int64), texts
+
+
+def _joined_lists(lists: list[list[ConfounderCache]]) -> list[ConfounderCache]:
+    """The lists one after the other (the list itself where there is one: it is only read)."""
+    return lists[0] if len(lists) == 1 else [c for one in lists for c in one]
 
 
 def _emitted_at(parts: list[RevisionColumns]) -> tuple[I64, list[str]]:
