@@ -16,8 +16,9 @@
 //! - `("joined", key, pieces)`: a string of pieces, each `("text", codes, texts)`,
 //!   `("int", values)` or `("literal", text)`.
 //!
-//! A float or time equal (bit for bit) to the row before's is copied from its text, not written
-//! again: the horizons of one announcement on one instrument share most of their values.
+//! A run of values equal to the row before's (floats bit for bit, texts by code, JSON by object)
+//! is copied from that row's bytes as one block, not written again: the horizons of one
+//! announcement on one instrument share most of their values.
 
 mod written;
 
@@ -40,7 +41,12 @@ impl<'py> Texts<'py> {
     fn new(list: &Bound<'py, PyAny>) -> PyResult<Self> {
         let list = list.cast::<PyList>()?.clone();
         let slots = vec![0; list.len()];
-        Ok(Texts { list, slots, bytes: Vec::new(), starts: vec![0] })
+        Ok(Texts {
+            list,
+            slots,
+            bytes: Vec::new(),
+            starts: vec![0],
+        })
     }
 
     fn write(&mut self, code: i64, out: &mut Vec<u8>) -> PyResult<()> {
@@ -50,7 +56,8 @@ impl<'py> Texts<'py> {
             .ok_or_else(|| PyIndexError::new_err(format!("no text has code {code}")))?;
         if self.slots[at] == 0 {
             let text = self.list.get_item(at)?;
-            self.bytes.extend_from_slice(text.cast::<PyString>()?.to_str()?.as_bytes());
+            self.bytes
+                .extend_from_slice(text.cast::<PyString>()?.to_str()?.as_bytes());
             self.starts.push(self.bytes.len());
             self.slots[at] = u32::try_from(self.starts.len() - 1)
                 .map_err(|_| PyValueError::new_err("too many texts"))?;
@@ -84,23 +91,14 @@ enum Op<'a, 'py> {
     Literal(Vec<u8>),
     Text(&'a [i64], &'a mut Texts<'py>),
     Int(&'a [i64]),
-    Float(&'a [f64], Last),
-    Time(&'a [i64], Last),
-    Json(&'a Bound<'py, PyList>, &'a Bound<'py, PyString>, Option<Held<'py>>),
-}
-
-/// The object of the row before in a json column and its bytes.
-struct Held<'py> {
-    object: Bound<'py, PyAny>,
-    json: Bound<'py, PyBytes>,
-}
-
-/// The bits of the row before's value and its text (a float's or a time's: at most 32 bytes).
-#[derive(Default)]
-struct Last {
-    bits: Option<u64>,
-    text: [u8; 32],
-    len: usize,
+    Float(&'a [f64]),
+    Time(&'a [i64]),
+    /// objects, the attribute of their JSON, and the object of the row written last
+    Json(
+        &'a Bound<'py, PyList>,
+        &'a Bound<'py, PyString>,
+        Option<Bound<'py, PyAny>>,
+    ),
 }
 
 fn array<'py, T: numpy::Element>(
@@ -110,7 +108,9 @@ fn array<'py, T: numpy::Element>(
     let values: PyReadonlyArray1<'py, T> = item.extract()?;
     let given = values.as_slice()?.len();
     if given != rows {
-        return Err(PyValueError::new_err(format!("a column has {given} values for {rows} rows")));
+        return Err(PyValueError::new_err(format!(
+            "a column has {given} values for {rows} rows"
+        )));
     }
     Ok(values)
 }
@@ -118,7 +118,10 @@ fn array<'py, T: numpy::Element>(
 fn given_piece<'py>(spec: &Bound<'py, PyTuple>, rows: usize) -> PyResult<GivenPiece<'py>> {
     let kind: String = spec.get_item(0)?.extract()?;
     Ok(match kind.as_str() {
-        "text" => GivenPiece::Text(array(&spec.get_item(1)?, rows)?, Texts::new(&spec.get_item(2)?)?),
+        "text" => GivenPiece::Text(
+            array(&spec.get_item(1)?, rows)?,
+            Texts::new(&spec.get_item(2)?)?,
+        ),
         "int" => GivenPiece::Int(array(&spec.get_item(1)?, rows)?),
         "literal" => GivenPiece::Literal(spec.get_item(1)?.extract::<String>()?.into_bytes()),
         other => return Err(PyValueError::new_err(format!("no piece of kind {other:?}"))),
@@ -135,7 +138,9 @@ fn given_field<'py>(
     let kind: String = spec.get_item(0)?.extract()?;
     let name: String = spec.get_item(1)?.extract()?;
     if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
-        return Err(PyValueError::new_err(format!("key {name:?} is not a lower-case name")));
+        return Err(PyValueError::new_err(format!(
+            "key {name:?} is not a lower-case name"
+        )));
     }
     let key = format!("{}\"{name}\":", if first { "{" } else { "," }).into_bytes();
     let data = spec.get_item(2)?;
@@ -160,7 +165,11 @@ fn given_field<'py>(
             let pieces = pieces.map(|p| given_piece(p.cast::<PyTuple>()?, rows));
             Given::Joined(pieces.collect::<PyResult<_>>()?)
         }
-        other => return Err(PyValueError::new_err(format!("no column of kind {other:?}"))),
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "no column of kind {other:?}"
+            )))
+        }
     };
     Ok((key, given))
 }
@@ -176,8 +185,8 @@ impl<'py> Given<'py> {
             }
             Given::Raw(codes, texts) => push(ops, Op::Text(codes.as_slice()?, texts)),
             Given::Int(values) => push(ops, Op::Int(values.as_slice()?)),
-            Given::Float(values) => push(ops, Op::Float(values.as_slice()?, Last::default())),
-            Given::Time(values) => push(ops, Op::Time(values.as_slice()?, Last::default())),
+            Given::Float(values) => push(ops, Op::Float(values.as_slice()?)),
+            Given::Time(values) => push(ops, Op::Time(values.as_slice()?)),
             Given::Json(objects, attribute) => push(ops, Op::Json(objects, attribute, None)),
             Given::Joined(pieces) => {
                 push(ops, Op::Literal(b"\"".to_vec()));
@@ -200,7 +209,11 @@ impl<'py> Given<'py> {
 /// whose rows all have one text (e.g. `null`) as a literal.
 fn push<'a, 'py>(ops: &mut Vec<Op<'a, 'py>>, op: Op<'a, 'py>) {
     let op = match op {
-        Op::Text(codes, texts) if codes.first().is_some_and(|&c| codes.iter().all(|&x| x == c)) => {
+        Op::Text(codes, texts)
+            if codes
+                .first()
+                .is_some_and(|&c| codes.iter().all(|&x| x == c)) =>
+        {
             let mut text = Vec::new();
             match texts.write(codes[0], &mut text) {
                 Ok(()) => Op::Literal(text),
@@ -259,7 +272,11 @@ fn civil(days: i64) -> (i64, i64, i64) {
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let shifted_month = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 { shifted_month + 3 } else { shifted_month - 9 };
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
     (year_of_era + era * 400 + i64::from(month <= 2), month, day)
 }
 
@@ -268,7 +285,9 @@ fn write_time(us: i64, out: &mut Vec<u8>) -> PyResult<()> {
     let fraction = us.rem_euclid(1_000_000);
     let (year, month, day) = civil(seconds.div_euclid(86_400));
     if !(1..=9999).contains(&year) {
-        return Err(PyValueError::new_err(format!("{us} µs is outside years 1 to 9999")));
+        return Err(PyValueError::new_err(format!(
+            "{us} µs is outside years 1 to 9999"
+        )));
     }
     let second_of_day = seconds.rem_euclid(86_400);
     out.push(b'"');
@@ -291,56 +310,130 @@ fn write_time(us: i64, out: &mut Vec<u8>) -> PyResult<()> {
     Ok(())
 }
 
-/// Writes `bits`' text with `write`, or copies it where the row before's had the same bits.
-fn write_cached(
-    last: &mut Last,
-    bits: u64,
-    out: &mut Vec<u8>,
-    write: impl FnOnce(&mut Vec<u8>) -> PyResult<()>,
-) -> PyResult<()> {
-    if last.bits != Some(bits) {
-        let start = out.len();
-        write(out)?;
-        let text = &out[start..];
-        last.text[..text.len()].copy_from_slice(text);
-        last.len = text.len();
-        last.bits = Some(bits);
-        return Ok(());
-    }
-    out.extend_from_slice(&last.text[..last.len]);
-    Ok(())
-}
-
 impl<'py> Op<'_, 'py> {
+    /// Whether each of `rows` (from the second on) writes what the row before wrote, one column
+    /// at a time: reading many columns row by row would outrun the processor's prefetching.
+    fn mark_repeats(&self, rows: std::ops::Range<usize>, repeats: &mut [bool]) -> PyResult<()> {
+        let rows = rows.start.max(1)..rows.end;
+        let skipped = repeats.len() - rows.len(); // the first row has no row before
+        let marks = &mut repeats[skipped..];
+        match self {
+            Op::Literal(_) => marks.fill(true),
+            Op::Text(values, _) | Op::Int(values) | Op::Time(values) => {
+                let (now, before) = (&values[rows.clone()], &values[rows.start - 1..rows.end - 1]);
+                for (mark, (a, b)) in marks.iter_mut().zip(now.iter().zip(before)) {
+                    *mark = a == b;
+                }
+            }
+            Op::Float(values) => {
+                let (now, before) = (&values[rows.clone()], &values[rows.start - 1..rows.end - 1]);
+                for (mark, (a, b)) in marks.iter_mut().zip(now.iter().zip(before)) {
+                    *mark = a.to_bits() == b.to_bits();
+                }
+            }
+            Op::Json(objects, _, _) => {
+                let mut before = objects.get_item(rows.start - 1)?;
+                for (mark, row) in marks.iter_mut().zip(rows) {
+                    let object = objects.get_item(row)?;
+                    *mark = object.is(&before);
+                    before = object;
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Writes row `row`'s part to `out`.
     fn write(&mut self, row: usize, out: &mut Vec<u8>) -> PyResult<()> {
         match self {
             Op::Literal(text) => out.extend_from_slice(text),
             Op::Text(codes, texts) => texts.write(codes[row], out)?,
             Op::Int(values) => write_int(values[row], out),
-            Op::Float(values, last) => {
-                let value = values[row];
-                write_cached(last, value.to_bits(), out, |out| {
-                    write_float(value, out);
-                    Ok(())
-                })?
-            }
-            Op::Time(values, last) => {
-                let value = values[row];
-                write_cached(last, value as u64, out, |out| write_time(value, out))?
-            }
+            Op::Float(values) => write_float(values[row], out),
+            Op::Time(values) => write_time(values[row], out)?,
             Op::Json(objects, attribute, held) => {
                 let object = objects.get_item(row)?;
-                if !held.as_ref().is_some_and(|h| h.object.is(&object)) {
-                    let json = object.getattr(&**attribute)?.cast_into::<PyBytes>()?;
-                    *held = Some(Held { object, json });
-                }
-                if let Some(held) = held {
-                    out.extend_from_slice(held.json.as_bytes());
-                }
+                let json = object.getattr(&**attribute)?.cast_into::<PyBytes>()?;
+                out.extend_from_slice(json.as_bytes());
+                *held = Some(object);
             }
         }
         Ok(())
+    }
+}
+
+/// Writes one row after another: a step that repeats the row before is copied from it, a run
+/// of such steps as one block.
+struct Rows<'a, 'py> {
+    ops: Vec<Op<'a, 'py>>,
+    /// where each step's bytes are in `out`, for the row written last
+    spans: Vec<(usize, usize)>,
+}
+
+/// Rows are written in blocks of this many: what repeats is marked for a block, column by
+/// column, then its rows are written.
+const BLOCK: usize = 256;
+
+impl<'py> Rows<'_, 'py> {
+    fn write_all(&mut self, rows: usize, out: &mut Vec<u8>, ends: &mut Vec<i64>) -> PyResult<()> {
+        let mut repeats = vec![false; self.ops.len() * BLOCK];
+        for first in (0..rows).step_by(BLOCK) {
+            let block = first..rows.min(first + BLOCK);
+            for (j, op) in self.ops.iter().enumerate() {
+                let marks = &mut repeats[j * BLOCK..j * BLOCK + block.len()];
+                marks.fill(false);
+                op.mark_repeats(block.clone(), marks)?;
+            }
+            for row in block {
+                if row > 0 {
+                    out.push(b'\n');
+                }
+                self.write(row, |j| repeats[j * BLOCK + row - first], out)?;
+                ends.push(out.len() as i64);
+            }
+        }
+        Ok(())
+    }
+
+    fn write(
+        &mut self,
+        row: usize,
+        repeats: impl Fn(usize) -> bool,
+        out: &mut Vec<u8>,
+    ) -> PyResult<()> {
+        // a block of the row before to copy, and the first step in it
+        let mut block: Option<(usize, usize, usize)> = None;
+        for j in 0..self.ops.len() {
+            if repeats(j) {
+                let (start, end) = self.spans[j];
+                block = match block {
+                    Some((from, to, first)) if to == start => Some((from, end, first)),
+                    _ => {
+                        self.copy(block, j, out);
+                        Some((start, end, j))
+                    }
+                };
+                continue;
+            }
+            self.copy(block.take(), j, out);
+            let start = out.len();
+            self.ops[j].write(row, out)?;
+            self.spans[j] = (start, out.len());
+        }
+        self.copy(block, self.ops.len(), out);
+        Ok(())
+    }
+
+    /// Copies `block` (bytes of the row before, from step `first` to the one before `next`) to
+    /// the end of `out`, and notes where those steps' bytes now are.
+    fn copy(&mut self, block: Option<(usize, usize, usize)>, next: usize, out: &mut Vec<u8>) {
+        if let Some((from, to, first)) = block {
+            let at = out.len();
+            out.extend_from_within(from..to);
+            for span in &mut self.spans[first..next] {
+                *span = (span.0 - from + at, span.1 - from + at);
+            }
+        }
     }
 }
 
@@ -363,19 +456,16 @@ fn write_objects<'py>(
         given.ops(&mut ops)?;
     }
     push(&mut ops, Op::Literal(b"}".to_vec()));
+    let spans = vec![(0, 0); ops.len()];
+    let mut steps = Rows { ops, spans };
     let mut out = written::take();
     let mut ends: Vec<i64> = Vec::with_capacity(rows);
-    for row in 0..rows {
-        if row > 0 {
-            out.push(b'\n');
-        }
-        for op in ops.iter_mut() {
-            op.write(row, &mut out)?;
-        }
-        ends.push(out.len() as i64);
-    }
+    steps.write_all(rows, &mut out, &mut ends)?;
     // handed over as they are: not copied
-    Ok((Bound::new(py, written::Written::new(out))?, PyArray1::from_vec(py, ends)))
+    Ok((
+        Bound::new(py, written::Written::new(out))?,
+        PyArray1::from_vec(py, ends),
+    ))
 }
 
 #[pymodule]

@@ -56,7 +56,14 @@ impl Written {
             .map_err(|_| pyo3::exceptions::PyOverflowError::new_err("buffer too long"))?;
         // read-only, one byte per item; the view holds a reference to `slf` until released
         let filled = unsafe {
-            ffi::PyBuffer_FillInfo(view, slf.as_ptr(), bytes.as_ptr() as *mut _, length, 1, flags)
+            ffi::PyBuffer_FillInfo(
+                view,
+                slf.as_ptr(),
+                bytes.as_ptr() as *mut _,
+                length,
+                1,
+                flags,
+            )
         };
         if filled == -1 {
             return Err(PyErr::fetch(slf.py()));
