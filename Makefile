@@ -37,13 +37,16 @@ run: install ## start Kafka and the service, and play the seed story into it (Ct
 test: install lint typecheck ## set up what the tests need, then lint, types and the whole suite
 	bash deploy/local/with-kafka.sh $(BIN)/pytest $(PYTEST_ARGS)
 
-lint: install ## ruff lint and format check
+lint: install ## ruff lint and format check; rustfmt and clippy on the revision writer
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	cargo fmt --manifest-path $(NATIVE)/Cargo.toml --check
+	cargo clippy --manifest-path $(NATIVE)/Cargo.toml --release --locked --quiet -- --deny warnings
 
-format: install ## apply ruff's formatting and safe fixes
+format: install ## apply ruff's and rustfmt's formatting and ruff's safe fixes
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+	cargo fmt --manifest-path $(NATIVE)/Cargo.toml
 
 typecheck: install ## mypy strict on services/, tests/ and benchmarks/
 	$(BIN)/mypy
