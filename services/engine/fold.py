@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from services.engine.history import later_of
+from services.engine.ranges import first_argmax
 from services.engine.rows import Rows
 
 Positions = npt.NDArray[np.intp]
@@ -30,6 +31,9 @@ Columns = dict[str, npt.NDArray[Any]]
 _PADDED_LONGEST = 128
 """Slices up to this long are scanned together, padded to the longest; longer ones one at a
 time (where a Python step per slice costs less than the padding's cells)."""
+_TABLE_CELLS_PER_SLICE = 400
+"""Longer slices are read from a sparse table of the rows (ranges.py) where it has at most this
+many cells (rows x levels) per slice: about the cost of scanning one slice by itself."""
 _SCANNED_PER_WINDOW = 16
 """Slices up to this long are scanned once per window rather than once per distinct slice."""
 
@@ -232,6 +236,12 @@ def _slice_extremes(start: I64, stop: I64, rows: Rows) -> tuple[I64, I64, I64]:
         high_row = start + np.argmax(np.where(valid, rows.high[at], -np.inf), axis=1)
         low_row = start + np.argmin(np.where(valid, rows.low[at], np.inf), axis=1)
         interval_us = np.where(valid, rows.interval_us[at], 0).max(axis=1)
+        return high_row, low_row, interval_us
+    if len(rows) * longest.bit_length() <= _TABLE_CELLS_PER_SLICE * len(start):
+        # many long slices of few rows: every slice read at once from a table of the rows
+        high_row = first_argmax(rows.high, start, stop)
+        low_row = first_argmax(-rows.low, start, stop)
+        interval_us = rows.interval_us[first_argmax(rows.interval_us, start, stop)]
         return high_row, low_row, interval_us
     high_row = np.empty(len(start), dtype=np.int64)
     low_row = np.empty(len(start), dtype=np.int64)

@@ -21,6 +21,7 @@ import numpy.typing as npt
 from services.engine.confounders import Anchors, ConfounderCache
 from services.engine.history import NO_TIME
 from services.engine.names import Coded, Interned
+from services.engine.ranges import first_argmax
 from services.engine.waiting import pending_bases
 
 I64 = npt.NDArray[np.int64]
@@ -157,18 +158,33 @@ class WindowStore:
         self._view(size)
         return range(start, size)
 
-    def add_anchor(self, chosen: npt.NDArray[np.bool_], anchor_us: int) -> None:
-        """A new announcement at `anchor_us` on the instruments `chosen` (by code): their live
-        windows that hold it gain a confounder (the caller adds it to each one's `Anchors`)."""
+    def add_anchors(
+        self, codes: I64, anchors_us: I64, order: I64, windows: Positions, opened: I64
+    ) -> None:
+        """New announcements anchored at `anchors_us` on the instruments `codes` (`order`: each
+        one's place among them, ascending): each of `windows` that holds one of its instrument
+        coming after its own announcement (`opened`: that one's place, -1 for a window open
+        before them) gains a confounder (the caller adds them to each one's `Anchors`)."""
+        if not len(windows):
+            return
         cols = self.cols
-        inside = np.flatnonzero(
-            cols["alive"]
-            & (cols["anchor_us"] <= anchor_us)
-            & (cols["end_us"] >= anchor_us)
-            & chosen[cols["inst"]]
-        )
-        cols["confounder_changes"][inside] += 1
-        cols["dirty"][inside] = True
+        # anchors by (instrument, time): each time as its rank among them, so keys stay small
+        times = np.unique(anchors_us)
+        span = len(times) + 2
+        key = codes * span + np.searchsorted(times, anchors_us) + 1
+        by_key = np.argsort(key, kind="stable")
+        key, order = key[by_key], order[by_key]
+        # the anchors of each window's instrument inside [anchor, end]: ranks first to last
+        window_code = cols["inst"][windows]
+        first = np.searchsorted(times, cols["anchor_us"][windows], "left") + 1
+        last = np.searchsorted(times, cols["end_us"][windows], "right")
+        start = np.searchsorted(key, window_code * span + first, "left")
+        stop = np.searchsorted(key, window_code * span + last, "right")
+        some = np.flatnonzero(stop > start)
+        latest = order[first_argmax(order, start[some], stop[some])]
+        gained = windows[some[latest > opened[some]]]
+        cols["confounder_changes"][gained] += 1
+        cols["dirty"][gained] = True
 
     def keys(self, positions: Positions) -> list[tuple[str, str]]:
         """The (announcement id, horizon) of the windows at `positions`."""

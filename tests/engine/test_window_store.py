@@ -103,3 +103,21 @@ def test_a_table_pickled_by_the_previous_format_loads_its_live_windows() -> None
     again = pickle.loads(pickle.dumps(old))
     assert list(again.index) == [("b", "1h")]
     assert int(again.cols["end_us"][again.index[("b", "1h")]]) == 10
+
+
+def test_a_window_gains_a_confounder_from_each_later_anchor_of_its_instrument_inside_it() -> None:
+    store = WindowStore()
+    spans = [(0, 10, 20), (0, 10, 20), (0, 10, 20), (1, 10, 20), (1, 20, 30)]
+    for k, (code, start_us, end_us) in enumerate(spans):
+        store.add(code, [WindowMeta(f"w{k}", "h")], _static(start_us, end_us))
+    # (code, anchor, order): 15 and 20 (the end) fall inside windows of their instrument;
+    # 30 on instrument 0 and 5 on instrument 1 fall inside none
+    anchors = [(1, 5, 0), (0, 15, 1), (1, 20, 1), (0, 30, 2)]
+    codes, times, order = np.asarray(anchors, dtype=np.int64).T
+    # windows 0 and 3 were open before these announcements, 1 and 2 opened by the first two
+    opened = np.asarray([-1, 0, 1, -1, 1], dtype=np.int64)
+    store.add_anchors(codes, times, order, np.arange(5), opened)
+    # window 2's own announcement (order 1) is no confounder of it; window 4's anchor of order
+    # 1, inside it, is not after its own
+    assert store.cols["confounder_changes"].tolist() == [1, 1, 0, 1, 0]
+    assert store.cols["dirty"].tolist() == [True, True, False, True, False]
