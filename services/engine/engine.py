@@ -377,5 +377,15 @@ class ReactionEngine:
 
 
 def _static(opening: list[tuple[InstrumentBook, WindowSpans]]) -> dict[str, npt.NDArray[Any]]:
-    """The STATIC columns of the windows `opening` opens, in order."""
-    return {name: np.concatenate([spans.static[name] for _, spans in opening]) for name in STATIC}
+    """The STATIC columns of the windows `opening` opens, in order: the distinct spans (one
+    per announcement and calendar) joined once, each opening's rows then taken from them."""
+    distinct = list({id(spans): spans for _, spans in opening}.values())
+    sizes = [len(spans.horizons) for spans in distinct]
+    start_of = dict(zip(map(id, distinct), np.cumsum([0, *sizes[:-1]]).tolist(), strict=True))
+    counts = np.asarray([len(spans.horizons) for _, spans in opening])
+    # each window's row: its spans' first row, plus its place among the opening's horizons
+    firsts = np.repeat([start_of[id(spans)] for _, spans in opening], counts)
+    rows = firsts + np.arange(len(firsts)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return {
+        name: np.concatenate([spans.static[name] for spans in distinct])[rows] for name in STATIC
+    }
