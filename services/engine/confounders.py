@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,7 +17,7 @@ import numpy.typing as npt
 import orjson
 
 if TYPE_CHECKING:
-    from services.engine.windows import WindowMeta, WindowStore
+    from services.engine.windows import WindowStore
 
 
 class Anchors:
@@ -154,21 +153,20 @@ _SHARED = _SharedResults()
 _EMPTY = _SHARED.fresh()
 
 
-def confounder_caches(
-    store: WindowStore, positions: npt.NDArray[np.intp], metas: list[WindowMeta]
-) -> list[ConfounderCache]:
-    """The confounders of the windows at `positions` of `store` (their `metas`, of any
-    instruments), computed again only for those whose announcement set changed since they were
-    last computed (as `WindowTable.confounders`, for many windows at once)."""
+def confounder_caches(store: WindowStore, positions: npt.NDArray[np.intp]) -> list[ConfounderCache]:
+    """The confounders of the windows at `positions` of `store` (of any instruments), computed
+    again only for those whose announcement set changed since they were last computed (as
+    `WindowTable.confounders`, for many windows at once)."""
     cols = store.cols
     changes = cols["confounder_changes"][positions]
     stale = np.flatnonzero(cols["confounders_at"][positions] != changes)
     if len(stale):
         at = positions[stale]
-        for j, found in zip(stale.tolist(), _shared_by_windows(store, at), strict=True):
-            metas[j].confounders = found
+        found = _shared_by_windows(store, at)
+        cols["confounders"][at] = np.fromiter(found, dtype=object, count=len(found))
         cols["confounders_at"][at] = changes[stale]
-    return list(map(_CACHED, metas))
+    caches: list[ConfounderCache] = cols["confounders"][positions].tolist()
+    return caches
 
 
 def _shared_by_windows(store: WindowStore, at: npt.NDArray[np.intp]) -> list[ConfounderCache]:
@@ -201,6 +199,3 @@ def _shared_by_windows(store: WindowStore, at: npt.NDArray[np.intp]) -> list[Con
         for code, start_us, end_us, own in windows
     ]
     return list(map(found.__getitem__, group.tolist()))
-
-
-_CACHED = attrgetter("confounders")
