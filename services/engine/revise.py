@@ -101,10 +101,11 @@ class Reviser:
         if len(held):
             self._release_caught_up(held, inst[held])
         window_watermark_us = watermark_us[inst]
+        closing = (until_us != NO_TIME).any()  # markets closed after their last event
         due = due_revisions(
             cols,
             watermark_us=window_watermark_us,
-            until_us=until_us[inst],
+            until_us=until_us[inst] if closing else None,
             policy=self._policy,
         )
         # a restored window still catching up sends nothing but a final it reaches
