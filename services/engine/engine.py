@@ -269,7 +269,7 @@ class ReactionEngine:
         opened_before = len(store.meta)
         codes = np.asarray([book.windows.code for book, _ in opening], dtype=np.int64)
         counts = [len(spans.horizons) for _, spans in opening]
-        metas = [WindowMeta(*key) for _, spans in opening for key in spans.keys]
+        metas = [WindowMeta(a, h) for _, spans in opening for a, h in spans.keys]
         added = store.add(np.repeat(codes, counts), metas, _static(opening))
         self._stats.windows_opened += len(added)
         start = added.start

@@ -178,21 +178,28 @@ class WindowStore:
         if not len(windows):
             return
         cols = self.cols
-        # anchors by (instrument, time): each time as its rank among them, so keys stay small
-        times = np.unique(anchors_us)
-        span = len(times) + 2
-        key = codes * span + np.searchsorted(times, anchors_us) + 1
-        by_key = np.argsort(key, kind="stable")
-        key, order = key[by_key], order[by_key]
-        # the anchors of each window's instrument inside [anchor, end]: ranks first to last
         window_code = cols["inst"][windows]
-        first = np.searchsorted(times, cols["anchor_us"][windows], "left") + 1
-        last = np.searchsorted(times, cols["end_us"][windows], "right")
-        start = np.searchsorted(key, window_code * span + first, "left")
-        stop = np.searchsorted(key, window_code * span + last, "right")
-        some = np.flatnonzero(stop > start)
-        latest = order[first_argmax(order, start[some], stop[some])]
-        gained = windows[some[latest > opened[some]]]
+        start_us, end_us = cols["anchor_us"][windows], cols["end_us"][windows]
+        times = np.unique(anchors_us)
+        if len(times) == 1:  # one anchor time (the live case): each instrument's latest order
+            latest_of = np.full(int(max(codes.max(), window_code.max())) + 1, -2, dtype=np.int64)
+            np.maximum.at(latest_of, codes, order)
+            holding = (start_us <= times[0]) & (end_us >= times[0])
+            gained = windows[holding & (latest_of[window_code] > opened)]
+        else:
+            # anchors by (instrument, time), each time as its rank among them (small keys);
+            # a window's are those of its instrument from the first rank inside it to the last
+            span = len(times) + 2
+            key = codes * span + np.searchsorted(times, anchors_us) + 1
+            by_key = np.argsort(key, kind="stable")
+            key, order = key[by_key], order[by_key]
+            first = np.searchsorted(times, start_us, "left") + 1
+            last = np.searchsorted(times, end_us, "right")
+            start = np.searchsorted(key, window_code * span + first, "left")
+            stop = np.searchsorted(key, window_code * span + last, "right")
+            some = np.flatnonzero(stop > start)
+            latest = order[first_argmax(order, start[some], stop[some])]
+            gained = windows[some[latest > opened[some]]]
         cols["confounder_changes"][gained] += 1
         cols["dirty"][gained] = True
 
