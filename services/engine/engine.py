@@ -29,7 +29,7 @@ from services.engine.revise import Reviser
 from services.engine.stats import EngineStats, InstrumentStatus
 from services.engine.types import Clock
 from services.engine.waiting import fold_batch
-from services.engine.windows import STATIC, WindowMeta, WindowStore
+from services.engine.windows import CODED, STATIC, WindowMeta, WindowStore
 from services.events import Announcement, Signal
 from services.frames import to_us
 
@@ -43,7 +43,7 @@ class WindowSpans:
     anchor_us: int
     horizons: tuple[str, ...]
     static: dict[str, npt.NDArray[Any]]
-    """The STATIC columns of the windows, one value per horizon."""
+    """The STATIC and CODED columns of the windows, one value per horizon."""
     beyond_calendar: int
     """Horizons (or the anchor itself) the calendar does not reach."""
     keys: tuple[WindowKey, ...] = ()
@@ -270,7 +270,7 @@ class ReactionEngine:
         codes = np.asarray([book.windows.code for book, _ in opening], dtype=np.int64)
         counts = [len(spans.horizons) for _, spans in opening]
         metas = [WindowMeta(a, h) for _, spans in opening for a, h in spans.keys]
-        added = store.add(np.repeat(codes, counts), metas, _static(opening))
+        added = store.add(np.repeat(codes, counts), metas, _static(opening), coded=True)
         self._stats.windows_opened += len(added)
         start = added.start
         for book, spans in opening:
@@ -357,6 +357,11 @@ class ReactionEngine:
             static["session"].append(session)
             static["sessions_k"].append(cal.session_fractions(anchor_us, end_us))
         columns = {name: np.asarray(values) for name, values in static.items()}
+        # codes of the announcement and horizons in the store's strings, looked up once here
+        columns["announcement_code"] = np.full(
+            len(horizons), self._store.announcement_ids.code(ann.id), dtype=np.int64
+        )
+        columns["horizon_code"] = self._store.horizons.codes(horizons)
         keys = tuple((ann.id, h) for h in horizons)
         return WindowSpans(anchor_us, tuple(horizons), columns, beyond, keys)
 
@@ -377,8 +382,9 @@ class ReactionEngine:
 
 
 def _static(opening: list[tuple[InstrumentBook, WindowSpans]]) -> dict[str, npt.NDArray[Any]]:
-    """The STATIC columns of the windows `opening` opens, in order: the distinct spans (one
-    per announcement and calendar) joined once, each opening's rows then taken from them."""
+    """The STATIC and CODED columns of the windows `opening` opens, in order: the distinct
+    spans (one per announcement and calendar) joined once, each opening's rows taken from
+    them."""
     distinct = list({id(spans): spans for _, spans in opening}.values())
     sizes = [len(spans.horizons) for spans in distinct]
     start_of = dict(zip(map(id, distinct), np.cumsum([0, *sizes[:-1]]).tolist(), strict=True))
@@ -387,5 +393,6 @@ def _static(opening: list[tuple[InstrumentBook, WindowSpans]]) -> dict[str, npt.
     firsts = np.repeat([start_of[id(spans)] for _, spans in opening], counts)
     rows = firsts + np.arange(len(firsts)) - np.repeat(np.cumsum(counts) - counts, counts)
     return {
-        name: np.concatenate([spans.static[name] for spans in distinct])[rows] for name in STATIC
+        name: np.concatenate([spans.static[name] for spans in distinct])[rows]
+        for name in (*STATIC, *CODED)
     }

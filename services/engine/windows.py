@@ -81,6 +81,7 @@ _COLUMNS: dict[str, tuple[type, float | int | bool | None]] = {
 CARRIED = ("confounders", "last_sent")
 """Object columns a snapshot carries in each window's `WindowMeta` (its format since 2)."""
 STATIC = ("anchor_us", "base_cut_us", "end_us", "duration_us", "at_open", "session", "sessions_k")
+CODED = ("announcement_code", "horizon_code")
 
 
 class WindowMeta:
@@ -147,9 +148,12 @@ class WindowStore:
         table.add([detached.meta[p] for p in positions.tolist()], columns)
         return table
 
-    def add(self, code: int | I64, metas: list[WindowMeta], values: dict[str, Any]) -> range:
+    def add(
+        self, code: int | I64, metas: list[WindowMeta], values: dict[str, Any], coded: bool = False
+    ) -> range:
         """Append windows of instrument `code` (or of each window's code); columns missing
-        from `values` start empty. The instruments' tables are not told (`WindowTable.adopt`)."""
+        from `values` start empty; `coded`: `values` holds the codes of their announcement ids
+        and horizons in this store. The instruments' tables are not told (`WindowTable.adopt`)."""
         start = len(self.meta)
         size = start + len(metas)
         if size > len(self._storage["alive"]):
@@ -161,10 +165,10 @@ class WindowStore:
             self._storage[name][start:size] = value
         self._storage["inst"][start:size] = code
         self._metas[start:size] = metas
-        # codes into this store's strings (a snapshot's mean nothing here)
-        ids = self.announcement_ids.codes(map(_ANNOUNCEMENT_ID, metas))
-        self._storage["announcement_code"][start:size] = ids
-        self._storage["horizon_code"][start:size] = self.horizons.codes(map(_HORIZON, metas))
+        if not coded:  # codes into this store's strings (a snapshot's mean nothing here)
+            ids = self.announcement_ids.codes(map(_ANNOUNCEMENT_ID, metas))
+            self._storage["announcement_code"][start:size] = ids
+            self._storage["horizon_code"][start:size] = self.horizons.codes(map(_HORIZON, metas))
         self._view(size)
         return range(start, size)
 
