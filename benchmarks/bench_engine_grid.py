@@ -1,6 +1,7 @@
 """The engine alone over one session's ticks, on a grid of instruments x announcements: ticks/s,
 revisions/s (each revision encoded to its JSON contract bytes by `Revisions.encoded()`, no
-`Signal` built), revisions per tick and ticks per CPU-second, as min / median / max over the
+`Signal` built), revisions per tick, ticks per CPU-second and the engine's CPU-ms per batch
+outside encoding (the round's CPU less the time in `encoded()`), as min / median / max over the
 rounds (prints figures; never asserts on time).
 
     .venv/bin/python benchmarks/bench_engine_grid.py [--ticks 100000] [--rounds 3]
@@ -38,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from engine_inputs import SESSION, announcements, calendar, tick_frame
 from spread import spread
 
-from services.engine import ManualClock, ReactionEngine
+from services.engine import ManualClock, ReactionEngine, Revisions
 from services.engine.registry import Instrument, InstrumentRegistry
 from services.events import Announcement
 from services.gctune import tune_collector
@@ -63,37 +64,53 @@ def session_ticks(symbols: list[str], n_ticks: int) -> pl.DataFrame:
     return tick_frame(ts, symbols, step_pct=5e-4)
 
 
+class Encoding:
+    """Revisions encoded to their contract bytes, counted, with the CPU seconds it took."""
+
+    def __init__(self) -> None:
+        self.revisions = 0
+        self.cpu_s = 0.0
+
+    def __call__(self, revisions: Revisions) -> None:
+        at = time.process_time()
+        self.revisions += len(revisions.encoded())
+        self.cpu_s += time.process_time() - at
+
+
 def one_round(
     reg: InstrumentRegistry,
     anns: list[Announcement],
     prices: pl.DataFrame,
     *,
     as_published: bool = False,
-) -> tuple[float, float, int, float]:
+) -> tuple[float, float, int, float, float]:
     """Wall and CPU seconds for the announcements and every batch (revisions encoded),
-    revisions, and the CPU seconds of the announcements alone. CPU time shows the work where
-    other processes share the cores. The announcements come first, or `as_published`: each
-    after the first batch that reaches its publication time."""
+    revisions, the CPU seconds of the announcements alone and of encoding alone. CPU time shows
+    the work where other processes share the cores. The announcements come first, or
+    `as_published`: each after the first batch that reaches its publication time."""
     engine = ReactionEngine(reg, clock=ManualClock(datetime(2026, 1, 1, tzinfo=UTC)))
     waiting = sorted(anns, key=lambda a: a.published_at) if as_published else []
+    encode = Encoding()
     start, cpu_start = time.perf_counter(), time.process_time()
     ann_cpu = time.process_time()
-    revisions = 0 if as_published else len(engine.add_announcements(anns).encoded())
+    if not as_published:
+        encode(engine.add_announcements(anns))
     ann_cpu = time.process_time() - ann_cpu
     for offset in range(0, prices.height, BATCH):
         batch = prices.slice(offset, BATCH)
-        revisions += len(engine.add_prices(batch).encoded())
+        encode(engine.add_prices(batch))
         reached = batch["ts"][-1]
         due = [a for a in waiting if a.published_at <= reached]
         if due:
             waiting = waiting[len(due) :]
             at = time.process_time()
-            revisions += len(engine.add_announcements(due).encoded())
+            encode(engine.add_announcements(due))
             ann_cpu += time.process_time() - at
     if waiting:
-        revisions += len(engine.add_announcements(waiting).encoded())
-    revisions += len(engine.finish().encoded())
-    return time.perf_counter() - start, time.process_time() - cpu_start, revisions, ann_cpu
+        encode(engine.add_announcements(waiting))
+    encode(engine.finish())
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    return wall, cpu, encode.revisions, ann_cpu, encode.cpu_s
 
 
 def main() -> None:
@@ -114,7 +131,7 @@ def main() -> None:
         f"{args.rounds} rounds, min / median / max, young-generation GC every "
         f"{args.gc_young_threshold:,} allocations"
     )
-    for cell in args.grid.split(","):
+    for cell in filter(None, args.grid.split(",")):
         run_cell(cell, args.ticks, args.rounds, as_published=False)
     if args.published_grid:
         print("announcements fed as published (after the first batch that reaches them):")
@@ -129,16 +146,19 @@ def run_cell(cell: str, ticks: int, rounds: int, *, as_published: bool) -> None:
     anns = announcements(n_ann, "grid")
     results = [one_round(reg, anns, prices, as_published=as_published) for _ in range(rounds)]
     revisions = results[0][2]
-    ticks_s = [prices.height / wall for wall, _, _, _ in results]
-    revs_s = [r / wall for wall, _, r, _ in results]
-    ticks_cpu = [prices.height / cpu for _, cpu, _, _ in results]
-    per_ann = [1000 * ann_cpu / n_ann for _, _, _, ann_cpu in results]
+    ticks_s = [prices.height / wall for wall, _, _, _, _ in results]
+    revs_s = [r / wall for wall, _, r, _, _ in results]
+    ticks_cpu = [prices.height / cpu for _, cpu, _, _, _ in results]
+    per_ann = [1000 * ann_cpu / n_ann for _, _, _, ann_cpu, _ in results]
+    batches = -(-prices.height // BATCH)
+    engine_ms = [1000 * (cpu - encode_cpu) / batches for _, cpu, _, _, encode_cpu in results]
     print(
         f"{n_inst:>4} instruments x {n_ann:>5} announcements: "
         f"{spread(ticks_s)} ticks/s | {spread(revs_s)} revisions/s | "
         f"{revisions:,} revisions, {revisions / prices.height:.2f} per tick | "
         f"{spread(ticks_cpu)} ticks per CPU-second | "
-        f"{spread(per_ann, ',.1f')} CPU-ms per announcement",
+        f"{spread(per_ann, ',.1f')} CPU-ms per announcement | "
+        f"{spread(engine_ms, ',.2f')} engine CPU-ms per batch outside encoding",
         flush=True,
     )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -14,7 +15,7 @@ from services.engine.config import EngineConfig
 from services.engine.history import PriceHistory, PriceStore
 from services.engine.registry import Instrument
 from services.engine.windows import WindowTable
-from services.events import Signal
+from services.events import ReactionId, Signal
 
 I64 = npt.NDArray[np.int64]
 _NO_TIMES = np.empty(0, dtype=np.int64)
@@ -90,6 +91,31 @@ class InstrumentBook:
         if t_us > spans[4]:
             return _NONE_HELD
         return np.flatnonzero((spans[2] <= t_us) & (t_us <= spans[3]))
+
+    def correct_retired(
+        self, anchor_us: int, ann_id: str, emitted_at: datetime
+    ) -> list[dict[str, Any]]:
+        """Retired finals that hold `anchor_us` gain `ann_id` as a confounder: a correction
+        each, kept as the final's last revision."""
+        out: list[dict[str, Any]] = []
+        retired = self.retired
+        for i in self.retired_holding(anchor_us).tolist():
+            start_us, end_us, sent = retired[i]
+            if sent["announcement_id"] != ann_id:
+                revision = sent["revision"] + 1
+                new = {
+                    **sent,
+                    "signal_id": ReactionId(
+                        sent["announcement_id"], self.symbol, sent["horizon"]
+                    ).signal_id(revision),
+                    "revision": revision,
+                    "corrected": True,
+                    "confounders": tuple(sorted({*sent["confounders"], ann_id})),
+                    "emitted_at": emitted_at,
+                }
+                retired[i] = (start_us, end_us, new)
+                out.append(new)
+        return out
 
     def emptied(self) -> InstrumentBook:
         """The same instrument with no prices, windows or restored revisions (its windows'

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,7 +17,7 @@ import numpy.typing as npt
 import orjson
 
 if TYPE_CHECKING:
-    from services.engine.windows import WindowMeta, WindowStore
+    from services.engine.windows import WindowStore
 
 
 class Anchors:
@@ -37,6 +36,11 @@ class Anchors:
         self._state = _EMPTY
         # the lists as arrays, made again after an add
         self._arrays: tuple[npt.NDArray[np.object_], npt.NDArray[np.int64]] | None = None
+
+    @property
+    def state(self) -> int:
+        """The same number for every `Anchors` given the same anchors in the same order."""
+        return self._state
 
     def __contains__(self, announcement_id: object) -> bool:
         return announcement_id in self._known
@@ -149,28 +153,49 @@ _SHARED = _SharedResults()
 _EMPTY = _SHARED.fresh()
 
 
-def confounder_caches(
-    store: WindowStore, positions: npt.NDArray[np.intp], metas: list[WindowMeta]
-) -> list[ConfounderCache]:
-    """The confounders of the windows at `positions` of `store` (their `metas`, of any
-    instruments), computed again only for those whose announcement set changed since they were
-    last computed (as `WindowTable.confounders`, for many windows at once)."""
+def confounder_caches(store: WindowStore, positions: npt.NDArray[np.intp]) -> list[ConfounderCache]:
+    """The confounders of the windows at `positions` of `store` (of any instruments), computed
+    again only for those whose announcement set changed since they were last computed (as
+    `WindowTable.confounders`, for many windows at once)."""
     cols = store.cols
     changes = cols["confounder_changes"][positions]
     stale = np.flatnonzero(cols["confounders_at"][positions] != changes)
     if len(stale):
         at = positions[stale]
-        tables = store.tables
-        windows = zip(
-            stale.tolist(),
-            *(cols[name][at].tolist() for name in ("inst", "anchor_us", "end_us")),
-            strict=True,
-        )
-        for j, code, start_us, end_us in windows:
-            meta = metas[j]
-            meta.confounders = tables[code].anchors.shared(start_us, end_us, meta.announcement_id)
+        found = _shared_by_windows(store, at)
+        cols["confounders"][at] = np.fromiter(found, dtype=object, count=len(found))
         cols["confounders_at"][at] = changes[stale]
-    return list(map(_CACHED, metas))
+    caches: list[ConfounderCache] = cols["confounders"][positions].tolist()
+    return caches
 
 
-_CACHED = attrgetter("confounders")
+def _shared_by_windows(store: WindowStore, at: npt.NDArray[np.intp]) -> list[ConfounderCache]:
+    """The confounders of the windows at `at`: looked up once for all the windows of one
+    announcement with one end on instruments with the same anchors (they share the result)."""
+    cols = store.cols
+    codes = cols["inst"][at]
+    tables = store.tables
+    present = np.flatnonzero(np.bincount(codes))
+    states = np.zeros(int(present[-1]) + 1, dtype=np.int64)
+    _, states[present] = np.unique(
+        [tables[code].anchors.state for code in present.tolist()], return_inverse=True
+    )
+    announcement = cols["announcement_code"][at]
+    _, same_anchors = np.unique(
+        states[codes] * len(store.announcement_ids) + announcement, return_inverse=True
+    )
+    ends, same_end = np.unique(cols["end_us"][at], return_inverse=True)
+    _, first, group = np.unique(
+        same_anchors * len(ends) + same_end, return_index=True, return_inverse=True
+    )
+    ids = store.announcement_ids.texts
+    windows = zip(
+        *(cols[name][at[first]].tolist() for name in ("inst", "anchor_us", "end_us")),
+        announcement[first].tolist(),
+        strict=True,
+    )
+    found = [
+        tables[code].anchors.shared(start_us, end_us, ids[own])
+        for code, start_us, end_us, own in windows
+    ]
+    return list(map(found.__getitem__, group.tolist()))

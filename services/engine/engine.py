@@ -29,8 +29,8 @@ from services.engine.revise import Reviser
 from services.engine.stats import EngineStats, InstrumentStatus
 from services.engine.types import Clock
 from services.engine.waiting import fold_batch
-from services.engine.windows import STATIC, WindowMeta, WindowStore
-from services.events import Announcement, ReactionId, Signal
+from services.engine.windows import CODED, STATIC, WindowMeta, WindowStore
+from services.events import Announcement, Signal
 from services.frames import to_us
 
 _US = 1_000_000
@@ -43,7 +43,7 @@ class WindowSpans:
     anchor_us: int
     horizons: tuple[str, ...]
     static: dict[str, npt.NDArray[Any]]
-    """The STATIC columns of the windows, one value per horizon."""
+    """The STATIC and CODED columns of the windows, one value per horizon."""
     beyond_calendar: int
     """Horizons (or the anchor itself) the calendar does not reach."""
     keys: tuple[WindowKey, ...] = ()
@@ -135,6 +135,7 @@ class ReactionEngine:
     def add_announcements(self, announcements: Sequence[Announcement]) -> Revisions:
         touched = np.zeros(len(self._books), dtype=np.bool_)
         corrections: list[dict[str, Any]] = []
+        fresh: list[tuple[Announcement, list[Instrument]]] = []
         for ann in announcements:
             if ann.id in self._announcements:
                 self._stats.duplicate_announcements += 1
@@ -144,7 +145,8 @@ class ReactionEngine:
             routed = self._registry.route(ann)
             if not routed:
                 self._stats.unrouted_announcements += 1
-            touched[self._open_windows(ann, routed, corrections)] = True
+            fresh.append((ann, routed))
+        touched[self._open_windows(fresh, corrections)] = True
         out = Revisions(corrections)
         out.extend(self._reviser.evaluate(touched))
         return out
@@ -217,9 +219,9 @@ class ReactionEngine:
     def reopen_windows(self, symbol: str) -> None:
         """Open the windows of every known announcement routed to `symbol` that has none."""
         inst = self._books[symbol].instrument
-        for ann in self._announcements.values():
-            if inst in self._registry.route(ann):
-                self._open_windows(ann, [inst], [])
+        routed = self._registry.route
+        known = self._announcements.values()
+        self._open_windows([(ann, [inst]) for ann in known if inst in routed(ann)], [])
 
     def on_idle(self) -> Revisions:
         """Finalise windows of markets that closed after their last event, once grace has passed."""
@@ -237,53 +239,70 @@ class ReactionEngine:
 
     # --- windows -------------------------------------------------------------------------
     def _open_windows(
-        self, ann: Announcement, routed: Iterable[Instrument], corrections: list[dict[str, Any]]
+        self,
+        routed: Sequence[tuple[Announcement, Iterable[Instrument]]],
+        corrections: list[dict[str, Any]],
     ) -> list[int]:
-        """Open the windows of `ann` on the `routed` instruments that have none yet, all in one
-        append to the store; the codes of the instruments whose windows opened."""
+        """Open the windows of each announcement on its routed instruments that have none yet,
+        all in one append to the store; the codes of the instruments whose windows opened."""
         opening: list[tuple[InstrumentBook, WindowSpans]] = []
-        for inst in routed:
-            book = self._books[inst.symbol]
-            if ann.id in book.windows.anchors:
-                continue  # opened already (its state was restored from a snapshot)
-            spans = self._spans(book.calendar, ann)
-            self._stats.beyond_calendar += spans.beyond_calendar
-            if spans.horizons:
-                opening.append((book, spans))
+        order: list[int] = []  # of each opening, its announcement's place in `routed`
+        for k, (ann, instruments) in enumerate(routed):
+            for inst in instruments:
+                book = self._books[inst.symbol]
+                if ann.id in book.windows.anchors:
+                    continue  # opened already (its state was restored from a snapshot)
+                spans = self._spans(book.calendar, ann)
+                self._stats.beyond_calendar += spans.beyond_calendar
+                if spans.horizons:
+                    book.windows.anchors.add(spans.anchor_us, ann.id)
+                    if book.retired:
+                        corrected = book.correct_retired(spans.anchor_us, ann.id, self._clock.now())
+                        self._stats.signals += len(corrected)
+                        self._stats.corrections += len(corrected)
+                        corrections += corrected
+                    opening.append((book, spans))
+                    order.append(k)
         if not opening:
             return []
-        # the live windows that hold the new anchor gain a confounder: one pass per anchor time
-        chosen: dict[int, npt.NDArray[np.bool_]] = {}
-        for book, spans in opening:
-            if spans.anchor_us not in chosen:
-                chosen[spans.anchor_us] = np.zeros(len(self._books), dtype=np.bool_)
-            chosen[spans.anchor_us][book.windows.code] = True
-        for anchor_us, codes in chosen.items():
-            self._store.add_anchor(codes, anchor_us)
-        for book, spans in opening:
-            book.windows.anchors.add(spans.anchor_us, ann.id)
-            if book.retired:
-                corrections.extend(self._correct_retired(book, spans.anchor_us, ann.id))
-        metas = [WindowMeta(ann.id, h) for _, spans in opening for h in spans.horizons]
+        store = self._store
+        opened_before = len(store.meta)
+        codes = np.asarray([book.windows.code for book, _ in opening], dtype=np.int64)
         counts = [len(spans.horizons) for _, spans in opening]
-        added = self._store.add(
-            np.repeat([b.windows.code for b, _ in opening], counts), metas, _static(opening)
-        )
+        metas = [WindowMeta(a, h) for _, spans in opening for a, h in spans.keys]
+        added = store.add(np.repeat(codes, counts), metas, _static(opening), coded=True)
         self._stats.windows_opened += len(added)
         start = added.start
         for book, spans in opening:
             stop = start + len(spans.horizons)
             self._adopt(book, range(start, stop), spans.keys)
             start = stop
+        # the windows that hold a new anchor gain a confounder: those open before, and the
+        # new ones final already (restored) from the announcements after theirs
+        cols = store.cols
+        touched = np.zeros(len(self._books), dtype=np.bool_)
+        touched[codes] = True
+        open_before = cols["alive"][:opened_before] & touched[cols["inst"][:opened_before]]
+        before = np.flatnonzero(open_before)
+        restored = opened_before + np.flatnonzero(cols["final"][opened_before:])
+        store.add_anchors(
+            codes,
+            np.asarray([spans.anchor_us for _, spans in opening], dtype=np.int64),
+            np.asarray(order, dtype=np.int64),
+            np.concatenate((before, restored)),
+            np.concatenate(
+                (np.full(len(before), -1), np.repeat(order, counts)[restored - opened_before])
+            ),
+        )
         # a late announcement's windows are computed at once from the history kept so far,
-        # of all its instruments in one pass
+        # of all their instruments in one pass
         windows = np.arange(added.start, added.stop, dtype=np.intp)
-        codes = self._store.cols["inst"][windows]
-        seen = self._prices.watermark_us[codes] != NO_TIME
+        window_codes = cols["inst"][windows]
+        seen = self._prices.watermark_us[window_codes] != NO_TIME
         if seen.any():
             wanted = np.zeros(len(self._books), dtype=np.bool_)
-            wanted[codes[seen]] = True
-            fold_rows(self._store.cols, windows[seen], *self._prices.histories(wanted))
+            wanted[window_codes[seen]] = True
+            fold_rows(cols, windows[seen], *self._prices.histories(wanted))
         return [book.windows.code for book, _ in opening]
 
     def _adopt(self, book: InstrumentBook, added: range, keys: tuple[WindowKey, ...]) -> None:
@@ -338,36 +357,13 @@ class ReactionEngine:
             static["session"].append(session)
             static["sessions_k"].append(cal.session_fractions(anchor_us, end_us))
         columns = {name: np.asarray(values) for name, values in static.items()}
+        # codes of the announcement and horizons in the store's strings, looked up once here
+        columns["announcement_code"] = np.full(
+            len(horizons), self._store.announcement_ids.code(ann.id), dtype=np.int64
+        )
+        columns["horizon_code"] = self._store.horizons.codes(horizons)
         keys = tuple((ann.id, h) for h in horizons)
         return WindowSpans(anchor_us, tuple(horizons), columns, beyond, keys)
-
-    def _correct_retired(
-        self, book: InstrumentBook, anchor_us: int, ann_id: str
-    ) -> list[dict[str, Any]]:
-        """Retired finals that hold `anchor_us` gain `ann_id` as a confounder: a correction."""
-        out: list[dict[str, Any]] = []
-        retired = book.retired
-        if not retired:
-            return out
-        for i in book.retired_holding(anchor_us).tolist():
-            start_us, end_us, sent = retired[i]
-            if sent["announcement_id"] != ann_id:
-                revision = sent["revision"] + 1
-                new = {
-                    **sent,
-                    "signal_id": ReactionId(
-                        sent["announcement_id"], book.symbol, sent["horizon"]
-                    ).signal_id(revision),
-                    "revision": revision,
-                    "corrected": True,
-                    "confounders": tuple(sorted({*sent["confounders"], ann_id})),
-                    "emitted_at": self._clock.now(),
-                }
-                retired[i] = (start_us, end_us, new)
-                out.append(new)
-        self._stats.signals += len(out)
-        self._stats.corrections += len(out)
-        return out
 
     def _finalise_closed(self, books: Iterable[InstrumentBook]) -> Revisions:
         n_codes = len(self._books)
@@ -386,5 +382,17 @@ class ReactionEngine:
 
 
 def _static(opening: list[tuple[InstrumentBook, WindowSpans]]) -> dict[str, npt.NDArray[Any]]:
-    """The STATIC columns of the windows `opening` opens, in order."""
-    return {name: np.concatenate([spans.static[name] for _, spans in opening]) for name in STATIC}
+    """The STATIC and CODED columns of the windows `opening` opens, in order: the distinct
+    spans (one per announcement and calendar) joined once, each opening's rows taken from
+    them."""
+    distinct = list({id(spans): spans for _, spans in opening}.values())
+    sizes = [len(spans.horizons) for spans in distinct]
+    start_of = dict(zip(map(id, distinct), np.cumsum([0, *sizes[:-1]]).tolist(), strict=True))
+    counts = np.asarray([len(spans.horizons) for _, spans in opening])
+    # each window's row: its spans' first row, plus its place among the opening's horizons
+    firsts = np.repeat([start_of[id(spans)] for _, spans in opening], counts)
+    rows = firsts + np.arange(len(firsts)) - np.repeat(np.cumsum(counts) - counts, counts)
+    return {
+        name: np.concatenate([spans.static[name] for spans in distinct])[rows]
+        for name in (*STATIC, *CODED)
+    }

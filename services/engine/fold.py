@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from services.engine.history import later_of
+from services.engine.ranges import first_argmax
 from services.engine.rows import Rows
 
 Positions = npt.NDArray[np.intp]
@@ -30,6 +31,9 @@ Columns = dict[str, npt.NDArray[Any]]
 _PADDED_LONGEST = 128
 """Slices up to this long are scanned together, padded to the longest; longer ones one at a
 time (where a Python step per slice costs less than the padding's cells)."""
+_TABLE_CELLS_PER_SLICE = 400
+"""Longer slices are read from a sparse table of the rows (ranges.py) where it has at most this
+many cells (rows x levels) per slice: about the cost of scanning one slice by itself."""
 _SCANNED_PER_WINDOW = 16
 """Slices up to this long are scanned once per window rather than once per distinct slice."""
 
@@ -73,6 +77,12 @@ def fold_rows(
     is_covering = early & (end_us >= last_us)
     ended = early & (end_us < first_us)
     boundary = first_b = stop_b = np.flatnonzero(has_rows & ~is_waiting & ~is_covering & ~ended)
+    after_all = np.flatnonzero(is_covering)[:0]
+    if bases is not None:
+        # holding rows all later than any seen before (the live feed): taken without ties
+        later_rows = first_us > bases[1][window_code]
+        after_all = np.flatnonzero(is_covering & later_rows)
+        is_covering = is_covering & ~later_rows
     if len(boundary):
         placed = _placed(cols, windows[boundary], window_code[boundary], rows, codes)
         if placed is None:  # a batch over centuries: one code at a time
@@ -100,6 +110,11 @@ def fold_rows(
         rows,
     )
 
+    segments = np.flatnonzero(bounds[1:] > bounds[:-1])
+    extremes = _segment_extremes(bounds, segments, rows) if len(after_all) else None
+    if extremes is not None:
+        first, stop = seg_start[after_all], seg_stop[after_all]
+        _fold_later_rows(cols, windows[after_all], first, stop, rows, extremes)
     inside = stop_b > first_b
     covering = np.flatnonzero(is_covering)
     if not len(covering) and not inside.any():
@@ -122,17 +137,61 @@ def fold_rows(
     # the extremes of a covering window are its instrument's, found once per instrument
     whole = _extremes(first_b[:0], stop_b[:0], rows)
     if len(covering):
-        segments = np.flatnonzero(bounds[1:] > bounds[:-1])
-        slot = np.zeros(len(bounds), dtype=np.intp)
-        slot[segments] = np.arange(len(segments))
-        at = slot[window_code[covering]]
-        high, low, interval = _slice_extremes(bounds[segments], bounds[segments + 1], rows)
+        if extremes is None:
+            extremes = _segment_extremes(bounds, segments, rows)
+        high, low, interval = extremes
+        at = window_code[covering]
         whole = high[at], low[at], interval[at]
     part = _extremes(first_b, stop_b, rows)
     high_row, low_row, interval_us = (
         np.concatenate((w, p)) for w, p in zip(whole, part, strict=True)
     )
     _fold_extremes(cols, windows, high_row, low_row, interval_us, rows)
+
+
+def _segment_extremes(bounds: I64, segments: I64, rows: Rows) -> tuple[I64, I64, I64]:
+    """`_slice_extremes` of each instrument's rows, by code (`segments`: the codes with rows;
+    0 for the others)."""
+    high, low, interval = (np.zeros(len(bounds), dtype=np.int64) for _ in range(3))
+    high[segments], low[segments], interval[segments] = _slice_extremes(
+        bounds[segments], bounds[segments + 1], rows
+    )
+    return high, low, interval
+
+
+def _fold_later_rows(
+    cols: Columns,
+    windows: Positions,
+    first_row: I64,
+    stop_row: I64,
+    rows: Rows,
+    extremes: tuple[I64, I64, I64],
+) -> None:
+    """Fold into `windows` all their instrument's rows [first, stop), each later than every
+    row they hold: it is their last, the first only where they had none, and a new high or low
+    where it exceeds theirs (never a tie won by time)."""
+    obs_us, close = rows.obs_us, rows.close
+    cols["n_obs"][windows] += stop_row - first_row
+    earlier = obs_us[first_row] < cols["first_us"][windows]
+    changed, rows_in = windows[earlier], first_row[earlier]
+    cols["first_us"][changed] = obs_us[rows_in]
+    cols["first_close"][changed] = close[rows_in]
+    cols["first_open"][changed] = rows.open[rows_in]
+    cols["last_us"][windows] = obs_us[stop_row - 1]
+    cols["last_close"][windows] = close[stop_row - 1]
+    cols["dirty"][windows] = True
+    code = cols["inst"][windows]
+    high_row, low_row, interval_us = (e[code] for e in extremes)
+    new = rows.high[high_row]
+    better = new > cols["high"][windows]
+    cols["high"][windows[better]] = new[better]
+    cols["high_us"][windows[better]] = obs_us[high_row[better]]
+    new = rows.low[low_row]
+    better = new < cols["low"][windows]
+    cols["low"][windows[better]] = new[better]
+    cols["low_us"][windows[better]] = obs_us[low_row[better]]
+    coarser = interval_us > cols["max_interval_us"][windows]
+    cols["max_interval_us"][windows[coarser]] = interval_us[coarser]
 
 
 def take_base(cols: Columns, windows: Positions, row_us: I64, close: F64) -> None:
@@ -232,6 +291,12 @@ def _slice_extremes(start: I64, stop: I64, rows: Rows) -> tuple[I64, I64, I64]:
         high_row = start + np.argmax(np.where(valid, rows.high[at], -np.inf), axis=1)
         low_row = start + np.argmin(np.where(valid, rows.low[at], np.inf), axis=1)
         interval_us = np.where(valid, rows.interval_us[at], 0).max(axis=1)
+        return high_row, low_row, interval_us
+    if len(rows) * longest.bit_length() <= _TABLE_CELLS_PER_SLICE * len(start):
+        # many long slices of few rows: every slice read at once from a table of the rows
+        high_row = first_argmax(rows.high, start, stop)
+        low_row = first_argmax(-rows.low, start, stop)
+        interval_us = rows.interval_us[first_argmax(rows.interval_us, start, stop)]
         return high_row, low_row, interval_us
     high_row = np.empty(len(start), dtype=np.int64)
     low_row = np.empty(len(start), dtype=np.int64)

@@ -46,7 +46,10 @@ def reaction_columns(
     rise = _pct(cols["high"][idx], base)
     fall = _pct(cols["low"][idx], base)
     peak = np.where(np.abs(rise) >= np.abs(fall), cols["high_us"][idx], cols["low_us"][idx])
-    gap = np.where(cols["at_open"][idx], _pct(cols["first_open"][idx], base), np.nan)
+    at_open = cols["at_open"][idx]
+    gap = np.full(len(idx), np.nan)
+    if at_open.any():  # most announcements come inside a session: no gap to compute
+        gap = np.where(at_open, _pct(cols["first_open"][idx], base), np.nan)
     max_interval_us = cols["max_interval_us"][idx]
     k = covered_sessions(cols["sessions_k"][idx], max_interval_us)
     expected = k * baseline_mean_pct
@@ -64,9 +67,11 @@ def reaction_columns(
             abnormal = np.where(benchmarked, over_benchmark, abnormal)
     direction = np.where(ret <= -config.flat_threshold_pct, _DOWN, _FLAT)
     direction[ret >= config.flat_threshold_pct] = _UP
-    granularity = np.where(
-        max_interval_us >= DAY_US, _DAILY, np.where(max_interval_us > 0, _MINUTE, _TICK)
-    )
+    granularity = np.full(len(idx), _TICK)
+    if max_interval_us.any():  # bars among the observations
+        granularity = np.where(
+            max_interval_us >= DAY_US, _DAILY, np.where(max_interval_us > 0, _MINUTE, _TICK)
+        )
     return {
         "anchor_at": anchor,
         "base_price": base,

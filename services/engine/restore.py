@@ -40,7 +40,7 @@ def apply(table: WindowTable, pos: int, signal: Signal) -> bool:
     c["sent_fall_pct"][pos] = signal.max_fall_pct
     c["held"][pos] = True
     c["dirty"][pos] = False
-    table.meta[pos].last_sent = fields_of(signal)
+    table.cols["last_sent"][pos] = fields_of(signal)
     return True
 
 
@@ -51,7 +51,7 @@ def release_caught_up(
     whose benchmark window, for an abnormal return against one, is not held itself)."""
     c = table.cols
     for i in positions:
-        sent = table.meta[i].last_sent
+        sent = c["last_sent"][i]
         if sent is not None and not _caught_up(table, i, sent):
             continue
         if benchmark is not None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from operator import attrgetter
 from typing import Any
 
 import numpy as np
@@ -24,7 +23,6 @@ from services.engine.types import Clock
 from services.engine.windows import WindowMeta, WindowStore
 
 _US = 1_000_000
-_LAST_SENT = attrgetter("last_sent")
 Positions = npt.NDArray[np.intp]
 
 
@@ -103,10 +101,11 @@ class Reviser:
         if len(held):
             self._release_caught_up(held, inst[held])
         window_watermark_us = watermark_us[inst]
+        closing = (until_us != NO_TIME).any()  # markets closed after their last event
         due = due_revisions(
             cols,
             watermark_us=window_watermark_us,
-            until_us=until_us[inst],
+            until_us=until_us[inst] if closing else None,
             policy=self._policy,
         )
         # a restored window still catching up sends nothing but a final it reaches
@@ -141,10 +140,9 @@ class Reviser:
         one's instrument's); a final one only if its content changed."""
         store = self._store
         cols = store.cols
-        metas: list[WindowMeta] = store.meta[positions].tolist()
         codes = cols["inst"][positions]
         was_final = cols["final"][positions]
-        numbers = self._reaction_columns(positions, codes, metas)
+        numbers = self._reaction_columns(positions, codes)
         batch = RevisionColumns(
             Coded(self._instruments, codes),
             Coded(store.announcement_ids, cols["announcement_code"][positions]),
@@ -153,27 +151,29 @@ class Reviser:
             was_final | finalise,
             was_final,
             numbers,
-            confounder_caches(store, positions, metas),
+            confounder_caches(store, positions),
             self._clock.now(),
         )
         sent = np.ones(len(positions), dtype=np.bool_)
         again = np.flatnonzero(was_final)
         if len(again):
             # an input of a final reaction changed; a correction only if the reaction did
-            for j, fields in zip(again.tolist(), rows(batch.take(again)), strict=True):
-                previous = metas[j].last_sent
-                sent[j] = previous is None or not same_content(previous, fields)
+            previous = cols["last_sent"][positions[again]].tolist()
+            for j, before, fields in zip(
+                again.tolist(), previous, rows(batch.take(again)), strict=True
+            ):
+                sent[j] = before is None or not same_content(before, fields)
             self._stats.corrections += int(sent[again].sum())
         final = batch.final
         self._record_sent(positions, sent, final, numbers, watermark_us)
         if not sent.all():
             kept = np.flatnonzero(sent)
-            positions, metas = positions[kept], [metas[j] for j in kept.tolist()]
+            positions = positions[kept]
             batch = batch.take(kept)
         # a final revision is kept: the next change of its window may be a correction
         finals = np.flatnonzero(batch.final)
-        for j, kept_row in zip(finals.tolist(), sent_rows(batch.take(finals)), strict=True):
-            metas[j].last_sent = kept_row
+        kept_rows = sent_rows(batch.take(finals))
+        cols["last_sent"][positions[finals]] = np.fromiter(kept_rows, object, len(kept_rows))
         self._stats.signals += len(batch)
         if self._dependents:
             self._mark_dependents(positions[batch.final], dirtied)
@@ -222,7 +222,7 @@ class Reviser:
         columns = (cols[name][done].tolist() for name in ("inst", "anchor_us", "end_us"))
         books, symbols = self._books, self._symbols
         for code, anchor_us, end_us, sent in zip(
-            *columns, map(_LAST_SENT, store.meta[done].tolist()), strict=True
+            *columns, cols["last_sent"][done].tolist(), strict=True
         ):
             if sent is not None:
                 books[symbols[code]].retired.append((anchor_us, end_us, sent))
@@ -240,10 +240,9 @@ class Reviser:
 
     # --- reaction numbers ----------------------------------------------------------------
     def _reaction_columns(
-        self, positions: Positions, codes: npt.NDArray[np.int64], metas: list[WindowMeta]
+        self, positions: Positions, codes: npt.NDArray[np.int64]
     ) -> dict[str, npt.NDArray[Any]]:
-        """Signal fields of the windows at `positions` (of instruments `codes`, with `metas`)
-        as columns."""
+        """Signal fields of the windows at `positions` (of instruments `codes`) as columns."""
         cols = self._store.cols
         mean, std = self._prices.baselines.columns(codes, cols["session"][positions])
         bench_code = self._benchmark_code[codes]
@@ -252,7 +251,8 @@ class Reviser:
         if benchmarked.any():
             bench = np.full(len(positions), np.nan)
             for j in np.flatnonzero(benchmarked).tolist():
-                bench[j] = self._benchmark_return(int(bench_code[j]), metas[j])
+                meta = self._store.meta[positions[j]]
+                bench[j] = self._benchmark_return(int(bench_code[j]), meta)
         return reaction_columns(
             cols,
             positions,

@@ -24,6 +24,9 @@ def covered_sessions(trading_sessions: F64, max_interval_us: I64) -> F64:
     """Sessions spanned by each window's return: `trading_sessions` (anchor to end, in
     sessions) where the data is finer than a day, rounded up to whole bars where it holds a
     daily bar."""
+    daily = max_interval_us >= DAY_US
+    if not daily.any():
+        return trading_sessions
     whole: F64 = np.ceil(trading_sessions - _ROUNDING)
-    out: F64 = np.where(max_interval_us >= DAY_US, whole, trading_sessions)
+    out: F64 = np.where(daily, whole, trading_sessions)
     return out

@@ -21,6 +21,7 @@ import numpy.typing as npt
 from services.engine.confounders import Anchors, ConfounderCache
 from services.engine.history import NO_TIME
 from services.engine.names import Coded, Interned
+from services.engine.ranges import first_argmax
 from services.engine.waiting import pending_bases
 
 I64 = npt.NDArray[np.int64]
@@ -28,7 +29,7 @@ Positions = npt.NDArray[np.intp]
 LATEST = 2**62
 
 # name → (dtype, initial value)
-_COLUMNS: dict[str, tuple[type, float | int | bool]] = {
+_COLUMNS: dict[str, tuple[type, float | int | bool | None]] = {
     # static: set when the window opens
     "anchor_us": (np.int64, 0),
     "base_cut_us": (np.int64, 0),
@@ -63,8 +64,12 @@ _COLUMNS: dict[str, tuple[type, float | int | bool]] = {
     "held": (np.bool_, False),
     # bumped whenever an announcement anchors inside the window (its confounders changed)
     "confounder_changes": (np.int64, 0),
-    # the change count its cached confounders (`WindowMeta.confounders`) were computed at
+    # its confounders (a `ConfounderCache`, shared by windows with the same), and the change
+    # count they were computed at
+    "confounders": (object, None),
     "confounders_at": (np.int64, -1),
+    # the fields of the last final revision sent (a Mapping; confounders as a tuple of ids)
+    "last_sent": (object, None),
     # False once retired: the row waits, ignored, for the next compaction
     "alive": (np.bool_, True),
     # the instrument's code in the store (its position in the registry)
@@ -73,11 +78,15 @@ _COLUMNS: dict[str, tuple[type, float | int | bool]] = {
     "announcement_code": (np.int64, 0),
     "horizon_code": (np.int64, 0),
 }
+CARRIED = ("confounders", "last_sent")
+"""Object columns a snapshot carries in each window's `WindowMeta` (its format since 2)."""
 STATIC = ("anchor_us", "base_cut_us", "end_us", "duration_us", "at_open", "session", "sessions_k")
+CODED = ("announcement_code", "horizon_code")
 
 
 class WindowMeta:
-    """The parts of a window that are not numbers in the arrays."""
+    """A window's identity as text; in a snapshot, with its `CARRIED` objects too (the store
+    keeps the live ones in its columns, so reading them costs no object per window)."""
 
     __slots__ = ("announcement_id", "confounders", "horizon", "last_sent")
 
@@ -139,36 +148,64 @@ class WindowStore:
         table.add([detached.meta[p] for p in positions.tolist()], columns)
         return table
 
-    def add(self, code: int | I64, metas: list[WindowMeta], values: dict[str, Any]) -> range:
+    def add(
+        self, code: int | I64, metas: list[WindowMeta], values: dict[str, Any], coded: bool = False
+    ) -> range:
         """Append windows of instrument `code` (or of each window's code); columns missing
-        from `values` start empty. The instruments' tables are not told (`WindowTable.adopt`)."""
+        from `values` start empty; `coded`: `values` holds the codes of their announcement ids
+        and horizons in this store. The instruments' tables are not told (`WindowTable.adopt`)."""
         start = len(self.meta)
         size = start + len(metas)
         if size > len(self._storage["alive"]):
             self._grow(max(2 * size, 16))
         for name, (_, initial) in _COLUMNS.items():
-            self._storage[name][start:size] = values.get(name, initial)
+            value = values.get(name, initial)
+            if name in CARRIED and value is not None:  # objects: each taken as it is
+                value = np.fromiter(value, dtype=object, count=len(metas))
+            self._storage[name][start:size] = value
         self._storage["inst"][start:size] = code
         self._metas[start:size] = metas
-        # codes into this store's strings (a snapshot's mean nothing here)
-        ids = self.announcement_ids.codes(map(_ANNOUNCEMENT_ID, metas))
-        self._storage["announcement_code"][start:size] = ids
-        self._storage["horizon_code"][start:size] = self.horizons.codes(map(_HORIZON, metas))
+        if not coded:  # codes into this store's strings (a snapshot's mean nothing here)
+            ids = self.announcement_ids.codes(map(_ANNOUNCEMENT_ID, metas))
+            self._storage["announcement_code"][start:size] = ids
+            self._storage["horizon_code"][start:size] = self.horizons.codes(map(_HORIZON, metas))
         self._view(size)
         return range(start, size)
 
-    def add_anchor(self, chosen: npt.NDArray[np.bool_], anchor_us: int) -> None:
-        """A new announcement at `anchor_us` on the instruments `chosen` (by code): their live
-        windows that hold it gain a confounder (the caller adds it to each one's `Anchors`)."""
+    def add_anchors(
+        self, codes: I64, anchors_us: I64, order: I64, windows: Positions, opened: I64
+    ) -> None:
+        """New announcements anchored at `anchors_us` on the instruments `codes` (`order`: each
+        one's place among them, ascending): each of `windows` that holds one of its instrument
+        coming after its own announcement (`opened`: that one's place, -1 for a window open
+        before them) gains a confounder (the caller adds them to each one's `Anchors`)."""
+        if not len(windows):
+            return
         cols = self.cols
-        inside = np.flatnonzero(
-            cols["alive"]
-            & (cols["anchor_us"] <= anchor_us)
-            & (cols["end_us"] >= anchor_us)
-            & chosen[cols["inst"]]
-        )
-        cols["confounder_changes"][inside] += 1
-        cols["dirty"][inside] = True
+        window_code = cols["inst"][windows]
+        start_us, end_us = cols["anchor_us"][windows], cols["end_us"][windows]
+        times = np.unique(anchors_us)
+        if len(times) == 1:  # one anchor time (the live case): each instrument's latest order
+            latest_of = np.full(int(max(codes.max(), window_code.max())) + 1, -2, dtype=np.int64)
+            np.maximum.at(latest_of, codes, order)
+            holding = (start_us <= times[0]) & (end_us >= times[0])
+            gained = windows[holding & (latest_of[window_code] > opened)]
+        else:
+            # anchors by (instrument, time), each time as its rank among them (small keys);
+            # a window's are those of its instrument from the first rank inside it to the last
+            span = len(times) + 2
+            key = codes * span + np.searchsorted(times, anchors_us) + 1
+            by_key = np.argsort(key, kind="stable")
+            key, order = key[by_key], order[by_key]
+            first = np.searchsorted(times, start_us, "left") + 1
+            last = np.searchsorted(times, end_us, "right")
+            start = np.searchsorted(key, window_code * span + first, "left")
+            stop = np.searchsorted(key, window_code * span + last, "right")
+            some = np.flatnonzero(stop > start)
+            latest = order[first_argmax(order, start[some], stop[some])]
+            gained = windows[some[latest > opened[some]]]
+        cols["confounder_changes"][gained] += 1
+        cols["dirty"][gained] = True
 
     def keys(self, positions: Positions) -> list[tuple[str, str]]:
         """The (announcement id, horizon) of the windows at `positions`."""
@@ -224,7 +261,10 @@ class WindowStore:
         for name, column in self._storage.items():
             column[:size] = self.cols[name][keep]
         self._metas[:size] = self._metas[: len(keep)][keep]
-        self._metas[size : len(keep)] = None  # let the retired windows' objects go
+        # let the retired windows' objects go
+        self._metas[size : len(keep)] = None
+        for name in CARRIED:
+            self._storage[name][size : len(keep)] = None
         self._dead = 0
         self._view(size)
         for table in self.tables.values():
@@ -293,31 +333,32 @@ class WindowTable:
 
     def confounders(self, pos: int) -> ConfounderCache:
         """The confounders of window `pos`, computed again only after they changed."""
-        meta: WindowMeta = self.meta[pos]
-        changes = int(self.cols["confounder_changes"][pos])
-        cached = meta.confounders
-        if cached is None or self.cols["confounders_at"][pos] != changes:
+        cols = self.cols
+        changes = int(cols["confounder_changes"][pos])
+        cached: ConfounderCache | None = cols["confounders"][pos]
+        if cached is None or cols["confounders_at"][pos] != changes:
             ids = self.anchors.inside(
-                int(self.cols["anchor_us"][pos]),
-                int(self.cols["end_us"][pos]),
-                meta.announcement_id,
+                int(cols["anchor_us"][pos]),
+                int(cols["end_us"][pos]),
+                self.meta[pos].announcement_id,
             )
-            cached = meta.confounders = ConfounderCache(changes, ids)
-            self.cols["confounders_at"][pos] = changes
+            cached = cols["confounders"][pos] = ConfounderCache(changes, ids)
+            cols["confounders_at"][pos] = changes
         return cached
 
     # a snapshot holds the table's own rows, not the store's
     def __getstate__(self) -> dict[str, Any]:
         positions = self.positions()
-        columns = {n: self.cols[n][positions] for n in _COLUMNS if n != "inst"}
+        columns = {n: self.cols[n][positions] for n in _COLUMNS if n not in ("inst", *CARRIED)}
         latest = self.store.latest_base
         if latest is not None:  # each window with its base, wherever it waits
             pending_bases(columns, int(latest[0][self.code]), float(latest[1][self.code]))
-        return {
-            "columns": columns,
-            "meta": [self.meta[p] for p in positions.tolist()],
-            "anchors": self.anchors,
-        }
+        metas: list[WindowMeta] = []
+        carried = zip(*(self.cols[name][positions].tolist() for name in CARRIED), strict=True)
+        for meta, (confounders, last_sent) in zip(self.meta[positions], carried, strict=True):
+            metas.append(copy := WindowMeta(meta.announcement_id, meta.horizon))
+            copy.confounders, copy.last_sent = confounders, last_sent
+        return {"columns": columns, "meta": metas, "anchors": self.anchors}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         if "_storage" in state:  # snapshot format 2: the table owned its columns
@@ -326,6 +367,7 @@ class WindowTable:
             metas = [m for m, a in zip(state["meta"], alive.tolist(), strict=True) if a]
         else:
             columns, metas = state["columns"], state["meta"]
+        columns |= {name: [getattr(m, name) for m in metas] for name in CARRIED}
         self.__init__()  # type: ignore[misc]
         self.anchors = state["anchors"]
         self.add(metas, columns)

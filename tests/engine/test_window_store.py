@@ -103,3 +103,53 @@ def test_a_table_pickled_by_the_previous_format_loads_its_live_windows() -> None
     again = pickle.loads(pickle.dumps(old))
     assert list(again.index) == [("b", "1h")]
     assert int(again.cols["end_us"][again.index[("b", "1h")]]) == 10
+
+
+def test_a_window_gains_a_confounder_from_each_later_anchor_of_its_instrument_inside_it() -> None:
+    store = WindowStore()
+    spans = [(0, 10, 20), (0, 10, 20), (0, 10, 20), (1, 10, 20), (1, 20, 30)]
+    for k, (code, start_us, end_us) in enumerate(spans):
+        store.add(code, [WindowMeta(f"w{k}", "h")], _static(start_us, end_us))
+    # (code, anchor, order): 15 and 20 (the end) fall inside windows of their instrument;
+    # 30 on instrument 0 and 5 on instrument 1 fall inside none
+    anchors = [(1, 5, 0), (0, 15, 1), (1, 20, 1), (0, 30, 2)]
+    codes, times, order = np.asarray(anchors, dtype=np.int64).T
+    # windows 0 and 3 were open before these announcements, 1 and 2 opened by the first two
+    opened = np.asarray([-1, 0, 1, -1, 1], dtype=np.int64)
+    store.add_anchors(codes, times, order, np.arange(5), opened)
+    # window 2's own announcement (order 1) is no confounder of it; window 4's anchor of order
+    # 1, inside it, is not after its own
+    assert store.cols["confounder_changes"].tolist() == [1, 1, 0, 1, 0]
+    assert store.cols["dirty"].tolist() == [True, True, False, True, False]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 2), st.integers(0, 30), st.integers(0, 20)), max_size=8),
+    st.lists(st.tuples(st.integers(0, 2), st.sampled_from([5, 12, 25])), min_size=1, max_size=6),
+    st.data(),
+)
+def test_the_windows_that_gain_a_confounder_are_those_the_definition_names(
+    spans: list[tuple[int, int, int]], anchors: list[tuple[int, int]], data: st.DataObject
+) -> None:
+    # (code, start, length) windows; (code, time) anchors in order, one time or several
+    store = WindowStore()
+    for k, (code, start_us, length) in enumerate(spans):
+        store.add(code, [WindowMeta(f"w{k}", "h")], _static(start_us, start_us + length))
+    opened = [data.draw(st.integers(-1, len(anchors) - 1)) for _ in spans]
+    store.add_anchors(
+        np.asarray([code for code, _ in anchors], dtype=np.int64),
+        np.asarray([t for _, t in anchors], dtype=np.int64),
+        np.arange(len(anchors), dtype=np.int64),
+        np.arange(len(spans)),
+        np.asarray(opened, dtype=np.int64),
+    )
+    expected = [
+        any(
+            a_code == code and start <= t <= start + length and k > after
+            for k, (a_code, t) in enumerate(anchors)
+        )
+        for (code, start, length), after in zip(spans, opened, strict=True)
+    ]
+    assert store.cols["confounder_changes"].tolist() == [int(e) for e in expected]
+    assert store.cols["dirty"].tolist() == expected
