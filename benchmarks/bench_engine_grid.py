@@ -1,8 +1,8 @@
 """The engine alone over one session's ticks, on a grid of instruments x announcements: ticks/s,
-revisions/s (each revision encoded to its JSON contract bytes by `Revisions.encoded()`, no
-`Signal` built), revisions per tick, ticks per CPU-second and the engine's CPU-ms per batch
-outside encoding (the round's CPU less the time in `encoded()`), as min / median / max over the
-rounds (prints figures; never asserts on time).
+revisions/s (each revision encoded to its JSON contract bytes by `Revisions.encoded()`, a
+batch's in one buffer, no `Signal` built), revisions per tick, ticks per CPU-second and the
+engine's CPU-ms per batch outside encoding (the round's CPU less the time in `encoded()`), as
+min / median / max over the rounds (prints figures; never asserts on time).
 
     .venv/bin/python benchmarks/bench_engine_grid.py [--ticks 100000] [--rounds 3]
         [--grid 5x1,500x1,5x1000,500x50] [--published-grid 500x20,5x200]
