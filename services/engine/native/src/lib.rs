@@ -57,12 +57,8 @@ enum Op<'a, 'py> {
     Int(&'a [i64]),
     Float(&'a [f64]),
     Time(&'a [i64]),
-    /// objects, the attribute of their JSON, and the object of the row written last
-    Json(
-        &'a Bound<'py, PyList>,
-        &'a Bound<'py, PyString>,
-        Option<Bound<'py, PyAny>>,
-    ),
+    /// objects and the attribute of their JSON
+    Json(&'a Bound<'py, PyList>, &'a Bound<'py, PyString>),
 }
 
 fn array<'py, T: numpy::Element>(
@@ -151,7 +147,7 @@ impl<'py> Given<'py> {
             Given::Int(values) => push(ops, Op::Int(values.as_slice()?)),
             Given::Float(values) => push(ops, Op::Float(values.as_slice()?)),
             Given::Time(values) => push(ops, Op::Time(values.as_slice()?)),
-            Given::Json(objects, attribute) => push(ops, Op::Json(objects, attribute, None)),
+            Given::Json(objects, attribute) => push(ops, Op::Json(objects, attribute)),
             Given::Joined(pieces) => {
                 push(ops, Op::Literal(b"\"".to_vec()));
                 for piece in pieces.iter_mut() {
@@ -214,7 +210,7 @@ impl<'py> Op<'_, 'py> {
                     *mark = a.to_bits() == b.to_bits();
                 }
             }
-            Op::Json(objects, _, _) => {
+            Op::Json(objects, _) => {
                 let mut before = objects.get_item(rows.start - 1)?;
                 for (mark, row) in marks.iter_mut().zip(rows) {
                     let object = objects.get_item(row)?;
@@ -234,11 +230,9 @@ impl<'py> Op<'_, 'py> {
             Op::Int(values) => write_int(values[row], out),
             Op::Float(values) => write_float(values[row], out),
             Op::Time(values) => write_time(values[row], out)?,
-            Op::Json(objects, attribute, held) => {
-                let object = objects.get_item(row)?;
-                let json = object.getattr(&**attribute)?.cast_into::<PyBytes>()?;
-                out.extend_from_slice(json.as_bytes());
-                *held = Some(object);
+            Op::Json(objects, attribute) => {
+                let json = objects.get_item(row)?.getattr(&**attribute)?;
+                out.extend_from_slice(json.cast_into::<PyBytes>()?.as_bytes());
             }
         }
         Ok(())
