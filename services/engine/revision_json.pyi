@@ -1,5 +1,6 @@
 """Rows of columns written as JSON objects (Rust: services/engine/native/src/lib.rs, which
-documents the fields' kinds)."""
+documents the fields' kinds); and which windows of the engine's store are due or retiring
+(src/due.rs)."""
 
 from typing import Any, final
 
@@ -19,3 +20,25 @@ def write_objects(
 ) -> tuple[Written, npt.NDArray[np.int64]]:
     """One JSON object per row, of `fields` (`(kind, key, column, ...)`) in order, one after the
     other with a newline between two, and where each row ends."""
+
+def due_windows(
+    columns: dict[str, npt.NDArray[Any]],
+    chosen: npt.NDArray[np.bool_],
+    watermark_us: npt.NDArray[np.int64],
+    until_us: npt.NDArray[np.int64] | None,
+    interval_us: int,
+    extreme_step_pct: float,
+    return_step_pct: float,
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
+    """The positions of the live windows of the instruments `chosen` that send a revision at
+    their instrument's watermark, and whether each is a final one (services/engine/revisions.py's
+    `due_revisions`, less restored windows still catching up)."""
+
+def retiring_windows(
+    columns: dict[str, npt.NDArray[Any]],
+    chosen: npt.NDArray[np.bool_],
+    watermark_us: npt.NDArray[np.int64],
+    lateness_us: int,
+) -> npt.NDArray[np.intp]:
+    """The positions of the live final windows of the instruments `chosen` ended more than
+    `lateness_us` before their instrument's watermark."""

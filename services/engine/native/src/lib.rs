@@ -20,6 +20,7 @@
 //! is copied from that row's bytes as one block, not written again: the horizons of one
 //! announcement on one instrument share most of their values.
 
+mod due;
 mod texts;
 mod values;
 mod written;
@@ -348,6 +349,8 @@ fn write_objects<'py>(
 #[pymodule]
 fn revision_json(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(write_objects, module)?)?;
+    module.add_function(wrap_pyfunction!(due::due_windows, module)?)?;
+    module.add_function(wrap_pyfunction!(due::retiring_windows, module)?)?;
     module.add_class::<written::Written>()?;
     Ok(())
 }
