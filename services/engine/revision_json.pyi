@@ -1,6 +1,6 @@
 """Rows of columns written as JSON objects (Rust: services/engine/native/src/lib.rs, which
-documents the fields' kinds); and which windows of the engine's store are due or retiring
-(src/due.rs)."""
+documents the fields' kinds); which windows of the engine's store are due or retiring
+(src/due.rs); a batch of rows folded into the store's windows (src/fold.rs)."""
 
 from typing import Any, final
 
@@ -42,3 +42,20 @@ def retiring_windows(
 ) -> npt.NDArray[np.intp]:
     """The positions of the live final windows of the instruments `chosen` ended more than
     `lateness_us` before their instrument's watermark."""
+
+def fold_windows(
+    columns: dict[str, npt.NDArray[Any]],
+    obs_us: npt.NDArray[np.int64],
+    open: npt.NDArray[np.float64],
+    high: npt.NDArray[np.float64],
+    low: npt.NDArray[np.float64],
+    close: npt.NDArray[np.float64],
+    interval_us: npt.NDArray[np.int64],
+    codes: npt.NDArray[np.int64],
+    after_us: npt.NDArray[np.int64],
+    before_us: npt.NDArray[np.int64],
+    latest_us: npt.NDArray[np.int64],
+    latest_close: npt.NDArray[np.float64],
+) -> None:
+    """Rows sorted by (code, time) folded into the live windows of their instruments, except
+    those still waiting after the batch (services/engine/waiting.py's `fold_batch`)."""

@@ -21,6 +21,7 @@
 //! announcement on one instrument share most of their values.
 
 mod due;
+mod fold;
 mod texts;
 mod values;
 mod written;
@@ -351,6 +352,7 @@ fn revision_json(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(write_objects, module)?)?;
     module.add_function(wrap_pyfunction!(due::due_windows, module)?)?;
     module.add_function(wrap_pyfunction!(due::retiring_windows, module)?)?;
+    module.add_function(wrap_pyfunction!(fold::fold_windows, module)?)?;
     module.add_class::<written::Written>()?;
     Ok(())
 }
