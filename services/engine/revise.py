@@ -16,7 +16,7 @@ from services.engine.emission import Revisions, rows, same_content, sent_rows
 from services.engine.encoding import RevisionColumns
 from services.engine.history import NO_TIME, PriceStore
 from services.engine.names import Coded, Interned
-from services.engine.reaction import pct, reaction_columns
+from services.engine.reaction import pct, reaction_fields
 from services.engine.revisions import RevisionPolicy, due_positions, retiring
 from services.engine.stats import EngineStats
 from services.engine.types import Clock
@@ -249,7 +249,7 @@ class Reviser:
             for j in np.flatnonzero(benchmarked).tolist():
                 meta = self._store.meta[positions[j]]
                 bench[j] = self._benchmark_return(int(bench_code[j]), meta)
-        return reaction_columns(
+        return reaction_fields(
             cols,
             positions,
             baseline_mean_pct=mean,

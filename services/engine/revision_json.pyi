@@ -1,6 +1,7 @@
 """Rows of columns written as JSON objects (Rust: services/engine/native/src/lib.rs, which
 documents the fields' kinds); which windows of the engine's store are due or retiring
-(src/due.rs); a batch of rows folded into the store's windows (src/fold.rs)."""
+(src/due.rs); a batch of rows folded into the store's windows (src/fold.rs); the numbers of
+the reactions revised (src/reaction.rs)."""
 
 from typing import Any, final
 
@@ -59,3 +60,18 @@ def fold_windows(
 ) -> None:
     """Rows sorted by (code, time) folded into the live windows of their instruments, except
     those still waiting after the batch (services/engine/waiting.py's `fold_batch`)."""
+
+def reaction_numbers(
+    columns: dict[str, npt.NDArray[Any]],
+    positions: npt.NDArray[np.intp],
+    baseline_mean_pct: npt.NDArray[np.float64],
+    baseline_std_pct: npt.NDArray[np.float64],
+    benchmark_return_pct: npt.NDArray[np.float64] | None,
+    benchmarked: npt.NDArray[np.bool_] | None,
+    significance_z: float,
+    flat_threshold_pct: float,
+    day_us: int,
+    rounding: float,
+) -> dict[str, npt.NDArray[Any]]:
+    """The signal fields of the windows at `positions` (services/engine/reaction.py's
+    `reaction_columns`)."""

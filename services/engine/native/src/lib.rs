@@ -22,6 +22,7 @@
 
 mod due;
 mod fold;
+mod reaction;
 mod texts;
 mod values;
 mod written;
@@ -353,6 +354,7 @@ fn revision_json(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(due::due_windows, module)?)?;
     module.add_function(wrap_pyfunction!(due::retiring_windows, module)?)?;
     module.add_function(wrap_pyfunction!(fold::fold_windows, module)?)?;
+    module.add_function(wrap_pyfunction!(reaction::reaction_numbers, module)?)?;
     module.add_class::<written::Written>()?;
     Ok(())
 }
