@@ -18,6 +18,16 @@ fn pct(value: f64, base: f64) -> f64 {
     (value / base - 1.0) * 100.0
 }
 
+/// `a` where `choice`, else `b`: both are computed, so the compiler can pick without a branch.
+#[inline(always)]
+fn select<T: Copy>(choice: bool, a: T, b: T) -> T {
+    if choice {
+        a
+    } else {
+        b
+    }
+}
+
 fn column<'py, T: numpy::Element>(
     columns: &Bound<'py, PyDict>,
     name: &str,
@@ -142,82 +152,80 @@ pub fn reaction_numbers<'py>(
                 .ok_or_else(|| PyValueError::new_err(format!("position {p} out of range")))?,
         );
     }
+    // column by column, each a loop without branches: the windows' values are independent,
+    // and a choice made per window (peak, direction, ...) would be mispredicted half the time
     let gather_f = |values: &[f64]| -> Vec<f64> { at.iter().map(|&i| values[i]).collect() };
     let gather_i = |values: &[i64]| -> Vec<i64> { at.iter().map(|&i| values[i]).collect() };
     let base = gather_f(base_price);
     let anchor = gather_i(anchor_us);
-    let mut ret = Vec::with_capacity(n);
-    let mut rise = Vec::with_capacity(n);
-    let mut fall = Vec::with_capacity(n);
-    let mut peak = Vec::with_capacity(n);
-    let mut to_peak = Vec::with_capacity(n);
-    let mut gap = Vec::with_capacity(n);
-    let mut z = Vec::with_capacity(n);
-    let mut significant = Vec::with_capacity(n);
-    let mut abnormal = Vec::with_capacity(n);
-    let mut direction = Vec::with_capacity(n);
-    let mut granularity = Vec::with_capacity(n);
-    for (j, &i) in at.iter().enumerate() {
-        let b = base[j];
-        let r = pct(last_close[i], b);
-        let up = pct(high[i], b);
-        let down = pct(low[i], b);
-        let peak_us = if up.abs() >= down.abs() {
-            high_us[i]
-        } else {
-            low_us[i]
-        };
-        let interval = max_interval_us[i];
-        let k = if interval >= rules.day_us {
-            (sessions_k[i] - rules.rounding).ceil()
-        } else {
-            sessions_k[i]
-        };
-        let expected = k * mean[j];
-        let spread = k.sqrt() * std[j];
-        let known = spread > 0.0;
-        let score = if known {
-            (r - expected) / spread
-        } else {
-            f64::NAN
-        };
-        let over = match (bench, benchmarked) {
-            (Some(bench), None) => r - bench[j],
-            (Some(bench), Some(benchmarked)) if benchmarked[j] => r - bench[j],
-            _ => r - expected,
-        };
-        ret.push(r);
-        rise.push(up);
-        fall.push(down);
-        peak.push(peak_us);
-        to_peak.push(peak_us.wrapping_sub(anchor[j]) as f64 / 1e6);
-        gap.push(if at_open[i] {
-            pct(first_open[i], b)
-        } else {
-            f64::NAN
-        });
-        z.push(score);
-        significant.push(match known {
-            true if score.abs() >= rules.significance_z => 1.0,
-            true => 0.0,
-            false => f64::NAN,
-        });
-        abnormal.push(over);
-        direction.push(if r >= rules.flat_threshold_pct {
-            UP
-        } else if r <= -rules.flat_threshold_pct {
-            DOWN
-        } else {
-            FLAT
-        });
-        granularity.push(if interval >= rules.day_us {
-            DAILY
-        } else if interval > 0 {
-            MINUTE
-        } else {
-            TICK
-        });
-    }
+    let over_base = |values: &[f64]| -> Vec<f64> {
+        at.iter()
+            .zip(&base)
+            .map(|(&i, &b)| pct(values[i], b))
+            .collect()
+    };
+    let ret = over_base(last_close);
+    let rise = over_base(high);
+    let fall = over_base(low);
+    let peak: Vec<i64> = (0..n)
+        .map(|j| {
+            let i = at[j];
+            select(rise[j].abs() >= fall[j].abs(), high_us[i], low_us[i])
+        })
+        .collect();
+    let to_peak: Vec<f64> = (0..n)
+        .map(|j| peak[j].wrapping_sub(anchor[j]) as f64 / 1e6)
+        .collect();
+    let gap: Vec<f64> = (0..n)
+        .map(|j| {
+            let i = at[j];
+            select(at_open[i], pct(first_open[i], base[j]), f64::NAN)
+        })
+        .collect();
+    let interval = gather_i(max_interval_us);
+    let expected: Vec<f64> = (0..n)
+        .map(|j| {
+            let sessions = sessions_k[at[j]];
+            let daily = interval[j] >= rules.day_us;
+            select(daily, (sessions - rules.rounding).ceil(), sessions)
+        })
+        .collect();
+    // `expected` holds the sessions covered until here
+    let spread: Vec<f64> = (0..n).map(|j| expected[j].sqrt() * std[j]).collect();
+    let expected: Vec<f64> = (0..n).map(|j| expected[j] * mean[j]).collect();
+    let z: Vec<f64> = (0..n)
+        .map(|j| {
+            let score = (ret[j] - expected[j]) / spread[j];
+            select(spread[j] > 0.0, score, f64::NAN)
+        })
+        .collect();
+    let significant: Vec<f64> = (0..n)
+        .map(|j| {
+            let beyond = select(z[j].abs() >= rules.significance_z, 1.0, 0.0);
+            select(spread[j] > 0.0, beyond, f64::NAN)
+        })
+        .collect();
+    let abnormal: Vec<f64> = match (bench, benchmarked) {
+        (Some(bench), None) => (0..n).map(|j| ret[j] - bench[j]).collect(),
+        (Some(bench), Some(benchmarked)) => (0..n)
+            .map(|j| select(benchmarked[j], ret[j] - bench[j], ret[j] - expected[j]))
+            .collect(),
+        _ => (0..n).map(|j| ret[j] - expected[j]).collect(),
+    };
+    let direction: Vec<i64> = ret
+        .iter()
+        .map(|&r| {
+            let down = select(r <= -rules.flat_threshold_pct, DOWN, FLAT);
+            select(r >= rules.flat_threshold_pct, UP, down)
+        })
+        .collect();
+    let granularity: Vec<i64> = interval
+        .iter()
+        .map(|&v| {
+            let finer = select(v > 0, MINUTE, TICK);
+            select(v >= rules.day_us, DAILY, finer)
+        })
+        .collect();
     let out = PyDict::new(py);
     out.set_item("anchor_at", PyArray1::from_vec(py, anchor))?;
     out.set_item("base_price", PyArray1::from_vec(py, base))?;
