@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -48,6 +49,9 @@ class WindowSpans:
     """Horizons (or the anchor itself) the calendar does not reach."""
     keys: tuple[WindowKey, ...] = ()
     """(announcement id, horizon) of each window."""
+    metas: tuple[WindowMeta, ...] = ()
+    """Each window's identity, shared by the windows the announcement opens on every
+    instrument of the calendar (the store keeps what changes in its columns)."""
 
 
 class ReactionEngine:
@@ -269,7 +273,7 @@ class ReactionEngine:
         opened_before = len(store.meta)
         codes = np.asarray([book.windows.code for book, _ in opening], dtype=np.int64)
         counts = [len(spans.horizons) for _, spans in opening]
-        metas = [WindowMeta(a, h) for _, spans in opening for a, h in spans.keys]
+        metas = list(chain.from_iterable(spans.metas for _, spans in opening))
         added = store.add(np.repeat(codes, counts), metas, _static(opening), coded=True)
         self._stats.windows_opened += len(added)
         start = added.start
@@ -363,7 +367,8 @@ class ReactionEngine:
         )
         columns["horizon_code"] = self._store.horizons.codes(horizons)
         keys = tuple((ann.id, h) for h in horizons)
-        return WindowSpans(anchor_us, tuple(horizons), columns, beyond, keys)
+        metas = tuple(WindowMeta(a, h) for a, h in keys)
+        return WindowSpans(anchor_us, tuple(horizons), columns, beyond, keys, metas)
 
     def _finalise_closed(self, books: Iterable[InstrumentBook]) -> Revisions:
         n_codes = len(self._books)
