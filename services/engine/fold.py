@@ -8,6 +8,11 @@ Rows of several instruments come sorted by (instrument code, observation time); 
 finds its rows by comparing its span with its instrument's first and last row, or where it
 begins or ends among them by binary search on one combined key, `code * span + time offset`,
 so the windows of every instrument in a batch are folded by the same few array operations.
+
+A live batch goes through the compiled fold instead (waiting.py's `fold_batch`,
+services/engine/native/src/fold.rs); `fold_rows` with waiting bases is its reference
+(tests/engine/test_waiting.py), and without them it fills the windows of a late announcement
+from the history kept so far.
 """
 
 from __future__ import annotations

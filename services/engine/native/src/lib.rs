@@ -1,3 +1,8 @@
+//! The engine's compiled parts, as `services.engine.revision_json`: the revision writer (this
+//! file), and passes over the window store's columns: which windows are due or retire
+//! (due.rs), a batch's rows folded into them (fold.rs), the revised reactions' numbers
+//! (reaction.rs).
+//!
 //! Rows of columns written as JSON objects into one buffer, a newline between two (NDJSON), with
 //! where each row ends: the contract JSON of a batch's revisions, made without a Python object
 //! per revision (services/engine/encoding.py lays the fields out; this writes them).
