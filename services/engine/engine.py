@@ -23,7 +23,7 @@ from services.engine.clock import SystemClock
 from services.engine.config import EngineConfig
 from services.engine.emission import Revisions
 from services.engine.exceptions import CalendarError
-from services.engine.fold import fold_rows
+from services.engine.fold import fold_compiled
 from services.engine.history import NO_TIME, PriceStore
 from services.engine.registry import Instrument, InstrumentRegistry
 from services.engine.revise import Reviser
@@ -306,7 +306,8 @@ class ReactionEngine:
         if seen.any():
             wanted = np.zeros(len(self._books), dtype=np.bool_)
             wanted[window_codes[seen]] = True
-            fold_rows(cols, windows[seen], *self._prices.histories(wanted))
+            history, codes_of_rows = self._prices.histories(wanted)
+            fold_compiled(cols, windows[seen], history, codes_of_rows)
         return [book.windows.code for book, _ in opening]
 
     def _adopt(self, book: InstrumentBook, added: range, keys: tuple[WindowKey, ...]) -> None:

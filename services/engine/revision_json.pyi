@@ -53,13 +53,19 @@ def fold_windows(
     close: npt.NDArray[np.float64],
     interval_us: npt.NDArray[np.int64],
     codes: npt.NDArray[np.int64],
-    after_us: npt.NDArray[np.int64],
-    before_us: npt.NDArray[np.int64],
-    latest_us: npt.NDArray[np.int64],
-    latest_close: npt.NDArray[np.float64],
+    windows_at: npt.NDArray[np.intp] | None,
+    marks: tuple[
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.float64],
+    ]
+    | None,
 ) -> None:
-    """Rows sorted by (code, time) folded into the live windows of their instruments, except
-    those still waiting after the batch (services/engine/waiting.py's `fold_batch`)."""
+    """Rows sorted by (code, time) folded into the windows at `windows_at` (fold.py's
+    `fold_rows`); or, with `marks` (by code: the watermark after the batch, and before it with
+    the latest row), into every live window of their instruments, except those still waiting
+    after the batch (services/engine/waiting.py's `fold_batch`)."""
 
 def reaction_numbers(
     columns: dict[str, npt.NDArray[Any]],

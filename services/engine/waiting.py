@@ -49,8 +49,8 @@ def fold_batch(
         rows.close,
         rows.interval_us,
         codes,
-        watermark_us,
-        *before,
+        None,
+        (watermark_us, *before),
     )
 
 

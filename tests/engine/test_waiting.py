@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from services.engine.batch import BatchRows, accept
 from services.engine.calendar import get_calendar
 from services.engine.config import EngineConfig
-from services.engine.fold import fold_rows
+from services.engine.fold import fold_compiled, fold_rows
 from services.engine.history import PriceStore
 from services.engine.rows import Rows
 from services.engine.waiting import fold_batch
@@ -98,6 +98,29 @@ def test_the_compiled_fold_follows_the_array_rules(
         prices.append(accepted.codes, accepted.rows)
         fold_batch(compiled.cols, accepted.rows, accepted.codes, prices.watermark_us, before)
         _fold_by_arrays(arrays.cols, accepted.rows, accepted.codes, prices.watermark_us, before)
+        for name, column in arrays.cols.items():
+            if column.dtype != object:
+                np.testing.assert_array_equal(compiled.cols[name], column, err_msg=name)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(rows_of_codes, min_size=1, max_size=5), windows)
+def test_the_compiled_fold_of_chosen_windows_follows_the_array_rules(
+    batches: list[list[tuple[int, int, float]]], spans: list[tuple[int, int]]
+) -> None:
+    """`fold_compiled` (a late announcement's windows filled from history) against `fold_rows`
+    for the same windows, without waiting bases: every column after each batch."""
+    compiled, arrays = _stores(spans)
+    prices = _prices()
+    for k, rows in enumerate(batches):
+        rows = sorted(rows, key=lambda r: r[0])
+        codes = np.asarray([r[0] for r in rows], dtype=np.int64)
+        batch = BatchRows(codes, _rows([r[1] for r in rows], [r[2] for r in rows]))
+        accepted, _, _ = accept(batch, prices.watermark_us, _LATENESS_US)
+        prices.append(accepted.codes, accepted.rows)
+        chosen = np.flatnonzero(arrays.cols["alive"])[k % 2 :: 2]  # every other window
+        fold_compiled(compiled.cols, chosen, accepted.rows, accepted.codes)
+        fold_rows(arrays.cols, chosen, accepted.rows, accepted.codes)
         for name, column in arrays.cols.items():
             if column.dtype != object:
                 np.testing.assert_array_equal(compiled.cols[name], column, err_msg=name)

@@ -181,32 +181,29 @@ struct Marks<'a> {
     latest_close: &'a [f64],
 }
 
-/// Folds `rows` (sorted by (code, observation time), de-duplicated; `codes` their instruments)
-/// into the live windows of their instruments, leaving out those still waiting for their anchor
-/// after the batch (their cut at or after their instrument's watermark after it); a window the
-/// batch moves past its cut first takes the latest row before the batch as its base.
+/// Folds `rows` (sorted by (code, observation time), de-duplicated; `codes` their instruments,
+/// each below `n_codes`) into the `chosen` windows. With `marks` (a live batch): the live
+/// windows of the instruments with rows, leaving out those still waiting for their anchor after
+/// the batch (their cut at or after their instrument's watermark after it); a window the batch
+/// moves past its cut first takes the latest row before the batch as its base.
 fn fold(
     windows: &mut Windows<'_>,
-    alive: &[bool],
+    chosen: impl Iterator<Item = usize>,
     inst: &[i64],
     rows: &Rows<'_>,
-    codes: &[i64],
-    marks: &Marks<'_>,
+    (codes, n_codes): (&[i64], usize),
+    marks: Option<&Marks<'_>>,
 ) -> PyResult<()> {
-    let n_codes = marks.after_us.len();
     let bounds = bounds_of(codes, n_codes)?;
     let mut segment: Vec<Option<Extremes>> = (0..n_codes).map(|_| None).collect();
-    for i in 0..alive.len() {
-        if !alive[i] {
-            continue;
-        }
+    for i in chosen {
         let code = usize::try_from(inst[i])
             .ok()
             .filter(|&c| c < n_codes)
             .ok_or_else(|| PyValueError::new_err("instrument code out of range"))?;
         let (start, stop) = (bounds[code], bounds[code + 1]);
         let cut_us = windows.base_cut_us[i];
-        if start == stop || cut_us >= marks.after_us[code] {
+        if start == stop || marks.is_some_and(|m| cut_us >= m.after_us[code]) {
             continue; // no rows, or still waiting after the batch
         }
         let end_us = windows.end_us[i];
@@ -216,7 +213,7 @@ fn fold(
             windows.take_base(i, last_us, rows.close[stop - 1]);
             continue;
         }
-        if cut_us >= marks.before_us[code] {
+        if let Some(marks) = marks.filter(|m| cut_us >= m.before_us[code]) {
             // the batch moves it past its cut: its base may be the latest row before the batch
             windows.take_base(i, marks.latest_us[code], marks.latest_close[code]);
         }
@@ -243,12 +240,22 @@ fn fold(
     Ok(())
 }
 
-/// services/engine/waiting.py's `fold_batch` in one pass over the store (`columns`): `rows` as
-/// its six columns, `codes` their instruments; by code, the watermark after the batch
-/// (`after_us`), and before it (`before_us`) with the latest row (`latest_us`,
-/// `latest_close`).
+/// By code: the watermark after the batch, and before it with the latest row (time, close).
+type GivenMarks<'py> = (
+    PyReadonlyArray1<'py, i64>,
+    PyReadonlyArray1<'py, i64>,
+    PyReadonlyArray1<'py, i64>,
+    PyReadonlyArray1<'py, f64>,
+);
+
+/// `rows` (as their six columns, `codes` their instruments) folded into the windows of the
+/// store's `columns` at `windows_at` (fold.py's `fold_rows` without waiting bases); or, with
+/// `marks` and no `windows_at`, into every live window as services/engine/waiting.py's
+/// `fold_batch` does (`marks`: by code, the watermark after the batch, and before it with the
+/// latest row).
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (columns, obs_us, open, high, low, close, interval_us, codes, windows_at, marks))]
 pub fn fold_windows<'py>(
     columns: &Bound<'py, PyDict>,
     obs_us: PyReadonlyArray1<'py, i64>,
@@ -258,10 +265,8 @@ pub fn fold_windows<'py>(
     close: PyReadonlyArray1<'py, f64>,
     interval_us: PyReadonlyArray1<'py, i64>,
     codes: PyReadonlyArray1<'py, i64>,
-    after_us: PyReadonlyArray1<'py, i64>,
-    before_us: PyReadonlyArray1<'py, i64>,
-    latest_us: PyReadonlyArray1<'py, i64>,
-    latest_close: PyReadonlyArray1<'py, f64>,
+    windows_at: Option<PyReadonlyArray1<'py, i64>>,
+    marks: Option<GivenMarks<'py>>,
 ) -> PyResult<()> {
     let rows = Rows {
         obs_us: obs_us.as_slice()?,
@@ -284,22 +289,25 @@ pub fn fold_windows<'py>(
     if row_lengths.iter().any(|&n| n != n_rows) {
         return Err(PyValueError::new_err("the rows' columns differ in length"));
     }
-    let marks = Marks {
-        after_us: after_us.as_slice()?,
-        before_us: before_us.as_slice()?,
-        latest_us: latest_us.as_slice()?,
-        latest_close: latest_close.as_slice()?,
+    let marks = match &marks {
+        Some((after_us, before_us, latest_us, latest_close)) => Some(Marks {
+            after_us: after_us.as_slice()?,
+            before_us: before_us.as_slice()?,
+            latest_us: latest_us.as_slice()?,
+            latest_close: latest_close.as_slice()?,
+        }),
+        None => None,
     };
-    let n_codes = marks.after_us.len();
-    if [
-        marks.before_us.len(),
-        marks.latest_us.len(),
-        marks.latest_close.len(),
-    ]
-    .iter()
-    .any(|&n| n != n_codes)
-    {
-        return Err(PyValueError::new_err("the arrays by code differ in length"));
+    if let Some(marks) = &marks {
+        let n_codes = marks.after_us.len();
+        let lengths = [
+            marks.before_us.len(),
+            marks.latest_us.len(),
+            marks.latest_close.len(),
+        ];
+        if lengths.iter().any(|&n| n != n_codes) {
+            return Err(PyValueError::new_err("the arrays by code differ in length"));
+        }
     }
     let (alive, inst) = (
         read::<bool>(columns, "alive")?,
@@ -367,5 +375,33 @@ pub fn fold_windows<'py>(
             "the store's columns differ in length",
         ));
     }
-    fold(&mut windows, alive, inst, &rows, codes, &marks)
+    let chosen: Vec<usize> = match &windows_at {
+        Some(given) => given
+            .as_slice()?
+            .iter()
+            .map(|&p| {
+                usize::try_from(p)
+                    .ok()
+                    .filter(|&i| i < n)
+                    .ok_or_else(|| PyValueError::new_err(format!("window {p} out of range")))
+            })
+            .collect::<PyResult<_>>()?,
+        None => (0..n).filter(|&i| alive[i]).collect(),
+    };
+    let n_codes = match &marks {
+        Some(marks) => marks.after_us.len(),
+        // every code of a row or a window
+        None => {
+            let codes_seen = chosen.iter().map(|&i| inst[i]).chain(codes.iter().copied());
+            usize::try_from(codes_seen.max().unwrap_or(-1) + 1).unwrap_or(0)
+        }
+    };
+    fold(
+        &mut windows,
+        chosen.into_iter(),
+        inst,
+        &rows,
+        (codes, n_codes),
+        marks.as_ref(),
+    )
 }
