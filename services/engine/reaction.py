@@ -1,4 +1,9 @@
-"""The numbers of one reaction (DESIGN §4) from a window's aggregates; no state, no I/O."""
+"""The numbers of one reaction (DESIGN §4) from a window's aggregates; no state, no I/O.
+
+The engine computes them in one compiled pass (`reaction_fields`:
+services/engine/native/src/reaction.rs); `reaction_columns` states them as array operations and
+is its reference (tests/engine/test_reaction_fields.py).
+"""
 
 from __future__ import annotations
 

@@ -5,6 +5,10 @@ provisional one on a material change (a new extreme or a moved return, by at lea
 at most once per interval of event time, so a change inside the interval waits for the first
 evaluation after it and is sent only if it is still material then; final and corrected
 revisions at once, never held.
+
+The engine decides through one compiled pass (`due_positions`, `retiring`:
+services/engine/native/src/due.rs); `due_revisions` states the rules as array operations and is
+its reference (tests/engine/test_due_windows.py).
 """
 
 from __future__ import annotations
