@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -48,10 +47,9 @@ class WindowSpans:
     beyond_calendar: int
     """Horizons (or the anchor itself) the calendar does not reach."""
     keys: tuple[WindowKey, ...] = ()
-    """(announcement id, horizon) of each window."""
     metas: tuple[WindowMeta, ...] = ()
-    """Each window's identity, shared by the windows the announcement opens on every
-    instrument of the calendar (the store keeps what changes in its columns)."""
+    """(announcement id, horizon) of each window, and as its identity in the store (one
+    object shared by the windows on every instrument of the calendar)."""
 
 
 class ReactionEngine:
@@ -273,7 +271,7 @@ class ReactionEngine:
         opened_before = len(store.meta)
         codes = np.asarray([book.windows.code for book, _ in opening], dtype=np.int64)
         counts = [len(spans.horizons) for _, spans in opening]
-        metas = list(chain.from_iterable(spans.metas for _, spans in opening))
+        metas = [meta for _, spans in opening for meta in spans.metas]
         added = store.add(np.repeat(codes, counts), metas, _static(opening), coded=True)
         self._stats.windows_opened += len(added)
         start = added.start
@@ -298,16 +296,14 @@ class ReactionEngine:
                 (np.full(len(before), -1), np.repeat(order, counts)[restored - opened_before])
             ),
         )
-        # a late announcement's windows are computed at once from the history kept so far,
-        # of all their instruments in one pass
+        # a late announcement's windows, filled at once from the history kept so far
         windows = np.arange(added.start, added.stop, dtype=np.intp)
         window_codes = cols["inst"][windows]
         seen = self._prices.watermark_us[window_codes] != NO_TIME
         if seen.any():
             wanted = np.zeros(len(self._books), dtype=np.bool_)
             wanted[window_codes[seen]] = True
-            history, codes_of_rows = self._prices.histories(wanted)
-            fold_compiled(cols, windows[seen], history, codes_of_rows)
+            fold_compiled(cols, windows[seen], *self._prices.histories(wanted))
         return [book.windows.code for book, _ in opening]
 
     def _adopt(self, book: InstrumentBook, added: range, keys: tuple[WindowKey, ...]) -> None:

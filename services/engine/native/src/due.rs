@@ -3,19 +3,10 @@
 //! services/engine/revisions.py's `due_revisions`, kept there as their reference).
 
 use numpy::{PyArray1, PyReadonlyArray1};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-fn column<'py, T: numpy::Element>(
-    columns: &Bound<'py, PyDict>,
-    name: &str,
-) -> PyResult<PyReadonlyArray1<'py, T>> {
-    match columns.get_item(name)? {
-        Some(values) => Ok(values.extract()?),
-        None => Err(PyValueError::new_err(format!("no column {name}"))),
-    }
-}
+use crate::columns::{index, read, same_length};
 
 /// The store's columns the decision reads, as slices of one length.
 struct Store<'a> {
@@ -42,13 +33,6 @@ struct Store<'a> {
 
 fn pct(value: f64, base: f64) -> f64 {
     (value / base - 1.0) * 100.0
-}
-
-fn code_of(inst: i64, codes: usize) -> PyResult<usize> {
-    usize::try_from(inst)
-        .ok()
-        .filter(|&code| code < codes)
-        .ok_or_else(|| PyValueError::new_err(format!("instrument code {inst} out of range")))
 }
 
 /// The policy of provisional revisions (revisions.py's `RevisionPolicy`, steps less their
@@ -126,26 +110,26 @@ pub fn due_windows<'py>(
     return_step_pct: f64,
 ) -> PyResult<Due<'py>> {
     let (alive, inst) = (
-        column::<bool>(columns, "alive")?,
-        column::<i64>(columns, "inst")?,
+        read::<bool>(columns, "alive")?,
+        read::<i64>(columns, "inst")?,
     );
-    let (base_us, n_obs) = (column(columns, "base_us")?, column(columns, "n_obs")?);
+    let (base_us, n_obs) = (read(columns, "base_us")?, read(columns, "n_obs")?);
     let (duration_us, max_interval_us) = (
-        column(columns, "duration_us")?,
-        column(columns, "max_interval_us")?,
+        read(columns, "duration_us")?,
+        read(columns, "max_interval_us")?,
     );
-    let (end_us, final_) = (column(columns, "end_us")?, column(columns, "final")?);
+    let (end_us, final_) = (read(columns, "end_us")?, read(columns, "final")?);
     let (revision, sent_watermark_us) = (
-        column(columns, "revision")?,
-        column(columns, "sent_watermark_us")?,
+        read(columns, "revision")?,
+        read(columns, "sent_watermark_us")?,
     );
-    let (dirty, held) = (column(columns, "dirty")?, column(columns, "held")?);
-    let (base_price, high) = (column(columns, "base_price")?, column(columns, "high")?);
-    let (low, last_close) = (column(columns, "low")?, column(columns, "last_close")?);
+    let (dirty, held) = (read(columns, "dirty")?, read(columns, "held")?);
+    let (base_price, high) = (read(columns, "base_price")?, read(columns, "high")?);
+    let (low, last_close) = (read(columns, "low")?, read(columns, "last_close")?);
     let (sent_rise_pct, sent_fall_pct, sent_return_pct) = (
-        column(columns, "sent_rise_pct")?,
-        column(columns, "sent_fall_pct")?,
-        column(columns, "sent_return_pct")?,
+        read(columns, "sent_rise_pct")?,
+        read(columns, "sent_fall_pct")?,
+        read(columns, "sent_return_pct")?,
     );
     let store = Store {
         alive: alive.as_slice()?,
@@ -189,17 +173,16 @@ pub fn due_windows<'py>(
         store.sent_fall_pct.len(),
         store.sent_return_pct.len(),
     ];
-    if lengths.iter().any(|&n| n != rows) {
-        return Err(PyValueError::new_err(
-            "the store's columns differ in length",
-        ));
-    }
+    same_length(&lengths, rows, "the store's columns")?;
     let (chosen, watermark_us) = (chosen.as_slice()?, watermark_us.as_slice()?);
     let until_us = until_us.as_ref().map(|u| u.as_slice()).transpose()?;
     let codes = chosen.len();
-    if watermark_us.len() != codes || until_us.is_some_and(|u| u.len() != codes) {
-        return Err(PyValueError::new_err("the arrays by code differ in length"));
-    }
+    let until_len = until_us.map_or(codes, |u| u.len());
+    same_length(
+        &[watermark_us.len(), until_len],
+        codes,
+        "the arrays by code",
+    )?;
     let policy = Policy {
         interval_us,
         extreme_step_pct,
@@ -211,7 +194,7 @@ pub fn due_windows<'py>(
         if !store.alive[i] {
             continue;
         }
-        let code = code_of(store.inst[i], codes)?;
+        let code = index(store.inst[i], codes, "instrument code")?;
         if !chosen[code] {
             continue;
         }
@@ -239,12 +222,12 @@ pub fn retiring_windows<'py>(
     lateness_us: i64,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
     let (alive, inst) = (
-        column::<bool>(columns, "alive")?,
-        column::<i64>(columns, "inst")?,
+        read::<bool>(columns, "alive")?,
+        read::<i64>(columns, "inst")?,
     );
     let (final_, end_us) = (
-        column::<bool>(columns, "final")?,
-        column::<i64>(columns, "end_us")?,
+        read::<bool>(columns, "final")?,
+        read::<i64>(columns, "end_us")?,
     );
     let (alive, inst, final_, end_us) = (
         alive.as_slice()?,
@@ -252,22 +235,17 @@ pub fn retiring_windows<'py>(
         final_.as_slice()?,
         end_us.as_slice()?,
     );
-    if inst.len() != alive.len() || final_.len() != alive.len() || end_us.len() != alive.len() {
-        return Err(PyValueError::new_err(
-            "the store's columns differ in length",
-        ));
-    }
+    let lengths = [inst.len(), final_.len(), end_us.len()];
+    same_length(&lengths, alive.len(), "the store's columns")?;
     let (chosen, watermark_us) = (chosen.as_slice()?, watermark_us.as_slice()?);
     let codes = chosen.len();
-    if watermark_us.len() != codes {
-        return Err(PyValueError::new_err("the arrays by code differ in length"));
-    }
+    same_length(&[watermark_us.len()], codes, "the arrays by code")?;
     let mut positions: Vec<i64> = Vec::new();
     for i in 0..alive.len() {
         if !(alive[i] && final_[i]) {
             continue;
         }
-        let code = code_of(inst[i], codes)?;
+        let code = index(inst[i], codes, "instrument code")?;
         if chosen[code] && end_us[i].wrapping_add(lateness_us) < watermark_us[code] {
             positions.push(i as i64);
         }

@@ -8,30 +8,12 @@
 //! (earliest on ties), its coarsest bar interval the largest. A window is marked dirty where
 //! any of them changed.
 
-use numpy::{PyReadonlyArray1, PyReadwriteArray1};
+use numpy::PyReadonlyArray1;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-fn item<'py>(columns: &Bound<'py, PyDict>, name: &str) -> PyResult<Bound<'py, PyAny>> {
-    columns
-        .get_item(name)?
-        .ok_or_else(|| PyValueError::new_err(format!("no column {name}")))
-}
-
-fn read<'py, T: numpy::Element>(
-    columns: &Bound<'py, PyDict>,
-    name: &str,
-) -> PyResult<PyReadonlyArray1<'py, T>> {
-    Ok(item(columns, name)?.extract()?)
-}
-
-fn write<'py, T: numpy::Element>(
-    columns: &Bound<'py, PyDict>,
-    name: &str,
-) -> PyResult<PyReadwriteArray1<'py, T>> {
-    Ok(item(columns, name)?.extract()?)
-}
+use crate::columns::{index, read, same_length, write};
 
 /// The batch's rows, sorted by (instrument code, observation time).
 struct Rows<'a> {
@@ -197,10 +179,7 @@ fn fold(
     let bounds = bounds_of(codes, n_codes)?;
     let mut segment: Vec<Option<Extremes>> = (0..n_codes).map(|_| None).collect();
     for i in chosen {
-        let code = usize::try_from(inst[i])
-            .ok()
-            .filter(|&c| c < n_codes)
-            .ok_or_else(|| PyValueError::new_err("instrument code out of range"))?;
+        let code = index(inst[i], n_codes, "instrument code")?;
         let (start, stop) = (bounds[code], bounds[code + 1]);
         let cut_us = windows.base_cut_us[i];
         if start == stop || marks.is_some_and(|m| cut_us >= m.after_us[code]) {
@@ -286,9 +265,7 @@ pub fn fold_windows<'py>(
         rows.close.len(),
         rows.interval_us.len(),
     ];
-    if row_lengths.iter().any(|&n| n != n_rows) {
-        return Err(PyValueError::new_err("the rows' columns differ in length"));
-    }
+    same_length(&row_lengths, n_rows, "the rows' columns")?;
     let marks = match &marks {
         Some((after_us, before_us, latest_us, latest_close)) => Some(Marks {
             after_us: after_us.as_slice()?,
@@ -305,9 +282,7 @@ pub fn fold_windows<'py>(
             marks.latest_us.len(),
             marks.latest_close.len(),
         ];
-        if lengths.iter().any(|&n| n != n_codes) {
-            return Err(PyValueError::new_err("the arrays by code differ in length"));
-        }
+        same_length(&lengths, n_codes, "the arrays by code")?;
     }
     let (alive, inst) = (
         read::<bool>(columns, "alive")?,
@@ -370,21 +345,12 @@ pub fn fold_windows<'py>(
         windows.max_interval_us.len(),
         windows.dirty.len(),
     ];
-    if lengths.iter().any(|&len| len != n) {
-        return Err(PyValueError::new_err(
-            "the store's columns differ in length",
-        ));
-    }
+    same_length(&lengths, n, "the store's columns")?;
     let chosen: Vec<usize> = match &windows_at {
         Some(given) => given
             .as_slice()?
             .iter()
-            .map(|&p| {
-                usize::try_from(p)
-                    .ok()
-                    .filter(|&i| i < n)
-                    .ok_or_else(|| PyValueError::new_err(format!("window {p} out of range")))
-            })
+            .map(|&p| index(p, n, "window"))
             .collect::<PyResult<_>>()?,
         None => (0..n).filter(|&i| alive[i]).collect(),
     };

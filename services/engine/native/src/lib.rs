@@ -25,6 +25,7 @@
 //! is copied from that row's bytes as one block, not written again: the horizons of one
 //! announcement on one instrument share most of their values.
 
+mod columns;
 mod due;
 mod fold;
 mod reaction;

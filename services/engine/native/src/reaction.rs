@@ -7,6 +7,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
+use crate::columns::{index, read, same_length};
+
 const UP: i64 = 0;
 const DOWN: i64 = 1;
 const FLAT: i64 = 2;
@@ -25,16 +27,6 @@ fn select<T: Copy>(choice: bool, a: T, b: T) -> T {
         a
     } else {
         b
-    }
-}
-
-fn column<'py, T: numpy::Element>(
-    columns: &Bound<'py, PyDict>,
-    name: &str,
-) -> PyResult<PyReadonlyArray1<'py, T>> {
-    match columns.get_item(name)? {
-        Some(values) => Ok(values.extract()?),
-        None => Err(PyValueError::new_err(format!("no column {name}"))),
     }
 }
 
@@ -88,8 +80,8 @@ pub fn reaction_numbers<'py>(
             "a per-window array differs in length",
         ));
     }
-    let f64s = |name: &str| column::<f64>(columns, name);
-    let i64s = |name: &str| column::<i64>(columns, name);
+    let f64s = |name: &str| read::<f64>(columns, name);
+    let i64s = |name: &str| read::<i64>(columns, name);
     let (base_price, last_close, high, low, first_open) = (
         f64s("base_price")?,
         f64s("last_close")?,
@@ -106,7 +98,7 @@ pub fn reaction_numbers<'py>(
         i64s("max_interval_us")?,
     );
     let sessions_k = f64s("sessions_k")?;
-    let at_open = column::<bool>(columns, "at_open")?;
+    let at_open = read::<bool>(columns, "at_open")?;
     let (base_price, last_close, high, low, first_open) = (
         base_price.as_slice()?,
         last_close.as_slice()?,
@@ -138,20 +130,11 @@ pub fn reaction_numbers<'py>(
         sessions_k.len(),
         at_open.len(),
     ];
-    if lengths.iter().any(|&len| len != rows) {
-        return Err(PyValueError::new_err(
-            "the store's columns differ in length",
-        ));
-    }
-    let mut at = Vec::with_capacity(n);
-    for &p in positions {
-        at.push(
-            usize::try_from(p)
-                .ok()
-                .filter(|&i| i < rows)
-                .ok_or_else(|| PyValueError::new_err(format!("position {p} out of range")))?,
-        );
-    }
+    same_length(&lengths, rows, "the store's columns")?;
+    let at: Vec<usize> = positions
+        .iter()
+        .map(|&p| index(p, rows, "position"))
+        .collect::<PyResult<_>>()?;
     // column by column, each a loop without branches: the windows' values are independent,
     // and a choice made per window (peak, direction, ...) would be mispredicted half the time
     let gather_f = |values: &[f64]| -> Vec<f64> { at.iter().map(|&i| values[i]).collect() };
