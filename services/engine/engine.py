@@ -22,7 +22,7 @@ from services.engine.clock import SystemClock
 from services.engine.config import EngineConfig
 from services.engine.emission import Revisions
 from services.engine.exceptions import CalendarError
-from services.engine.fold import fold_rows
+from services.engine.fold import fold_compiled
 from services.engine.history import NO_TIME, PriceStore
 from services.engine.registry import Instrument, InstrumentRegistry
 from services.engine.revise import Reviser
@@ -47,7 +47,9 @@ class WindowSpans:
     beyond_calendar: int
     """Horizons (or the anchor itself) the calendar does not reach."""
     keys: tuple[WindowKey, ...] = ()
-    """(announcement id, horizon) of each window."""
+    metas: tuple[WindowMeta, ...] = ()
+    """(announcement id, horizon) of each window, and as its identity in the store (one
+    object shared by the windows on every instrument of the calendar)."""
 
 
 class ReactionEngine:
@@ -269,7 +271,7 @@ class ReactionEngine:
         opened_before = len(store.meta)
         codes = np.asarray([book.windows.code for book, _ in opening], dtype=np.int64)
         counts = [len(spans.horizons) for _, spans in opening]
-        metas = [WindowMeta(a, h) for _, spans in opening for a, h in spans.keys]
+        metas = [meta for _, spans in opening for meta in spans.metas]
         added = store.add(np.repeat(codes, counts), metas, _static(opening), coded=True)
         self._stats.windows_opened += len(added)
         start = added.start
@@ -294,15 +296,14 @@ class ReactionEngine:
                 (np.full(len(before), -1), np.repeat(order, counts)[restored - opened_before])
             ),
         )
-        # a late announcement's windows are computed at once from the history kept so far,
-        # of all their instruments in one pass
+        # a late announcement's windows, filled at once from the history kept so far
         windows = np.arange(added.start, added.stop, dtype=np.intp)
         window_codes = cols["inst"][windows]
         seen = self._prices.watermark_us[window_codes] != NO_TIME
         if seen.any():
             wanted = np.zeros(len(self._books), dtype=np.bool_)
             wanted[window_codes[seen]] = True
-            fold_rows(cols, windows[seen], *self._prices.histories(wanted))
+            fold_compiled(cols, windows[seen], *self._prices.histories(wanted))
         return [book.windows.code for book, _ in opening]
 
     def _adopt(self, book: InstrumentBook, added: range, keys: tuple[WindowKey, ...]) -> None:
@@ -363,7 +364,8 @@ class ReactionEngine:
         )
         columns["horizon_code"] = self._store.horizons.codes(horizons)
         keys = tuple((ann.id, h) for h in horizons)
-        return WindowSpans(anchor_us, tuple(horizons), columns, beyond, keys)
+        metas = tuple(WindowMeta(a, h) for a, h in keys)
+        return WindowSpans(anchor_us, tuple(horizons), columns, beyond, keys, metas)
 
     def _finalise_closed(self, books: Iterable[InstrumentBook]) -> Revisions:
         n_codes = len(self._books)

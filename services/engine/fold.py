@@ -8,6 +8,11 @@ Rows of several instruments come sorted by (instrument code, observation time); 
 finds its rows by comparing its span with its instrument's first and last row, or where it
 begins or ends among them by binary search on one combined key, `code * span + time offset`,
 so the windows of every instrument in a batch are folded by the same few array operations.
+
+The engine folds through the compiled fold instead (services/engine/native/src/fold.rs): a
+live batch into every live window (waiting.py's `fold_batch`), and the history kept so far into
+a late announcement's windows (`fold_compiled`); `fold_rows` is its reference
+(tests/engine/test_waiting.py, tests/engine/test_fold.py).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import numpy.typing as npt
 
 from services.engine.history import later_of
 from services.engine.ranges import first_argmax
+from services.engine.revision_json import fold_windows
 from services.engine.rows import Rows
 
 Positions = npt.NDArray[np.intp]
@@ -147,6 +153,23 @@ def fold_rows(
         np.concatenate((w, p)) for w, p in zip(whole, part, strict=True)
     )
     _fold_extremes(cols, windows, high_row, low_row, interval_us, rows)
+
+
+def fold_compiled(cols: Columns, windows: Positions, rows: Rows, codes: I64) -> None:
+    """`fold_rows` of `rows` (sorted by (code, time) and de-duplicated; `codes` their
+    instruments) into `windows`, in one compiled pass."""
+    fold_windows(
+        cols,
+        rows.obs_us,
+        rows.open,
+        rows.high,
+        rows.low,
+        rows.close,
+        rows.interval_us,
+        codes,
+        np.ascontiguousarray(windows),
+        None,
+    )
 
 
 def _segment_extremes(bounds: I64, segments: I64, rows: Rows) -> tuple[I64, I64, I64]:

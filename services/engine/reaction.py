@@ -1,4 +1,9 @@
-"""The numbers of one reaction (DESIGN §4) from a window's aggregates; no state, no I/O."""
+"""The numbers of one reaction (DESIGN §4) from a window's aggregates; no state, no I/O.
+
+The engine computes them in one compiled pass (`reaction_fields`:
+services/engine/native/src/reaction.rs); `reaction_columns` states them as array operations and
+is its reference (tests/engine/test_reaction_fields.py).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,9 @@ import numpy as np
 import numpy.typing as npt
 
 from services.engine.config import EngineConfig
+from services.engine.revision_json import reaction_numbers
 from services.engine.rows import DAY_US
-from services.engine.span import covered_sessions
+from services.engine.span import ROUNDING, covered_sessions
 
 F64 = npt.NDArray[np.float64]
 Columns = dict[str, npt.NDArray[Any]]
@@ -20,6 +26,32 @@ _UP, _DOWN, _FLAT, _TICK, _MINUTE, _DAILY = range(6)
 
 def pct(value: float, base: float) -> float:
     return (value / base - 1.0) * 100.0
+
+
+def reaction_fields(
+    cols: Columns,
+    idx: npt.NDArray[np.intp],
+    *,
+    baseline_mean_pct: F64,
+    baseline_std_pct: F64,
+    benchmark_return_pct: F64 | None,
+    benchmarked: npt.NDArray[np.bool_] | None = None,
+    config: EngineConfig,
+) -> dict[str, npt.NDArray[Any]]:
+    """`reaction_columns`, the same fields to the bit, computed in one compiled pass over the
+    windows (services/engine/native/src/reaction.rs)."""
+    return reaction_numbers(
+        cols,
+        idx,
+        baseline_mean_pct,
+        baseline_std_pct,
+        benchmark_return_pct,
+        benchmarked,
+        config.significance_z,
+        config.flat_threshold_pct,
+        DAY_US,
+        ROUNDING,
+    )
 
 
 def reaction_columns(

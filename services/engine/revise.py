@@ -16,8 +16,8 @@ from services.engine.emission import Revisions, rows, same_content, sent_rows
 from services.engine.encoding import RevisionColumns
 from services.engine.history import NO_TIME, PriceStore
 from services.engine.names import Coded, Interned
-from services.engine.reaction import pct, reaction_columns
-from services.engine.revisions import RevisionPolicy, due_revisions
+from services.engine.reaction import pct, reaction_fields
+from services.engine.revisions import RevisionPolicy, due_positions, retiring
 from services.engine.stats import EngineStats
 from services.engine.types import Clock
 from services.engine.windows import WindowMeta, WindowStore
@@ -91,32 +91,27 @@ class Reviser:
         once (each window against its own instrument's watermark), and their revisions,
         emitted in one pass over all of them: instrument by instrument in registry order,
         each one's windows in position order."""
-        store = self._store
-        watermark_us = np.where(chosen, self._prices.watermark_us, NO_TIME)
-        until_us = np.where(chosen, until_us, NO_TIME)
-        cols = store.cols
+        cols = self._store.cols
         inst = cols["inst"]
-        scope = cols["alive"] & chosen[inst]
-        held = np.flatnonzero(cols["held"] & scope)
-        if len(held):
-            self._release_caught_up(held, inst[held])
-        window_watermark_us = watermark_us[inst]
+        if cols["held"].any():
+            held = np.flatnonzero(cols["held"] & cols["alive"] & chosen[inst])
+            if len(held):
+                self._release_caught_up(held, inst[held])
+        watermark_us = self._prices.watermark_us
         closing = (until_us != NO_TIME).any()  # markets closed after their last event
-        due = due_revisions(
+        positions, finalise = due_positions(
             cols,
-            watermark_us=window_watermark_us,
-            until_us=until_us[inst] if closing else None,
+            chosen,
+            watermark_us=watermark_us,
+            until_us=until_us if closing else None,
             policy=self._policy,
         )
-        # a restored window still catching up sends nothing but a final it reaches
-        positions = np.flatnonzero(scope & due.any & ~(cols["held"] & ~due.finalise))
         out = Revisions()
         if len(positions):
-            positions = positions[by_code(inst[positions])]
-            out = self._emit(
-                positions, due.finalise[positions], window_watermark_us[positions], dirtied
-            )
-        self._retire(scope, window_watermark_us)
+            order = by_code(inst[positions])
+            positions = positions[order]
+            out = self._emit(positions, finalise[order], watermark_us[inst[positions]], dirtied)
+        self._retire(chosen, watermark_us)
         return out
 
     def _release_caught_up(self, held: Positions, codes: npt.NDArray[np.int64]) -> None:
@@ -211,11 +206,12 @@ class Reviser:
                     windows.cols["dirty"][pos] = True
                     dirtied[dependent] = True
 
-    def _retire(self, scope: npt.NDArray[np.bool_], watermark_us: npt.NDArray[np.int64]) -> None:
-        """Forget final windows (in `scope`) that no accepted tick can reach any more."""
+    def _retire(self, chosen: npt.NDArray[np.bool_], watermark_us: npt.NDArray[np.int64]) -> None:
+        """Forget final windows (of the instruments `chosen`) that no accepted tick can reach
+        any more."""
         lateness_us = int(self._config.allowed_lateness_s * _US)
         cols = self._store.cols
-        done = np.flatnonzero(scope & cols["final"] & (cols["end_us"] + lateness_us < watermark_us))
+        done = retiring(cols, chosen, watermark_us=watermark_us, lateness_us=lateness_us)
         if not len(done):
             return
         store = self._store
@@ -253,7 +249,7 @@ class Reviser:
             for j in np.flatnonzero(benchmarked).tolist():
                 meta = self._store.meta[positions[j]]
                 bench[j] = self._benchmark_return(int(bench_code[j]), meta)
-        return reaction_columns(
+        return reaction_fields(
             cols,
             positions,
             baseline_mean_pct=mean,

@@ -1,5 +1,7 @@
 """Rows of columns written as JSON objects (Rust: services/engine/native/src/lib.rs, which
-documents the fields' kinds)."""
+documents the fields' kinds); which windows of the engine's store are due or retiring
+(src/due.rs); a batch of rows folded into the store's windows (src/fold.rs); the numbers of
+the reactions revised (src/reaction.rs)."""
 
 from typing import Any, final
 
@@ -19,3 +21,63 @@ def write_objects(
 ) -> tuple[Written, npt.NDArray[np.int64]]:
     """One JSON object per row, of `fields` (`(kind, key, column, ...)`) in order, one after the
     other with a newline between two, and where each row ends."""
+
+def due_windows(
+    columns: dict[str, npt.NDArray[Any]],
+    chosen: npt.NDArray[np.bool_],
+    watermark_us: npt.NDArray[np.int64],
+    until_us: npt.NDArray[np.int64] | None,
+    interval_us: int,
+    extreme_step_pct: float,
+    return_step_pct: float,
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
+    """The positions of the live windows of the instruments `chosen` that send a revision at
+    their instrument's watermark, and whether each is a final one (services/engine/revisions.py's
+    `due_revisions`, less restored windows still catching up)."""
+
+def retiring_windows(
+    columns: dict[str, npt.NDArray[Any]],
+    chosen: npt.NDArray[np.bool_],
+    watermark_us: npt.NDArray[np.int64],
+    lateness_us: int,
+) -> npt.NDArray[np.intp]:
+    """The positions of the live final windows of the instruments `chosen` ended more than
+    `lateness_us` before their instrument's watermark."""
+
+def fold_windows(
+    columns: dict[str, npt.NDArray[Any]],
+    obs_us: npt.NDArray[np.int64],
+    open: npt.NDArray[np.float64],
+    high: npt.NDArray[np.float64],
+    low: npt.NDArray[np.float64],
+    close: npt.NDArray[np.float64],
+    interval_us: npt.NDArray[np.int64],
+    codes: npt.NDArray[np.int64],
+    windows_at: npt.NDArray[np.intp] | None,
+    marks: tuple[
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.float64],
+    ]
+    | None,
+) -> None:
+    """Rows sorted by (code, time) folded into the windows at `windows_at` (fold.py's
+    `fold_rows`); or, with `marks` (by code: the watermark after the batch, and before it with
+    the latest row), into every live window of their instruments, except those still waiting
+    after the batch (services/engine/waiting.py's `fold_batch`)."""
+
+def reaction_numbers(
+    columns: dict[str, npt.NDArray[Any]],
+    positions: npt.NDArray[np.intp],
+    baseline_mean_pct: npt.NDArray[np.float64],
+    baseline_std_pct: npt.NDArray[np.float64],
+    benchmark_return_pct: npt.NDArray[np.float64] | None,
+    benchmarked: npt.NDArray[np.bool_] | None,
+    significance_z: float,
+    flat_threshold_pct: float,
+    day_us: int,
+    rounding: float,
+) -> dict[str, npt.NDArray[Any]]:
+    """The signal fields of the windows at `positions` (services/engine/reaction.py's
+    `reaction_columns`)."""

@@ -5,6 +5,10 @@ provisional one on a material change (a new extreme or a moved return, by at lea
 at most once per interval of event time, so a change inside the interval waits for the first
 evaluation after it and is sent only if it is still material then; final and corrected
 revisions at once, never held.
+
+The engine decides through one compiled pass (`due_positions`, `retiring`:
+services/engine/native/src/due.rs); `due_revisions` states the rules as array operations and is
+its reference (tests/engine/test_due_windows.py).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import numpy.typing as npt
 
 from services.engine.config import EngineConfig
 from services.engine.history import NO_TIME
+from services.engine.revision_json import due_windows, retiring_windows
 
 Mask = npt.NDArray[np.bool_]
 Columns = dict[str, npt.NDArray[Any]]
@@ -53,6 +58,40 @@ class DueRevisions:
     @property
     def any(self) -> Mask:
         return self.first | self.finalise | self.provisional | self.correction
+
+
+def due_positions(
+    cols: Columns,
+    chosen: Mask,
+    *,
+    watermark_us: npt.NDArray[np.int64],
+    until_us: npt.NDArray[np.int64] | None,
+    policy: RevisionPolicy,
+) -> tuple[npt.NDArray[np.intp], Mask]:
+    """The positions (ascending) of the live windows of the instruments `chosen` (a mask by
+    code) that send a revision now, and whether each is a final one: `due_revisions` for each
+    window at its instrument's `watermark_us` (by code; `until_us`, by code: where a closed
+    market's windows end), less the restored windows still catching up but for a final they
+    reach; decided in one compiled pass over the store (services/engine/native/src/due.rs)."""
+    positions, finalise = due_windows(
+        cols,
+        chosen,
+        watermark_us,
+        until_us,
+        policy.interval_us,
+        policy.extreme_step_pct - _STEP_TOLERANCE_PCT,
+        policy.return_step_pct - _STEP_TOLERANCE_PCT,
+    )
+    return positions, finalise
+
+
+def retiring(
+    cols: Columns, chosen: Mask, *, watermark_us: npt.NDArray[np.int64], lateness_us: int
+) -> npt.NDArray[np.intp]:
+    """The positions (ascending) of the live final windows of the instruments `chosen` that no
+    accepted tick can reach any more (ended more than `lateness_us` before their instrument's
+    `watermark_us`, by code)."""
+    return retiring_windows(cols, chosen, watermark_us, lateness_us)
 
 
 def due_revisions(

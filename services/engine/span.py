@@ -17,7 +17,7 @@ from services.engine.rows import DAY_US
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 # sums of segment fractions may land a hair above a whole number of sessions
-_ROUNDING = 1e-9
+ROUNDING = 1e-9
 
 
 def covered_sessions(trading_sessions: F64, max_interval_us: I64) -> F64:
@@ -27,6 +27,6 @@ def covered_sessions(trading_sessions: F64, max_interval_us: I64) -> F64:
     daily = max_interval_us >= DAY_US
     if not daily.any():
         return trading_sessions
-    whole: F64 = np.ceil(trading_sessions - _ROUNDING)
+    whole: F64 = np.ceil(trading_sessions - ROUNDING)
     out: F64 = np.where(daily, whole, trading_sessions)
     return out

@@ -17,14 +17,13 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from services.engine.fold import fold_rows, take_base
+from services.engine.fold import take_base
+from services.engine.revision_json import fold_windows
 from services.engine.rows import Rows
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 Columns = dict[str, npt.NDArray[Any]]
-NO_ROWS = np.iinfo(np.int64).min
-"""The watermark given to instruments without rows in the batch: none of their windows is folded."""
 
 
 def fold_batch(
@@ -39,12 +38,20 @@ def fold_batch(
     (`watermark_us`, after the batch, by code); `before` is, by code, the watermark and the
     latest row (time, close) before the batch. Windows the batch moves past their cut take
     their base first."""
-    # windows still waiting after the batch (cut at or after the new watermark) are left out:
-    # fold_rows would leave them alone, but only after a dozen passes over them
-    watermark = np.full(len(watermark_us), NO_ROWS, dtype=np.int64)
-    watermark[codes] = watermark_us[codes]
-    windows = np.flatnonzero(cols["alive"] & (cols["base_cut_us"] < watermark[cols["inst"]]))
-    fold_rows(cols, windows, rows, codes, (watermark_us, *before))
+    # one compiled pass over the store: fold_rows's rules, with these bases, for each window
+    # (services/engine/native/src/fold.rs)
+    fold_windows(
+        cols,
+        rows.obs_us,
+        rows.open,
+        rows.high,
+        rows.low,
+        rows.close,
+        rows.interval_us,
+        codes,
+        None,
+        (watermark_us, *before),
+    )
 
 
 def pending_bases(columns: Columns, latest_us: int, latest_close: float) -> None:

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from services.engine.batch import BatchRows, accept
 from services.engine.calendar import get_calendar
 from services.engine.config import EngineConfig
-from services.engine.fold import fold_rows
+from services.engine.fold import fold_compiled, fold_rows
 from services.engine.history import PriceStore
+from services.engine.rows import Rows
 from services.engine.waiting import fold_batch
 from services.engine.windows import WindowMeta, WindowStore, WindowTable
 from tests.engine.test_window_store import _N_CODES, _rows, _static, rows_of_codes, windows
@@ -62,6 +63,67 @@ def test_waiting_windows_end_as_if_every_batch_were_folded_into_them(
         for want, got in zip(_states(every), _states(waiting), strict=True):
             for name, column in want.items():
                 np.testing.assert_array_equal(got[name], column, err_msg=name)
+
+
+def _fold_by_arrays(
+    cols: dict[str, np.ndarray],
+    rows: Rows,
+    codes: np.ndarray,
+    after: np.ndarray,
+    before: tuple[np.ndarray, np.ndarray, np.ndarray],
+) -> None:
+    """`fold_batch` by fold.py's array rules: the live windows of the instruments with rows,
+    but those still waiting after the batch, folded with the waiting bases."""
+    watermark = np.full(len(after), np.iinfo(np.int64).min, dtype=np.int64)
+    watermark[codes] = after[codes]
+    windows = np.flatnonzero(cols["alive"] & (cols["base_cut_us"] < watermark[cols["inst"]]))
+    fold_rows(cols, windows, rows, codes, (after, *before))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(rows_of_codes, min_size=1, max_size=5), windows)
+def test_the_compiled_fold_follows_the_array_rules(
+    batches: list[list[tuple[int, int, float]]], spans: list[tuple[int, int]]
+) -> None:
+    """Every column of every window (dirty marks included) after each batch, against fold.py's
+    `fold_rows` with the same bases: late, duplicate and out-of-order rows alike."""
+    compiled, arrays = _stores(spans)
+    prices = _prices()
+    for rows in batches:
+        rows = sorted(rows, key=lambda r: r[0])
+        codes = np.asarray([r[0] for r in rows], dtype=np.int64)
+        batch = BatchRows(codes, _rows([r[1] for r in rows], [r[2] for r in rows]))
+        accepted, _, _ = accept(batch, prices.watermark_us, _LATENESS_US)
+        before = (prices.watermark_us.copy(), prices.latest_us.copy(), prices.latest_close.copy())
+        prices.append(accepted.codes, accepted.rows)
+        fold_batch(compiled.cols, accepted.rows, accepted.codes, prices.watermark_us, before)
+        _fold_by_arrays(arrays.cols, accepted.rows, accepted.codes, prices.watermark_us, before)
+        for name, column in arrays.cols.items():
+            if column.dtype != object:
+                np.testing.assert_array_equal(compiled.cols[name], column, err_msg=name)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(rows_of_codes, min_size=1, max_size=5), windows)
+def test_the_compiled_fold_of_chosen_windows_follows_the_array_rules(
+    batches: list[list[tuple[int, int, float]]], spans: list[tuple[int, int]]
+) -> None:
+    """`fold_compiled` (a late announcement's windows filled from history) against `fold_rows`
+    for the same windows, without waiting bases: every column after each batch."""
+    compiled, arrays = _stores(spans)
+    prices = _prices()
+    for k, rows in enumerate(batches):
+        rows = sorted(rows, key=lambda r: r[0])
+        codes = np.asarray([r[0] for r in rows], dtype=np.int64)
+        batch = BatchRows(codes, _rows([r[1] for r in rows], [r[2] for r in rows]))
+        accepted, _, _ = accept(batch, prices.watermark_us, _LATENESS_US)
+        prices.append(accepted.codes, accepted.rows)
+        chosen = np.flatnonzero(arrays.cols["alive"])[k % 2 :: 2]  # every other window
+        fold_compiled(compiled.cols, chosen, accepted.rows, accepted.codes)
+        fold_rows(arrays.cols, chosen, accepted.rows, accepted.codes)
+        for name, column in arrays.cols.items():
+            if column.dtype != object:
+                np.testing.assert_array_equal(compiled.cols[name], column, err_msg=name)
 
 
 def test_a_snapshot_of_a_waiting_window_holds_its_base() -> None:

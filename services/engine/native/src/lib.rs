@@ -1,3 +1,8 @@
+//! The engine's compiled parts, as `services.engine.revision_json`: the revision writer (this
+//! file), and passes over the window store's columns: which windows are due or retire
+//! (due.rs), a batch's rows folded into them (fold.rs), the revised reactions' numbers
+//! (reaction.rs).
+//!
 //! Rows of columns written as JSON objects into one buffer, a newline between two (NDJSON), with
 //! where each row ends: the contract JSON of a batch's revisions, made without a Python object
 //! per revision (services/engine/encoding.py lays the fields out; this writes them).
@@ -20,6 +25,10 @@
 //! is copied from that row's bytes as one block, not written again: the horizons of one
 //! announcement on one instrument share most of their values.
 
+mod columns;
+mod due;
+mod fold;
+mod reaction;
 mod texts;
 mod values;
 mod written;
@@ -348,6 +357,10 @@ fn write_objects<'py>(
 #[pymodule]
 fn revision_json(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(write_objects, module)?)?;
+    module.add_function(wrap_pyfunction!(due::due_windows, module)?)?;
+    module.add_function(wrap_pyfunction!(due::retiring_windows, module)?)?;
+    module.add_function(wrap_pyfunction!(fold::fold_windows, module)?)?;
+    module.add_function(wrap_pyfunction!(reaction::reaction_numbers, module)?)?;
     module.add_class::<written::Written>()?;
     Ok(())
 }

@@ -1,0 +1,45 @@
+//! The window store's columns, taken by name from the dict of arrays Python passes, and the
+//! checks that keep every slice read within bounds.
+
+use numpy::{PyReadonlyArray1, PyReadwriteArray1};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+fn item<'py>(columns: &Bound<'py, PyDict>, name: &str) -> PyResult<Bound<'py, PyAny>> {
+    columns
+        .get_item(name)?
+        .ok_or_else(|| PyValueError::new_err(format!("no column {name}")))
+}
+
+/// The column `name`, read.
+pub fn read<'py, T: numpy::Element>(
+    columns: &Bound<'py, PyDict>,
+    name: &str,
+) -> PyResult<PyReadonlyArray1<'py, T>> {
+    Ok(item(columns, name)?.extract()?)
+}
+
+/// The column `name`, written in place.
+pub fn write<'py, T: numpy::Element>(
+    columns: &Bound<'py, PyDict>,
+    name: &str,
+) -> PyResult<PyReadwriteArray1<'py, T>> {
+    Ok(item(columns, name)?.extract()?)
+}
+
+/// An error naming `what` unless every one of `lengths` is `n`.
+pub fn same_length(lengths: &[usize], n: usize, what: &str) -> PyResult<()> {
+    if lengths.iter().any(|&len| len != n) {
+        return Err(PyValueError::new_err(format!("{what} differ in length")));
+    }
+    Ok(())
+}
+
+/// `value` as an index below `n` (an instrument's code, a window's position), or an error.
+pub fn index(value: i64, n: usize, what: &str) -> PyResult<usize> {
+    usize::try_from(value)
+        .ok()
+        .filter(|&i| i < n)
+        .ok_or_else(|| PyValueError::new_err(format!("{what} {value} out of range")))
+}
