@@ -59,7 +59,7 @@ _NULL = ["null"]
 class RevisionColumns:
     """Revisions sent together (of any instruments); one value per revision in each column.
 
-    `numbers` holds the reaction's fields as `reaction_columns` computes them (times in µs,
+    `numbers` holds the reaction's fields as `reaction_fields` computes them (times in µs,
     NaN for null, `significant` as 1.0 / 0.0 / NaN, labels as codes into `LABELS`)."""
 
     instruments: Coded

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.engine.history import NO_TIME
-from services.engine.revisions import RevisionPolicy, due_positions, due_revisions, retiring
+from services.engine.revisions import RevisionPolicy, due_positions, retiring
+from tests.engine.numpy_rules.due import due_revisions
 
 POLICY = RevisionPolicy(interval_us=60_000_000, extreme_step_pct=0.02, return_step_pct=0.05)
 

@@ -6,7 +6,10 @@ time as it grows, is replaced, or is asked about a time after every one of them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,14 +17,19 @@ from services.engine.batch import BatchRows, accept
 from services.engine.book import InstrumentBook
 from services.engine.calendar import get_calendar
 from services.engine.config import EngineConfig
-from services.engine.fold import fold_rows
+from services.engine.fold import I64, Columns, Positions, fold_compiled
 from services.engine.history import NO_TIME
 from services.engine.registry import Instrument
 from services.engine.rows import Rows
 from services.engine.windows import STATIC, WindowMeta, WindowStore
+from tests.engine.numpy_rules.fold import fold_rows
+
+FOLDS = pytest.mark.parametrize("fold", [fold_compiled, fold_rows], ids=["compiled", "numpy"])
+"""The engine's compiled fold and its NumPy reference, held to the same definition."""
 
 _N_CODES = 3
 Row = tuple[int, int, float, float, int]
+Fold = Callable[[Columns, Positions, Rows, I64], None]
 """(code, observation time, close, high, interval)"""
 
 _row = st.tuples(
@@ -70,13 +78,14 @@ def _expected(rows: list[Row], cut: int, end: int) -> dict[str, float]:
     return out
 
 
+@FOLDS
 @settings(max_examples=150, deadline=None)
 @given(
     st.lists(st.lists(_row, min_size=1, max_size=12), min_size=1, max_size=4),
     st.lists(_window, min_size=1, max_size=5),
 )
 def test_batches_fold_into_what_every_row_seen_defines(
-    batches: list[list[Row]], spans: list[tuple[int, int]]
+    fold: Fold, batches: list[list[Row]], spans: list[tuple[int, int]]
 ) -> None:
     store = WindowStore()
     for code in range(_N_CODES):
@@ -89,7 +98,7 @@ def test_batches_fold_into_what_every_row_seen_defines(
     seen: list[list[Row]] = [[] for _ in range(_N_CODES)]
     for raw in batches:
         accepted, _, _ = accept(_batch(raw), watermarks, lateness_us=30)
-        fold_rows(store.cols, np.flatnonzero(store.cols["alive"]), accepted.rows, accepted.codes)
+        fold(store.cols, np.flatnonzero(store.cols["alive"]), accepted.rows, accepted.codes)
         codes, obs = accepted.codes, accepted.rows.obs_us
         for j in range(len(codes)):
             code = int(codes[j])
@@ -125,7 +134,8 @@ def test_retired_finals_holding_a_time_follow_the_list_as_it_grows_or_is_replace
     assert book.retired_holding(150).tolist() == [0]
 
 
-def test_a_batch_over_centuries_folds_each_instrument_alone() -> None:
+@FOLDS
+def test_a_batch_over_centuries_folds_each_instrument_alone(fold: Fold) -> None:
     far = 2**61  # `code * span` would overflow the combined key: one code at a time
     rows: list[Row] = [(0, 5, 1.0, 0.0, 0), (0, 9, 3.0, 0.5, 0), (1, far, 2.0, 0.0, 0)]
     rows += [(1, far + 4, 1.0, 0.5, 0)]
@@ -138,7 +148,7 @@ def test_a_batch_over_centuries_folds_each_instrument_alone() -> None:
             values |= {"anchor_us": cut, "base_cut_us": cut, "end_us": cut + length}
             table.add([WindowMeta(f"a{k}", "h")], {n: [values[n]] for n in STATIC})
     batch = _batch(rows)
-    fold_rows(store.cols, np.flatnonzero(store.cols["alive"]), batch.rows, batch.codes)
+    fold(store.cols, np.flatnonzero(store.cols["alive"]), batch.rows, batch.codes)
     for code in range(2):
         own = [r for r in rows if r[0] == code]
         for pos, (cut, length) in zip(store.tables[code].positions().tolist(), spans, strict=True):

@@ -7,9 +7,9 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.engine.fold import _slice_extremes
 from services.engine.ranges import first_argmax
 from services.engine.rows import Rows
+from tests.engine.numpy_rules.fold import _slice_extremes
 
 
 @settings(max_examples=200, deadline=None)

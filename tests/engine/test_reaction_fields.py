@@ -13,8 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.engine.config import EngineConfig
-from services.engine.reaction import reaction_columns, reaction_fields
+from services.engine.reaction import reaction_fields
 from services.engine.rows import DAY_US
+from tests.engine.numpy_rules.reaction import reaction_columns
 
 CONFIG = EngineConfig()
 

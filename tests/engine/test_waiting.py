@@ -13,11 +13,12 @@ from hypothesis import strategies as st
 from services.engine.batch import BatchRows, accept
 from services.engine.calendar import get_calendar
 from services.engine.config import EngineConfig
-from services.engine.fold import fold_compiled, fold_rows
+from services.engine.fold import fold_compiled
 from services.engine.history import PriceStore
 from services.engine.rows import Rows
 from services.engine.waiting import fold_batch
 from services.engine.windows import WindowMeta, WindowStore, WindowTable
+from tests.engine.numpy_rules.fold import fold_rows
 from tests.engine.test_window_store import _N_CODES, _rows, _static, rows_of_codes, windows
 
 _LATENESS_US = 8

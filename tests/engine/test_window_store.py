@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.engine.batch import BatchRows, accept
-from services.engine.fold import fold_rows
 from services.engine.history import NO_TIME
 from services.engine.rows import Rows
 from services.engine.windows import STATIC, WindowMeta, WindowStore, WindowTable
+from tests.engine.numpy_rules.fold import fold_rows
 
 _N_CODES = 3
 _STATIC_VALUES = {"duration_us": 0, "at_open": False, "session": 0, "sessions_k": 1.0}

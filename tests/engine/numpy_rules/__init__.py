@@ -1,0 +1,1 @@
+"""The engine's window rules as NumPy array operations: references for its compiled passes."""
