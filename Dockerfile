@@ -1,5 +1,5 @@
 # The service image. The builder installs the project the way `make install` does (`pip install .`,
-# without the test extras) into a venv, compiling the revision writer (services/engine/native,
+# without the test extras) into a venv, compiling the engine's Rust parts (services/engine/native,
 # Rust) with the toolchain of the rust stage; the console stage builds the web console (web/, npm
 # packages pinned by its lockfile); the runtime stage gets only the venv, with the console's files
 # in the package's place for them, and runs unprivileged.

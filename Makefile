@@ -10,7 +10,7 @@ KAFKA := deploy/local/kafka.sh
 PYTEST_ARGS ?=
 CONSOLE := services/console/static/index.html
 NATIVE := services/engine/native
-# cargo builds the revision writer (Rust); rustup puts it here
+# cargo builds the compiled engine parts (Rust); rustup puts it here
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 .PHONY: help install run test lint format typecheck bench kafka-up kafka-down clean
@@ -37,7 +37,7 @@ run: install ## start Kafka and the service, and play the seed story into it (Ct
 test: install lint typecheck ## set up what the tests need, then lint, types and the whole suite
 	bash deploy/local/with-kafka.sh $(BIN)/pytest $(PYTEST_ARGS)
 
-lint: install ## ruff lint and format check; rustfmt and clippy on the revision writer
+lint: install ## ruff lint and format check; rustfmt and clippy on the compiled engine parts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	cargo fmt --manifest-path $(NATIVE)/Cargo.toml --check

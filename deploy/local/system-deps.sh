@@ -2,7 +2,7 @@
 # Installs the Debian packages that `make run` and `make test` need, when they are missing:
 # Chromium drives the console's browser tests, Node.js (npm) builds the console.
 # Java 17+ and Maven must already be there (they fetch and run the Kafka broker), and Rust's cargo
-# (rustup's, 1.74 or later: it builds the revision writer, services/engine/native).
+# (rustup's, 1.74 or later: it builds the engine's compiled parts, services/engine/native).
 set -euo pipefail
 
 packages=(kcat postgresql prometheus chromium chromium-driver)

@@ -1,7 +1,7 @@
 """Revisions sent together, as columns, and their contract JSON written by a compiled writer.
 
 The fields are laid out here, in signal.v1's order, as columns of a few kinds (texts by code,
-integers, floats, times, JSON of their own); `revision_json.write_objects` (Rust,
+integers, floats, times, JSON of their own); `compiled.write_objects` (Rust,
 services/engine/native) writes each revision's object from them in one pass over the batch, one
 after the other into one buffer (encoded.py): floats as the shortest text that reads back the
 same (what orjson writes), NaN and infinities as null (as orjson writes them), times as ISO 8601
@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 
-from services.engine import revision_json
+from services.engine import compiled
 from services.engine.arrays import joined
 from services.engine.confounders import ConfounderCache
 from services.engine.encoded import EncodedRevisions
@@ -132,7 +132,7 @@ def encoded(parts: list[RevisionColumns]) -> EncodedRevisions:
         ("raw", "data_granularity", _concat(parts, "data_granularity", np.int64), _LABELS),
         ("raw", "emitted_at", *_emitted_at(parts)),
     ]
-    written, ends = revision_json.write_objects(fields, n)
+    written, ends = compiled.write_objects(fields, n)
     return EncodedRevisions(np.frombuffer(memoryview(written), dtype=np.uint8), ends)
 
 

@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from services.engine.compiled import fold_windows
 from services.engine.history import later_of
-from services.engine.revision_json import fold_windows
 from services.engine.rows import Rows
 
 Positions = npt.NDArray[np.intp]

@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from services.engine.compiled import reaction_numbers
 from services.engine.config import EngineConfig
-from services.engine.revision_json import reaction_numbers
 from services.engine.rows import DAY_US
 from services.engine.span import ROUNDING
 

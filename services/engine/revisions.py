@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from services.engine.compiled import due_windows, retiring_windows
 from services.engine.config import EngineConfig
-from services.engine.revision_json import due_windows, retiring_windows
 
 Mask = npt.NDArray[np.bool_]
 Columns = dict[str, npt.NDArray[Any]]

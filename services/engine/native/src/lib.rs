@@ -1,4 +1,4 @@
-//! The engine's compiled parts, as `services.engine.revision_json`: the revision writer (this
+//! The engine's compiled parts, as `services.engine.compiled`: the revision writer (this
 //! file), and passes over the window store's columns: which windows are due or retire
 //! (due.rs), a batch's rows folded into them (fold.rs), the revised reactions' numbers
 //! (reaction.rs).
@@ -355,7 +355,7 @@ fn write_objects<'py>(
 }
 
 #[pymodule]
-fn revision_json(module: &Bound<'_, PyModule>) -> PyResult<()> {
+fn compiled(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(write_objects, module)?)?;
     module.add_function(wrap_pyfunction!(due::due_windows, module)?)?;
     module.add_function(wrap_pyfunction!(due::retiring_windows, module)?)?;

@@ -29,7 +29,7 @@ fn give_back(mut bytes: Vec<u8>) {
 }
 
 /// Written bytes, read-only from Python.
-#[pyclass(frozen, module = "services.engine.revision_json")]
+#[pyclass(frozen, module = "services.engine.compiled")]
 pub struct Written {
     bytes: Vec<u8>,
 }

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.engine import revision_json
+from services.engine import compiled
 from services.engine.encoded import EncodedRevisions
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -30,7 +30,7 @@ class Cached:
 
 def write_objects(fields: list[tuple[Any, ...]], rows: int) -> list[bytes]:
     """Each row's JSON, read back from the writer's one buffer and its rows' ends."""
-    written, ends = revision_json.write_objects(fields, rows)
+    written, ends = compiled.write_objects(fields, rows)
     data = np.frombuffer(memoryview(written), dtype=np.uint8)
     assert data.tobytes().count(b"\n") == max(rows - 1, 0)  # between two rows, none inside
     return list(EncodedRevisions(data, ends))
@@ -137,7 +137,7 @@ def test_a_buffer_read_stays_and_a_reused_one_holds_only_its_rows() -> None:
     def rows(size: int) -> list[bytes]:
         return [b'{"n":%d}' % i for i in range(size)]
 
-    written, ends = revision_json.write_objects(fields(5_000), 5_000)
+    written, ends = compiled.write_objects(fields(5_000), 5_000)
     kept = EncodedRevisions(np.frombuffer(memoryview(written), dtype=np.uint8), ends)
     del written
     for size in (4_000, 3, 1):  # each buffer goes back to the pool, and the next takes it
