@@ -5,7 +5,7 @@ open, latest close, extremes), the latest table keeps the highest revision."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
@@ -148,11 +148,12 @@ def _merge(rows: pl.DataFrame) -> pl.DataFrame:
 _NO_BARS = _merge(pl.DataFrame(schema=_BAR_SCHEMA))
 
 
-def write_bars(conn: Connection, table: Table, rows: pl.DataFrame) -> int:
-    if rows.height == 0:
+def write_bars(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Merge rows of a bar frame (`bar_frames`, as dicts)."""
+    if not rows:
         return 0
-    conn.execute(_bars_merge(conn.dialect.name, table), rows.to_dicts())
-    return rows.height
+    conn.execute(_bars_merge(conn.dialect.name, table), list(rows))
+    return len(rows)
 
 
 @cache
@@ -186,21 +187,23 @@ def write_signals(conn: Connection, items: Sequence[Signal]) -> list[Signal]:
         return []
     unique = _first_of_each(items, lambda s: s.signal_id)
     dialect = conn.dialect.name
-    inserted = conn.execute(_revisions_append(dialect), [signal_row(s) for s in unique])
+    appended = [signal_row(s) for s in unique]
+    inserted = conn.execute(_revisions_append(dialect), appended)
     cursors: dict[str, int] = {row[0]: row[1] for row in inserted.all()}
-    stored = [
-        s.model_copy(update={"cursor": cursors[s.signal_id]})
-        for s in unique
-        if s.signal_id in cursors
-    ]
+    stored: list[Signal] = []
+    newest: dict[ReactionId, tuple[Signal, dict[str, Any]]] = {}
+    for s, row in zip(unique, appended, strict=True):
+        cursor = cursors.get(s.signal_id)
+        if cursor is None:
+            continue
+        s = s.model_copy(update={"cursor": cursor})
+        stored.append(s)
+        key = s.reaction_id
+        if key not in newest or s.revision > newest[key][0].revision:
+            newest[key] = (s, row | {"cursor": cursor})
     if not stored:
         return []
-    newest: dict[ReactionId, Signal] = {}
-    for s in stored:
-        key = s.reaction_id
-        if key not in newest or s.revision > newest[key].revision:
-            newest[key] = s
-    rows = [{**signal_row(s), "cursor": s.cursor} for s in newest.values()]
+    rows = [row for _, row in newest.values()]
     conn.execute(_latest_advance(dialect), rows)
     return sorted(stored, key=lambda s: s.cursor or 0)
 
