@@ -283,7 +283,7 @@ async def latency_round(
     out = np.asarray(latencies) * 1e3
     p50, p99 = np.percentile(out, [50, 99]) if len(out) else (float("nan"),) * 2
     p99_in = histogram_quantile(inside, 0.99) * 1e3
-    p99_binned = histogram_quantile(binned(out / 1e3, inside), 0.99) * 1e3
+    p99_binned = histogram_quantile(binned((out / 1e3).tolist(), inside), 0.99) * 1e3
     first = np.asarray(first_signal) * 1e3
     figures = {
         "offered": rate * seconds / offered_s,
