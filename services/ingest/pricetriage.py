@@ -71,7 +71,7 @@ def decode_price_frame(
     # several times as much as the poll's columns themselves)
     ticks = pl.DataFrame(
         [
-            common[n] if n in common.columns else pl.Series(n, [None] * common.height, dtype)
+            common[n] if n in common.columns else _nulls(n, dtype, common.height)
             for n, dtype in (("at", pl.UInt32()), *PRICE_SCHEMA.items())
         ]
     )  # `ts` is the common ticks' µs
@@ -93,6 +93,10 @@ def decode_price_frame(
         pl.col("ts").dt.epoch("us"),
     )
     return pl.concat([ticks, unusual.select(_ROW_COLUMNS)]).sort("at"), rejected
+
+
+def _nulls(name: str, dtype: pl.DataType, n: int) -> pl.Series:
+    return pl.Series(name, [None], dtype).new_from_index(0, n)
 
 
 def _dead_letter(record: RawRecord, rejection: Rejection) -> DeadLetter:
