@@ -280,6 +280,8 @@ async def latency_round(
             latencies.append(at_s - tick_ms / 1000)
     inside = scraped.get("mr_tick_to_signal_seconds", [])
     first_inside = scraped.get("mr_announcement_to_first_signal_seconds", [])
+    writes = scraped.get("mr_store_write_seconds", [])  # one per batch: polls that had news
+    written = max(histogram_count(writes), 1)
     out = np.asarray(latencies) * 1e3
     p50, p99 = np.percentile(out, [50, 99]) if len(out) else (float("nan"),) * 2
     p99_in = histogram_quantile(inside, 0.99) * 1e3
@@ -294,6 +296,8 @@ async def latency_round(
         "ratio": p99_in / p99,
         "ratio_binned": p99_in / p99_binned,
         "counted": histogram_count(inside) / max(len(out), 1),
+        "writes": histogram_count(writes) / (offered_s + 3),
+        "write_ms": sum(v for _, v, n in writes if n.endswith("_sum")) * 1e3 / written,
         "first_p50": np.median(first) if len(first) else float("nan"),
         "first_p50_in": histogram_quantile(first_inside, 0.5) * 1e3,
     }
@@ -303,7 +307,8 @@ async def latency_round(
         f"p50 {p50:.1f} ms, p99 {p99:.1f} ms; histogram: p99 {p99_in:.1f} ms "
         f"(histogram / outside {figures['ratio']:.2f}; / outside in its buckets "
         f"{figures['ratio_binned']:.2f}; revisions counted / received "
-        f"{figures['counted']:.2f}) | announcement -> first signal "
+        f"{figures['counted']:.2f}) | {figures['writes']:.0f} batches/s, store write mean "
+        f"{figures['write_ms']:.1f} ms | announcement -> first signal "
         f"({len(first)} of {ANNOUNCEMENTS}; waits for event time to reach it): median outside "
         f"{figures['first_p50']:.0f} ms, histogram {figures['first_p50_in']:.0f} ms",
         flush=True,
