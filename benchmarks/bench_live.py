@@ -55,7 +55,14 @@ sys.path.insert(0, str(ROOT))
 from bench_engine import SYMBOLS, make_prices  # noqa: E402
 from engine_inputs import announcements as make_announcements  # noqa: E402
 from peer_round import compare, peer_available, peer_round, replay_finals  # noqa: E402
-from process_metrics import consumed, cpu_seconds, histogram_quantile, scrape  # noqa: E402
+from process_metrics import (  # noqa: E402
+    binned,
+    consumed,
+    cpu_seconds,
+    histogram_count,
+    histogram_quantile,
+    scrape,
+)
 from scratch_topics import run_topics  # noqa: E402
 from spread import spread  # noqa: E402
 
@@ -273,9 +280,12 @@ async def latency_round(
             latencies.append(at_s - tick_ms / 1000)
     inside = scraped.get("mr_tick_to_signal_seconds", [])
     first_inside = scraped.get("mr_announcement_to_first_signal_seconds", [])
+    writes = scraped.get("mr_store_write_seconds", [])  # one per batch: polls that had news
+    written = max(histogram_count(writes), 1)
     out = np.asarray(latencies) * 1e3
     p50, p99 = np.percentile(out, [50, 99]) if len(out) else (float("nan"),) * 2
     p99_in = histogram_quantile(inside, 0.99) * 1e3
+    p99_binned = histogram_quantile(binned((out / 1e3).tolist(), inside), 0.99) * 1e3
     first = np.asarray(first_signal) * 1e3
     figures = {
         "offered": rate * seconds / offered_s,
@@ -284,6 +294,10 @@ async def latency_round(
         "p99": p99,
         "p99_in": p99_in,
         "ratio": p99_in / p99,
+        "ratio_binned": p99_in / p99_binned,
+        "counted": histogram_count(inside) / max(len(out), 1),
+        "writes": histogram_count(writes) / (offered_s + 3),
+        "write_ms": sum(v for _, v, n in writes if n.endswith("_sum")) * 1e3 / written,
         "first_p50": np.median(first) if len(first) else float("nan"),
         "first_p50_in": histogram_quantile(first_inside, 0.5) * 1e3,
     }
@@ -291,7 +305,10 @@ async def latency_round(
         f"latency: offered {figures['offered']:,.0f} ticks/s for {offered_s:.0f}s, engine CPU "
         f"{figures['cpu']:.2f} s/s | tick -> revision, outside ({len(out):,} revisions): "
         f"p50 {p50:.1f} ms, p99 {p99:.1f} ms; histogram: p99 {p99_in:.1f} ms "
-        f"(histogram / outside {figures['ratio']:.2f}) | announcement -> first signal "
+        f"(histogram / outside {figures['ratio']:.2f}; / outside in its buckets "
+        f"{figures['ratio_binned']:.2f}; revisions counted / received "
+        f"{figures['counted']:.2f}) | {figures['writes']:.0f} batches/s, store write mean "
+        f"{figures['write_ms']:.1f} ms | announcement -> first signal "
         f"({len(first)} of {ANNOUNCEMENTS}; waits for event time to reach it): median outside "
         f"{figures['first_p50']:.0f} ms, histogram {figures['first_p50_in']:.0f} ms",
         flush=True,
@@ -339,6 +356,8 @@ LATENCY_FIGURES = (
     ("p99", "tick -> revision p99 outside, ms", ",.1f"),
     ("p99_in", "tick -> revision p99 of the histogram, ms", ",.1f"),
     ("ratio", "histogram p99 / outside p99", ".2f"),
+    ("ratio_binned", "histogram p99 / outside p99 counted in the histogram's buckets", ".2f"),
+    ("counted", "revisions the histogram counted / the outside consumer received", ".2f"),
     ("first_p50", "announcement -> first signal, median outside, ms", ",.0f"),
     ("first_p50_in", "announcement -> first signal, median of the histogram, ms", ",.0f"),
 )

@@ -4,9 +4,11 @@ histogram's quantile, its prices consumed so far, and its CPU time."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
+import numpy as np
 from prometheus_client.parser import text_string_to_metric_families
 
 Samples = list[tuple[dict[str, str], float, str]]
@@ -54,3 +56,18 @@ def histogram_quantile(samples: Samples, q: float) -> float:
             return lower + (upper - lower) * (rank - below) / (cumulative - below)
         lower, below = upper, cumulative
     return lower
+
+
+def binned(values: Sequence[float], like: Samples) -> Samples:
+    """`values` counted into the buckets of the scraped histogram `like`, as its samples: a
+    quantile of both is then interpolated alike, so what differs between them is what they
+    measured, not where a bucket's observations lie within it."""
+    bounds = sorted(float(labels["le"]) for labels, _, name in like if name.endswith("_bucket"))
+    counts = np.searchsorted(np.sort(np.asarray(values, dtype=float)), bounds, side="right")
+    return [
+        ({"le": str(b)}, float(c), "binned_bucket") for b, c in zip(bounds, counts, strict=True)
+    ]
+
+
+def histogram_count(samples: Samples) -> float:
+    return sum(v for _, v, name in samples if name.endswith("_count"))

@@ -158,7 +158,7 @@ def _plain_ticks(docs: list[dict[str, Any]]) -> list[PriceRow | None]:
         passed, columns["instrument"], columns["ts"], columns["price"], columns["volume"],
         strict=True,
     ):  # fmt: skip
-        utc = _utc(ts) if ok else None
+        utc = utc_us(ts) if ok else None
         if utc is None:
             rows.append(None)
             continue
@@ -178,7 +178,7 @@ def _plain_ticks(docs: list[dict[str, Any]]) -> list[PriceRow | None]:
     return rows
 
 
-def _utc(ts: str) -> int | None:
+def utc_us(ts: str) -> int | None:
     """µs since the epoch of a plain time; None when it is not a real one (Feb 30, 24:00, a
     leap second) or cannot be held as UTC (the model's conversion fails there too).
 

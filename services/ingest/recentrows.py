@@ -23,6 +23,7 @@ from services.frames import PRICE_SCHEMA
 IDENTITY_SCHEMA: dict[str, pl.DataType] = PRICE_SCHEMA | {"ts": pl.Int64()}
 """A price's identity as columns (`PriceRow`): PRICE_SCHEMA with `ts` in µs since the epoch."""
 _IDENTITY = list(IDENTITY_SCHEMA)
+_IDENTITY_ITEMS = list(IDENTITY_SCHEMA.items())
 _WINDOW_SCHEMA = IDENTITY_SCHEMA | {"hash": pl.UInt64(), "tag": pl.Int64(), "seq": pl.Int64()}
 
 RowHashes = Callable[[pl.DataFrame], pl.Series]
@@ -82,7 +83,8 @@ class RecentRows:
     def add_frame(self, rows: pl.DataFrame, tags: pl.Series) -> pl.Series:
         """Whether each row (`IDENTITY_SCHEMA` columns) is new, as `add` of each in order would
         say; the new ones are remembered with their tags."""
-        rows = rows.select(pl.col(n).cast(t) for n, t in IDENTITY_SCHEMA.items())
+        if list(rows.schema.items()) != _IDENTITY_ITEMS:  # a poll's rows already are
+            rows = rows.select(pl.col(n).cast(t) for n, t in IDENTITY_SCHEMA.items())
         hashes = self._hash_rows(rows)
         hits = self._hashes.intersection(hashes.to_list()) if self._hashes else set()
         # a hash repeated in the poll or held by the window: maybe a duplicate
@@ -96,8 +98,11 @@ class RecentRows:
             else pl.Series(repeat(True, rows.height), dtype=pl.Boolean)
         )
         # the n-th new row (from 0) is the identity numbered `added + n`
-        seq = new.cast(pl.Int64).cum_sum() - 1 + self._added
-        added = rows.with_columns(hash=hashes, tag=tags.cast(pl.Int64), seq=seq).filter(new)
+        seq = (new.cast(pl.Int64).cum_sum() - 1 + self._added).alias("seq")
+        added = pl.DataFrame(  # whole Series, no query: a small poll's columns cost less
+            [*rows.get_columns(), hashes.alias("hash"), tags.cast(pl.Int64).alias("tag"), seq]
+        )
+        added = added.filter(new) if judged else added
         self._added += added.height
         self._remember(added["hash"].to_list(), unique=not judged)
         window = pl.concat([self._window, added], rechunk=False)

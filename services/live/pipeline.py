@@ -91,6 +91,16 @@ def _log_revision(signal: Signal) -> None:
     )
 
 
+async def _let_publication_start() -> None:
+    """Two passes of the event loop before the next batch is read: in the first the batch's
+    publication starts (its revisions handed to the producer), in the second the producer's
+    sender writes them to the broker. Without them the revisions waited for the loop's next
+    pause: the next batch's store write, after that batch's triage and engine work (a poll
+    already fetched is returned without a pause)."""
+    for _ in range(2):
+        await asyncio.sleep(0)
+
+
 class SignalPublisher(Protocol):
     name: str
     """The dependency it delivers to, as /readyz names it while it fails."""
@@ -239,6 +249,7 @@ class LivePipeline:
                 await sending
             else:
                 self._sending = asyncio.create_task(sending, name="publish")
+                await _let_publication_start()
 
     async def settle(self) -> None:
         """Wait until the last stored batch is published (its failure is raised here: to the

@@ -15,16 +15,15 @@ import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
-import polars as pl
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.alerts.types import OutboxItem
 from services.store import alert_outbox, outbox, writes
 from services.store.batch import StoreBatch, WriteResult
-from services.store.closes import CloseFinder, write_session_closes
+from services.store.closes import CLOSE_COLUMNS, CloseFinder, write_session_closes
 from services.store.schema import bars_1d, bars_1m
 
 T = TypeVar("T")
@@ -41,16 +40,17 @@ class Rows:
     time)."""
 
     batch: StoreBatch
-    minute: pl.DataFrame
-    daily: pl.DataFrame
+    minute: list[dict[str, Any]]
+    daily: list[dict[str, Any]]
     skipped: int
-    session_closes: pl.DataFrame | None
+    session_closes: list[dict[str, Any]]
 
     @classmethod
     def of(cls, batch: StoreBatch, closes: CloseFinder | None) -> Rows:
         minute, daily, skipped = writes.bar_frames(batch.prices)
         found = closes.of_prices(batch.prices) if closes and batch.prices.height else None
-        return cls(batch, minute, daily, skipped, found)
+        session_closes = [] if found is None else found.select(*CLOSE_COLUMNS).to_dicts()
+        return cls(batch, minute.to_dicts(), daily.to_dicts(), skipped, session_closes)
 
 
 def write(conn: Connection, rows: Rows) -> tuple[WriteResult, list[OutboxItem]]:
@@ -62,8 +62,7 @@ def write(conn: Connection, rows: Rows) -> tuple[WriteResult, list[OutboxItem]]:
     added = writes.write_announcements(conn, batch.announcements)
     bars = writes.write_bars(conn, bars_1m, minute) + writes.write_bars(conn, bars_1d, daily)
     stored = writes.write_signals(conn, batch.signals)
-    if rows.session_closes is not None:
-        write_session_closes(conn, rows.session_closes)
+    write_session_closes(conn, rows.session_closes)
     outbox.release(conn, batch.released)
     if batch.hold_until_published:
         outbox.hold(conn, stored)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping, Sequence
 from functools import cache
 from typing import Any, Protocol
 
@@ -21,13 +21,13 @@ class CloseFinder(Protocol):
         ...
 
 
-def write_session_closes(conn: Connection, rows: pl.DataFrame) -> int:
-    """Merge: a later observation replaces the close; at the same time the higher close wins,
-    so any arrival order ends with the same row."""
-    if rows.height == 0:
+def write_session_closes(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Merge rows of `CLOSE_COLUMNS`: a later observation replaces the close; at the same time
+    the higher close wins, so any arrival order ends with the same row."""
+    if not rows:
         return 0
-    conn.execute(_closes_merge(conn.dialect.name), rows.select(*CLOSE_COLUMNS).to_dicts())
-    return rows.height
+    conn.execute(_closes_merge(conn.dialect.name), list(rows))
+    return len(rows)
 
 
 @cache

@@ -5,7 +5,7 @@ open, latest close, extremes), the latest table keeps the highest revision."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
@@ -74,7 +74,7 @@ def bar_frames(prices: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
         return _NO_BARS, _NO_BARS, 0
     ts_us = pl.col("ts").dt.epoch("us")
     if not prices["price"].has_nulls():  # ticks only, as a live stream's batches are
-        return _merge(prices.select(_tick_bar(ts_us))), _NO_BARS, 0
+        return _tick_bars(prices, ts_us), _NO_BARS, 0
     ticks = prices.filter(pl.col("price").is_not_null()).select(_tick_bar(ts_us))
     bars = prices.filter(pl.col("price").is_null())
 
@@ -129,6 +129,22 @@ def _tick_bar(ts_us: pl.Expr) -> list[pl.Expr]:
     ]
 
 
+def _tick_bars(ticks: pl.DataFrame, ts_us: pl.Expr) -> pl.DataFrame:
+    """`_merge` of the ticks' bars in one query (a small batch pays per query, not per row).
+    Of ticks at the same time the first in the batch opens and the first closes, as the
+    store's merge keeps them when they come one by one (only an earlier or a later time
+    replaces them)."""
+    return ticks.group_by("instrument", (ts_us // _MINUTE_US * _MINUTE_US).alias("ts_us")).agg(
+        pl.col("price").get(ts_us.arg_min()).alias("open"),
+        pl.col("price").max().alias("high"),
+        pl.col("price").min().alias("low"),
+        pl.col("price").get(ts_us.arg_max()).alias("close"),
+        pl.lit(None, pl.Float64).alias("volume"),
+        ts_us.min().alias("first_at_us"),
+        ts_us.max().alias("last_at_us"),
+    )
+
+
 def _merge(rows: pl.DataFrame) -> pl.DataFrame:
     return (
         rows.sort("instrument", "ts_us", "first_at_us", "last_at_us")
@@ -148,11 +164,12 @@ def _merge(rows: pl.DataFrame) -> pl.DataFrame:
 _NO_BARS = _merge(pl.DataFrame(schema=_BAR_SCHEMA))
 
 
-def write_bars(conn: Connection, table: Table, rows: pl.DataFrame) -> int:
-    if rows.height == 0:
+def write_bars(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> int:
+    """Merge rows of a bar frame (`bar_frames`, as dicts)."""
+    if not rows:
         return 0
-    conn.execute(_bars_merge(conn.dialect.name, table), rows.to_dicts())
-    return rows.height
+    conn.execute(_bars_merge(conn.dialect.name, table), list(rows))
+    return len(rows)
 
 
 @cache
@@ -186,21 +203,23 @@ def write_signals(conn: Connection, items: Sequence[Signal]) -> list[Signal]:
         return []
     unique = _first_of_each(items, lambda s: s.signal_id)
     dialect = conn.dialect.name
-    inserted = conn.execute(_revisions_append(dialect), [signal_row(s) for s in unique])
+    appended = [signal_row(s) for s in unique]
+    inserted = conn.execute(_revisions_append(dialect), appended)
     cursors: dict[str, int] = {row[0]: row[1] for row in inserted.all()}
-    stored = [
-        s.model_copy(update={"cursor": cursors[s.signal_id]})
-        for s in unique
-        if s.signal_id in cursors
-    ]
+    stored: list[Signal] = []
+    newest: dict[ReactionId, tuple[Signal, dict[str, Any]]] = {}
+    for s, row in zip(unique, appended, strict=True):
+        cursor = cursors.get(s.signal_id)
+        if cursor is None:
+            continue
+        s = s.model_copy(update={"cursor": cursor})
+        stored.append(s)
+        key = s.reaction_id
+        if key not in newest or s.revision > newest[key][0].revision:
+            newest[key] = (s, row | {"cursor": cursor})
     if not stored:
         return []
-    newest: dict[ReactionId, Signal] = {}
-    for s in stored:
-        key = s.reaction_id
-        if key not in newest or s.revision > newest[key].revision:
-            newest[key] = s
-    rows = [{**signal_row(s), "cursor": s.cursor} for s in newest.values()]
+    rows = [row for _, row in newest.values()]
     conn.execute(_latest_advance(dialect), rows)
     return sorted(stored, key=lambda s: s.cursor or 0)
 

@@ -18,7 +18,15 @@ from services.ingest.fastprice import row_of
 from services.ingest.plausibility import EventTimeBounds
 from services.ingest.pricetriage import decode_price_frame, triage_prices
 from services.ingest.recentrows import IDENTITY_SCHEMA, RecentRows
-from services.ingest.tickcolumns import _CAPTURED, _TIME, COMMON_TICK, common_ticks
+from services.ingest.tickcolumns import (
+    _CAPTURED,
+    _TIME,
+    COMMON_TICK,
+    SMALL_POLL,
+    common_ticks,
+    ticks_by_column,
+    ticks_by_record,
+)
 from services.ingest.triage import each, triage
 from tests.ingest.verdicts import EXAMPLES, by_model
 
@@ -35,6 +43,14 @@ def by_columns(values: list[bytes | None]) -> list[tuple[str, Any]]:
 
 def test_the_contract_examples_get_the_models_verdicts() -> None:
     values: list[bytes | None] = [p.read_bytes() for p in sorted(EXAMPLES.glob("*/*.json"))]
+    assert by_columns(values) == [by_model(v) for v in values]
+
+
+def test_a_large_poll_of_the_contract_examples_gets_the_models_verdicts() -> None:
+    """Past `SMALL_POLL` values a poll is read by polars' columns, not record by record."""
+    examples: list[bytes | None] = [p.read_bytes() for p in sorted(EXAMPLES.glob("*/*.json"))]
+    values = examples * (SMALL_POLL // len(examples) + 1)
+    assert len(values) > SMALL_POLL
     assert by_columns(values) == [by_model(v) for v in values]
 
 
@@ -102,6 +118,27 @@ values = st.one_of(
 @given(st.lists(values, max_size=12))
 def test_any_batch_gets_the_models_verdicts_in_order(batch: list[bytes | None]) -> None:
     assert by_columns(batch) == [by_model(v) for v in batch]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(values, max_size=12))
+def test_a_poll_read_record_by_record_is_read_as_by_columns(batch: list[bytes | None]) -> None:
+    """Small polls are read by Python's `re`, large ones by polars: the same rows (`repr`
+    tells -0.0 from 0.0) in the same schema."""
+    by_record, by_column = ticks_by_record(batch), ticks_by_column(batch)
+    assert by_record.schema == by_column.schema
+    assert repr(by_record.rows()) == repr(by_column.rows())
+
+
+def test_both_readings_read_the_integer_minus_zero_as_the_model_does() -> None:
+    """orjson reads `-0` as the integer 0 (a float 0.0 in the model), `-0.0` as -0.0."""
+    values: list[bytes | None] = [
+        b'{"instrument":"KOSPI","ts":"2025-07-08T00:00:01Z","price":3,"volume":-0}',
+        b'{"instrument":"KOSPI","ts":"2025-07-08T00:00:01Z","price":3,"volume":-0.0}',
+    ]
+    assert [repr(row[-1]) for _, row in map(by_model, values)] == ["0.0", "-0.0"]
+    for read in (ticks_by_record, ticks_by_column):
+        assert [repr(v) for v in read(values)["volume"].to_list()] == ["0.0", "-0.0"]
 
 
 @settings(max_examples=300, deadline=None)

@@ -31,8 +31,11 @@ class GatedPublisher:
     def __init__(self) -> None:
         self.gate = asyncio.Event()
         self.delivered: list[list[int]] = []
+        self.handed: list[list[int]] = []
+        """What the publisher was given, delivered or not yet."""
 
     async def publish(self, signals: Sequence[Signal]) -> None:
+        self.handed.append([s.cursor for s in signals if s.cursor is not None])
         await self.gate.wait()
         self.delivered.append([s.cursor for s in signals if s.cursor is not None])
 
@@ -73,6 +76,27 @@ async def test_batches_are_published_while_the_next_is_read_in_cursor_order(
     assert len(publisher.delivered) == 2
     assert sent == sorted(sent)
     assert await held(store) == []
+
+
+async def test_a_batchs_publication_starts_before_the_next_batch_is_read(
+    store: SqlStore,
+) -> None:
+    """A poll already fetched is returned without a pause of the event loop: a publication
+    left for the loop to start waited for the next batch's triage and engine work."""
+    engine, clock = make_engine()
+    publisher = GatedPublisher()
+    metrics = LiveMetrics.create(CollectorRegistry())
+    pipeline = LivePipeline(engine, store, [publisher], metrics, clock, outbox=store)
+    published = announcement("a1", kst(2025, 7, 8, 9, 0))
+    await pipeline.accept(IngestBatch([published], ticks("KOSPI", PREV_CLOSE + OPENING)))
+    handed = list(publisher.handed)  # as `accept` returned, before anything else awaits
+    stored = await held(store)
+    assert stored, "the ticks caused no revision: the test proves nothing"
+    assert handed == [stored]
+    assert publisher.delivered == []
+    publisher.gate.set()
+    await pipeline.settle()
+    assert publisher.delivered == [stored]
 
 
 async def _more_held(store: SqlStore, than: int) -> bool:
