@@ -32,8 +32,8 @@ def due_windows(
     return_step_pct: float,
 ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.bool_]]:
     """The positions of the live windows of the instruments `chosen` that send a revision at
-    their instrument's watermark, and whether each is a final one (services/engine/revisions.py's
-    `due_revisions`, less restored windows still catching up)."""
+    their instrument's watermark, and whether each is a final one (`due_revisions` of
+    tests/engine/numpy_rules/due.py, less restored windows still catching up)."""
 
 def retiring_windows(
     columns: dict[str, npt.NDArray[Any]],
@@ -62,10 +62,10 @@ def fold_windows(
     ]
     | None,
 ) -> None:
-    """Rows sorted by (code, time) folded into the windows at `windows_at` (fold.py's
-    `fold_rows`); or, with `marks` (by code: the watermark after the batch, and before it with
-    the latest row), into every live window of their instruments, except those still waiting
-    after the batch (services/engine/waiting.py's `fold_batch`)."""
+    """Rows sorted by (code, time) folded into the windows at `windows_at` (`fold_rows` of
+    tests/engine/numpy_rules/fold.py); or, with `marks` (by code: the watermark after the
+    batch, and before it with the latest row), into every live window of their instruments,
+    except those still waiting after the batch (services/engine/waiting.py's `fold_batch`)."""
 
 def reaction_numbers(
     columns: dict[str, npt.NDArray[Any]],
@@ -79,5 +79,5 @@ def reaction_numbers(
     day_us: int,
     rounding: float,
 ) -> dict[str, npt.NDArray[Any]]:
-    """The signal fields of the windows at `positions` (services/engine/reaction.py's
-    `reaction_columns`)."""
+    """The signal fields of the windows at `positions` (`reaction_columns` of
+    tests/engine/numpy_rules/reaction.py)."""

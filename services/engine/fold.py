@@ -25,11 +25,22 @@ Positions = npt.NDArray[np.intp]
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
 Columns = dict[str, npt.NDArray[Any]]
+WaitingBases = tuple[I64, I64, I64, F64]
+"""By instrument code: the watermark after the batch, and before it with the latest row
+(time, close)."""
 
 
-def fold_compiled(cols: Columns, windows: Positions, rows: Rows, codes: I64) -> None:
+def fold_compiled(
+    cols: Columns,
+    windows: Positions | None,
+    rows: Rows,
+    codes: I64,
+    bases: WaitingBases | None = None,
+) -> None:
     """Fold `rows` (sorted by (code, time) and de-duplicated; `codes` their instruments) into
-    the aggregates of `windows`, in one compiled pass."""
+    the aggregates of `windows`, in one compiled pass. With `bases` and no `windows`: into
+    every live window of their instruments but those still waiting for their anchor after the
+    batch (waiting.py's `fold_batch`)."""
     fold_windows(
         cols,
         rows.obs_us,
@@ -39,8 +50,8 @@ def fold_compiled(cols: Columns, windows: Positions, rows: Rows, codes: I64) -> 
         rows.close,
         rows.interval_us,
         codes,
-        np.ascontiguousarray(windows),
-        None,
+        None if windows is None else np.ascontiguousarray(windows),
+        bases,
     )
 
 

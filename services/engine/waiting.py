@@ -17,8 +17,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from services.engine.compiled import fold_windows
-from services.engine.fold import take_base
+from services.engine.fold import fold_compiled, take_base
 from services.engine.rows import Rows
 
 I64 = npt.NDArray[np.int64]
@@ -38,20 +37,7 @@ def fold_batch(
     (`watermark_us`, after the batch, by code); `before` is, by code, the watermark and the
     latest row (time, close) before the batch. Windows the batch moves past their cut take
     their base first."""
-    # one compiled pass over the store: fold_rows's rules, with these bases, for each window
-    # (services/engine/native/src/fold.rs)
-    fold_windows(
-        cols,
-        rows.obs_us,
-        rows.open,
-        rows.high,
-        rows.low,
-        rows.close,
-        rows.interval_us,
-        codes,
-        None,
-        (watermark_us, *before),
-    )
+    fold_compiled(cols, None, rows, codes, (watermark_us, *before))
 
 
 def pending_bases(columns: Columns, latest_us: int, latest_close: float) -> None:

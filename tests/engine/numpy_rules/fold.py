@@ -13,14 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from services.engine.fold import F64, I64, Columns, Positions, take_base
+from services.engine.fold import I64, Columns, Positions, WaitingBases, take_base
 from services.engine.history import later_of
 from services.engine.ranges import first_argmax
 from services.engine.rows import Rows
 
-WaitingBases = tuple[I64, I64, I64, F64]
-"""By instrument code: the watermark after the batch, and before it with the latest row
-(time, close)."""
 _PADDED_LONGEST = 128
 """Slices up to this long are scanned together, padded to the longest; longer ones one at a
 time (where a Python step per slice costs less than the padding's cells)."""

@@ -1,6 +1,6 @@
 //! Which windows of the engine's window store send a revision now, and which are retired: one
 //! pass over the store's columns instead of a dozen whole-column array operations (the rules are
-//! services/engine/revisions.py's `due_revisions`, kept there as their reference).
+//! `due_revisions` of tests/engine/numpy_rules/due.py, their reference).
 
 use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
@@ -78,7 +78,7 @@ impl Store<'_> {
         (due && (finalise || !self.held[i]), finalise)
     }
 
-    /// revisions.py's `material_change` of window `i`.
+    /// `material_change` (tests/engine/numpy_rules/due.py) of window `i`.
     fn moved(&self, i: usize, policy: &Policy) -> bool {
         let base = self.base_price[i];
         let rise = pct(self.high[i], base) - self.sent_rise_pct[i];

@@ -1,6 +1,6 @@
 //! A batch of price rows folded into the windows of the engine's window store, window by window
-//! in one pass (the rules are services/engine/fold.py's `fold_rows` with waiting bases, as
-//! services/engine/waiting.py's `fold_batch` calls it; they stay there as the reference).
+//! in one pass (the rules are `fold_rows` of tests/engine/numpy_rules/fold.py, their
+//! reference, with waiting bases as services/engine/waiting.py's `fold_batch` gives them).
 //!
 //! Every aggregate is a mergeable maximum or minimum, so a window takes its slice of the rows
 //! (those after its cut up to its end) in any order: its base is the latest row at or before
@@ -228,7 +228,7 @@ type GivenMarks<'py> = (
 );
 
 /// `rows` (as their six columns, `codes` their instruments) folded into the windows of the
-/// store's `columns` at `windows_at` (fold.py's `fold_rows` without waiting bases); or, with
+/// store's `columns` at `windows_at` (the reference's `fold_rows` without waiting bases); or, with
 /// `marks` and no `windows_at`, into every live window as services/engine/waiting.py's
 /// `fold_batch` does (`marks`: by code, the watermark after the batch, and before it with the
 /// latest row).

@@ -1,5 +1,5 @@
 //! The numbers of the reactions a batch revises, from their windows' aggregates, in one pass
-//! (the rules are services/engine/reaction.py's `reaction_columns`, kept there as their
+//! (the rules are `reaction_columns` of tests/engine/numpy_rules/reaction.py, their
 //! reference; the same float operations in the same order, so the same bits).
 
 use numpy::{PyArray1, PyReadonlyArray1};
@@ -38,7 +38,7 @@ struct Rules {
     rounding: f64,
 }
 
-/// The signal fields of the windows at `positions` of the store's `columns` (reaction.py's
+/// The signal fields of the windows at `positions` of the store's `columns` (the reference's
 /// `reaction_columns`, with its arguments: per window, the baseline's mean and spread, and
 /// the benchmark's return where `benchmarked`, or for every window where that is None).
 #[pyfunction]
