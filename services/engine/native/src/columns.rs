@@ -1,7 +1,7 @@
 //! The window store's columns, taken by name from the dict of arrays Python passes, and the
 //! checks that keep every slice read within bounds.
 
-use numpy::{PyReadonlyArray1, PyReadwriteArray1};
+use numpy::{PyReadonlyArray1, PyReadwriteArray1, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -12,20 +12,31 @@ fn item<'py>(columns: &Bound<'py, PyDict>, name: &str) -> PyResult<Bound<'py, Py
         .ok_or_else(|| PyValueError::new_err(format!("no column {name}")))
 }
 
-/// The column `name`, read.
+/// The column `name`, read; it must have `rows` values.
 pub fn read<'py, T: numpy::Element>(
     columns: &Bound<'py, PyDict>,
     name: &str,
+    rows: usize,
 ) -> PyResult<PyReadonlyArray1<'py, T>> {
-    Ok(item(columns, name)?.extract()?)
+    let column: PyReadonlyArray1<'py, T> = item(columns, name)?.extract()?;
+    same_length(&[column.len()], rows, "the store's columns")?;
+    Ok(column)
 }
 
-/// The column `name`, written in place.
+/// The column `name`, written in place; it must have `rows` values.
 pub fn write<'py, T: numpy::Element>(
     columns: &Bound<'py, PyDict>,
     name: &str,
+    rows: usize,
 ) -> PyResult<PyReadwriteArray1<'py, T>> {
-    Ok(item(columns, name)?.extract()?)
+    let column: PyReadwriteArray1<'py, T> = item(columns, name)?.extract()?;
+    same_length(&[column.len()], rows, "the store's columns")?;
+    Ok(column)
+}
+
+/// How many rows the store holds: the length of its column `name` (any array).
+pub fn column_len(columns: &Bound<'_, PyDict>, name: &str) -> PyResult<usize> {
+    Ok(item(columns, name)?.cast::<PyUntypedArray>()?.len())
 }
 
 /// An error naming `what` unless every one of `lengths` is `n`.

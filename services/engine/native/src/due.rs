@@ -6,7 +6,7 @@ use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::columns::{index, read, same_length};
+use crate::columns::{column_len, index, read, same_length};
 
 /// The store's columns the decision reads, as slices of one length.
 struct Store<'a> {
@@ -109,27 +109,23 @@ pub fn due_windows<'py>(
     extreme_step_pct: f64,
     return_step_pct: f64,
 ) -> PyResult<Due<'py>> {
-    let (alive, inst) = (
-        read::<bool>(columns, "alive")?,
-        read::<i64>(columns, "inst")?,
-    );
-    let (base_us, n_obs) = (read(columns, "base_us")?, read(columns, "n_obs")?);
-    let (duration_us, max_interval_us) = (
-        read(columns, "duration_us")?,
-        read(columns, "max_interval_us")?,
-    );
-    let (end_us, final_) = (read(columns, "end_us")?, read(columns, "final")?);
-    let (revision, sent_watermark_us) = (
-        read(columns, "revision")?,
-        read(columns, "sent_watermark_us")?,
-    );
-    let (dirty, held) = (read(columns, "dirty")?, read(columns, "held")?);
-    let (base_price, high) = (read(columns, "base_price")?, read(columns, "high")?);
-    let (low, last_close) = (read(columns, "low")?, read(columns, "last_close")?);
+    let rows = column_len(columns, "alive")?;
+    let column_i64 = |name: &str| read::<i64>(columns, name, rows);
+    let column_f64 = |name: &str| read::<f64>(columns, name, rows);
+    let column_bool = |name: &str| read::<bool>(columns, name, rows);
+    let (alive, inst) = (column_bool("alive")?, column_i64("inst")?);
+    let (base_us, n_obs) = (column_i64("base_us")?, column_i64("n_obs")?);
+    let (duration_us, max_interval_us) =
+        (column_i64("duration_us")?, column_i64("max_interval_us")?);
+    let (end_us, final_) = (column_i64("end_us")?, column_bool("final")?);
+    let (revision, sent_watermark_us) = (column_i64("revision")?, column_i64("sent_watermark_us")?);
+    let (dirty, held) = (column_bool("dirty")?, column_bool("held")?);
+    let (base_price, high) = (column_f64("base_price")?, column_f64("high")?);
+    let (low, last_close) = (column_f64("low")?, column_f64("last_close")?);
     let (sent_rise_pct, sent_fall_pct, sent_return_pct) = (
-        read(columns, "sent_rise_pct")?,
-        read(columns, "sent_fall_pct")?,
-        read(columns, "sent_return_pct")?,
+        column_f64("sent_rise_pct")?,
+        column_f64("sent_fall_pct")?,
+        column_f64("sent_return_pct")?,
     );
     let store = Store {
         alive: alive.as_slice()?,
@@ -152,28 +148,6 @@ pub fn due_windows<'py>(
         sent_fall_pct: sent_fall_pct.as_slice()?,
         sent_return_pct: sent_return_pct.as_slice()?,
     };
-    let rows = store.alive.len();
-    let lengths = [
-        store.inst.len(),
-        store.base_us.len(),
-        store.n_obs.len(),
-        store.duration_us.len(),
-        store.max_interval_us.len(),
-        store.end_us.len(),
-        store.final_.len(),
-        store.revision.len(),
-        store.sent_watermark_us.len(),
-        store.dirty.len(),
-        store.held.len(),
-        store.base_price.len(),
-        store.high.len(),
-        store.low.len(),
-        store.last_close.len(),
-        store.sent_rise_pct.len(),
-        store.sent_fall_pct.len(),
-        store.sent_return_pct.len(),
-    ];
-    same_length(&lengths, rows, "the store's columns")?;
     let (chosen, watermark_us) = (chosen.as_slice()?, watermark_us.as_slice()?);
     let until_us = until_us.as_ref().map(|u| u.as_slice()).transpose()?;
     let codes = chosen.len();
@@ -221,13 +195,14 @@ pub fn retiring_windows<'py>(
     watermark_us: PyReadonlyArray1<'py, i64>,
     lateness_us: i64,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
+    let rows = column_len(columns, "alive")?;
     let (alive, inst) = (
-        read::<bool>(columns, "alive")?,
-        read::<i64>(columns, "inst")?,
+        read::<bool>(columns, "alive", rows)?,
+        read::<i64>(columns, "inst", rows)?,
     );
     let (final_, end_us) = (
-        read::<bool>(columns, "final")?,
-        read::<i64>(columns, "end_us")?,
+        read::<bool>(columns, "final", rows)?,
+        read::<i64>(columns, "end_us", rows)?,
     );
     let (alive, inst, final_, end_us) = (
         alive.as_slice()?,
@@ -235,8 +210,6 @@ pub fn retiring_windows<'py>(
         final_.as_slice()?,
         end_us.as_slice()?,
     );
-    let lengths = [inst.len(), final_.len(), end_us.len()];
-    same_length(&lengths, alive.len(), "the store's columns")?;
     let (chosen, watermark_us) = (chosen.as_slice()?, watermark_us.as_slice()?);
     let codes = chosen.len();
     same_length(&[watermark_us.len()], codes, "the arrays by code")?;

@@ -13,7 +13,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::columns::{index, read, same_length, write};
+use crate::columns::{column_len, index, read, same_length, write};
 
 /// The batch's rows, sorted by (instrument code, observation time).
 struct Rows<'a> {
@@ -284,28 +284,29 @@ pub fn fold_windows<'py>(
         ];
         same_length(&lengths, n_codes, "the arrays by code")?;
     }
+    let n = column_len(columns, "alive")?;
     let (alive, inst) = (
-        read::<bool>(columns, "alive")?,
-        read::<i64>(columns, "inst")?,
+        read::<bool>(columns, "alive", n)?,
+        read::<i64>(columns, "inst", n)?,
     );
     let (base_cut_us, end_us) = (
-        read::<i64>(columns, "base_cut_us")?,
-        read::<i64>(columns, "end_us")?,
+        read::<i64>(columns, "base_cut_us", n)?,
+        read::<i64>(columns, "end_us", n)?,
     );
-    let mut base_us = write::<i64>(columns, "base_us")?;
-    let mut base_price = write::<f64>(columns, "base_price")?;
-    let mut n_obs = write::<i64>(columns, "n_obs")?;
-    let mut first_us = write::<i64>(columns, "first_us")?;
-    let mut first_close = write::<f64>(columns, "first_close")?;
-    let mut first_open = write::<f64>(columns, "first_open")?;
-    let mut last_us = write::<i64>(columns, "last_us")?;
-    let mut last_close = write::<f64>(columns, "last_close")?;
-    let mut high_col = write::<f64>(columns, "high")?;
-    let mut high_us = write::<i64>(columns, "high_us")?;
-    let mut low_col = write::<f64>(columns, "low")?;
-    let mut low_us = write::<i64>(columns, "low_us")?;
-    let mut max_interval_us = write::<i64>(columns, "max_interval_us")?;
-    let mut dirty = write::<bool>(columns, "dirty")?;
+    let mut base_us = write::<i64>(columns, "base_us", n)?;
+    let mut base_price = write::<f64>(columns, "base_price", n)?;
+    let mut n_obs = write::<i64>(columns, "n_obs", n)?;
+    let mut first_us = write::<i64>(columns, "first_us", n)?;
+    let mut first_close = write::<f64>(columns, "first_close", n)?;
+    let mut first_open = write::<f64>(columns, "first_open", n)?;
+    let mut last_us = write::<i64>(columns, "last_us", n)?;
+    let mut last_close = write::<f64>(columns, "last_close", n)?;
+    let mut high_col = write::<f64>(columns, "high", n)?;
+    let mut high_us = write::<i64>(columns, "high_us", n)?;
+    let mut low_col = write::<f64>(columns, "low", n)?;
+    let mut low_us = write::<i64>(columns, "low_us", n)?;
+    let mut max_interval_us = write::<i64>(columns, "max_interval_us", n)?;
+    let mut dirty = write::<bool>(columns, "dirty", n)?;
     let mut windows = Windows {
         base_cut_us: base_cut_us.as_slice()?,
         end_us: end_us.as_slice()?,
@@ -325,27 +326,6 @@ pub fn fold_windows<'py>(
         dirty: dirty.as_slice_mut()?,
     };
     let (alive, inst) = (alive.as_slice()?, inst.as_slice()?);
-    let n = alive.len();
-    let lengths = [
-        inst.len(),
-        windows.base_cut_us.len(),
-        windows.end_us.len(),
-        windows.base_us.len(),
-        windows.base_price.len(),
-        windows.n_obs.len(),
-        windows.first_us.len(),
-        windows.first_close.len(),
-        windows.first_open.len(),
-        windows.last_us.len(),
-        windows.last_close.len(),
-        windows.high.len(),
-        windows.high_us.len(),
-        windows.low.len(),
-        windows.low_us.len(),
-        windows.max_interval_us.len(),
-        windows.dirty.len(),
-    ];
-    same_length(&lengths, n, "the store's columns")?;
     let chosen: Vec<usize> = match &windows_at {
         Some(given) => given
             .as_slice()?

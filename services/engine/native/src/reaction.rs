@@ -7,7 +7,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::columns::{index, read, same_length};
+use crate::columns::{column_len, index, read};
 
 const UP: i64 = 0;
 const DOWN: i64 = 1;
@@ -80,8 +80,9 @@ pub fn reaction_numbers<'py>(
             "a per-window array differs in length",
         ));
     }
-    let f64s = |name: &str| read::<f64>(columns, name);
-    let i64s = |name: &str| read::<i64>(columns, name);
+    let rows = column_len(columns, "base_price")?;
+    let f64s = |name: &str| read::<f64>(columns, name, rows);
+    let i64s = |name: &str| read::<i64>(columns, name, rows);
     let (base_price, last_close, high, low, first_open) = (
         f64s("base_price")?,
         f64s("last_close")?,
@@ -98,7 +99,7 @@ pub fn reaction_numbers<'py>(
         i64s("max_interval_us")?,
     );
     let sessions_k = f64s("sessions_k")?;
-    let at_open = read::<bool>(columns, "at_open")?;
+    let at_open = read::<bool>(columns, "at_open", rows)?;
     let (base_price, last_close, high, low, first_open) = (
         base_price.as_slice()?,
         last_close.as_slice()?,
@@ -115,22 +116,6 @@ pub fn reaction_numbers<'py>(
         max_interval_us.as_slice()?,
     );
     let (sessions_k, at_open) = (sessions_k.as_slice()?, at_open.as_slice()?);
-    let rows = base_price.len();
-    let lengths = [
-        last_close.len(),
-        high.len(),
-        low.len(),
-        first_open.len(),
-        anchor_us.len(),
-        base_us.len(),
-        last_us.len(),
-        high_us.len(),
-        low_us.len(),
-        max_interval_us.len(),
-        sessions_k.len(),
-        at_open.len(),
-    ];
-    same_length(&lengths, rows, "the store's columns")?;
     let at: Vec<usize> = positions
         .iter()
         .map(|&p| index(p, rows, "position"))
