@@ -389,9 +389,17 @@ class TopicConsumer:
     async def _commit(
         self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int], result: BatchTriage
     ) -> None:
+        async def commit_owned() -> None:
+            # owned as the call is made: a rebalance after the batch was handed over (while an
+            # earlier commit or a retry waited) may have taken partitions away, and committing
+            # one not assigned fails (the consumer would stop reading for good)
+            owned = {tp: o for tp, o in offsets.items() if tp in consumer.assignment()}
+            if owned:
+                await consumer.commit(owned)
+
         try:
             if offsets:
-                await self._retry_kafka(f"{self.topic} commit", partial(consumer.commit, offsets))
+                await self._retry_kafka(f"{self.topic} commit", commit_owned)
         except CommitFailedError:
             # the group is rebalancing: offsets still owned are committed with the next batch
             log.info("%s: offsets not committed, the group rebalanced meanwhile", self.topic)
