@@ -17,6 +17,8 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer
 
+from services.ingest.topics import delete_scratch_topics
+
 ROOT = Path(__file__).resolve().parents[1]
 PEER = ROOT / "benchmarks" / "peers" / "quix_reactions.py"
 COMPARED = ("base_price", "last_price", "return_pct", "max_rise_pct", "max_fall_pct")
@@ -31,9 +33,22 @@ def peer_round(
     bootstrap: str, topics: dict[str, str], n: int, bound_s: float
 ) -> tuple[float, dict[Key, dict[str, Any]]]:
     """Ticks/s of one fresh run (new group, state and output topic), and the finals it
-    published, by reaction."""
+    published, by reaction. The topics Quix Streams makes for its group (its state's changelogs,
+    named `changelog__<group>--…`, and any `repartition__<group>--…`) are deleted after the
+    run: they are outside the run's `bench-<run>.` names that `scratch_topics` deletes."""
     run = uuid.uuid4().hex[:8]
     out = f"{topics['signals']}.quix-{run}"
+    group = f"quix-{run}"
+    try:
+        return _peer_run(bootstrap, topics, n, bound_s, out, group)
+    finally:
+        internal = [f"{kind}__{group}--" for kind in ("changelog", "repartition")]
+        asyncio.run(delete_scratch_topics(bootstrap, internal))
+
+
+def _peer_run(
+    bootstrap: str, topics: dict[str, str], n: int, bound_s: float, out: str, group: str
+) -> tuple[float, dict[Key, dict[str, Any]]]:
     with tempfile.TemporaryDirectory() as state:
         args = {
             "bootstrap": bootstrap,
@@ -41,7 +56,7 @@ def peer_round(
             "prices": topics["prices"],
             "out": out,
             "ticks": n,
-            "group": f"quix-{run}",
+            "group": group,
             "state-dir": state,
             "seconds": bound_s,
         }
