@@ -362,5 +362,6 @@ fn compiled(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(fold::fold_windows, module)?)?;
     module.add_function(wrap_pyfunction!(reaction::reaction_numbers, module)?)?;
     module.add_class::<written::Written>()?;
+    module.add("NO_TIME", columns::NO_TIME)?;
     Ok(())
 }
