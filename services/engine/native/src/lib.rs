@@ -196,17 +196,11 @@ fn constant<T: Copy>(values: &[T], same: impl Fn(T, T) -> bool) -> Option<T> {
 
 /// A column whose rows all write the same text (e.g. `null`, one time) as that literal, once;
 /// where the value cannot be written, the column, so that its row says why.
-fn as_literal<'a, 'py>(op: Op<'a, 'py>) -> Part<'a, 'py> {
+fn as_literal<'a, 'py>(mut op: Op<'a, 'py>) -> Part<'a, 'py> {
     let mut text = Vec::new();
-    let written = match &op {
-        Op::Text(codes, _) if constant(codes, |a, b| a == b).is_some() => {
-            let Op::Text(codes, texts) = op else {
-                unreachable!()
-            };
-            return match texts.write(codes[0], &mut text) {
-                Ok(()) => Part::Literal(text),
-                Err(_) => Part::Value(Op::Text(codes, texts)),
-            };
+    let written = match &mut op {
+        Op::Text(codes, texts) => {
+            constant(codes, |a, b| a == b).and_then(|c| texts.write(c, &mut text).ok())
         }
         Op::Int(values) => constant(values, |a, b| a == b).map(|v| write_int(v, &mut text)),
         Op::Float(values) => constant(values, |a: f64, b: f64| a.to_bits() == b.to_bits())
@@ -214,7 +208,7 @@ fn as_literal<'a, 'py>(op: Op<'a, 'py>) -> Part<'a, 'py> {
         Op::Time(values) => {
             constant(values, |a, b| a == b).and_then(|v| write_time(v, &mut text).ok())
         }
-        _ => None,
+        Op::Json(..) => None,
     };
     match written {
         Some(()) => Part::Literal(text),
@@ -372,6 +366,8 @@ impl<'a, 'py> Rows<'a, 'py> {
         Ok(())
     }
 
+    /// Writes row `row` (not the first): `repeats(j)` says whether its step `j` writes what the
+    /// row before's did.
     fn write(
         &mut self,
         row: usize,
