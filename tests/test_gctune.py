@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from services.gctune import tune_collector
-from services.settings import Settings
+from services.settings import Settings, process_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,7 +40,7 @@ _BLOCK_FATE = """
 import ctypes, json, sys
 import numpy as np
 from services.gctune import tune_allocator
-from services.settings import Settings
+from services.settings import Settings, process_environment
 
 fields = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
 class Info(ctypes.Structure):
@@ -63,6 +63,7 @@ def _block_fate(size: int, how: str) -> dict[str, int]:
     done = subprocess.run(
         [sys.executable, "-c", _BLOCK_FATE, str(size), how],
         cwd=ROOT,
+        env=process_environment(),  # the settings' defaults, as `serve` has them
         capture_output=True,
         text=True,
         check=True,
