@@ -8,8 +8,10 @@ min / median / max over the rounds (prints figures; never asserts on time).
         [--grid 5x1,500x1,5x1000,500x50] [--published-grid 500x20,5x200]
         [--gc-young-threshold 50000]
 
-The garbage collector is set as `serve` sets it (services/gctune.py, `MR_GC_YOUNG_THRESHOLD`'s
-default); `--gc-young-threshold 700` is Python's default.
+The garbage collector and the C allocator are set as `serve` sets them (services/gctune.py,
+`MR_GC_YOUNG_THRESHOLD` and `MR_MALLOC_*_THRESHOLD_BYTES`); `--gc-young-threshold 700` is
+Python's default, and `MR_MALLOC_MMAP_THRESHOLD_BYTES= MR_MALLOC_TRIM_THRESHOLD_BYTES=` leave the
+allocator's own.
 
 Every instrument is a broad Korean one, so each announcement opens its 6 horizons on all of
 them; announcements are spread evenly over the session and the ticks of all instruments over
@@ -42,7 +44,7 @@ from spread import spread
 from services.engine import ManualClock, ReactionEngine, Revisions
 from services.engine.registry import Instrument, InstrumentRegistry
 from services.events import Announcement
-from services.gctune import tune_collector
+from services.gctune import tune_allocator, tune_collector
 from services.settings import Settings
 
 BATCH = 2_000
@@ -126,10 +128,14 @@ def main() -> None:
     )
     args = parser.parse_args()
     tune_collector(args.gc_young_threshold)
+    settings = Settings()
+    mmap_b, trim_b = settings.malloc_mmap_threshold_bytes, settings.malloc_trim_threshold_bytes
+    tuned = tune_allocator(mmap_b, trim_b)
     print(
         f"engine grid: {args.ticks:,} ticks over one session per cell, batches of {BATCH:,}, "
         f"{args.rounds} rounds, min / median / max, young-generation GC every "
-        f"{args.gc_young_threshold:,} allocations"
+        f"{args.gc_young_threshold:,} allocations, "
+        + (f"malloc thresholds {mmap_b:,} / {trim_b:,} bytes" if tuned else "malloc's own")
     )
     for cell in filter(None, args.grid.split(",")):
         run_cell(cell, args.ticks, args.rounds, as_published=False)

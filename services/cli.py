@@ -142,7 +142,7 @@ def _sources(args: argparse.Namespace, settings: Settings) -> int:
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from services.app import create_app
-    from services.gctune import tune_collector
+    from services.gctune import tune_allocator, tune_collector
     from services.sources.runner import create_sources_app
 
     app = (
@@ -151,6 +151,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         else create_app(settings, role=args.role)
     )
     tune_collector(settings.gc_young_threshold)
+    tune_allocator(settings.malloc_mmap_threshold_bytes, settings.malloc_trim_threshold_bytes)
     uvicorn.run(
         app,
         host=args.host or settings.http_host,

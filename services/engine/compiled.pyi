@@ -8,6 +8,9 @@ from typing import Any, final
 import numpy as np
 import numpy.typing as npt
 
+NO_TIME: int
+"""A time column's value for no time (below every real time)."""
+
 @final
 class Written:
     """Written bytes, read through the buffer protocol (read-only, not copied); the buffer goes

@@ -21,13 +21,16 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from services.engine import compiled
 from services.engine.baselines import Baselines
 from services.engine.calendar import SessionCalendar
 from services.engine.config import EngineConfig
 from services.engine.rows import DAY_US, Rows
 from services.engine.session_closes import Closes, SessionCloses
 
-NO_TIME = -(2**62)
+NO_TIME: int = compiled.NO_TIME
+"""A time for none (a watermark before any data, a window's base not seen yet): the compiled
+passes' own value, so the two sides cannot differ."""
 _MINUTE_US = 60_000_000
 I64 = npt.NDArray[np.int64]
 

@@ -101,6 +101,42 @@ def test_every_kind_of_column_in_one_row_each() -> None:
     assert write_objects(fields, 3) == expected
 
 
+@given(
+    st.integers(1, 300),
+    st.floats(),
+    st.integers(_FIRST_US, _LAST_US),
+    st.integers(-(2**63), 2**63 - 1),
+)
+def test_columns_of_one_value_between_varied_ones(
+    rows: int, price: float, at_us: int, number: int
+) -> None:
+    """A column whose rows all hold one value is written once, as a literal, into each row;
+    the varied columns around it are still copied, or written, row by row."""
+    varied = np.arange(rows, dtype=np.int64) // 2  # each value twice: copied from the row before
+    fields: list[tuple[Any, ...]] = [
+        ("int", "n", varied),
+        ("float", "price", np.full(rows, price)),
+        ("int", "number", np.full(rows, number, dtype=np.int64)),
+        ("time", "at", np.full(rows, at_us, dtype=np.int64)),
+        ("float", "half", varied / 2),
+        ("raw", "flag", np.ones(rows, dtype=np.int64), ["false", "true"]),
+    ]
+    expected = [
+        dumped(
+            {
+                "n": k // 2,
+                "price": price,
+                "number": number,
+                "at": as_time(at_us),
+                "half": k // 2 / 2,
+                "flag": True,
+            }
+        )
+        for k in range(rows)
+    ]
+    assert write_objects(fields, rows) == expected
+
+
 def test_no_rows_is_no_objects() -> None:
     assert write_objects([("int", "n", np.empty(0, dtype=np.int64))], 0) == []
 

@@ -1,10 +1,14 @@
 //! The window store's columns, taken by name from the dict of arrays Python passes, and the
-//! checks that keep every slice read within bounds.
+//! checks that keep every slice read within bounds; what a time column holds for no time.
 
 use numpy::{PyReadonlyArray1, PyReadwriteArray1, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
+
+/// A time column's value for no time (no base yet, no observation): below every real time.
+/// Python reads it from here (`services.engine.compiled.NO_TIME`), so both sides hold one value.
+pub const NO_TIME: i64 = -(1 << 62);
 
 fn item<'py>(columns: &Bound<'py, PyDict>, name: &str) -> PyResult<Bound<'py, PyAny>> {
     columns

@@ -6,7 +6,8 @@ use numpy::{PyArray1, PyReadonlyArray1};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::columns::{column_len, index, read, same_length};
+use crate::columns::{column_len, index, read, same_length, NO_TIME};
+use crate::reaction::pct;
 
 /// The store's columns the decision reads, as slices of one length.
 struct Store<'a> {
@@ -31,10 +32,6 @@ struct Store<'a> {
     sent_return_pct: &'a [f64],
 }
 
-fn pct(value: f64, base: f64) -> f64 {
-    (value / base - 1.0) * 100.0
-}
-
 /// The policy of provisional revisions (revisions.py's `RevisionPolicy`, steps less their
 /// tolerance).
 struct Policy {
@@ -53,7 +50,6 @@ impl Store<'_> {
         until_us: Option<i64>,
         policy: &Policy,
     ) -> (bool, bool) {
-        const NO_TIME: i64 = -(1 << 62);
         let started = self.base_us[i] > NO_TIME && self.n_obs[i] > 0;
         let duration = self.duration_us[i];
         let supported = duration == 0 || self.max_interval_us[i] <= duration;

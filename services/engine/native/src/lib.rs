@@ -21,9 +21,11 @@
 //! - `("joined", key, pieces)`: a string of pieces, each `("text", codes, texts)`,
 //!   `("int", values)` or `("literal", text)`.
 //!
-//! A run of values equal to the row before's (floats bit for bit, texts by code, JSON by object)
-//! is copied from that row's bytes as one block, not written again: the horizons of one
-//! announcement on one instrument share most of their values.
+//! A row is a series of steps, each a value and the literal before it (keys, quotes, and the
+//! value of a column whose rows all hold one, written once). A run of steps whose values equal
+//! the row before's (floats bit for bit, texts by code, JSON by object) is copied from that
+//! row's bytes as one block, not written again: the horizons of one announcement on one
+//! instrument share most of their values.
 
 mod columns;
 mod due;
@@ -58,10 +60,15 @@ enum GivenPiece<'py> {
     Literal(Vec<u8>),
 }
 
-/// One step of writing a row: the fields' keys, quotes and constant texts are joined into the
-/// literals between the values.
-enum Op<'a, 'py> {
+/// A part of a row as the fields give it: a literal (the fields' keys, quotes and constant
+/// texts) or a value of a column.
+enum Part<'a, 'py> {
     Literal(Vec<u8>),
+    Value(Op<'a, 'py>),
+}
+
+/// A column's value in a row.
+enum Op<'a, 'py> {
     Text(&'a [i64], &'a mut Texts<'py>),
     Int(&'a [i64]),
     Float(&'a [f64]),
@@ -144,58 +151,83 @@ fn given_field<'py>(
 }
 
 impl<'py> Given<'py> {
-    /// Appends the steps that write this column's value to `ops`.
-    fn ops<'a>(&'a mut self, ops: &mut Vec<Op<'a, 'py>>) -> PyResult<()> {
+    /// Appends the parts that write this column's value to `parts`.
+    fn parts<'a>(&'a mut self, parts: &mut Vec<Part<'a, 'py>>) -> PyResult<()> {
+        let quote = || Part::Literal(b"\"".to_vec());
         match self {
             Given::String(codes, texts) => {
-                push(ops, Op::Literal(b"\"".to_vec()));
-                push(ops, Op::Text(codes.as_slice()?, texts));
-                push(ops, Op::Literal(b"\"".to_vec()));
+                push(parts, quote());
+                push(parts, Part::Value(Op::Text(codes.as_slice()?, texts)));
+                push(parts, quote());
             }
-            Given::Raw(codes, texts) => push(ops, Op::Text(codes.as_slice()?, texts)),
-            Given::Int(values) => push(ops, Op::Int(values.as_slice()?)),
-            Given::Float(values) => push(ops, Op::Float(values.as_slice()?)),
-            Given::Time(values) => push(ops, Op::Time(values.as_slice()?)),
-            Given::Json(objects, attribute) => push(ops, Op::Json(objects, attribute)),
+            Given::Raw(codes, texts) => {
+                push(parts, Part::Value(Op::Text(codes.as_slice()?, texts)));
+            }
+            Given::Int(values) => push(parts, Part::Value(Op::Int(values.as_slice()?))),
+            Given::Float(values) => push(parts, Part::Value(Op::Float(values.as_slice()?))),
+            Given::Time(values) => push(parts, Part::Value(Op::Time(values.as_slice()?))),
+            Given::Json(objects, attribute) => {
+                push(parts, Part::Value(Op::Json(objects, attribute)))
+            }
             Given::Joined(pieces) => {
-                push(ops, Op::Literal(b"\"".to_vec()));
+                push(parts, quote());
                 for piece in pieces.iter_mut() {
-                    let op = match piece {
-                        GivenPiece::Text(codes, texts) => Op::Text(codes.as_slice()?, texts),
-                        GivenPiece::Int(values) => Op::Int(values.as_slice()?),
-                        GivenPiece::Literal(text) => Op::Literal(text.clone()),
+                    let part = match piece {
+                        GivenPiece::Text(codes, texts) => {
+                            Part::Value(Op::Text(codes.as_slice()?, texts))
+                        }
+                        GivenPiece::Int(values) => Part::Value(Op::Int(values.as_slice()?)),
+                        GivenPiece::Literal(text) => Part::Literal(text.clone()),
                     };
-                    push(ops, op);
+                    push(parts, part);
                 }
-                push(ops, Op::Literal(b"\"".to_vec()));
+                push(parts, quote());
             }
         }
         Ok(())
     }
 }
 
-/// Appends `op`, joined to the literal before it where both are literals, and a text column
-/// whose rows all have one text (e.g. `null`) as a literal.
-fn push<'a, 'py>(ops: &mut Vec<Op<'a, 'py>>, op: Op<'a, 'py>) {
-    let op = match op {
-        Op::Text(codes, texts)
-            if codes
-                .first()
-                .is_some_and(|&c| codes.iter().all(|&x| x == c)) =>
-        {
-            let mut text = Vec::new();
-            match texts.write(codes[0], &mut text) {
-                Ok(()) => Op::Literal(text),
-                Err(_) => Op::Text(codes, texts), // the rows say which code is wrong
-            }
+/// `values` all equal (by `same`) to the first, which there is.
+fn constant<T: Copy>(values: &[T], same: impl Fn(T, T) -> bool) -> Option<T> {
+    let first = *values.first()?;
+    values.iter().all(|&v| same(v, first)).then_some(first)
+}
+
+/// A column whose rows all write the same text (e.g. `null`, one time) as that literal, once;
+/// where the value cannot be written, the column, so that its row says why.
+fn as_literal<'a, 'py>(mut op: Op<'a, 'py>) -> Part<'a, 'py> {
+    let mut text = Vec::new();
+    let written = match &mut op {
+        Op::Text(codes, texts) => {
+            constant(codes, |a, b| a == b).and_then(|c| texts.write(c, &mut text).ok())
         }
-        op => op,
+        Op::Int(values) => constant(values, |a, b| a == b).map(|v| write_int(v, &mut text)),
+        Op::Float(values) => constant(values, |a: f64, b: f64| a.to_bits() == b.to_bits())
+            .map(|v| write_float(v, &mut text)),
+        Op::Time(values) => {
+            constant(values, |a, b| a == b).and_then(|v| write_time(v, &mut text).ok())
+        }
+        Op::Json(..) => None,
     };
-    if let (Op::Literal(text), Some(Op::Literal(before))) = (&op, ops.last_mut()) {
+    match written {
+        Some(()) => Part::Literal(text),
+        None => Part::Value(op),
+    }
+}
+
+/// Appends `part`, a column of one value as a literal, joined to the literal before it where
+/// both are literals.
+fn push<'a, 'py>(parts: &mut Vec<Part<'a, 'py>>, part: Part<'a, 'py>) {
+    let part = match part {
+        Part::Value(op) => as_literal(op),
+        literal => literal,
+    };
+    if let (Part::Literal(text), Some(Part::Literal(before))) = (&part, parts.last_mut()) {
         before.extend_from_slice(text);
         return;
     }
-    ops.push(op);
+    parts.push(part);
 }
 
 impl<'py> Op<'_, 'py> {
@@ -206,7 +238,6 @@ impl<'py> Op<'_, 'py> {
         let skipped = repeats.len() - rows.len(); // the first row has no row before
         let marks = &mut repeats[skipped..];
         match self {
-            Op::Literal(_) => marks.fill(true),
             Op::Text(values, _) | Op::Int(values) | Op::Time(values) => {
                 let (now, before) = (&values[rows.clone()], &values[rows.start - 1..rows.end - 1]);
                 for (mark, (a, b)) in marks.iter_mut().zip(now.iter().zip(before)) {
@@ -231,10 +262,9 @@ impl<'py> Op<'_, 'py> {
         Ok(())
     }
 
-    /// Writes row `row`'s part to `out`.
+    /// Writes row `row`'s value to `out`.
     fn write(&mut self, row: usize, out: &mut Vec<u8>) -> PyResult<()> {
         match self {
-            Op::Literal(text) => out.extend_from_slice(text),
             Op::Text(codes, texts) => texts.write(codes[row], out)?,
             Op::Int(values) => write_int(values[row], out),
             Op::Float(values) => write_float(values[row], out),
@@ -248,77 +278,146 @@ impl<'py> Op<'_, 'py> {
     }
 }
 
-/// Writes one row after another: a step that repeats the row before is copied from it, a run
-/// of such steps as one block.
+/// A value of a row and the literal before it.
+struct Step<'a, 'py> {
+    before: Vec<u8>,
+    value: Op<'a, 'py>,
+}
+
+/// Where a step's literal and value start and where it ends in the output.
+#[derive(Clone, Copy, Default)]
+struct Span {
+    text: usize,
+    value: usize,
+    end: usize,
+}
+
+/// Writes one row after another: a value that repeats the row before's is copied from it with
+/// the literal before it, a run of such steps as one block.
 struct Rows<'a, 'py> {
-    ops: Vec<Op<'a, 'py>>,
+    steps: Vec<Step<'a, 'py>>,
+    /// the literal after the last value
+    tail: Vec<u8>,
     /// where each step's bytes are in `out`, for the row written last
-    spans: Vec<(usize, usize)>,
+    spans: Vec<Span>,
+    /// where the row written last ends in `out`
+    row_end: usize,
 }
 
 /// Rows are written in blocks of this many: what repeats is marked for a block, column by
 /// column, then its rows are written.
 const BLOCK: usize = 256;
 
-impl<'py> Rows<'_, 'py> {
+impl<'a, 'py> Rows<'a, 'py> {
+    fn new(parts: Vec<Part<'a, 'py>>) -> Self {
+        let mut steps = Vec::new();
+        let mut before = Vec::new();
+        for part in parts {
+            match part {
+                Part::Literal(text) => before = text,
+                Part::Value(value) => steps.push(Step {
+                    before: std::mem::take(&mut before),
+                    value,
+                }),
+            }
+        }
+        let spans = vec![Span::default(); steps.len()];
+        Rows {
+            steps,
+            tail: before,
+            spans,
+            row_end: 0,
+        }
+    }
+
     fn write_all(&mut self, rows: usize, out: &mut Vec<u8>, ends: &mut Vec<i64>) -> PyResult<()> {
-        let mut repeats = vec![false; self.ops.len() * BLOCK];
+        let mut repeats = vec![false; self.steps.len() * BLOCK];
         for first in (0..rows).step_by(BLOCK) {
             let block = first..rows.min(first + BLOCK);
-            for (j, op) in self.ops.iter().enumerate() {
+            for (j, step) in self.steps.iter().enumerate() {
                 let marks = &mut repeats[j * BLOCK..j * BLOCK + block.len()];
                 marks.fill(false);
-                op.mark_repeats(block.clone(), marks)?;
+                step.value.mark_repeats(block.clone(), marks)?;
             }
             for row in block {
-                if row > 0 {
+                if row == 0 {
+                    self.write_first(out)?;
+                } else {
                     out.push(b'\n');
+                    self.write(row, |j| repeats[j * BLOCK + row - first], out)?;
                 }
-                self.write(row, |j| repeats[j * BLOCK + row - first], out)?;
                 ends.push(out.len() as i64);
             }
         }
         Ok(())
     }
 
+    /// Writes the first row, which has no row before to copy from.
+    fn write_first(&mut self, out: &mut Vec<u8>) -> PyResult<()> {
+        for (step, span) in self.steps.iter_mut().zip(&mut self.spans) {
+            span.text = out.len();
+            out.extend_from_slice(&step.before);
+            span.value = out.len();
+            step.value.write(0, out)?;
+            span.end = out.len();
+        }
+        out.extend_from_slice(&self.tail);
+        self.row_end = out.len();
+        Ok(())
+    }
+
+    /// Writes row `row` (not the first): `repeats(j)` says whether its step `j` writes what the
+    /// row before's did.
     fn write(
         &mut self,
         row: usize,
         repeats: impl Fn(usize) -> bool,
         out: &mut Vec<u8>,
     ) -> PyResult<()> {
-        // a block of the row before to copy, and the first step in it
-        let mut block: Option<(usize, usize, usize)> = None;
-        for j in 0..self.ops.len() {
+        // where a run of the row before's bytes to copy starts, and its first step
+        let mut run: Option<(usize, usize)> = None;
+        for j in 0..self.steps.len() {
+            let span = self.spans[j];
+            let (from, first) = run.unwrap_or((span.text, j));
             if repeats(j) {
-                let (start, end) = self.spans[j];
-                block = match block {
-                    Some((from, to, first)) if to == start => Some((from, end, first)),
-                    _ => {
-                        self.copy(block, j, out);
-                        Some((start, end, j))
-                    }
-                };
+                run = Some((from, first));
                 continue;
             }
-            self.copy(block.take(), j, out);
-            let start = out.len();
-            self.ops[j].write(row, out)?;
-            self.spans[j] = (start, out.len());
+            // the literal before a new value is the row before's too
+            self.copy(from..span.value, first..j, out);
+            let value = out.len();
+            self.steps[j].value.write(row, out)?;
+            let text = value - self.steps[j].before.len();
+            self.spans[j] = Span {
+                text,
+                value,
+                end: out.len(),
+            };
+            run = None;
         }
-        self.copy(block, self.ops.len(), out);
+        let n = self.steps.len();
+        let (from, first) = run.unwrap_or((self.row_end - self.tail.len(), n));
+        self.copy(from..self.row_end, first..n, out);
+        self.row_end = out.len();
         Ok(())
     }
 
-    /// Copies `block` (bytes of the row before, from step `first` to the one before `next`) to
-    /// the end of `out`, and notes where those steps' bytes now are.
-    fn copy(&mut self, block: Option<(usize, usize, usize)>, next: usize, out: &mut Vec<u8>) {
-        if let Some((from, to, first)) = block {
-            let at = out.len();
-            out.extend_from_within(from..to);
-            for span in &mut self.spans[first..next] {
-                *span = (span.0 - from + at, span.1 - from + at);
-            }
+    /// Copies `bytes` of the row before to the end of `out`, and notes where the `steps`
+    /// (wholly in them) now are.
+    fn copy(
+        &mut self,
+        bytes: std::ops::Range<usize>,
+        steps: std::ops::Range<usize>,
+        out: &mut Vec<u8>,
+    ) {
+        let (from, at) = (bytes.start, out.len());
+        out.extend_from_within(bytes);
+        for span in &mut self.spans[steps] {
+            *span = Span {
+                text: span.text + at - from,
+                value: span.value + at - from,
+                end: span.end + at - from,
+            };
         }
     }
 }
@@ -336,14 +435,13 @@ fn write_objects<'py>(
         .enumerate()
         .map(|(j, spec)| given_field(&spec, rows, j == 0))
         .collect::<PyResult<_>>()?;
-    let mut ops: Vec<Op<'_, 'py>> = Vec::new();
+    let mut parts: Vec<Part<'_, 'py>> = Vec::new();
     for (key, given) in given.iter_mut() {
-        push(&mut ops, Op::Literal(key.clone()));
-        given.ops(&mut ops)?;
+        push(&mut parts, Part::Literal(key.clone()));
+        given.parts(&mut parts)?;
     }
-    push(&mut ops, Op::Literal(b"}".to_vec()));
-    let spans = vec![(0, 0); ops.len()];
-    let mut steps = Rows { ops, spans };
+    push(&mut parts, Part::Literal(b"}".to_vec()));
+    let mut steps = Rows::new(parts);
     let mut out = written::take();
     let mut ends: Vec<i64> = Vec::with_capacity(rows);
     steps.write_all(rows, &mut out, &mut ends)?;
@@ -362,5 +460,6 @@ fn compiled(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(fold::fold_windows, module)?)?;
     module.add_function(wrap_pyfunction!(reaction::reaction_numbers, module)?)?;
     module.add_class::<written::Written>()?;
+    module.add("NO_TIME", columns::NO_TIME)?;
     Ok(())
 }

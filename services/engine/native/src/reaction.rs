@@ -16,7 +16,8 @@ const TICK: i64 = 3;
 const MINUTE: i64 = 4;
 const DAILY: i64 = 5;
 
-fn pct(value: f64, base: f64) -> f64 {
+/// `value` over `base` as a change in percent (reaction.py's `pct`).
+pub fn pct(value: f64, base: f64) -> f64 {
     (value / base - 1.0) * 100.0
 }
 
