@@ -123,8 +123,11 @@ async def test_a_partition_moved_between_hand_over_and_commit_is_not_committed(
             await producer.send_and_wait(topic, tick(f"I{partition}", 0), partition=partition)
         # both records handed over (in one batch or two) and no commit started: whichever
         # partition the rebalance moves, a batch's offsets waiting for their commit hold it
-        await eventually(lambda: sink.prices == 2, timeout_s=60, what="both records handed over")
-        assert consumer.holding.is_set()
+        await eventually(
+            lambda: sink.prices == 2 and consumer.holding.is_set(),
+            timeout_s=60,
+            what="both records handed over, a commit held",
+        )
         async with member(config, topic) as other:
             await eventually(
                 lambda: len(other.partitions) == len(consumer.partitions) == 1,
