@@ -16,7 +16,6 @@ from prometheus_client import CollectorRegistry
 from services.ingest.consumer import PRICES, ConsumerConfig, TopicConsumer
 from services.ingest.metrics import IngestMetrics
 from services.ingest.topics import TopicSpec, ensure_topics
-from services.ingest.triage import BatchTriage
 from services.ingest.types import IngestBatch
 from tests.helpers import eventually
 from tests.ingest.test_static_membership import member
@@ -47,12 +46,10 @@ class HeldCommits(TopicConsumer):
         self.holding = asyncio.Event()
         self.release = asyncio.Event()
 
-    async def _commit(
-        self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int], result: BatchTriage
-    ) -> None:
+    async def _commit_accepted(self, consumer: AIOKafkaConsumer) -> None:
         self.holding.set()
         await self.release.wait()
-        await super()._commit(consumer, offsets, result)
+        await super()._commit_accepted(consumer)
 
 
 def tick(instrument: str, second: int) -> bytes:
