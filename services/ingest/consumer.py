@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from itertools import chain, repeat
@@ -86,11 +86,27 @@ class _Triaged:
     """Rebalances begun before the poll was triaged."""
 
 
-async def _settled(committing: asyncio.Task[None] | None) -> None:
-    """Wait for the offsets being committed, if any (a failure is raised here)."""
-    if committing is not None:
-        await committing
+@dataclass(slots=True)
+class _Accepted:
+    """Batches accepted and not yet committed, merged: a partition's later offset covers its
+    earlier ones."""
 
+    batches: int = 0
+    offsets: dict[TopicPartition, int] = field(default_factory=dict)
+    consumed: int = 0
+    duplicates: int = 0
+
+    def add(self, offsets: dict[TopicPartition, int], result: BatchTriage) -> None:
+        self.batches += 1
+        self.offsets.update(offsets)
+        self.consumed += result.consumed
+        self.duplicates += result.duplicates
+
+
+BATCHES_AHEAD_OF_COMMIT = 8
+"""Batches accepted while one commit is in flight, at most: past them, the poll loop waits for
+it (a broker that is slow to commit, or a commit being retried, holds the path back, and a
+crash meanwhile reads no more than this again)."""
 
 ANNOUNCEMENTS: TriagePoll[RecentSet] = TriagePoll(_triage_announcements, RecentSet)
 PRICES: TriagePoll[RecentRows] = TriagePoll(triage_prices, RecentRows)
@@ -179,6 +195,11 @@ class TopicConsumer:
         checkpoint saves only the identities before it (the next poll is triaged while the
         last batch's offsets are committed, and a rebalance's checkpoint may come between)."""
         self._rebalances = 0
+        self._accepted = _Accepted()
+        self._committing: asyncio.Task[None] | None = None
+        """One commit at a time, of every batch accepted before it started: the poll loop
+        never waits for the broker's answer to the last one (a round trip, longer than a
+        batch on a loaded broker)."""
         self._keys: dict[TopicPartition, set[bytes]] = {}
         """Record keys seen per partition since it was assigned (the owner's instruments)."""
         self.lag: dict[int, int] = {}
@@ -206,33 +227,35 @@ class TopicConsumer:
         await consumer.start()
         self._consumer = consumer
         lag = asyncio.create_task(self._measure_lag(consumer), name=f"lag {self.topic}")
-        committing: asyncio.Task[None] | None = None
         try:
             while True:
                 polled = await consumer.getmany(
                     timeout_ms=self._config.poll_timeout_ms, max_records=self._config.max_records
                 )
                 if not polled:
-                    await _settled(committing)
-                    committing = None
+                    await self._settled()
                     await self._observe_lag(consumer)
                     continue
-                # read and triaged while the last batch's offsets are committed
+                # read and triaged while the last batches' offsets are committed
                 triaged = self._triage(polled)
                 offsets = await self._hand_over(consumer, polled, triaged)
                 if offsets is None:
                     continue
-                await _settled(committing)  # commits in order
-                committing = asyncio.create_task(
-                    self._commit(consumer, offsets, triaged.result), name=f"commit {self.topic}"
-                )
+                self._accepted.add(offsets, triaged.result)
+                if self._accepted.batches > BATCHES_AHEAD_OF_COMMIT:
+                    await self._settled()  # a slow or retried commit holds later batches
+                if self._accepted.batches and (self._committing is None or self._committing.done()):
+                    await self._settled()  # a failure of the last commit is raised here
+                    self._committing = asyncio.create_task(
+                        self._commit_accepted(consumer), name=f"commit {self.topic}"
+                    )
                 if self._checkpoints is not None and self._checkpoints.due():
-                    await _settled(committing)
-                    committing = None
+                    await self._settled()
                     await self._save_checkpoints(list(consumer.assignment()), wait=False)
                 await self._observe_lag(consumer)
         finally:
             lag.cancel()
+            committing, self._committing = self._committing, None
             if committing is not None:  # at shutdown: read again after the next start
                 committing.cancel()
                 await asyncio.gather(committing, return_exceptions=True)
@@ -386,9 +409,21 @@ class TopicConsumer:
             self._torn = False
         return offsets
 
-    async def _commit(
-        self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int], result: BatchTriage
-    ) -> None:
+    async def _settled(self) -> None:
+        """Wait until every batch accepted is committed (a failure is raised here)."""
+        committing, self._committing = self._committing, None
+        if committing is not None:
+            await committing
+
+    async def _commit_accepted(self, consumer: AIOKafkaConsumer) -> None:
+        """Commit what was accepted, again while batches were accepted meanwhile (in order)."""
+        while self._accepted.batches:
+            accepted, self._accepted = self._accepted, _Accepted()
+            await self._commit(consumer, accepted)
+
+    async def _commit(self, consumer: AIOKafkaConsumer, accepted: _Accepted) -> None:
+        offsets = accepted.offsets
+
         async def commit_owned() -> None:
             # owned as the call is made: a rebalance after the batch was handed over (while an
             # earlier commit or a retry waited) may have taken partitions away, and committing
@@ -403,9 +438,9 @@ class TopicConsumer:
         except CommitFailedError:
             # the group is rebalancing: offsets still owned are committed with the next batch
             log.info("%s: offsets not committed, the group rebalanced meanwhile", self.topic)
-        self._metrics.consumed.labels(self.topic).inc(result.consumed)
-        if result.duplicates:
-            self._metrics.duplicate.labels(self.topic).inc(result.duplicates)
+        self._metrics.consumed.labels(self.topic).inc(accepted.consumed)
+        if accepted.duplicates:
+            self._metrics.duplicate.labels(self.topic).inc(accepted.duplicates)
 
     async def _retry_kafka(self, dependency: str, call: Callable[[], Awaitable[object]]) -> None:
         await retrying(call, dependency=dependency, outages=self.outages, transient=kafka_transient)

@@ -5,12 +5,26 @@ open, latest close, extremes), the latest table keeps the highest revision."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any, TypeVar
 
 import polars as pl
-from sqlalchemy import Connection, Table, case
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    any_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.events import Announcement, ReactionId, Signal
@@ -203,25 +217,40 @@ def write_signals(conn: Connection, items: Sequence[Signal]) -> list[Signal]:
         return []
     unique = _first_of_each(items, lambda s: s.signal_id)
     dialect = conn.dialect.name
-    appended = [signal_row(s) for s in unique]
-    inserted = conn.execute(_revisions_append(dialect), appended)
+    inserted = conn.execute(_revisions_append(dialect), [signal_row(s) for s in unique])
     cursors: dict[str, int] = {row[0]: row[1] for row in inserted.all()}
     stored: list[Signal] = []
-    newest: dict[ReactionId, tuple[Signal, dict[str, Any]]] = {}
-    for s, row in zip(unique, appended, strict=True):
+    newest: dict[ReactionId, Signal] = {}
+    for s in unique:
         cursor = cursors.get(s.signal_id)
         if cursor is None:
             continue
         s = s.model_copy(update={"cursor": cursor})
         stored.append(s)
         key = s.reaction_id
-        if key not in newest or s.revision > newest[key][0].revision:
-            newest[key] = (s, row | {"cursor": cursor})
+        if key not in newest or s.revision > newest[key].revision:
+            newest[key] = s
     if not stored:
         return []
-    rows = [row for _, row in newest.values()]
-    conn.execute(_latest_advance(dialect), rows)
+    # copied from the rows just appended, in one statement: a row of parameters per revision
+    # cost more than the rows' writing
+    conn.execute(_latest_advance(dialect), {"cursors": cursor_list(dialect, newest.values())})
     return sorted(stored, key=lambda s: s.cursor or 0)
+
+
+def revisions_at(dialect: str) -> ColumnElement[bool]:
+    """The revisions whose cursors the parameter `cursors` lists (`cursor_list`)."""
+    if dialect == "postgresql":
+        return reaction_revisions.c.cursor == any_(bindparam("cursors", type_=ARRAY(BigInteger)))
+    value: Select[Any] = select(literal_column("value"))
+    listed = value.select_from(func.json_each(bindparam("cursors")))
+    return reaction_revisions.c.cursor.in_(listed)
+
+
+def cursor_list(dialect: str, signals: Iterable[Signal]) -> object:
+    """The parameter `cursors` of `revisions_at`: the signals' cursors."""
+    cursors = [s.cursor for s in signals if s.cursor is not None]
+    return cursors if dialect == "postgresql" else json.dumps(cursors)
 
 
 @cache
@@ -233,7 +262,9 @@ def _revisions_append(dialect: str) -> Any:
 
 @cache
 def _latest_advance(dialect: str) -> Any:
-    latest = _dialect_insert(dialect, reactions_latest)
+    names = [c.name for c in reactions_latest.c]
+    newest = select(*(reaction_revisions.c[name] for name in names)).where(revisions_at(dialect))
+    latest = _dialect_insert(dialect, reactions_latest).from_select(names, newest)
     return latest.on_conflict_do_update(
         index_elements=list(_REACTION_KEY),
         set_={

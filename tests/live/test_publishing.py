@@ -14,6 +14,7 @@ from services.ingest.types import IngestBatch
 from services.live.metrics import LiveMetrics
 from services.live.pipeline import LivePipeline, latest_revisions
 from services.store import SqlStore
+from services.store.types import PublishOutbox
 from tests.engine.helpers import kst, make_engine
 from tests.factories import announcement, ticks
 from tests.helpers import eventually
@@ -21,6 +22,7 @@ from tests.helpers import eventually
 PREV_CLOSE = [(kst(2025, 7, 7, 15, 20), 99.0), (kst(2025, 7, 7, 15, 30), 100.0)]
 OPENING = [(kst(2025, 7, 8, 9, 0), 101.0), (kst(2025, 7, 8, 9, 1), 99.5)]
 NOON = [(kst(2025, 7, 8, 12, 0), 102.0)]
+PUBLISHED = announcement("a1", kst(2025, 7, 8, 9, 0))
 
 
 class GatedPublisher:
@@ -40,6 +42,17 @@ class GatedPublisher:
         self.delivered.append([s.cursor for s in signals if s.cursor is not None])
 
 
+def gated(
+    store: SqlStore, *, outbox: PublishOutbox | None, metrics: LiveMetrics | None = None
+) -> tuple[LivePipeline, GatedPublisher]:
+    """A pipeline publishing through a GatedPublisher (closed), with `outbox`."""
+    engine, clock = make_engine()
+    publisher = GatedPublisher()
+    if metrics is None:
+        metrics = LiveMetrics.create(CollectorRegistry())
+    return LivePipeline(engine, store, [publisher], metrics, clock, outbox=outbox), publisher
+
+
 async def held(store: SqlStore) -> list[int]:
     return [s.cursor for s in await store.unpublished(limit=1000) if s.cursor is not None]
 
@@ -47,12 +60,8 @@ async def held(store: SqlStore) -> list[int]:
 async def test_batches_are_published_while_the_next_is_read_in_cursor_order(
     store: SqlStore,
 ) -> None:
-    engine, clock = make_engine()
-    publisher = GatedPublisher()
-    metrics = LiveMetrics.create(CollectorRegistry())
-    pipeline = LivePipeline(engine, store, [publisher], metrics, clock, outbox=store)
-    published = announcement("a1", kst(2025, 7, 8, 9, 0))
-    await pipeline.accept(IngestBatch([published], ticks("KOSPI", PREV_CLOSE)))
+    pipeline, publisher = gated(store, outbox=store)
+    await pipeline.accept(IngestBatch([PUBLISHED], ticks("KOSPI", PREV_CLOSE)))
 
     # accepted while its publication waits: stored and held in the outbox
     await pipeline.accept(IngestBatch(prices=ticks("KOSPI", OPENING)))
@@ -83,12 +92,8 @@ async def test_a_batchs_publication_starts_before_the_next_batch_is_read(
 ) -> None:
     """A poll already fetched is returned without a pause of the event loop: a publication
     left for the loop to start waited for the next batch's triage and engine work."""
-    engine, clock = make_engine()
-    publisher = GatedPublisher()
-    metrics = LiveMetrics.create(CollectorRegistry())
-    pipeline = LivePipeline(engine, store, [publisher], metrics, clock, outbox=store)
-    published = announcement("a1", kst(2025, 7, 8, 9, 0))
-    await pipeline.accept(IngestBatch([published], ticks("KOSPI", PREV_CLOSE + OPENING)))
+    pipeline, publisher = gated(store, outbox=store)
+    await pipeline.accept(IngestBatch([PUBLISHED], ticks("KOSPI", PREV_CLOSE + OPENING)))
     handed = list(publisher.handed)  # as `accept` returned, before anything else awaits
     stored = await held(store)
     assert stored, "the ticks caused no revision: the test proves nothing"
@@ -104,12 +109,8 @@ async def _more_held(store: SqlStore, than: int) -> bool:
 
 
 async def test_closing_waits_for_the_batch_being_published(store: SqlStore) -> None:
-    engine, clock = make_engine()
-    publisher = GatedPublisher()
-    metrics = LiveMetrics.create(CollectorRegistry())
-    pipeline = LivePipeline(engine, store, [publisher], metrics, clock, outbox=store)
-    published = announcement("a1", kst(2025, 7, 8, 9, 0))
-    await pipeline.accept(IngestBatch([published], ticks("KOSPI", PREV_CLOSE + OPENING)))
+    pipeline, publisher = gated(store, outbox=store)
+    await pipeline.accept(IngestBatch([PUBLISHED], ticks("KOSPI", PREV_CLOSE + OPENING)))
     assert await held(store)
 
     publisher.gate.set()
@@ -119,12 +120,8 @@ async def test_closing_waits_for_the_batch_being_published(store: SqlStore) -> N
 
 
 async def test_closing_leaves_what_could_not_be_published_in_the_outbox(store: SqlStore) -> None:
-    engine, clock = make_engine()
-    publisher = GatedPublisher()  # never opened: the broker does not answer
-    metrics = LiveMetrics.create(CollectorRegistry())
-    pipeline = LivePipeline(engine, store, [publisher], metrics, clock, outbox=store)
-    published = announcement("a1", kst(2025, 7, 8, 9, 0))
-    await pipeline.accept(IngestBatch([published], ticks("KOSPI", PREV_CLOSE + OPENING)))
+    pipeline, publisher = gated(store, outbox=store)  # never opened: the broker does not answer
+    await pipeline.accept(IngestBatch([PUBLISHED], ticks("KOSPI", PREV_CLOSE + OPENING)))
     stored = await held(store)
 
     await pipeline.close(timeout_s=0.1)
@@ -135,12 +132,8 @@ async def test_closing_leaves_what_could_not_be_published_in_the_outbox(store: S
 async def test_without_an_outbox_a_batch_is_published_before_it_counts_as_accepted(
     store: SqlStore,
 ) -> None:
-    engine, clock = make_engine()
-    publisher = GatedPublisher()
-    metrics = LiveMetrics.create(CollectorRegistry())
-    pipeline = LivePipeline(engine, store, [publisher], metrics, clock)  # no outbox
-    published = announcement("a1", kst(2025, 7, 8, 9, 0))
-    batch = IngestBatch([published], ticks("KOSPI", PREV_CLOSE + OPENING))
+    pipeline, publisher = gated(store, outbox=None)
+    batch = IngestBatch([PUBLISHED], ticks("KOSPI", PREV_CLOSE + OPENING))
     accepting = asyncio.create_task(pipeline.accept(batch))
     await eventually(lambda: _stored(store), timeout_s=30, what="the batch stored")
     assert not accepting.done()  # nothing would send its revisions after a crash
@@ -180,17 +173,14 @@ class SlowRelease:
 async def test_a_revision_is_timed_when_delivered_not_when_released_from_the_outbox(
     store: SqlStore,
 ) -> None:
-    engine, clock = make_engine()
     arrived_ms = 1_751_932_800_000
     wall = Wall(arrived_ms / 1000 + 0.05)  # delivered 50 ms after the tick reached Kafka
     registry = CollectorRegistry()
     metrics = LiveMetrics.create(registry, wall_s=wall)
     outbox = SlowRelease(store, wall, release_s=5.0)
-    publisher = GatedPublisher()
+    pipeline, publisher = gated(store, outbox=outbox, metrics=metrics)
     publisher.gate.set()
-    pipeline = LivePipeline(engine, store, [publisher], metrics, clock, outbox=outbox)
-    published = announcement("a1", kst(2025, 7, 8, 9, 0))
-    await pipeline.accept(IngestBatch([published], ticks("KOSPI", PREV_CLOSE)))
+    await pipeline.accept(IngestBatch([PUBLISHED], ticks("KOSPI", PREV_CLOSE)))
     opening = IngestBatch(prices=ticks("KOSPI", OPENING), arrived_ms={"KOSPI": arrived_ms})
     await pipeline.accept(opening)
     await pipeline.settle()
@@ -203,13 +193,9 @@ async def test_a_revision_is_timed_when_delivered_not_when_released_from_the_out
 
 
 async def test_what_was_published_leaves_the_outbox_with_the_next_write(store: SqlStore) -> None:
-    engine, clock = make_engine()
-    publisher = GatedPublisher()
+    pipeline, publisher = gated(store, outbox=store)
     publisher.gate.set()
-    metrics = LiveMetrics.create(CollectorRegistry())
-    pipeline = LivePipeline(engine, store, [publisher], metrics, clock, outbox=store)
-    published = announcement("a1", kst(2025, 7, 8, 9, 0))
-    await pipeline.accept(IngestBatch([published], ticks("KOSPI", PREV_CLOSE + OPENING)))
+    await pipeline.accept(IngestBatch([PUBLISHED], ticks("KOSPI", PREV_CLOSE + OPENING)))
     first = await held(store)
     assert first, "the opening ticks caused no revision: the test proves nothing"
     await eventually(lambda: len(publisher.delivered) == 1, timeout_s=30, what="publication")

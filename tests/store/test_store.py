@@ -123,6 +123,21 @@ async def test_latest_keeps_the_highest_revision_whatever_the_order(store: SqlSt
     assert [s.revision for s in revisions] == [3, 2, 5, 4]  # log order: cursor order
 
 
+async def test_the_outbox_holds_the_new_revisions_of_a_batch_and_no_repeat(
+    store: SqlStore,
+) -> None:
+    def held(*revisions: int) -> StoreBatch:
+        sent = [signal("a1", revision=r) for r in revisions]
+        return StoreBatch(signals=sent, hold_until_published=True)
+
+    first = (await store.write_batch(held(1, 2))).signals
+    await store.mark_published([s.cursor or 0 for s in first])
+    second = (await store.write_batch(held(2, 3, 4))).signals
+
+    assert [s.revision for s in second] == [3, 4]
+    assert await store.unpublished(limit=10) == second
+
+
 async def test_ticks_become_bars_by_interval_and_instrument(store: SqlStore) -> None:
     await store.write_batch(
         StoreBatch(
