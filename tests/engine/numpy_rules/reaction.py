@@ -25,14 +25,8 @@ def reaction_columns(
     benchmarked: npt.NDArray[np.bool_] | None = None,
     config: EngineConfig,
 ) -> dict[str, npt.NDArray[Any]]:
-    """Signal fields of the windows `idx` from their aggregates (see windows.py).
-
-    Baseline arrays hold one value per window, NaN where there is too little history;
-    `benchmark_return_pct` is None where no window's instrument has a benchmark, else each
-    window's benchmark return (NaN where the benchmark has none yet), used where `benchmarked`
-    (every window if None). Times stay in µs; NaN stands for null; `direction` and
-    `data_granularity` are codes into `LABELS`.
-    """
+    """`services.engine.reaction.reaction_fields` (its arguments and result, as its docstring
+    gives them) as NumPy array operations."""
     base = cols["base_price"][idx]
     anchor = cols["anchor_us"][idx]
     ret = _pct(cols["last_close"][idx], base)
