@@ -28,6 +28,8 @@ from engine_inputs import SESSION, announcements, calendar, tick_frame
 
 from services.engine import ManualClock, ReactionEngine, load_registry
 from services.frames import from_us
+from services.gctune import tune_process
+from services.settings import Settings
 
 SYMBOLS = ["KOSPI", "KOSDAQ", "USDKRW", "005380.KS", "005490.KS"]
 TICK_EVERY_US = 500_000
@@ -73,6 +75,7 @@ def main() -> None:
         "--small-batch-ticks", type=int, default=200_000, help="ticks for batch size 100"
     )
     args = parser.parse_args()
+    tune_process(Settings())  # the collector and the allocator as `serve` sets them
     prices = make_prices(args.ticks)
     print(
         f"{prices.height:,} ticks, {len(SYMBOLS)} instruments, {args.announcements} announcements"

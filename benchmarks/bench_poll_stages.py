@@ -36,11 +36,13 @@ from bench_engine import SYMBOLS  # noqa: E402
 from spread import spread  # noqa: E402
 
 from services.engine import get_calendar, load_registry  # noqa: E402
+from services.gctune import tune_process  # noqa: E402
 from services.ingest.plausibility import EventTimeBounds  # noqa: E402
 from services.ingest.pricetriage import triage_prices  # noqa: E402
 from services.ingest.recentrows import RecentRows  # noqa: E402
 from services.ingest.tickcolumns import SMALL_POLL  # noqa: E402
 from services.ingest.triage import BatchTriage  # noqa: E402
+from services.settings import Settings  # noqa: E402
 from services.store import StoreBatch, open_store  # noqa: E402
 from services.store.batchwrite import Rows  # noqa: E402
 from services.study.closes import SessionCloses  # noqa: E402
@@ -115,6 +117,7 @@ def main() -> None:
     parser.add_argument("--polls", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    tune_process(Settings())  # the collector and the allocator as `serve` sets them
     with tempfile.TemporaryDirectory() as tmp:
         for size in SIZES:
             count = max(3, args.polls * SIZES[0] // size)

@@ -142,7 +142,7 @@ def _sources(args: argparse.Namespace, settings: Settings) -> int:
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from services.app import create_app
-    from services.gctune import tune_allocator, tune_collector
+    from services.gctune import tune_process
     from services.sources.runner import create_sources_app
 
     app = (
@@ -150,8 +150,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         if args.role == "sources"
         else create_app(settings, role=args.role)
     )
-    tune_collector(settings.gc_young_threshold)
-    tune_allocator(settings.malloc_mmap_threshold_bytes, settings.malloc_trim_threshold_bytes)
+    tune_process(settings)
     uvicorn.run(
         app,
         host=args.host or settings.http_host,
@@ -177,9 +176,11 @@ def _topics(args: argparse.Namespace, settings: Settings) -> int:
 
 def _replay(args: argparse.Namespace, settings: Settings) -> int:
     from services.engine import EngineError, load_registry
+    from services.gctune import tune_process
     from services.ingest.stories import rules_from
     from services.replay import run_replay
 
+    tune_process(settings)  # the engine runs as in `serve`
     try:
         run_replay(
             args.announcements,

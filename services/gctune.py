@@ -15,7 +15,8 @@ columns (one value per revision: hundreds of KB to a few MB each) and frees them
 is sent, so they were given back and their pages faulted in again at every batch (a tenth of
 the engine's CPU where a batch sends tens of thousands of revisions). `tune_allocator` fixes
 both thresholds, so such blocks come from the heap and are reused; the price is up to the trim
-threshold of free memory kept by the process.
+threshold of free memory kept by the process. `tune_process` sets both as the settings say, for
+every command that runs the engine (`serve`, `replay`) and the benchmarks that measure it.
 """
 
 from __future__ import annotations
@@ -23,12 +24,25 @@ from __future__ import annotations
 import ctypes
 import gc
 import logging
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from services.settings import Settings
 
 log = logging.getLogger(__name__)
 
 # mallopt's parameters (malloc.h)
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
+
+
+def tune_process(settings: Settings) -> bool:
+    """The collector and the allocator set as `settings` say; whether the allocator took its
+    thresholds."""
+    tune_collector(settings.gc_young_threshold)
+    return tune_allocator(
+        settings.malloc_mmap_threshold_bytes, settings.malloc_trim_threshold_bytes
+    )
 
 
 def tune_collector(young_threshold: int) -> None:

@@ -138,17 +138,19 @@ class Settings(BaseSettings):
     (A live stream's polls come every 20 ms or so at 10,000 ticks/s; each checkpoint holds the
     engine for its snapshot, tens of ms.)"""
     gc_young_threshold: Annotated[int, Field(ge=700)] = 50_000
-    """`serve`: allocations between two collections of the youngest generation (Python's
-    default is 700). Ingest allocates several objects per record; at the default, collections
-    took half of an engine replica's CPU time (services/gctune.py)."""
+    """`serve` and `replay`: allocations between two collections of the youngest generation
+    (Python's default is 700). Ingest allocates several objects per record; at the default,
+    collections took half of an engine replica's CPU time (services/gctune.py)."""
     malloc_mmap_threshold_bytes: Annotated[int, Field(ge=4096, le=2**30)] | None = 32 * 2**20
-    """`serve`: blocks at least this large get a mapping of their own from the C allocator
-    (glibc), unmapped when freed; smaller ones come from its heap and are reused. The engine's
-    per-batch columns stay below it (services/gctune.py). Empty, with the trim threshold empty
-    too: glibc's own adaptive thresholds (which reach at most 32 MiB and 64 MiB)."""
+    """`serve` and `replay`: blocks at least this large get a mapping of their own from the C
+    allocator (glibc), unmapped when freed; smaller ones come from its heap and are reused. The
+    engine's per-batch columns stay below it (services/gctune.py). Empty, with the trim
+    threshold empty too: glibc's own adaptive thresholds (which reach at most 32 MiB and
+    64 MiB)."""
     malloc_trim_threshold_bytes: Annotated[int, Field(ge=0, le=2**30)] | None = 64 * 2**20
-    """`serve`: free memory at the top of the C allocator's heap kept for reuse, up to this
-    much, rather than given back to the kernel and faulted in again at the next batch."""
+    """`serve` and `replay`: free memory at the top of the C allocator's heap kept for reuse, up
+    to this much, rather than given back to the kernel and faulted in again at the next
+    batch."""
     calendar_cache_dir: Path | None = Path("data/calendars")
     """Where exchange calendars' sessions are kept between processes (relative to the working
     dir): building XKRX's costs seconds of CPU at every start otherwise. Empty: no cache."""
