@@ -3,10 +3,12 @@ many per (instrument, horizon, final), how many per instrument in each batch (ea
 its own latency), the latest return and z-score per (instrument, horizon), and the first batch
 of each announcement.
 
-The engine's revisions are columns of codes (services/engine/emission.py): they are counted as
-arrays, and each series' labels are looked up in C (`map`, `zip`), with no Python step per
-revision. Other revisions (`Signal`s read back from the store, rows of corrections) are kept as
-tuples of the fields read here and counted one by one."""
+The engine's revisions are columns of codes (services/engine/emission.py): of those only the
+columns read here are kept until counted (`Columns`), so the rest of a batch's revisions is freed
+when the batch is sent, as it is without metrics. They are counted as arrays, and each series'
+labels are looked up in C (`map`, `zip`), with no Python step per revision. Other revisions
+(`Signal`s read back from the store, rows of corrections) are kept as tuples of the fields read
+here and counted one by one."""
 
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ import numpy.typing as npt
 from services.engine.arrays import joined
 from services.engine.emission import Revisions
 from services.engine.encoding import RevisionColumns
-from services.engine.names import Interned
+from services.engine.names import Coded, Interned
 from services.events import Signal
 
 Labels = tuple[str, ...]
@@ -30,7 +32,37 @@ Labels = tuple[str, ...]
 "false")."""
 Fields = tuple[str, str, bool, float, float | None, str]
 """instrument, horizon, final, return_pct, z_score, announcement_id"""
-Part = RevisionColumns | list[Fields]
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """The columns of the engine's revisions (a `RevisionColumns`) that are counted."""
+
+    instruments: Coded
+    horizons: Coded
+    announcement_ids: Coded
+    final: npt.NDArray[np.bool_]
+    return_pct: npt.NDArray[np.float64]
+    z_score: npt.NDArray[np.float64]
+    """NaN where null."""
+
+    @classmethod
+    def of(cls, part: RevisionColumns) -> Columns:
+        numbers = part.numbers
+        return cls(
+            part.instruments,
+            part.horizons,
+            part.announcement_ids,
+            part.final,
+            numbers["return_pct"],
+            numbers["z_score"],
+        )
+
+    def __len__(self) -> int:
+        return len(self.final)
+
+
+Part = Columns | list[Fields]
 
 FINAL_LABEL = ("false", "true")
 _NAMES = ("instrument", "horizon", "final", "return_pct", "z_score", "announcement_id")
@@ -39,12 +71,12 @@ _ROW_FIELDS = itemgetter(*_NAMES)
 
 
 def parts_of(revisions: Sequence[Signal]) -> list[Part]:
-    """What the counting needs of `revisions`, holding no `Signal`: the engine's columns as they
-    are, anything else as tuples."""
+    """What the counting needs of `revisions`, holding no `Signal`: the engine's columns that
+    are counted, anything else as tuples."""
     if not isinstance(revisions, Revisions):
         return [list(map(_SIGNAL_FIELDS, revisions))]
     return [
-        part if isinstance(part, RevisionColumns) else list(map(_ROW_FIELDS, part))
+        Columns.of(part) if isinstance(part, RevisionColumns) else list(map(_ROW_FIELDS, part))
         for part in revisions.parts
     ]
 
@@ -64,10 +96,10 @@ class Tally:
 def tally(batches: Sequence[Sequence[Part]]) -> Tally:
     """`batches` in the order sent."""
     out = Tally(by_batch=[collections.Counter() for _ in batches])
-    together: list[tuple[int, RevisionColumns]] = []  # consecutive parts coded alike
+    together: list[tuple[int, Columns]] = []  # consecutive parts coded alike
     for batch, parts in enumerate(batches):
         for part in parts:
-            if isinstance(part, RevisionColumns):
+            if isinstance(part, Columns):
                 if together and not _coded_alike(together[0][1], part):
                     _add_columns(out, together)
                     together = []
@@ -82,7 +114,7 @@ def tally(batches: Sequence[Sequence[Part]]) -> Tally:
     return out
 
 
-def _coded_alike(a: RevisionColumns, b: RevisionColumns) -> bool:
+def _coded_alike(a: Columns, b: Columns) -> bool:
     return (
         a.instruments.interned is b.instruments.interned
         and a.horizons.interned is b.horizons.interned
@@ -102,7 +134,7 @@ def _add_fields(out: Tally, batch: int, rows: Iterable[Fields]) -> None:
         out.first_batch.setdefault(announcement_id, batch)
 
 
-def _add_columns(out: Tally, parts: list[tuple[int, RevisionColumns]]) -> None:
+def _add_columns(out: Tally, parts: list[tuple[int, Columns]]) -> None:
     """Series are numbered instrument code × horizons + horizon code: few (codes of
     instruments and horizons, not of announcements), so they are counted by `bincount`."""
     first = parts[0][1]
@@ -134,8 +166,8 @@ def _add_columns(out: Tally, parts: list[tuple[int, RevisionColumns]]) -> None:
     np.maximum.at(last, series, np.arange(len(series)))
     codes = np.flatnonzero(last >= 0)
     at = last[codes]
-    returns = joined([p.numbers["return_pct"] for p in columns])[at]
-    z_scores = joined([p.numbers["z_score"] for p in columns])[at]
+    returns = joined([p.return_pct for p in columns])[at]
+    z_scores = joined([p.z_score for p in columns])[at]
     names = list(zip(*_names(codes, instruments, horizons), strict=True))
     out.latest_return.update(zip(names, returns.tolist(), strict=True))
     null = np.isnan(z_scores)  # too little history
