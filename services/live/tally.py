@@ -5,17 +5,18 @@ of each announcement.
 
 The engine's revisions are columns of codes (services/engine/emission.py): of those only the
 columns read here are kept until counted (`Columns`), so the rest of a batch's revisions is freed
-when the batch is sent, as it is without metrics. They are counted as arrays, and each series'
-labels are looked up in C (`map`, `zip`), with no Python step per revision. Other revisions
-(`Signal`s read back from the store, rows of corrections) are kept as tuples of the fields read
-here and counted one by one."""
+when the batch is sent, as it is without metrics. They are counted as arrays, in steps that each
+pass over the revisions once (`bincount`, `minimum.at`: no sort), and each series' labels are
+looked up in C (`map`, `zip`), with no Python step per revision. Other revisions (`Signal`s read
+back from the store, rows of corrections) are kept as tuples of the fields read here and counted
+one by one."""
 
 from __future__ import annotations
 
 import collections
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import compress
 from operator import attrgetter, itemgetter
 
 import numpy as np
@@ -135,16 +136,16 @@ def _add_fields(out: Tally, batch: int, rows: Iterable[Fields]) -> None:
 
 
 def _add_columns(out: Tally, parts: list[tuple[int, Columns]]) -> None:
-    """Series are numbered instrument code × horizons + horizon code: few (codes of
-    instruments and horizons, not of announcements), so they are counted by `bincount`."""
+    """Series are numbered instrument code × horizons + horizon code, and (batch, instrument)
+    pairs batch × instruments + instrument code: few (codes of instruments and horizons, not
+    of announcements), so they are counted by `bincount`."""
     first = parts[0][1]
     instruments, horizons = first.instruments.interned, first.horizons.interned
     width = len(horizons)
     size = len(instruments) * width
     columns = [p for _, p in parts]
-    series = joined([p.instruments.codes for p in columns]) * width + joined(
-        [p.horizons.codes for p in columns]
-    )
+    instrument = joined([p.instruments.codes for p in columns])
+    series = instrument * width + joined([p.horizons.codes for p in columns])
     counts = np.bincount(series * 2 + joined([p.final for p in columns]), minlength=2 * size)
     labelled = np.flatnonzero(counts)
     keys = zip(
@@ -154,33 +155,38 @@ def _add_columns(out: Tally, parts: list[tuple[int, Columns]]) -> None:
     )
     out.emitted.update(dict(zip(keys, counts[labelled].tolist(), strict=True)))
 
-    batch = np.repeat([b for b, _ in parts], [len(p) for p in columns])
-    pairs, per_pair = np.unique(batch * len(instruments) + series // width, return_counts=True)
-    in_batch, instrument = np.divmod(pairs, len(instruments))
-    for b, code, count in zip(
-        in_batch.tolist(), instrument.tolist(), per_pair.tolist(), strict=True
-    ):
-        out.by_batch[b][instruments.texts[code]] += count
+    batch_of = parts[0][0]  # batches numbered from the first one here
+    batch = np.repeat([b - batch_of for b, _ in parts], [len(p) for p in columns])
+    per_pair = np.bincount(batch * len(instruments) + instrument)
+    pairs = np.flatnonzero(per_pair)
+    in_batch, code = np.divmod(pairs, len(instruments))
+    for b, c, count in zip(in_batch.tolist(), code.tolist(), per_pair[pairs].tolist(), strict=True):
+        out.by_batch[batch_of + b][instruments.texts[c]] += count
 
     last = np.full(size, -1, dtype=np.int64)
     np.maximum.at(last, series, np.arange(len(series)))
     codes = np.flatnonzero(last >= 0)
-    at = last[codes]
-    returns = joined([p.return_pct for p in columns])[at]
-    z_scores = joined([p.z_score for p in columns])[at]
     names = list(zip(*_names(codes, instruments, horizons), strict=True))
-    out.latest_return.update(zip(names, returns.tolist(), strict=True))
-    null = np.isnan(z_scores)  # too little history
-    for name in compress(names, null.tolist()):
-        out.latest_z.pop(name, None)
-    out.latest_z.update(
-        zip(compress(names, (~null).tolist()), z_scores[~null].tolist(), strict=True)
-    )
+    # read where they are, not joined: a value of a few dozen series out of every revision
+    starts = np.cumsum([0, *map(len, columns)])
+    at = last[codes]
+    in_part = np.searchsorted(starts, at, side="right") - 1
+    for name, p, row in zip(names, in_part.tolist(), (at - starts[in_part]).tolist(), strict=True):
+        column = columns[p]
+        out.latest_return[name] = float(column.return_pct[row])
+        z_score = float(column.z_score[row])
+        if math.isnan(z_score):  # too little history
+            out.latest_z.pop(name, None)
+        else:
+            out.latest_z[name] = z_score
 
     announcements = first.announcement_ids.interned.texts
-    seen, where = np.unique(joined([p.announcement_ids.codes for p in columns]), return_index=True)
-    for code, b in zip(seen.tolist(), batch[where].tolist(), strict=True):
-        out.first_batch.setdefault(announcements[code], b)
+    span = parts[-1][0] - batch_of + 1  # batches with none of these parts between included
+    first_batch = np.full(len(announcements), span, dtype=np.int64)
+    np.minimum.at(first_batch, joined([p.announcement_ids.codes for p in columns]), batch)
+    seen = np.flatnonzero(first_batch < span)
+    for c, b in zip(seen.tolist(), first_batch[seen].tolist(), strict=True):
+        out.first_batch.setdefault(announcements[c], batch_of + b)
 
 
 def _names(
