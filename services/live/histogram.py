@@ -9,8 +9,9 @@ through prometheus_client's public custom-collector API with the same series (`_
 from __future__ import annotations
 
 import bisect
+import itertools
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import HistogramMetricFamily
@@ -29,6 +30,11 @@ class CountedHistogram(Collector):
             raise ValueError("buckets must be given in increasing order")
         if self._bounds[-1] != float("inf"):
             self._bounds.append(float("inf"))
+        self._le: list[str] = [
+            floatToGoString(bound)  # type: ignore[no-untyped-call]
+            for bound in self._bounds
+        ]
+        """The buckets' `le` labels, written once."""
         self._counts = [0] * len(self._bounds)
         self._sum = 0.0
         self._lock = threading.Lock()
@@ -36,19 +42,21 @@ class CountedHistogram(Collector):
 
     def observe(self, value: float, count: int = 1) -> None:
         """`count` observations of `value`."""
-        if count < 1:
-            return
+        self.observe_all([(value, count)])
+
+    def observe_all(self, observed: Iterable[tuple[float, int]]) -> None:
+        """Each (value, count): `count` observations of `value`."""
+        bounds, counts = self._bounds, self._counts
         with self._lock:
-            self._counts[bisect.bisect_left(self._bounds, value)] += count
-            self._sum += value * count
+            for value, count in observed:
+                if count > 0:
+                    counts[bisect.bisect_left(bounds, value)] += count
+                    self._sum += value * count
 
     def collect(self) -> Iterator[HistogramMetricFamily]:
         with self._lock:
             counts, total = list(self._counts), self._sum
-        cumulative, running = [], 0
-        for bound, count in zip(self._bounds, counts, strict=True):
-            running += count
-            cumulative.append((floatToGoString(bound), running))  # type: ignore[no-untyped-call]
+        cumulative = list(zip(self._le, itertools.accumulate(counts), strict=True))
         yield HistogramMetricFamily(
             self._name, self._documentation, buckets=cumulative, sum_value=total
         )

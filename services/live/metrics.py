@@ -225,11 +225,7 @@ class LiveMetrics:
             if not pending:
                 return
             counted = tally([parts for parts, _, _ in pending])
-            for (_, arrived_ms, acked_s), by_instrument in zip(
-                pending, counted.by_batch, strict=True
-            ):
-                if arrived_ms:
-                    self._observe_latency(by_instrument, arrived_ms, acked_s)
+            self.tick_to_signal.observe_all(_latencies(pending, counted.by_batch))
             self.signals.add_all(counted.emitted)
             self.latest_return.set_all(counted.latest_return)
             self.latest_z.set_all(counted.latest_z)
@@ -239,16 +235,6 @@ class LiveMetrics:
                     received = self._awaiting_first.pop(announcement_id, None)
                     if received is not None:
                         self.announcement_to_first_signal.observe(pending[batch][2] - received)
-
-    def _observe_latency(
-        self, by_instrument: Mapping[str, int], arrived_ms: Mapping[str, int], now: float
-    ) -> None:
-        """Each revision timed from the newest record of its instrument: one observation of
-        that latency per instrument, counted."""
-        for instrument, count in by_instrument.items():
-            arrived = arrived_ms.get(instrument)
-            if arrived is not None:
-                self.tick_to_signal.observe(max(0.0, now - arrived / 1000), count)
 
     def _child(self, family: Counter | Gauge, key: tuple[str, ...]) -> Any:
         """`family.labels(*key)`, remembered: a batch touches the same few dozen series."""
@@ -276,6 +262,20 @@ class LiveMetrics:
             if instrument.market_open and last is not None:
                 stale_s = now_s - last
             self._child(self.staleness, symbol).set(stale_s)
+
+
+def _latencies(
+    pending: Sequence[tuple[object, Mapping[str, int], float]],
+    by_batch: Sequence[Mapping[str, int]],
+) -> Iterator[tuple[float, int]]:
+    """Each revision timed from the newest record of its instrument in its batch to the
+    batch's acknowledgement: one latency per instrument and batch, with its count of
+    revisions."""
+    for (_, arrived_ms, acked_s), by_instrument in zip(pending, by_batch, strict=True):
+        for instrument, count in by_instrument.items():
+            arrived = arrived_ms.get(instrument)
+            if arrived is not None:
+                yield max(0.0, acked_s - arrived / 1000), count
 
 
 class _FoldFirst(Collector):

@@ -3,17 +3,20 @@ many per (instrument, horizon, final), how many per instrument in each batch (ea
 its own latency), the latest return and z-score per (instrument, horizon), and the first batch
 of each announcement.
 
-The engine's revisions are columns of codes (services/engine/emission.py): they are counted as
-arrays, and each series' labels are looked up in C (`map`, `zip`), with no Python step per
-revision. Other revisions (`Signal`s read back from the store, rows of corrections) are kept as
-tuples of the fields read here and counted one by one."""
+The engine's revisions are columns of codes (services/engine/emission.py): of those only the
+columns read here are kept until counted (`Columns`), so the rest of a batch's revisions is freed
+when the batch is sent, as it is without metrics. They are counted as arrays, in steps that each
+pass over the revisions once (`bincount`, `minimum.at`: no sort), and each series' labels are
+looked up in C (`map`, `zip`), with no Python step per revision. Other revisions (`Signal`s read
+back from the store, rows of corrections) are kept as tuples of the fields read here and counted
+one by one."""
 
 from __future__ import annotations
 
 import collections
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import compress
 from operator import attrgetter, itemgetter
 
 import numpy as np
@@ -22,7 +25,7 @@ import numpy.typing as npt
 from services.engine.arrays import joined
 from services.engine.emission import Revisions
 from services.engine.encoding import RevisionColumns
-from services.engine.names import Interned
+from services.engine.names import Coded, Interned
 from services.events import Signal
 
 Labels = tuple[str, ...]
@@ -30,7 +33,37 @@ Labels = tuple[str, ...]
 "false")."""
 Fields = tuple[str, str, bool, float, float | None, str]
 """instrument, horizon, final, return_pct, z_score, announcement_id"""
-Part = RevisionColumns | list[Fields]
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """The columns of the engine's revisions (a `RevisionColumns`) that are counted."""
+
+    instruments: Coded
+    horizons: Coded
+    announcement_ids: Coded
+    final: npt.NDArray[np.bool_]
+    return_pct: npt.NDArray[np.float64]
+    z_score: npt.NDArray[np.float64]
+    """NaN where null."""
+
+    @classmethod
+    def of(cls, part: RevisionColumns) -> Columns:
+        numbers = part.numbers
+        return cls(
+            part.instruments,
+            part.horizons,
+            part.announcement_ids,
+            part.final,
+            numbers["return_pct"],
+            numbers["z_score"],
+        )
+
+    def __len__(self) -> int:
+        return len(self.final)
+
+
+Part = Columns | list[Fields]
 
 FINAL_LABEL = ("false", "true")
 _NAMES = ("instrument", "horizon", "final", "return_pct", "z_score", "announcement_id")
@@ -39,12 +72,12 @@ _ROW_FIELDS = itemgetter(*_NAMES)
 
 
 def parts_of(revisions: Sequence[Signal]) -> list[Part]:
-    """What the counting needs of `revisions`, holding no `Signal`: the engine's columns as they
-    are, anything else as tuples."""
+    """What the counting needs of `revisions`, holding no `Signal`: the engine's columns that
+    are counted, anything else as tuples."""
     if not isinstance(revisions, Revisions):
         return [list(map(_SIGNAL_FIELDS, revisions))]
     return [
-        part if isinstance(part, RevisionColumns) else list(map(_ROW_FIELDS, part))
+        Columns.of(part) if isinstance(part, RevisionColumns) else list(map(_ROW_FIELDS, part))
         for part in revisions.parts
     ]
 
@@ -64,10 +97,10 @@ class Tally:
 def tally(batches: Sequence[Sequence[Part]]) -> Tally:
     """`batches` in the order sent."""
     out = Tally(by_batch=[collections.Counter() for _ in batches])
-    together: list[tuple[int, RevisionColumns]] = []  # consecutive parts coded alike
+    together: list[tuple[int, Columns]] = []  # consecutive parts coded alike
     for batch, parts in enumerate(batches):
         for part in parts:
-            if isinstance(part, RevisionColumns):
+            if isinstance(part, Columns):
                 if together and not _coded_alike(together[0][1], part):
                     _add_columns(out, together)
                     together = []
@@ -82,7 +115,7 @@ def tally(batches: Sequence[Sequence[Part]]) -> Tally:
     return out
 
 
-def _coded_alike(a: RevisionColumns, b: RevisionColumns) -> bool:
+def _coded_alike(a: Columns, b: Columns) -> bool:
     return (
         a.instruments.interned is b.instruments.interned
         and a.horizons.interned is b.horizons.interned
@@ -102,17 +135,17 @@ def _add_fields(out: Tally, batch: int, rows: Iterable[Fields]) -> None:
         out.first_batch.setdefault(announcement_id, batch)
 
 
-def _add_columns(out: Tally, parts: list[tuple[int, RevisionColumns]]) -> None:
-    """Series are numbered instrument code × horizons + horizon code: few (codes of
-    instruments and horizons, not of announcements), so they are counted by `bincount`."""
+def _add_columns(out: Tally, parts: list[tuple[int, Columns]]) -> None:
+    """Series are numbered instrument code × horizons + horizon code, and (batch, instrument)
+    pairs batch × instruments + instrument code: few (codes of instruments and horizons, not
+    of announcements), so they are counted by `bincount`."""
     first = parts[0][1]
     instruments, horizons = first.instruments.interned, first.horizons.interned
     width = len(horizons)
     size = len(instruments) * width
     columns = [p for _, p in parts]
-    series = joined([p.instruments.codes for p in columns]) * width + joined(
-        [p.horizons.codes for p in columns]
-    )
+    instrument = joined([p.instruments.codes for p in columns])
+    series = instrument * width + joined([p.horizons.codes for p in columns])
     counts = np.bincount(series * 2 + joined([p.final for p in columns]), minlength=2 * size)
     labelled = np.flatnonzero(counts)
     keys = zip(
@@ -122,33 +155,38 @@ def _add_columns(out: Tally, parts: list[tuple[int, RevisionColumns]]) -> None:
     )
     out.emitted.update(dict(zip(keys, counts[labelled].tolist(), strict=True)))
 
-    batch = np.repeat([b for b, _ in parts], [len(p) for p in columns])
-    pairs, per_pair = np.unique(batch * len(instruments) + series // width, return_counts=True)
-    in_batch, instrument = np.divmod(pairs, len(instruments))
-    for b, code, count in zip(
-        in_batch.tolist(), instrument.tolist(), per_pair.tolist(), strict=True
-    ):
-        out.by_batch[b][instruments.texts[code]] += count
+    batch_of = parts[0][0]  # batches numbered from the first one here
+    batch = np.repeat([b - batch_of for b, _ in parts], [len(p) for p in columns])
+    per_pair = np.bincount(batch * len(instruments) + instrument)
+    pairs = np.flatnonzero(per_pair)
+    in_batch, code = np.divmod(pairs, len(instruments))
+    for b, c, count in zip(in_batch.tolist(), code.tolist(), per_pair[pairs].tolist(), strict=True):
+        out.by_batch[batch_of + b][instruments.texts[c]] += count
 
     last = np.full(size, -1, dtype=np.int64)
     np.maximum.at(last, series, np.arange(len(series)))
     codes = np.flatnonzero(last >= 0)
-    at = last[codes]
-    returns = joined([p.numbers["return_pct"] for p in columns])[at]
-    z_scores = joined([p.numbers["z_score"] for p in columns])[at]
     names = list(zip(*_names(codes, instruments, horizons), strict=True))
-    out.latest_return.update(zip(names, returns.tolist(), strict=True))
-    null = np.isnan(z_scores)  # too little history
-    for name in compress(names, null.tolist()):
-        out.latest_z.pop(name, None)
-    out.latest_z.update(
-        zip(compress(names, (~null).tolist()), z_scores[~null].tolist(), strict=True)
-    )
+    # read where they are, not joined: a value of a few dozen series out of every revision
+    starts = np.cumsum([0, *map(len, columns)])
+    at = last[codes]
+    in_part = np.searchsorted(starts, at, side="right") - 1
+    for name, p, row in zip(names, in_part.tolist(), (at - starts[in_part]).tolist(), strict=True):
+        column = columns[p]
+        out.latest_return[name] = float(column.return_pct[row])
+        z_score = float(column.z_score[row])
+        if math.isnan(z_score):  # too little history
+            out.latest_z.pop(name, None)
+        else:
+            out.latest_z[name] = z_score
 
     announcements = first.announcement_ids.interned.texts
-    seen, where = np.unique(joined([p.announcement_ids.codes for p in columns]), return_index=True)
-    for code, b in zip(seen.tolist(), batch[where].tolist(), strict=True):
-        out.first_batch.setdefault(announcements[code], b)
+    span = parts[-1][0] - batch_of + 1  # batches with none of these parts between included
+    first_batch = np.full(len(announcements), span, dtype=np.int64)
+    np.minimum.at(first_batch, joined([p.announcement_ids.codes for p in columns]), batch)
+    seen = np.flatnonzero(first_batch < span)
+    for c, b in zip(seen.tolist(), first_batch[seen].tolist(), strict=True):
+        out.first_batch.setdefault(announcements[c], batch_of + b)
 
 
 def _names(

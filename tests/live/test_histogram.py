@@ -32,6 +32,15 @@ def test_counted_observations_expose_the_series_of_single_ones() -> None:
     assert counted.get_sample_value("mr_x_seconds_count") == 16
 
 
+def test_observations_given_together_count_as_given_one_by_one() -> None:
+    one_by_one, together = CollectorRegistry(), CollectorRegistry()
+    single = CountedHistogram("mr_x_seconds", "doc", BUCKETS, one_by_one)
+    for value, count in OBSERVED:
+        single.observe(value, count)
+    CountedHistogram("mr_x_seconds", "doc", BUCKETS, together).observe_all(OBSERVED)
+    assert generate_latest(together) == generate_latest(one_by_one)
+
+
 def test_buckets_must_increase() -> None:
     with pytest.raises(ValueError, match="increasing"):
         CountedHistogram("mr_y_seconds", "doc", (1, 0.5), CollectorRegistry())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import weakref
 from datetime import date
 
 import pytest
@@ -97,3 +98,29 @@ def test_nothing_to_count() -> None:
     assert tally([parts_of(Revisions()), parts_of([])]) == Tally(
         by_batch=[collections.Counter(), collections.Counter()]
     )
+
+
+def test_batches_that_sent_nothing_keep_their_place() -> None:
+    """Batches without revisions (prices that moved no reaction) between the others, more of
+    them than batches with revisions: each revision is still counted in its own batch, and
+    each announcement's first batch is found."""
+    spaced = [r for batch in batches()[:-1] for r in (*[Revisions()] * 10, batch)]
+    listed = [list(revisions) for revisions in spaced]
+    assert tally([parts_of(revisions) for revisions in spaced]) == expected(listed)
+
+
+def test_what_waits_to_be_counted_holds_no_other_column() -> None:
+    """Revisions wait for the next fold (up to a second): their other columns are freed with
+    them meanwhile, as without metrics."""
+    revisions = batches()[3]
+    columns = revisions.parts[0]
+    assert isinstance(columns, RevisionColumns)
+    others = {
+        name: weakref.ref(column)
+        for name, column in columns.numbers.items()
+        if name not in ("return_pct", "z_score")
+    }
+    waiting = parts_of(revisions)
+    del revisions, columns
+    assert [name for name, column in others.items() if column() is not None] == []
+    assert tally([waiting]).emitted
