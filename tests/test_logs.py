@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
-from services.live.pipeline import _log_revision
+from services.live.pipeline import _log_revisions
 from services.logs import ENGINE_LOGGERS, RateLimit, RedactSecrets, configure_logging, redact_url
 from tests.factories import signal
 
@@ -28,8 +28,8 @@ def restore_logging() -> Iterator[None]:
 @pytest.mark.usefixtures("restore_logging")
 def test_json_lines_name_the_reaction(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging("INFO", "json")
-    _log_revision(signal(instrument="KOSPI", horizon="close", final=True, revision=4))
-    _log_revision(signal(final=False))  # provisional: DEBUG, below the level
+    # provisional: DEBUG, below the level
+    _log_revisions([signal(final=False), signal(horizon="close", final=True, revision=4)])
     logging.getLogger("services.live.pipeline").warning("store slow")
 
     lines = [orjson.loads(line) for line in capsys.readouterr().err.splitlines()]
@@ -51,8 +51,17 @@ def test_json_lines_name_the_reaction(capsys: pytest.CaptureFixture[str]) -> Non
 @pytest.mark.usefixtures("restore_logging")
 def test_text_lines_for_people(capsys: pytest.CaptureFixture[str]) -> None:
     configure_logging("INFO", "text")
-    _log_revision(signal(final=True))
+    _log_revisions([signal(final=True)])
     assert "INFO services.live.pipeline: final reaction rev 1: +1.00%" in capsys.readouterr().err
+
+
+@pytest.mark.usefixtures("restore_logging")
+def test_provisional_revisions_at_debug(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("DEBUG", "text")
+    _log_revisions([signal(final=False, revision=2), signal(final=True, revision=3)])
+    err = capsys.readouterr().err
+    assert "DEBUG services.live.pipeline: provisional reaction rev 2: +1.00%" in err
+    assert "INFO services.live.pipeline: final reaction rev 3: +1.00%" in err
 
 
 @pytest.mark.parametrize(

@@ -69,11 +69,22 @@ async def latest_revisions(
     return [s for s in out if s.anchor_at >= since]
 
 
-def _log_revision(signal: Signal) -> None:
-    """Finals and corrections at INFO, provisional revisions at DEBUG."""
-    level = logging.INFO if signal.final else logging.DEBUG
-    if not log.isEnabledFor(level):
+def _log_revisions(signals: Sequence[Signal]) -> None:
+    """Finals and corrections at INFO, provisional revisions at DEBUG: the levels are asked once
+    a batch, and provisional revisions (most of a batch, thousands) looked at only where DEBUG
+    is logged."""
+    if log.isEnabledFor(logging.DEBUG):
+        shown: Iterable[Signal] = signals
+    elif log.isEnabledFor(logging.INFO):
+        shown = (s for s in signals if s.final)
+    else:
         return
+    for signal in shown:
+        _log_revision(signal)
+
+
+def _log_revision(signal: Signal) -> None:
+    level = logging.INFO if signal.final else logging.DEBUG
     kind = "corrected" if signal.corrected else "final" if signal.final else "provisional"
     log.log(
         level,
@@ -302,8 +313,7 @@ class LivePipeline:
     ) -> None:
         """`observed`: the same revisions as `stored`, as the metrics read them fastest."""
         self._metrics.published(observed, arrived_ms=arrived_ms, acked_s=acked_s)
-        for signal in stored:
-            _log_revision(signal)
+        _log_revisions(stored)
 
     async def _drain_outbox(self, *, page: int = 1000) -> int:
         if self._outbox is None:
