@@ -164,7 +164,8 @@ class WindowStore:
                 value = np.fromiter(value, dtype=object, count=len(metas))
             self._storage[name][start:size] = value
         self._storage["inst"][start:size] = code
-        self._metas[start:size] = metas
+        # from an array: numpy reads a list's items as possible sequences, one by one
+        self._metas[start:size] = np.fromiter(metas, dtype=object, count=len(metas))
         if not coded:  # codes into this store's strings (a snapshot's mean nothing here)
             ids = self.announcement_ids.codes(map(_ANNOUNCEMENT_ID, metas))
             self._storage["announcement_code"][start:size] = ids
