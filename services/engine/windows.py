@@ -230,7 +230,7 @@ class WindowStore:
         keys = self.keys(positions)
         codes: list[int] = cols["inst"][positions].tolist()
         tables = {code: self.tables[code] for code in set(codes)}
-        indexes = [tables[code].index for code in codes]
+        indexes = map({code: table.index for code, table in tables.items()}.__getitem__, codes)
         for index, key, pos in zip(indexes, keys, positions.tolist(), strict=True):
             found = index.pop(key, pos)
             if found != pos:  # a newer window of the same key: kept
