@@ -118,21 +118,17 @@ def horizon_spans(
 
 def static_columns(opening: Sequence[WindowSpans]) -> Columns:
     """The STATIC and CODED columns of the windows of each of `opening`, one after the other,
-    taken from their blocks."""
-    counts = np.asarray([len(spans.horizons) for spans in opening], dtype=np.int64)
-    # each window's row in its block: its spans' first row, plus its place among them
-    starts = np.cumsum(counts) - counts
-    rows = np.repeat([spans.first for spans in opening], counts)
-    rows += np.arange(len(rows)) - np.repeat(starts, counts)
+    taken from their blocks (the distinct blocks joined once where there are several)."""
     blocks = {id(spans.block): spans.block for spans in opening if spans.block is not None}
+    sizes = np.asarray([len(block["anchor_us"]) for block in blocks.values()], dtype=np.int64)
+    offset = dict(zip(blocks, (sizes.cumsum() - sizes).tolist(), strict=True))
+    # each window's row: its spans' first row in the joined blocks, plus its place among them
+    counts = np.asarray([len(spans.horizons) for spans in opening], dtype=np.int64)
+    firsts = [offset[id(spans.block)] + spans.first for spans in opening]
+    rows = np.repeat(np.asarray(firsts, dtype=np.int64) - (counts.cumsum() - counts), counts)
+    rows += np.arange(len(rows))
+    names = (*STATIC, *CODED)
     if len(blocks) == 1:
         (block,) = blocks.values()
-        return {name: block[name][rows] for name in (*STATIC, *CODED)}
-    block_of = np.repeat([id(spans.block) for spans in opening], counts)
-    out: Columns = {}
-    for key, block in blocks.items():
-        at = np.flatnonzero(block_of == key)
-        for name in (*STATIC, *CODED):
-            column = out.setdefault(name, np.empty(len(rows), dtype=block[name].dtype))
-            column[at] = block[name][rows[at]]
-    return out
+        return {name: block[name][rows] for name in names}
+    return {name: np.concatenate([b[name] for b in blocks.values()])[rows] for name in names}

@@ -14,6 +14,7 @@ from services.engine import (
     ALWAYS_OPEN,
     CalendarError,
     EngineConfig,
+    ReactionEngine,
     SessionCalendar,
     get_calendar,
 )
@@ -101,11 +102,16 @@ def test_laid_out_together_as_one_at_a_time(
 
 
 def windows_of(anns: list[Announcement], calls: list[list[int]]) -> dict[str, Any]:
-    """Each instrument's windows (static columns, confounders, revision state) by key, after
-    `anns` were given in `calls` (their indexes, call by call)."""
+    """Each instrument's windows after `anns` were given in `calls` (their indexes, call by
+    call)."""
     engine, _ = make_engine(korea_registry())
     for call in calls:
         engine.add_announcements([anns[j] for j in call])
+    return windows(engine, anns)
+
+
+def windows(engine: ReactionEngine, anns: list[Announcement]) -> dict[str, Any]:
+    """Each instrument's windows (static columns, confounders, revision state) by key."""
     out: dict[str, Any] = {}
     for symbol, book in engine._books.items():
         table = book.windows
@@ -149,3 +155,13 @@ def test_an_engine_opens_the_same_windows_together_or_one_call_at_a_time(
     assert windows_of(anns, [[j] for j in range(len(anns))]) == together
     cut = rng.randrange(len(anns) + 1)
     assert windows_of(anns, [list(range(cut)), list(range(cut, len(anns)))]) == together
+
+
+def test_a_forgotten_instrument_reopens_the_windows_laid_out_call_by_call() -> None:
+    anns = [announcement(f"a{j}", FIRST + timedelta(hours=7 * j)) for j in range(6)]
+    engine, _ = make_engine(korea_registry())
+    for ann in anns:  # each call lays out its own block
+        engine.add_announcements([ann])
+    before = windows(engine, anns)
+    engine.forget(["KOSPI", "USDKRW"])  # reopened from every block at once
+    assert windows(engine, anns) == before
