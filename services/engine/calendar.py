@@ -203,7 +203,8 @@ class SessionCalendar:
 
     def sessions_spanned(self, start_us: I64, end_us: I64) -> F64:
         """`session_fractions` of each (start, end): each segment's share of its session,
-        added segment by segment as the one-time form adds them (so to the same bits)."""
+        added segment by segment in time order (a sum in another order may end in another
+        last bit)."""
         first = np.maximum(self._seg_start_np.searchsorted(start_us, side="right") - 1, 0)
         stop = self._seg_start_np.searchsorted(end_us, side="left")  # starts at/after end
         # one row per (start, end), one column per segment from its first
