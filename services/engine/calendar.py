@@ -3,6 +3,11 @@
 Times are integer microseconds since the epoch (UTC). A session trades in [open, close), minus
 any break; trading-time arithmetic walks the "segments" (open→break, break→close) and skips
 everything between them.
+
+Anchoring and trading-time arithmetic take arrays of times (`anchors`, `add_trading`,
+`sessions_spanned`), so the windows of many announcements are laid out in a few array
+operations; the one-time forms (`anchor`, `add_trading_us`, `session_fractions`) are those on
+one element.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ _DAY_US = 86_400_000_000
 _EPOCH = date(1970, 1, 1)
 
 I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+Mask = npt.NDArray[np.bool_]
 
 
 class SessionCalendar:
@@ -70,34 +77,59 @@ class SessionCalendar:
             self.session_len_us[sessions[k]] += length
         self._closes_np = closes_us
         self._opens_np = opens_us
+        # the segments as arrays too, for the array forms of anchoring and trading time
+        self._seg_start_np = np.asarray(starts, dtype=np.int64)
+        self._seg_end_np = np.asarray(ends, dtype=np.int64)
+        self._seg_session_np = np.asarray(sessions, dtype=np.int64)
+        self._seg_cum_np = np.asarray(self.seg_cum, dtype=np.int64)
+        self._seg_session_len_np = np.asarray(self.session_len_us, dtype=np.int64)[
+            self._seg_session_np
+        ]
+        self._labels_np = np.asarray(self.labels, dtype=np.int64)
+        self._session_first_seg_np = np.asarray(self.session_first_seg, dtype=np.int64)
+        # whether each segment starts after a closure (a window starting there has a gap)
+        self._reopens_np = np.ones(len(starts), dtype=np.bool_)
+        self._reopens_np[1:] = self._seg_start_np[1:] > self._seg_end_np[:-1]
 
     # --- lookups -------------------------------------------------------------------------
     def _segment_at_or_before(self, t_us: int) -> int:
         return bisect_right(self.seg_start, t_us) - 1
-
-    def _check(self, k: int, t_us: int) -> None:
-        if k >= len(self.seg_start):
-            raise CalendarError(f"{from_us(t_us).isoformat()} is beyond calendar {self.code!r}")
 
     def is_open(self, t_us: int) -> bool:
         k = self._segment_at_or_before(t_us)
         return k >= 0 and t_us < self.seg_end[k]
 
     def anchor(self, t_us: int, *, day_precision: bool) -> tuple[int, int, bool]:
-        if day_precision:
-            s = bisect_left(self.labels, self.local_date(t_us).toordinal())
-            self._check(s, t_us)
-            return int(self.opens_us[s]), s, self._reopens(self.session_first_seg[s])
-        k = self._segment_at_or_before(t_us)
-        if k >= 0 and t_us < self.seg_end[k]:
-            return t_us, self.seg_session[k], t_us == self.seg_start[k] and self._reopens(k)
-        k += 1
-        self._check(k, t_us)
-        return self.seg_start[k], self.seg_session[k], self._reopens(k)
+        anchor_us, session, at_open, reached = self.anchors(
+            np.asarray([t_us], dtype=np.int64), np.asarray([day_precision])
+        )
+        if not reached[0]:
+            raise self._beyond(t_us)
+        return int(anchor_us[0]), int(session[0]), bool(at_open[0])
 
-    def _reopens(self, k: int) -> bool:
-        """Whether segment k starts after a closure (so a window starting there has a gap)."""
-        return k == 0 or self.seg_start[k] > self.seg_end[k - 1]
+    def anchors(self, t_us: I64, day_precision: Mask) -> tuple[I64, I64, Mask, Mask]:
+        """`anchor` of each time (with its precision): anchor µs, session, whether the window
+        starts at an open, and whether the calendar reaches it (where not, the others say
+        nothing)."""
+        n_segs = len(self.seg_start)
+        # the segment that holds the time, or else the next one: the first that ends after it
+        seg = self._seg_end_np.searchsorted(t_us, side="right")
+        if day_precision.any():
+            # the first session on or after the exchange-local date, from its open
+            days = np.flatnonzero(day_precision)
+            ordinals = [self.local_date(t).toordinal() for t in t_us[days].tolist()]
+            first = self._labels_np.searchsorted(ordinals, side="left")
+            seg[days] = self._session_first_seg_np[np.minimum(first, len(self.labels) - 1)]
+            seg[days[first >= len(self.labels)]] = n_segs
+        reached = seg < n_segs
+        seg = np.minimum(seg, n_segs - 1)
+        start_us = self._seg_start_np[seg]
+        anchor_us = np.where(day_precision, start_us, np.maximum(t_us, start_us))
+        at_open = (anchor_us == start_us) & self._reopens_np[seg] & reached
+        return anchor_us, self._seg_session_np[seg], at_open, reached
+
+    def _beyond(self, t_us: int) -> CalendarError:
+        return CalendarError(f"{from_us(t_us).isoformat()} is beyond calendar {self.code!r}")
 
     def session_open_us(self, session: int) -> int:
         if session >= len(self.labels):
@@ -139,30 +171,52 @@ class SessionCalendar:
         return from_us(t_us).astimezone(self.tz).date()
 
     # --- trading time --------------------------------------------------------------------
-    def _coord(self, t_us: int) -> int:
-        k = self._segment_at_or_before(t_us)
-        if k < 0:
-            return 0
-        return int(
-            self.seg_cum[k] + min(t_us - self.seg_start[k], self.seg_end[k] - self.seg_start[k])
-        )
-
     def add_trading_us(self, t_us: int, duration_us: int) -> int:
-        target = self._coord(t_us) + duration_us
-        # first segment whose cumulative end reaches the target (landing on a close stays there)
-        k = bisect_left(self.seg_cum, target, lo=1) - 1
-        self._check(k, t_us)
-        return int(self.seg_start[k] + (target - self.seg_cum[k]))
+        end_us, reached = self.add_trading(
+            np.asarray([t_us], dtype=np.int64), np.asarray([duration_us], dtype=np.int64)
+        )
+        if not reached[0]:
+            raise self._beyond(t_us)
+        return int(end_us[0])
+
+    def add_trading(self, t_us: I64, duration_us: I64) -> tuple[I64, Mask]:
+        """`add_trading_us` of each time and duration, and whether the calendar reaches it
+        (where not, the time is 0)."""
+        # trading time since the first open, of each start and then of each end
+        k = self._seg_start_np.searchsorted(t_us, side="right") - 1
+        seg = np.maximum(k, 0)
+        start = self._seg_start_np[seg]
+        into = np.minimum(t_us - start, self._seg_end_np[seg] - start)
+        target = np.where(k >= 0, self._seg_cum_np[seg] + into, 0) + duration_us
+        # the first segment whose cumulative end reaches the target (landing on a close stays
+        # there)
+        k = self._seg_cum_np[1:].searchsorted(target, side="left")
+        reached = k < len(self.seg_start)
+        k = np.where(reached, k, 0)
+        return np.where(reached, self._seg_start_np[k] + (target - self._seg_cum_np[k]), 0), reached
 
     def session_fractions(self, start_us: int, end_us: int) -> float:
-        total = 0.0
-        k = max(self._segment_at_or_before(start_us), 0)
-        while k < len(self.seg_start) and self.seg_start[k] < end_us:
-            lo = max(start_us, self.seg_start[k])
-            hi = min(end_us, self.seg_end[k])
-            if hi > lo:
-                total += (hi - lo) / self.session_len_us[self.seg_session[k]]
-            k += 1
+        spanned = self.sessions_spanned(
+            np.asarray([start_us], dtype=np.int64), np.asarray([end_us], dtype=np.int64)
+        )
+        return float(spanned[0])
+
+    def sessions_spanned(self, start_us: I64, end_us: I64) -> F64:
+        """`session_fractions` of each (start, end): each segment's share of its session,
+        added segment by segment in time order (a sum in another order may end in another
+        last bit)."""
+        first = np.maximum(self._seg_start_np.searchsorted(start_us, side="right") - 1, 0)
+        stop = self._seg_start_np.searchsorted(end_us, side="left")  # starts at/after end
+        # one row per (start, end), one column per segment from its first
+        k = first[:, None] + np.arange(int((stop - first).max(initial=0)))
+        seg = np.minimum(k, len(self.seg_start) - 1)
+        lo = np.maximum(start_us[:, None], self._seg_start_np[seg])
+        hi = np.minimum(end_us[:, None], self._seg_end_np[seg])
+        counted = (k < stop[:, None]) & (hi > lo)
+        shares = np.where(counted, (hi - lo) / self._seg_session_len_np[seg], 0.0)
+        total = np.zeros(len(start_us), dtype=np.float64)
+        for column in shares.T:
+            total += column
         return total
 
     def closed_after(self, t_us: int, tolerance_us: int) -> tuple[bool, int]:

@@ -176,18 +176,19 @@ def _shared_by_windows(store: WindowStore, at: npt.NDArray[np.intp]) -> list[Con
     codes = cols["inst"][at]
     tables = store.tables
     present = np.flatnonzero(np.bincount(codes))
-    states = np.zeros(int(present[-1]) + 1, dtype=np.int64)
-    _, states[present] = np.unique(
-        [tables[code].anchors.state for code in present.tolist()], return_inverse=True
-    )
-    announcement = cols["announcement_code"][at]
-    _, same_anchors = np.unique(
-        states[codes] * len(store.announcement_ids) + announcement, return_inverse=True
-    )
-    ends, same_end = np.unique(cols["end_us"][at], return_inverse=True)
-    _, first, group = np.unique(
-        same_anchors * len(ends) + same_end, return_index=True, return_inverse=True
-    )
+    state_of = np.zeros(int(present[-1]) + 1, dtype=np.int64)
+    state_of[present] = [tables[code].anchors.state for code in present.tolist()]
+    state, announcement, end_us = state_of[codes], cols["announcement_code"][at], cols["end_us"][at]
+    # the windows sorted by (anchors, announcement, end), each group's first where it starts
+    order = np.lexsort((end_us, announcement, state))
+    starts = np.zeros(len(order), dtype=np.bool_)
+    starts[:1] = True
+    for key in (state, announcement, end_us):
+        ordered = key[order]
+        starts[1:] |= ordered[1:] != ordered[:-1]
+    first = order[starts]
+    group = np.empty(len(order), dtype=np.int64)
+    group[order] = np.cumsum(starts) - 1
     ids = store.announcement_ids.texts
     windows = zip(
         *(cols[name][at[first]].tolist() for name in ("inst", "anchor_us", "end_us")),

@@ -7,11 +7,9 @@ which uses the injected clock's processing time; wall time only stamps `emitted_
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import polars as pl
 
 from services.engine import restore
@@ -21,35 +19,18 @@ from services.engine.calendar import SessionCalendar, get_calendar
 from services.engine.clock import SystemClock
 from services.engine.config import EngineConfig
 from services.engine.emission import Revisions
-from services.engine.exceptions import CalendarError
 from services.engine.fold import fold_compiled
 from services.engine.history import NO_TIME, PriceStore
+from services.engine.opening import WindowSpans, horizon_spans, static_columns
 from services.engine.registry import Instrument, InstrumentRegistry
 from services.engine.revise import Reviser
 from services.engine.stats import EngineStats, InstrumentStatus
 from services.engine.types import Clock
 from services.engine.waiting import fold_batch
-from services.engine.windows import CODED, STATIC, WindowMeta, WindowStore
+from services.engine.windows import WindowStore
 from services.events import Announcement, Signal
-from services.frames import to_us
 
 _US = 1_000_000
-
-
-@dataclass(frozen=True, slots=True)
-class WindowSpans:
-    """The windows an announcement opens on the instruments of one calendar."""
-
-    anchor_us: int
-    horizons: tuple[str, ...]
-    static: dict[str, npt.NDArray[Any]]
-    """The STATIC and CODED columns of the windows, one value per horizon."""
-    beyond_calendar: int
-    """Horizons (or the anchor itself) the calendar does not reach."""
-    keys: tuple[WindowKey, ...] = ()
-    metas: tuple[WindowMeta, ...] = ()
-    """(announcement id, horizon) of each window, and as its identity in the store (one
-    object shared by the windows on every instrument of the calendar)."""
 
 
 class ReactionEngine:
@@ -247,6 +228,7 @@ class ReactionEngine:
     ) -> list[int]:
         """Open the windows of each announcement on its routed instruments that have none yet,
         all in one append to the store; the codes of the instruments whose windows opened."""
+        self._lay_out(routed)
         opening: list[tuple[InstrumentBook, WindowSpans]] = []
         order: list[int] = []  # of each opening, its announcement's place in `routed`
         for k, (ann, instruments) in enumerate(routed):
@@ -254,7 +236,7 @@ class ReactionEngine:
                 book = self._books[inst.symbol]
                 if ann.id in book.windows.anchors:
                     continue  # opened already (its state was restored from a snapshot)
-                spans = self._spans(book.calendar, ann)
+                spans = self._spans_cache[id(book.calendar), ann.id]
                 self._stats.beyond_calendar += spans.beyond_calendar
                 if spans.horizons:
                     book.windows.anchors.add(spans.anchor_us, ann.id)
@@ -272,7 +254,8 @@ class ReactionEngine:
         codes = np.asarray([book.windows.code for book, _ in opening], dtype=np.int64)
         counts = [len(spans.horizons) for _, spans in opening]
         metas = [meta for _, spans in opening for meta in spans.metas]
-        added = store.add(np.repeat(codes, counts), metas, _static(opening), coded=True)
+        static = static_columns([spans for _, spans in opening])
+        added = store.add(np.repeat(codes, counts), metas, static, coded=True)
         self._stats.windows_opened += len(added)
         start = added.start
         for book, spans in opening:
@@ -318,54 +301,22 @@ class ReactionEngine:
                 if restored is not None:
                     restore.apply(table, pos, restored)
 
-    def _spans(self, cal: SessionCalendar, ann: Announcement) -> WindowSpans:
-        """The windows `ann` opens on an instrument with calendar `cal`: the same for every
-        instrument of that calendar, so computed once per calendar."""
-        key = (id(cal), ann.id)
-        spans = self._spans_cache.get(key)
-        if spans is None:
-            spans = self._spans_cache[key] = self._horizon_windows(cal, ann)
-        return spans
-
-    def _horizon_windows(self, cal: SessionCalendar, ann: Announcement) -> WindowSpans:
-        """One window per horizon that ends inside the calendar: horizons and static columns."""
-        try:
-            anchor_us, session, at_open = cal.anchor(
-                to_us(ann.published_at), day_precision=ann.published_at_precision == "day"
-            )
-        except CalendarError:
-            return WindowSpans(0, (), {}, beyond_calendar=1)
-        horizons: list[str] = []
-        beyond = 0
-        static: dict[str, list[Any]] = {name: [] for name in STATIC}
-        for horizon in self._config.parsed_horizons:
-            try:
-                if horizon.duration_s is not None:
-                    end_us = cal.add_trading_us(anchor_us, horizon.duration_s * _US)
-                else:
-                    end_us = cal.session_close_us(session + (horizon.sessions_after or 0))
-            except CalendarError:
-                beyond += 1
-                continue
-            horizons.append(horizon.name)
-            static["anchor_us"].append(anchor_us)
-            # a window that starts at an open takes the opening print; the base is before it
-            static["base_cut_us"].append(anchor_us - 1 if at_open else anchor_us)
-            static["end_us"].append(end_us)
-            duration_s = horizon.duration_s
-            static["duration_us"].append(0 if duration_s is None else duration_s * _US)
-            static["at_open"].append(at_open)
-            static["session"].append(session)
-            static["sessions_k"].append(cal.session_fractions(anchor_us, end_us))
-        columns = {name: np.asarray(values) for name, values in static.items()}
-        # codes of the announcement and horizons in the store's strings, looked up once here
-        columns["announcement_code"] = np.full(
-            len(horizons), self._store.announcement_ids.code(ann.id), dtype=np.int64
-        )
-        columns["horizon_code"] = self._store.horizons.codes(horizons)
-        keys = tuple((ann.id, h) for h in horizons)
-        metas = tuple(WindowMeta(a, h) for a, h in keys)
-        return WindowSpans(anchor_us, tuple(horizons), columns, beyond, keys, metas)
+    def _lay_out(self, routed: Sequence[tuple[Announcement, Iterable[Instrument]]]) -> None:
+        """Lay out the windows of the announcements in `routed` on the calendars of their
+        instruments where not done yet: each calendar's at once (opening.py)."""
+        missing: dict[int, dict[str, Announcement]] = {}
+        calendars: dict[int, SessionCalendar] = {}
+        cache = self._spans_cache
+        for ann, instruments in routed:
+            for inst in instruments:
+                cal = self._books[inst.symbol].calendar
+                if (id(cal), ann.id) not in cache:
+                    calendars[id(cal)] = cal
+                    missing.setdefault(id(cal), {})[ann.id] = ann
+        horizons = self._config.parsed_horizons
+        for key, anns in missing.items():
+            laid_out = horizon_spans(calendars[key], list(anns.values()), horizons, self._store)
+            cache.update(zip(((key, a) for a in anns), laid_out, strict=True))
 
     def _finalise_closed(self, books: Iterable[InstrumentBook]) -> Revisions:
         n_codes = len(self._books)
@@ -381,20 +332,3 @@ class ReactionEngine:
                 chosen[book.windows.code] = True
                 until_us[book.windows.code] = next_open
         return self._reviser.evaluate(chosen, until_us)
-
-
-def _static(opening: list[tuple[InstrumentBook, WindowSpans]]) -> dict[str, npt.NDArray[Any]]:
-    """The STATIC and CODED columns of the windows `opening` opens, in order: the distinct
-    spans (one per announcement and calendar) joined once, each opening's rows taken from
-    them."""
-    distinct = list({id(spans): spans for _, spans in opening}.values())
-    sizes = [len(spans.horizons) for spans in distinct]
-    start_of = dict(zip(map(id, distinct), np.cumsum([0, *sizes[:-1]]).tolist(), strict=True))
-    counts = np.asarray([len(spans.horizons) for _, spans in opening])
-    # each window's row: its spans' first row, plus its place among the opening's horizons
-    firsts = np.repeat([start_of[id(spans)] for _, spans in opening], counts)
-    rows = firsts + np.arange(len(firsts)) - np.repeat(np.cumsum(counts) - counts, counts)
-    return {
-        name: np.concatenate([spans.static[name] for spans in distinct])[rows]
-        for name in (*STATIC, *CODED)
-    }

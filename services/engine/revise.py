@@ -185,14 +185,16 @@ class Reviser:
         """Remember what each sent revision said, for the next material-change test."""
         cols = self._store.cols
         cols["dirty"][positions] = False
-        done = positions[sent]
+        # nearly always every one: then each column is read whole, not copied through a mask
+        which = slice(None) if sent.all() else sent
+        done = positions[which]
         cols["revision"][done] += 1
         cols["held"][done] = False
-        cols["final"][done] = final[sent]
-        cols["sent_watermark_us"][done] = watermark_us[sent]
-        cols["sent_return_pct"][done] = numbers["return_pct"][sent]
-        cols["sent_rise_pct"][done] = numbers["max_rise_pct"][sent]
-        cols["sent_fall_pct"][done] = numbers["max_fall_pct"][sent]
+        cols["final"][done] = final[which]
+        cols["sent_watermark_us"][done] = watermark_us[which]
+        cols["sent_return_pct"][done] = numbers["return_pct"][which]
+        cols["sent_rise_pct"][done] = numbers["max_rise_pct"][which]
+        cols["sent_fall_pct"][done] = numbers["max_fall_pct"][which]
 
     def _mark_dependents(self, finals: Positions, dirtied: npt.NDArray[np.bool_]) -> None:
         """A benchmark's final return changes its dependents' abnormal returns."""
@@ -216,12 +218,12 @@ class Reviser:
             return
         store = self._store
         columns = (cols[name][done].tolist() for name in ("inst", "anchor_us", "end_us"))
-        books, symbols = self._books, self._symbols
+        retired = [book.retired for book in self._books.values()]  # by code
         for code, anchor_us, end_us, sent in zip(
             *columns, cols["last_sent"][done].tolist(), strict=True
         ):
             if sent is not None:
-                books[symbols[code]].retired.append((anchor_us, end_us, sent))
+                retired[code].append((anchor_us, end_us, sent))
         benchmarks = done[self._is_benchmark[cols["inst"][done]]]
         if len(benchmarks):
             # `pct` of each window's final close over its base, as one array operation

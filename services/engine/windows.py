@@ -164,7 +164,8 @@ class WindowStore:
                 value = np.fromiter(value, dtype=object, count=len(metas))
             self._storage[name][start:size] = value
         self._storage["inst"][start:size] = code
-        self._metas[start:size] = metas
+        # from an array: numpy reads a list's items as possible sequences, one by one
+        self._metas[start:size] = np.fromiter(metas, dtype=object, count=len(metas))
         if not coded:  # codes into this store's strings (a snapshot's mean nothing here)
             ids = self.announcement_ids.codes(map(_ANNOUNCEMENT_ID, metas))
             self._storage["announcement_code"][start:size] = ids
@@ -229,7 +230,7 @@ class WindowStore:
         keys = self.keys(positions)
         codes: list[int] = cols["inst"][positions].tolist()
         tables = {code: self.tables[code] for code in set(codes)}
-        indexes = [tables[code].index for code in codes]
+        indexes = map({code: table.index for code, table in tables.items()}.__getitem__, codes)
         for index, key, pos in zip(indexes, keys, positions.tolist(), strict=True):
             found = index.pop(key, pos)
             if found != pos:  # a newer window of the same key: kept
