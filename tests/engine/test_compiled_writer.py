@@ -179,3 +179,32 @@ def test_a_buffer_read_stays_and_a_reused_one_holds_only_its_rows() -> None:
     for size in (4_000, 3, 1):  # each buffer goes back to the pool, and the next takes it
         assert write_objects(fields(size), size) == rows(size)
     assert list(kept) == rows(5_000)  # still read: never handed to another batch
+
+
+@given(st.integers(257, 1_200), st.integers(0, 2**32 - 1))
+def test_long_values_placed_after_the_rows_are_where_they_belong(rows: int, seed: int) -> None:
+    """Where long JSON values (many confounders) outweigh the rest of a batch, the writer leaves
+    them out of its rows and copies them into place afterwards, on two threads: the rows read
+    the same as orjson's, whether a value repeats the row before's (copied with it), is short
+    (written in its row) or long, and wherever the threads' halves meet."""
+    random = np.random.default_rng(seed)
+    size = 8 * 2**20 // rows + 3_000  # more than 4 MiB of long values in all: two threads
+    texts = [
+        Cached(orjson.dumps([f"a{k}-{'x' * int(random.integers(0, 9))}"] * (size // 12 + k)))
+        for k in range(5)
+    ] + [Cached(b"[]"), Cached(b'["short"]')]
+    picks = random.integers(0, len(texts), rows)
+    for k in np.flatnonzero(random.random(rows) < 0.3)[1:]:
+        picks[k] = picks[k - 1]  # the row before's object: copied with it
+    objects = [texts[k] for k in picks]
+    numbers = random.integers(0, 3, rows).astype(np.int64)
+    fields: list[tuple[Any, ...]] = [
+        ("int", "n", numbers),
+        ("json", "confounders", objects, "json"),
+        ("int", "row", np.arange(rows, dtype=np.int64)),
+    ]
+    expected = [
+        dumped({"n": int(n), "confounders": orjson.loads(o.json), "row": k})
+        for k, (n, o) in enumerate(zip(numbers, objects, strict=True))
+    ]
+    assert write_objects(fields, rows) == expected

@@ -17,7 +17,10 @@
 //! - `("time", key, values)`: µs since the epoch as an ISO 8601 UTC string with `Z`, and
 //!   microseconds only where there are some;
 //! - `("json", key, objects, attribute)`: each row's own JSON, the `bytes` of its object's
-//!   `attribute` (read once for a run of rows of the same object);
+//!   `attribute` (read once for a run of rows of the same object). Where a batch's long values
+//!   (`placed::LONG` bytes or more: many confounders) outweigh the rest of its rows, they are
+//!   left out as the rows are written and copied into place afterwards, on two threads
+//!   (placed.rs);
 //! - `("joined", key, pieces)`: a string of pieces, each `("text", codes, texts)`,
 //!   `("int", values)` or `("literal", text)`.
 //!
@@ -30,6 +33,7 @@
 mod columns;
 mod due;
 mod fold;
+mod placed;
 mod reaction;
 mod texts;
 mod values;
@@ -40,6 +44,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
+use placed::{Place, LONG, TWO_THREADS};
 use texts::Texts;
 use values::{write_float, write_int, write_time};
 
@@ -50,7 +55,7 @@ enum Given<'py> {
     Int(PyReadonlyArray1<'py, i64>),
     Float(PyReadonlyArray1<'py, f64>),
     Time(PyReadonlyArray1<'py, i64>),
-    Json(Bound<'py, PyList>, Bound<'py, PyString>),
+    Json(JsonColumn<'py>),
     Joined(Vec<GivenPiece<'py>>),
 }
 
@@ -73,8 +78,47 @@ enum Op<'a, 'py> {
     Int(&'a [i64]),
     Float(&'a [f64]),
     Time(&'a [i64]),
-    /// objects and the attribute of their JSON
-    Json(&'a Bound<'py, PyList>, &'a Bound<'py, PyString>),
+    Json(&'a JsonColumn<'py>),
+}
+
+/// Each row's own JSON: the `bytes` of its object's attribute, read once for a run of rows of
+/// the same object.
+struct JsonColumn<'py> {
+    texts: Vec<Bound<'py, PyBytes>>,
+    sizes: Vec<usize>,
+    /// each row's text, by its place in `texts`
+    rows: Vec<i64>,
+}
+
+impl<'py> JsonColumn<'py> {
+    fn new(objects: &Bound<'py, PyList>, attribute: &Bound<'py, PyString>) -> PyResult<Self> {
+        let mut column = JsonColumn {
+            texts: Vec::new(),
+            sizes: Vec::new(),
+            rows: Vec::with_capacity(objects.len()),
+        };
+        let mut before: Option<Bound<'py, PyAny>> = None;
+        for object in objects.iter() {
+            if !before.as_ref().is_some_and(|b| b.is(&object)) {
+                let text = object.getattr(attribute)?.cast_into::<PyBytes>()?;
+                column.sizes.push(text.as_bytes().len());
+                column.texts.push(text);
+                before = Some(object);
+            }
+            column.rows.push(column.texts.len() as i64 - 1);
+        }
+        Ok(column)
+    }
+
+    fn text(&self, row: usize) -> &[u8] {
+        self.texts[self.rows[row] as usize].as_bytes()
+    }
+
+    /// The bytes of the `rows`' values that are `LONG` or longer.
+    fn long_bytes(&self, rows: std::ops::Range<usize>) -> usize {
+        let sizes = self.rows[rows].iter().map(|&at| self.sizes[at as usize]);
+        sizes.filter(|&size| size >= LONG).sum()
+    }
 }
 
 fn array<'py, T: numpy::Element>(
@@ -127,14 +171,17 @@ fn given_field<'py>(
         "float" => Given::Float(array(&data, rows)?),
         "time" => Given::Time(array(&data, rows)?),
         "json" => {
-            let objects = data.cast::<PyList>()?.clone();
+            let objects = data.cast::<PyList>()?;
             if objects.len() != rows {
                 let given = objects.len();
                 return Err(PyValueError::new_err(format!(
                     "a column has {given} values for {rows} rows"
                 )));
             }
-            Given::Json(objects, spec.get_item(3)?.cast::<PyString>()?.clone())
+            Given::Json(JsonColumn::new(
+                objects,
+                spec.get_item(3)?.cast::<PyString>()?,
+            )?)
         }
         "joined" => {
             let pieces = data.cast::<PyList>()?.iter();
@@ -166,9 +213,7 @@ impl<'py> Given<'py> {
             Given::Int(values) => push(parts, Part::Value(Op::Int(values.as_slice()?))),
             Given::Float(values) => push(parts, Part::Value(Op::Float(values.as_slice()?))),
             Given::Time(values) => push(parts, Part::Value(Op::Time(values.as_slice()?))),
-            Given::Json(objects, attribute) => {
-                push(parts, Part::Value(Op::Json(objects, attribute)))
-            }
+            Given::Json(column) => push(parts, Part::Value(Op::Json(column))),
             Given::Joined(pieces) => {
                 push(parts, quote());
                 for piece in pieces.iter_mut() {
@@ -230,6 +275,14 @@ fn push<'a, 'py>(parts: &mut Vec<Part<'a, 'py>>, part: Part<'a, 'py>) {
     parts.push(part);
 }
 
+/// Marks each of `rows` whose value equals the row before's.
+fn mark_equal(values: &[i64], rows: std::ops::Range<usize>, marks: &mut [bool]) {
+    let (now, before) = (&values[rows.clone()], &values[rows.start - 1..rows.end - 1]);
+    for (mark, (a, b)) in marks.iter_mut().zip(now.iter().zip(before)) {
+        *mark = a == b;
+    }
+}
+
 impl<'py> Op<'_, 'py> {
     /// Whether each of `rows` (from the second on) writes what the row before wrote, one column
     /// at a time: reading many columns row by row would outrun the processor's prefetching.
@@ -239,23 +292,13 @@ impl<'py> Op<'_, 'py> {
         let marks = &mut repeats[skipped..];
         match self {
             Op::Text(values, _) | Op::Int(values) | Op::Time(values) => {
-                let (now, before) = (&values[rows.clone()], &values[rows.start - 1..rows.end - 1]);
-                for (mark, (a, b)) in marks.iter_mut().zip(now.iter().zip(before)) {
-                    *mark = a == b;
-                }
+                mark_equal(values, rows, marks)
             }
+            Op::Json(column) => mark_equal(&column.rows, rows, marks),
             Op::Float(values) => {
                 let (now, before) = (&values[rows.clone()], &values[rows.start - 1..rows.end - 1]);
                 for (mark, (a, b)) in marks.iter_mut().zip(now.iter().zip(before)) {
                     *mark = a.to_bits() == b.to_bits();
-                }
-            }
-            Op::Json(objects, _) => {
-                let mut before = objects.get_item(rows.start - 1)?;
-                for (mark, row) in marks.iter_mut().zip(rows) {
-                    let object = objects.get_item(row)?;
-                    *mark = object.is(&before);
-                    before = object;
                 }
             }
         }
@@ -269,10 +312,7 @@ impl<'py> Op<'_, 'py> {
             Op::Int(values) => write_int(values[row], out),
             Op::Float(values) => write_float(values[row], out),
             Op::Time(values) => write_time(values[row], out)?,
-            Op::Json(objects, attribute) => {
-                let json = objects.get_item(row)?.getattr(&**attribute)?;
-                out.extend_from_slice(json.cast_into::<PyBytes>()?.as_bytes());
-            }
+            Op::Json(column) => out.extend_from_slice(column.text(row)),
         }
         Ok(())
     }
@@ -302,6 +342,13 @@ struct Rows<'a, 'py> {
     spans: Vec<Span>,
     /// where the row written last ends in `out`
     row_end: usize,
+    /// whether long JSON values are left out of the rows, those left out so far, and for each
+    /// step of the row written last, its value's place among them where it was left out (then
+    /// its span starts and ends at `value`)
+    placing: bool,
+    places: Vec<Place<'a>>,
+    placed_bytes: usize,
+    left_out: Vec<Option<usize>>,
 }
 
 /// Rows are written in blocks of this many: what repeats is marked for a block, column by
@@ -323,10 +370,14 @@ impl<'a, 'py> Rows<'a, 'py> {
         }
         let spans = vec![Span::default(); steps.len()];
         Rows {
-            steps,
             tail: before,
             spans,
             row_end: 0,
+            placing: false,
+            places: Vec::new(),
+            placed_bytes: 0,
+            left_out: vec![None; steps.len()],
+            steps,
         }
     }
 
@@ -346,20 +397,69 @@ impl<'a, 'py> Rows<'a, 'py> {
                     out.push(b'\n');
                     self.write(row, |j| repeats[j * BLOCK + row - first], out)?;
                 }
-                ends.push(out.len() as i64);
+                ends.push((out.len() + self.placed_bytes) as i64);
+            }
+            if first == 0 && rows > BLOCK {
+                self.placing = self.worth_placing(rows, out.len());
             }
         }
         Ok(())
     }
 
+    /// Whether the long JSON values of the rows after the first block (written whole, as
+    /// `written` bytes) are worth leaving out and copying into place on two threads: where
+    /// they come to more bytes than everything else of all the rows (then copying the rows
+    /// once more, on two threads, costs less than copying them on one) and to enough for a
+    /// second thread.
+    fn worth_placing(&self, rows: usize, written: usize) -> bool {
+        let (mut first_long, mut later_long) = (0, 0);
+        for step in &self.steps {
+            if let Op::Json(column) = step.value {
+                first_long += column.long_bytes(0..BLOCK);
+                later_long += column.long_bytes(BLOCK..rows);
+            }
+        }
+        let others = (written - first_long) * rows / BLOCK;
+        later_long >= TWO_THREADS && later_long > others && placed::two_cores()
+    }
+
+    /// Writes row `row`'s value of step `j` to `out`; or, where it is a long JSON value and
+    /// those are placed later, notes its place.
+    #[inline]
+    fn value(&mut self, j: usize, row: usize, out: &mut Vec<u8>) -> PyResult<()> {
+        if !self.placing {
+            return self.steps[j].value.write(row, out);
+        }
+        self.left_out[j] = None;
+        if let Op::Json(column) = self.steps[j].value {
+            let text = column.text(row);
+            if text.len() >= LONG {
+                self.place(j, out.len(), text);
+                return Ok(());
+            }
+        }
+        self.steps[j].value.write(row, out)
+    }
+
+    /// Leaves out step `j`'s value `text`, to be placed where the rows have reached `at`.
+    fn place(&mut self, j: usize, at: usize, text: &'a [u8]) {
+        self.left_out[j] = Some(self.places.len());
+        self.places.push(Place { at, text });
+        self.placed_bytes += text.len();
+    }
+
     /// Writes the first row, which has no row before to copy from.
     fn write_first(&mut self, out: &mut Vec<u8>) -> PyResult<()> {
-        for (step, span) in self.steps.iter_mut().zip(&mut self.spans) {
-            span.text = out.len();
-            out.extend_from_slice(&step.before);
-            span.value = out.len();
-            step.value.write(0, out)?;
-            span.end = out.len();
+        for j in 0..self.steps.len() {
+            let text = out.len();
+            out.extend_from_slice(&self.steps[j].before);
+            let value = out.len();
+            self.value(j, 0, out)?;
+            self.spans[j] = Span {
+                text,
+                value,
+                end: out.len(),
+            };
         }
         out.extend_from_slice(&self.tail);
         self.row_end = out.len();
@@ -386,7 +486,7 @@ impl<'a, 'py> Rows<'a, 'py> {
             // the literal before a new value is the row before's too
             self.copy(from..span.value, first..j, out);
             let value = out.len();
-            self.steps[j].value.write(row, out)?;
+            self.value(j, row, out)?;
             let text = value - self.steps[j].before.len();
             self.spans[j] = Span {
                 text,
@@ -403,7 +503,8 @@ impl<'a, 'py> Rows<'a, 'py> {
     }
 
     /// Copies `bytes` of the row before to the end of `out`, and notes where the `steps`
-    /// (wholly in them) now are.
+    /// (wholly in them) now are; a value of theirs left out of the row before is left out
+    /// again, at its new place.
     fn copy(
         &mut self,
         bytes: std::ops::Range<usize>,
@@ -412,12 +513,19 @@ impl<'a, 'py> Rows<'a, 'py> {
     ) {
         let (from, at) = (bytes.start, out.len());
         out.extend_from_within(bytes);
-        for span in &mut self.spans[steps] {
+        for span in &mut self.spans[steps.clone()] {
             *span = Span {
                 text: span.text + at - from,
                 value: span.value + at - from,
                 end: span.end + at - from,
             };
+        }
+        if self.placing {
+            for j in steps {
+                if let Some(p) = self.left_out[j] {
+                    self.place(j, self.spans[j].value, self.places[p].text);
+                }
+            }
         }
     }
 }
@@ -442,9 +550,14 @@ fn write_objects<'py>(
     }
     push(&mut parts, Part::Literal(b"}".to_vec()));
     let mut steps = Rows::new(parts);
-    let mut out = written::take();
+    let mut out = written::take(0);
     let mut ends: Vec<i64> = Vec::with_capacity(rows);
     steps.write_all(rows, &mut out, &mut ends)?;
+    if !steps.places.is_empty() {
+        let mut whole = written::take(out.len() + steps.placed_bytes);
+        placed::placed(py, &out, &steps.places, &mut whole);
+        written::give_back(std::mem::replace(&mut out, whole));
+    }
     // handed over as they are: not copied
     Ok((
         Bound::new(py, written::Written::new(out))?,

@@ -9,18 +9,28 @@ use std::sync::Mutex;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-/// Buffers kept for the next batches: two, so a batch can be written while the one before is
-/// still read (what the pool holds is at most twice the largest batch's JSON).
-const KEPT: usize = 2;
+/// Buffers kept for the next batches: three, so a batch can be written (in two buffers where
+/// long values are placed afterwards, placed.rs) while the one before is still read (what the
+/// pool holds is at most three times the largest batch's JSON).
+const KEPT: usize = 3;
 static POOL: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
 
-/// An empty buffer, with the room of one used before where the pool has one.
-pub fn take() -> Vec<u8> {
+/// An empty buffer, with the room of one used before where the pool has one: the smallest
+/// with room for `size` bytes, else the largest.
+pub fn take(size: usize) -> Vec<u8> {
     let mut pool = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    pool.pop().unwrap_or_default()
+    let room = |at: &usize| pool[*at].capacity();
+    let fits = (0..pool.len())
+        .filter(|at| room(at) >= size)
+        .min_by_key(room);
+    match fits.or_else(|| (0..pool.len()).max_by_key(room)) {
+        Some(at) => pool.swap_remove(at),
+        None => Vec::new(),
+    }
 }
 
-fn give_back(mut bytes: Vec<u8>) {
+/// Keeps `bytes`' room for a later `take`, where the pool has room.
+pub fn give_back(mut bytes: Vec<u8>) {
     let mut pool = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if pool.len() < KEPT {
         bytes.clear();
