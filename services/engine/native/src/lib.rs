@@ -550,11 +550,11 @@ fn write_objects<'py>(
     }
     push(&mut parts, Part::Literal(b"}".to_vec()));
     let mut steps = Rows::new(parts);
-    let mut out = written::take(0);
+    let mut out = written::take();
     let mut ends: Vec<i64> = Vec::with_capacity(rows);
     steps.write_all(rows, &mut out, &mut ends)?;
     if !steps.places.is_empty() {
-        let mut whole = written::take(out.len() + steps.placed_bytes);
+        let mut whole = written::take_room(out.len() + steps.placed_bytes);
         placed::placed(py, &out, &steps.places, &mut whole);
         written::give_back(std::mem::replace(&mut out, whole));
     }

@@ -15,15 +15,27 @@ use pyo3::prelude::*;
 const KEPT: usize = 3;
 static POOL: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
 
-/// An empty buffer, with the room of one used before where the pool has one: the smallest
-/// with room for `size` bytes, else the largest.
-pub fn take(size: usize) -> Vec<u8> {
+/// An empty buffer, the one with the most room the pool has (a batch's size is not known
+/// before it is written).
+pub fn take() -> Vec<u8> {
+    taken(|pool| (0..pool.len()).max_by_key(|&at| pool[at].capacity()))
+}
+
+/// An empty buffer with room for `size` bytes where the pool has one (the smallest such), else
+/// the one with the most room.
+pub fn take_room(size: usize) -> Vec<u8> {
+    taken(|pool| {
+        let room = |at: &usize| pool[*at].capacity();
+        let fits = (0..pool.len())
+            .filter(|at| room(at) >= size)
+            .min_by_key(room);
+        fits.or_else(|| (0..pool.len()).max_by_key(room))
+    })
+}
+
+fn taken(pick: impl Fn(&[Vec<u8>]) -> Option<usize>) -> Vec<u8> {
     let mut pool = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let room = |at: &usize| pool[*at].capacity();
-    let fits = (0..pool.len())
-        .filter(|at| room(at) >= size)
-        .min_by_key(room);
-    match fits.or_else(|| (0..pool.len()).max_by_key(room)) {
+    match pick(&pool) {
         Some(at) => pool.swap_remove(at),
         None => Vec::new(),
     }
