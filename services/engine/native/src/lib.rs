@@ -50,8 +50,8 @@ use values::{write_float, write_int, write_time};
 
 /// A field's column as given: its arrays are read through slices once all are given (`Op`).
 enum Given<'py> {
-    String(PyReadonlyArray1<'py, i64>, Texts<'py>),
-    Raw(PyReadonlyArray1<'py, i64>, Texts<'py>),
+    String(PyReadonlyArray1<'py, i64>, Texts),
+    Raw(PyReadonlyArray1<'py, i64>, Texts),
     Int(PyReadonlyArray1<'py, i64>),
     Float(PyReadonlyArray1<'py, f64>),
     Time(PyReadonlyArray1<'py, i64>),
@@ -60,25 +60,55 @@ enum Given<'py> {
 }
 
 enum GivenPiece<'py> {
-    Text(PyReadonlyArray1<'py, i64>, Texts<'py>),
+    Text(PyReadonlyArray1<'py, i64>, Texts),
     Int(PyReadonlyArray1<'py, i64>),
     Literal(Vec<u8>),
 }
 
 /// A part of a row as the fields give it: a literal (the fields' keys, quotes and constant
 /// texts) or a value of a column.
-enum Part<'a, 'py> {
+#[derive(Clone)]
+enum Part<'a> {
     Literal(Vec<u8>),
-    Value(Op<'a, 'py>),
+    Value(Op<'a>),
 }
 
-/// A column's value in a row.
-enum Op<'a, 'py> {
-    Text(&'a [i64], &'a mut Texts<'py>),
+/// A column's value in a row: nothing of Python's, so that rows can be written on two threads.
+#[derive(Clone)]
+enum Op<'a> {
+    Text(&'a [i64], &'a Texts),
     Int(&'a [i64]),
     Float(&'a [f64]),
     Time(&'a [i64]),
-    Json(&'a JsonColumn<'py>),
+    Json(JsonTexts<'a>),
+}
+
+/// A JSON column's texts (`JsonColumn`) as bytes.
+#[derive(Clone)]
+struct JsonTexts<'a> {
+    rows: &'a [i64],
+    sizes: &'a [usize],
+    texts: Vec<&'a [u8]>,
+}
+
+impl<'a> JsonTexts<'a> {
+    fn of(column: &'a JsonColumn<'_>) -> Self {
+        JsonTexts {
+            rows: &column.rows,
+            sizes: &column.sizes,
+            texts: column.texts.iter().map(|t| t.as_bytes()).collect(),
+        }
+    }
+
+    fn text(&self, row: usize) -> &'a [u8] {
+        self.texts[self.rows[row] as usize]
+    }
+
+    /// The bytes of the `rows`' values that are `LONG` or longer.
+    fn long_bytes(&self, rows: std::ops::Range<usize>) -> usize {
+        let sizes = self.rows[rows].iter().map(|&at| self.sizes[at as usize]);
+        sizes.filter(|&size| size >= LONG).sum()
+    }
 }
 
 /// Each row's own JSON: the `bytes` of its object's attribute, read once for a run of rows of
@@ -109,16 +139,6 @@ impl<'py> JsonColumn<'py> {
         }
         Ok(column)
     }
-
-    fn text(&self, row: usize) -> &[u8] {
-        self.texts[self.rows[row] as usize].as_bytes()
-    }
-
-    /// The bytes of the `rows`' values that are `LONG` or longer.
-    fn long_bytes(&self, rows: std::ops::Range<usize>) -> usize {
-        let sizes = self.rows[rows].iter().map(|&at| self.sizes[at as usize]);
-        sizes.filter(|&size| size >= LONG).sum()
-    }
 }
 
 fn array<'py, T: numpy::Element>(
@@ -138,10 +158,11 @@ fn array<'py, T: numpy::Element>(
 fn given_piece<'py>(spec: &Bound<'py, PyTuple>, rows: usize) -> PyResult<GivenPiece<'py>> {
     let kind: String = spec.get_item(0)?.extract()?;
     Ok(match kind.as_str() {
-        "text" => GivenPiece::Text(
-            array(&spec.get_item(1)?, rows)?,
-            Texts::new(&spec.get_item(2)?)?,
-        ),
+        "text" => {
+            let codes = array(&spec.get_item(1)?, rows)?;
+            let texts = Texts::new(&spec.get_item(2)?, codes.as_slice()?)?;
+            GivenPiece::Text(codes, texts)
+        }
         "int" => GivenPiece::Int(array(&spec.get_item(1)?, rows)?),
         "literal" => GivenPiece::Literal(spec.get_item(1)?.extract::<String>()?.into_bytes()),
         other => return Err(PyValueError::new_err(format!("no piece of kind {other:?}"))),
@@ -165,8 +186,15 @@ fn given_field<'py>(
     let key = format!("{}\"{name}\":", if first { "{" } else { "," }).into_bytes();
     let data = spec.get_item(2)?;
     let given = match kind.as_str() {
-        "string" => Given::String(array(&data, rows)?, Texts::new(&spec.get_item(3)?)?),
-        "raw" => Given::Raw(array(&data, rows)?, Texts::new(&spec.get_item(3)?)?),
+        "string" | "raw" => {
+            let codes = array(&data, rows)?;
+            let texts = Texts::new(&spec.get_item(3)?, codes.as_slice()?)?;
+            if kind == "string" {
+                Given::String(codes, texts)
+            } else {
+                Given::Raw(codes, texts)
+            }
+        }
         "int" => Given::Int(array(&data, rows)?),
         "float" => Given::Float(array(&data, rows)?),
         "time" => Given::Time(array(&data, rows)?),
@@ -197,9 +225,9 @@ fn given_field<'py>(
     Ok((key, given))
 }
 
-impl<'py> Given<'py> {
+impl Given<'_> {
     /// Appends the parts that write this column's value to `parts`.
-    fn parts<'a>(&'a mut self, parts: &mut Vec<Part<'a, 'py>>) -> PyResult<()> {
+    fn parts<'a>(&'a self, parts: &mut Vec<Part<'a>>) -> PyResult<()> {
         let quote = || Part::Literal(b"\"".to_vec());
         match self {
             Given::String(codes, texts) => {
@@ -213,10 +241,10 @@ impl<'py> Given<'py> {
             Given::Int(values) => push(parts, Part::Value(Op::Int(values.as_slice()?))),
             Given::Float(values) => push(parts, Part::Value(Op::Float(values.as_slice()?))),
             Given::Time(values) => push(parts, Part::Value(Op::Time(values.as_slice()?))),
-            Given::Json(column) => push(parts, Part::Value(Op::Json(column))),
+            Given::Json(column) => push(parts, Part::Value(Op::Json(JsonTexts::of(column)))),
             Given::Joined(pieces) => {
                 push(parts, quote());
-                for piece in pieces.iter_mut() {
+                for piece in pieces {
                     let part = match piece {
                         GivenPiece::Text(codes, texts) => {
                             Part::Value(Op::Text(codes.as_slice()?, texts))
@@ -241,12 +269,10 @@ fn constant<T: Copy>(values: &[T], same: impl Fn(T, T) -> bool) -> Option<T> {
 
 /// A column whose rows all write the same text (e.g. `null`, one time) as that literal, once;
 /// where the value cannot be written, the column, so that its row says why.
-fn as_literal<'a, 'py>(mut op: Op<'a, 'py>) -> Part<'a, 'py> {
+fn as_literal(op: Op<'_>) -> Part<'_> {
     let mut text = Vec::new();
-    let written = match &mut op {
-        Op::Text(codes, texts) => {
-            constant(codes, |a, b| a == b).and_then(|c| texts.write(c, &mut text).ok())
-        }
+    let written = match &op {
+        Op::Text(codes, texts) => constant(codes, |a, b| a == b).map(|c| texts.write(c, &mut text)),
         Op::Int(values) => constant(values, |a, b| a == b).map(|v| write_int(v, &mut text)),
         Op::Float(values) => constant(values, |a: f64, b: f64| a.to_bits() == b.to_bits())
             .map(|v| write_float(v, &mut text)),
@@ -263,7 +289,7 @@ fn as_literal<'a, 'py>(mut op: Op<'a, 'py>) -> Part<'a, 'py> {
 
 /// Appends `part`, a column of one value as a literal, joined to the literal before it where
 /// both are literals.
-fn push<'a, 'py>(parts: &mut Vec<Part<'a, 'py>>, part: Part<'a, 'py>) {
+fn push<'a>(parts: &mut Vec<Part<'a>>, part: Part<'a>) {
     let part = match part {
         Part::Value(op) => as_literal(op),
         literal => literal,
@@ -283,10 +309,10 @@ fn mark_equal(values: &[i64], rows: std::ops::Range<usize>, marks: &mut [bool]) 
     }
 }
 
-impl<'py> Op<'_, 'py> {
+impl Op<'_> {
     /// Whether each of `rows` (from the second on) writes what the row before wrote, one column
     /// at a time: reading many columns row by row would outrun the processor's prefetching.
-    fn mark_repeats(&self, rows: std::ops::Range<usize>, repeats: &mut [bool]) -> PyResult<()> {
+    fn mark_repeats(&self, rows: std::ops::Range<usize>, repeats: &mut [bool]) {
         let rows = rows.start.max(1)..rows.end;
         let skipped = repeats.len() - rows.len(); // the first row has no row before
         let marks = &mut repeats[skipped..];
@@ -294,7 +320,7 @@ impl<'py> Op<'_, 'py> {
             Op::Text(values, _) | Op::Int(values) | Op::Time(values) => {
                 mark_equal(values, rows, marks)
             }
-            Op::Json(column) => mark_equal(&column.rows, rows, marks),
+            Op::Json(column) => mark_equal(column.rows, rows, marks),
             Op::Float(values) => {
                 let (now, before) = (&values[rows.clone()], &values[rows.start - 1..rows.end - 1]);
                 for (mark, (a, b)) in marks.iter_mut().zip(now.iter().zip(before)) {
@@ -302,13 +328,12 @@ impl<'py> Op<'_, 'py> {
                 }
             }
         }
-        Ok(())
     }
 
     /// Writes row `row`'s value to `out`.
-    fn write(&mut self, row: usize, out: &mut Vec<u8>) -> PyResult<()> {
+    fn write(&self, row: usize, out: &mut Vec<u8>) -> PyResult<()> {
         match self {
-            Op::Text(codes, texts) => texts.write(codes[row], out)?,
+            Op::Text(codes, texts) => texts.write(codes[row], out),
             Op::Int(values) => write_int(values[row], out),
             Op::Float(values) => write_float(values[row], out),
             Op::Time(values) => write_time(values[row], out)?,
@@ -319,9 +344,9 @@ impl<'py> Op<'_, 'py> {
 }
 
 /// A value of a row and the literal before it.
-struct Step<'a, 'py> {
+struct Step<'a> {
     before: Vec<u8>,
-    value: Op<'a, 'py>,
+    value: Op<'a>,
 }
 
 /// Where a step's literal and value start and where it ends in the output.
@@ -334,8 +359,8 @@ struct Span {
 
 /// Writes one row after another: a value that repeats the row before's is copied from it with
 /// the literal before it, a run of such steps as one block.
-struct Rows<'a, 'py> {
-    steps: Vec<Step<'a, 'py>>,
+struct Rows<'a> {
+    steps: Vec<Step<'a>>,
     /// the literal after the last value
     tail: Vec<u8>,
     /// where each step's bytes are in `out`, for the row written last
@@ -355,8 +380,8 @@ struct Rows<'a, 'py> {
 /// column, then its rows are written.
 const BLOCK: usize = 256;
 
-impl<'a, 'py> Rows<'a, 'py> {
-    fn new(parts: Vec<Part<'a, 'py>>) -> Self {
+impl<'a> Rows<'a> {
+    fn new(parts: Vec<Part<'a>>) -> Self {
         let mut steps = Vec::new();
         let mut before = Vec::new();
         for part in parts {
@@ -381,26 +406,33 @@ impl<'a, 'py> Rows<'a, 'py> {
         }
     }
 
-    fn write_all(&mut self, rows: usize, out: &mut Vec<u8>, ends: &mut Vec<i64>) -> PyResult<()> {
+    /// Writes `rows` into `out` (the first as if it had no row before), and where each ends,
+    /// counting the long values left out before it.
+    fn write_all(
+        &mut self,
+        rows: std::ops::Range<usize>,
+        out: &mut Vec<u8>,
+        ends: &mut Vec<i64>,
+    ) -> PyResult<()> {
         let mut repeats = vec![false; self.steps.len() * BLOCK];
-        for first in (0..rows).step_by(BLOCK) {
-            let block = first..rows.min(first + BLOCK);
+        for first in rows.clone().step_by(BLOCK) {
+            let block = first..rows.end.min(first + BLOCK);
             for (j, step) in self.steps.iter().enumerate() {
                 let marks = &mut repeats[j * BLOCK..j * BLOCK + block.len()];
                 marks.fill(false);
-                step.value.mark_repeats(block.clone(), marks)?;
+                step.value.mark_repeats(block.clone(), marks);
             }
             for row in block {
-                if row == 0 {
-                    self.write_first(out)?;
+                if row == rows.start {
+                    self.write_first(row, out)?;
                 } else {
                     out.push(b'\n');
                     self.write(row, |j| repeats[j * BLOCK + row - first], out)?;
                 }
                 ends.push((out.len() + self.placed_bytes) as i64);
             }
-            if first == 0 && rows > BLOCK {
-                self.placing = self.worth_placing(rows, out.len());
+            if first == rows.start && rows.len() > BLOCK {
+                self.placing = self.worth_placing(rows.clone(), out.len());
             }
         }
         Ok(())
@@ -411,15 +443,16 @@ impl<'a, 'py> Rows<'a, 'py> {
     /// they come to more bytes than everything else of all the rows (then copying the rows
     /// once more, on two threads, costs less than copying them on one) and to enough for a
     /// second thread.
-    fn worth_placing(&self, rows: usize, written: usize) -> bool {
+    fn worth_placing(&self, rows: std::ops::Range<usize>, written: usize) -> bool {
         let (mut first_long, mut later_long) = (0, 0);
+        let later = rows.start + BLOCK;
         for step in &self.steps {
-            if let Op::Json(column) = step.value {
-                first_long += column.long_bytes(0..BLOCK);
-                later_long += column.long_bytes(BLOCK..rows);
+            if let Op::Json(column) = &step.value {
+                first_long += column.long_bytes(rows.start..later);
+                later_long += column.long_bytes(later..rows.end);
             }
         }
-        let others = (written - first_long) * rows / BLOCK;
+        let others = (written - first_long) * rows.len() / BLOCK;
         later_long >= TWO_THREADS && later_long > others && placed::two_cores()
     }
 
@@ -431,7 +464,7 @@ impl<'a, 'py> Rows<'a, 'py> {
             return self.steps[j].value.write(row, out);
         }
         self.left_out[j] = None;
-        if let Op::Json(column) = self.steps[j].value {
+        if let Op::Json(column) = &self.steps[j].value {
             let text = column.text(row);
             if text.len() >= LONG {
                 self.place(j, out.len(), text);
@@ -448,13 +481,13 @@ impl<'a, 'py> Rows<'a, 'py> {
         self.placed_bytes += text.len();
     }
 
-    /// Writes the first row, which has no row before to copy from.
-    fn write_first(&mut self, out: &mut Vec<u8>) -> PyResult<()> {
+    /// Writes row `row` as the first, with no row before to copy from.
+    fn write_first(&mut self, row: usize, out: &mut Vec<u8>) -> PyResult<()> {
         for j in 0..self.steps.len() {
             let text = out.len();
             out.extend_from_slice(&self.steps[j].before);
             let value = out.len();
-            self.value(j, 0, out)?;
+            self.value(j, row, out)?;
             self.spans[j] = Span {
                 text,
                 value,
@@ -530,6 +563,73 @@ impl<'a, 'py> Rows<'a, 'py> {
     }
 }
 
+/// Batches of at least this many rows are written in two halves, on two threads (where the
+/// process has two cores): the second starts as if it had no row before.
+const TWO_HALVES: usize = 4 * BLOCK;
+
+/// Rows of a batch as written (`write_half`), with where each ends and the long values left
+/// out of them.
+struct Half<'a> {
+    out: Vec<u8>,
+    ends: Vec<i64>,
+    places: Vec<Place<'a>>,
+    placed_bytes: usize,
+}
+
+fn write_half<'a>(
+    parts: &[Part<'a>],
+    rows: std::ops::Range<usize>,
+    mut out: Vec<u8>,
+) -> PyResult<Half<'a>> {
+    let mut steps = Rows::new(parts.to_vec());
+    let mut ends = Vec::with_capacity(rows.len());
+    steps.write_all(rows, &mut out, &mut ends)?;
+    Ok(Half {
+        out,
+        ends,
+        places: steps.places,
+        placed_bytes: steps.placed_bytes,
+    })
+}
+
+/// The rows of a batch, in one half or two (one after the other), in one buffer: the first
+/// half's where nothing was left out (the second's copied after it), else all of them copied
+/// with the values left out in their places (placed.rs).
+fn joined(py: Python<'_>, halves: Vec<Half<'_>>) -> (Vec<u8>, Vec<i64>) {
+    let mut ends = Vec::with_capacity(halves.iter().map(|h| h.ends.len()).sum());
+    let mut at = 0;
+    for half in &halves {
+        ends.extend(half.ends.iter().map(|end| end + at as i64));
+        at += half.out.len() + half.placed_bytes + 1; // and a newline
+    }
+    if halves.iter().all(|h| h.places.is_empty()) {
+        let mut halves = halves.into_iter();
+        let mut out = halves.next().map(|h| h.out).unwrap_or_default();
+        for half in halves {
+            out.push(b'\n');
+            out.extend_from_slice(&half.out);
+            written::give_scratch(half.out);
+        }
+        return (out, ends);
+    }
+    let mut pieces: Vec<&[u8]> = Vec::new();
+    for (k, half) in halves.iter().enumerate() {
+        if k > 0 {
+            pieces.push(b"\n");
+        }
+        placed::pieces(&half.out, &half.places, &mut pieces);
+    }
+    let mut whole = written::take_room(at - 1);
+    placed::gather(py, &pieces, &mut whole);
+    drop(pieces);
+    let mut halves = halves.into_iter();
+    if let Some(first) = halves.next() {
+        written::give_back(first.out);
+    }
+    halves.for_each(|half| written::give_scratch(half.out));
+    (whole, ends)
+}
+
 /// One JSON object per row, of the `fields` in order (see the module's doc for their kinds),
 /// one after the other with a newline between two, and where each row ends.
 #[pyfunction]
@@ -538,26 +638,36 @@ fn write_objects<'py>(
     fields: &Bound<'py, PyList>,
     rows: usize,
 ) -> PyResult<(Bound<'py, written::Written>, Bound<'py, PyArray1<i64>>)> {
-    let mut given: Vec<(Vec<u8>, Given<'py>)> = fields
+    let given: Vec<(Vec<u8>, Given<'py>)> = fields
         .iter()
         .enumerate()
         .map(|(j, spec)| given_field(&spec, rows, j == 0))
         .collect::<PyResult<_>>()?;
-    let mut parts: Vec<Part<'_, 'py>> = Vec::new();
-    for (key, given) in given.iter_mut() {
+    let mut parts: Vec<Part<'_>> = Vec::new();
+    for (key, given) in &given {
         push(&mut parts, Part::Literal(key.clone()));
         given.parts(&mut parts)?;
     }
     push(&mut parts, Part::Literal(b"}".to_vec()));
-    let mut steps = Rows::new(parts);
-    let mut out = written::take();
-    let mut ends: Vec<i64> = Vec::with_capacity(rows);
-    steps.write_all(rows, &mut out, &mut ends)?;
-    if !steps.places.is_empty() {
-        let mut whole = written::take_room(out.len() + steps.placed_bytes);
-        placed::placed(py, &out, &steps.places, &mut whole);
-        written::give_back(std::mem::replace(&mut out, whole));
-    }
+    let halves = if rows >= TWO_HALVES && placed::two_cores() {
+        let middle = rows / 2;
+        let (one, two) = (written::take(), written::take_scratch());
+        let (first, second) = py.detach(|| {
+            std::thread::scope(|threads| {
+                let second = threads.spawn(|| write_half(&parts, middle..rows, two));
+                let first = write_half(&parts, 0..middle, one);
+                let second = second.join();
+                (
+                    first,
+                    second.unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                )
+            })
+        });
+        vec![first?, second?]
+    } else {
+        vec![write_half(&parts, 0..rows, written::take())?]
+    };
+    let (out, ends) = joined(py, halves);
     // handed over as they are: not copied
     Ok((
         Bound::new(py, written::Written::new(out))?,

@@ -23,37 +23,46 @@ pub struct Place<'t> {
     pub text: &'t [u8],
 }
 
-/// `rows` with each place's text inserted at its `at` (places in order of `at`), written into
-/// `out` (emptied first). The GIL is let go meanwhile: nothing written here is Python's, and
-/// the texts read stay alive with the objects the caller holds.
-pub fn placed(py: Python<'_>, rows: &[u8], places: &[Place<'_>], out: &mut Vec<u8>) {
-    let sizes: Vec<usize> = places.iter().map(|p| p.text.len()).collect();
-    let total = rows.len() + sizes.iter().sum::<usize>();
+/// The pieces of `rows` with each place's text between them at its `at` (places in order of
+/// `at`), appended to `into`.
+pub fn pieces<'t>(rows: &'t [u8], places: &[Place<'t>], into: &mut Vec<&'t [u8]>) {
+    let mut from = 0;
+    for place in places {
+        into.push(&rows[from..place.at]);
+        into.push(place.text);
+        from = place.at;
+    }
+    into.push(&rows[from..]);
+}
+
+/// `pieces` one after the other, written into `out` (emptied first): on two threads where
+/// they come to `TWO_THREADS` bytes or more, each writing about half. The GIL is let go
+/// meanwhile: nothing written here is Python's, and the texts read stay alive with the objects
+/// the caller holds.
+pub fn gather(py: Python<'_>, pieces: &[&[u8]], out: &mut Vec<u8>) {
+    let total = pieces.iter().map(|piece| piece.len()).sum();
     out.clear();
     out.reserve(total);
     let into = &mut out.spare_capacity_mut()[..total];
-    // a second thread starts at the first place at or after the middle of the output
-    let (mut split, mut before) = (places.len(), 0); // `before`: bytes of the places before it
+    // a second thread starts at the first piece that starts in the second half of the output
+    let (mut split, mut at) = (pieces.len(), total);
     if total >= TWO_THREADS && two_cores() {
-        for (k, place) in places.iter().enumerate() {
-            if place.at + before >= total / 2 {
-                split = k;
+        let mut start = 0;
+        for (k, piece) in pieces.iter().enumerate() {
+            if start >= total / 2 {
+                (split, at) = (k, start);
                 break;
             }
-            before += sizes[k];
+            start += piece.len();
         }
     }
-    let (at_rows, at_out) = match places.get(split) {
-        Some(place) => (place.at, place.at + before),
-        None => (rows.len(), total),
-    };
-    let (first, second) = into.split_at_mut(at_out);
+    let (first, second) = into.split_at_mut(at);
     py.detach(|| {
         std::thread::scope(|threads| {
-            if !second.is_empty() {
-                threads.spawn(|| fill(second, &rows[at_rows..], at_rows, &places[split..]));
+            if split < pieces.len() {
+                threads.spawn(|| fill(second, &pieces[split..]));
             }
-            fill(first, &rows[..at_rows], 0, &places[..split]);
+            fill(first, &pieces[..split]);
         })
     });
     // SAFETY: `fill` wrote every byte of `into`, the first `total` of the spare capacity
@@ -68,21 +77,10 @@ pub fn two_cores() -> bool {
     *TWO.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2))
 }
 
-/// Fills `into` with `rows` (which start at `base` of all the rows) and the texts of `places`
-/// inserted at their places.
-fn fill(into: &mut [MaybeUninit<u8>], rows: &[u8], base: usize, places: &[Place<'_>]) {
-    let (mut from, mut to) = (0, 0);
-    for place in places {
-        to = put(into, to, &rows[from..place.at - base]);
-        to = put(into, to, place.text);
-        from = place.at - base;
-    }
-    to = put(into, to, &rows[from..]);
-    assert_eq!(
-        to,
-        into.len(),
-        "rows and values fill their part of the buffer"
-    );
+/// Fills `into` with `pieces`, one after the other.
+fn fill(into: &mut [MaybeUninit<u8>], pieces: &[&[u8]]) {
+    let to = pieces.iter().fold(0, |to, piece| put(into, to, piece));
+    assert_eq!(to, into.len(), "the pieces fill their part of the buffer");
 }
 
 /// Copies `bytes` into `into` at `to`; where they end.

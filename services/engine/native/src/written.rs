@@ -41,6 +41,29 @@ fn taken(pick: impl Fn(&[Vec<u8>]) -> Option<usize>) -> Vec<u8> {
     }
 }
 
+/// The buffer a batch's second half is written into before it is copied after the first (or
+/// with the first into a new one), kept for the next batch's second half.
+static SCRATCH: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+/// An empty buffer for a batch's second half, with the room of the one before.
+pub fn take_scratch() -> Vec<u8> {
+    let mut scratch = SCRATCH
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    std::mem::take(&mut *scratch)
+}
+
+/// Keeps `bytes`' room for the next `take_scratch`.
+pub fn give_scratch(mut bytes: Vec<u8>) {
+    let mut scratch = SCRATCH
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if bytes.capacity() > scratch.capacity() {
+        bytes.clear();
+        *scratch = bytes;
+    }
+}
+
 /// Keeps `bytes`' room for a later `take`, where the pool has room.
 pub fn give_back(mut bytes: Vec<u8>) {
     let mut pool = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
