@@ -7,8 +7,9 @@ after the other into one buffer (encoded.py): floats as the shortest text that r
 same (what orjson writes), NaN and infinities as null (as orjson writes them), times as ISO 8601
 with `Z` and microseconds only where there are some. Strings (ids, horizons) are escaped once,
 when first seen (names.py); the confounders' JSON is the one the window cached when they last
-changed, copied once into its revision. The bytes equal `signal_value` of the revision's
-`Signal` (tests/engine/test_encoding.py)."""
+changed, copied once into its revision (where a batch's long lists outweigh the rest of its
+bytes, after its rows are written, on two threads: native/src/placed.rs). The bytes equal
+`signal_value` of the revision's `Signal` (tests/engine/test_encoding.py)."""
 
 from __future__ import annotations
 

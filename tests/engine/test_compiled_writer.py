@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import orjson
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.engine import compiled
@@ -102,7 +102,7 @@ def test_every_kind_of_column_in_one_row_each() -> None:
 
 
 @given(
-    st.integers(1, 300),
+    st.integers(1, 2_100),
     st.floats(),
     st.integers(_FIRST_US, _LAST_US),
     st.integers(-(2**63), 2**63 - 1),
@@ -111,7 +111,8 @@ def test_columns_of_one_value_between_varied_ones(
     rows: int, price: float, at_us: int, number: int
 ) -> None:
     """A column whose rows all hold one value is written once, as a literal, into each row;
-    the varied columns around it are still copied, or written, row by row."""
+    the varied columns around it are still copied, or written, row by row (in two halves from
+    1,024 rows on)."""
     varied = np.arange(rows, dtype=np.int64) // 2  # each value twice: copied from the row before
     fields: list[tuple[Any, ...]] = [
         ("int", "n", varied),
@@ -179,3 +180,34 @@ def test_a_buffer_read_stays_and_a_reused_one_holds_only_its_rows() -> None:
     for size in (4_000, 3, 1):  # each buffer goes back to the pool, and the next takes it
         assert write_objects(fields(size), size) == rows(size)
     assert list(kept) == rows(5_000)  # still read: never handed to another batch
+
+
+@settings(max_examples=40)
+@given(st.integers(257, 3_000), st.integers(0, 2**32 - 1))
+def test_long_values_placed_after_the_rows_are_where_they_belong(rows: int, seed: int) -> None:
+    """Where long JSON values (many confounders) outweigh the rest of a batch, the writer leaves
+    them out of its rows and copies them into place afterwards, on two threads; a batch of many
+    rows is written in two halves, on two threads. The rows read the same as orjson's, whether
+    a value repeats the row before's (copied with it), is short (written in its row) or long,
+    and wherever the halves meet."""
+    random = np.random.default_rng(seed)
+    size = 8 * 2**20 // rows + 3_000  # more than 4 MiB of long values in all: two threads
+    texts = [
+        Cached(orjson.dumps([f"a{k}-{'x' * int(random.integers(0, 9))}"] * (size // 12 + k)))
+        for k in range(5)
+    ] + [Cached(b"[]"), Cached(b'["short"]')]
+    picks = random.integers(0, len(texts), rows)
+    for k in np.flatnonzero(random.random(rows) < 0.3)[1:]:
+        picks[k] = picks[k - 1]  # the row before's object: copied with it
+    objects = [texts[k] for k in picks]
+    numbers = random.integers(0, 3, rows).astype(np.int64)
+    fields: list[tuple[Any, ...]] = [
+        ("int", "n", numbers),
+        ("json", "confounders", objects, "json"),
+        ("int", "row", np.arange(rows, dtype=np.int64)),
+    ]
+    expected = [
+        dumped({"n": int(n), "confounders": orjson.loads(o.json), "row": k})
+        for k, (n, o) in enumerate(zip(numbers, objects, strict=True))
+    ]
+    assert write_objects(fields, rows) == expected

@@ -17,7 +17,10 @@
 //! - `("time", key, values)`: µs since the epoch as an ISO 8601 UTC string with `Z`, and
 //!   microseconds only where there are some;
 //! - `("json", key, objects, attribute)`: each row's own JSON, the `bytes` of its object's
-//!   `attribute` (read once for a run of rows of the same object);
+//!   `attribute` (read once for a run of rows of the same object). Where a batch's long values
+//!   (`placed::LONG` bytes or more: many confounders) outweigh the rest of its rows, they are
+//!   left out as the rows are written and copied into place afterwards, on two threads
+//!   (placed.rs);
 //! - `("joined", key, pieces)`: a string of pieces, each `("text", codes, texts)`,
 //!   `("int", values)` or `("literal", text)`.
 //!
@@ -30,6 +33,7 @@
 mod columns;
 mod due;
 mod fold;
+mod placed;
 mod reaction;
 mod texts;
 mod values;
@@ -40,41 +44,101 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
+use placed::{Place, LONG, TWO_THREADS};
 use texts::Texts;
 use values::{write_float, write_int, write_time};
 
 /// A field's column as given: its arrays are read through slices once all are given (`Op`).
 enum Given<'py> {
-    String(PyReadonlyArray1<'py, i64>, Texts<'py>),
-    Raw(PyReadonlyArray1<'py, i64>, Texts<'py>),
+    String(PyReadonlyArray1<'py, i64>, Texts),
+    Raw(PyReadonlyArray1<'py, i64>, Texts),
     Int(PyReadonlyArray1<'py, i64>),
     Float(PyReadonlyArray1<'py, f64>),
     Time(PyReadonlyArray1<'py, i64>),
-    Json(Bound<'py, PyList>, Bound<'py, PyString>),
+    Json(JsonColumn<'py>),
     Joined(Vec<GivenPiece<'py>>),
 }
 
 enum GivenPiece<'py> {
-    Text(PyReadonlyArray1<'py, i64>, Texts<'py>),
+    Text(PyReadonlyArray1<'py, i64>, Texts),
     Int(PyReadonlyArray1<'py, i64>),
     Literal(Vec<u8>),
 }
 
 /// A part of a row as the fields give it: a literal (the fields' keys, quotes and constant
 /// texts) or a value of a column.
-enum Part<'a, 'py> {
+#[derive(Clone)]
+enum Part<'a> {
     Literal(Vec<u8>),
-    Value(Op<'a, 'py>),
+    Value(Op<'a>),
 }
 
-/// A column's value in a row.
-enum Op<'a, 'py> {
-    Text(&'a [i64], &'a mut Texts<'py>),
+/// A column's value in a row: nothing of Python's, so that rows can be written on two threads.
+#[derive(Clone)]
+enum Op<'a> {
+    Text(&'a [i64], &'a Texts),
     Int(&'a [i64]),
     Float(&'a [f64]),
     Time(&'a [i64]),
-    /// objects and the attribute of their JSON
-    Json(&'a Bound<'py, PyList>, &'a Bound<'py, PyString>),
+    Json(JsonTexts<'a>),
+}
+
+/// A JSON column's texts (`JsonColumn`) as bytes.
+#[derive(Clone)]
+struct JsonTexts<'a> {
+    rows: &'a [i64],
+    sizes: &'a [usize],
+    texts: Vec<&'a [u8]>,
+}
+
+impl<'a> JsonTexts<'a> {
+    fn of(column: &'a JsonColumn<'_>) -> Self {
+        JsonTexts {
+            rows: &column.rows,
+            sizes: &column.sizes,
+            texts: column.texts.iter().map(|t| t.as_bytes()).collect(),
+        }
+    }
+
+    fn text(&self, row: usize) -> &'a [u8] {
+        self.texts[self.rows[row] as usize]
+    }
+
+    /// The bytes of the `rows`' values that are `LONG` or longer.
+    fn long_bytes(&self, rows: std::ops::Range<usize>) -> usize {
+        let sizes = self.rows[rows].iter().map(|&at| self.sizes[at as usize]);
+        sizes.filter(|&size| size >= LONG).sum()
+    }
+}
+
+/// Each row's own JSON: the `bytes` of its object's attribute, read once for a run of rows of
+/// the same object.
+struct JsonColumn<'py> {
+    texts: Vec<Bound<'py, PyBytes>>,
+    sizes: Vec<usize>,
+    /// each row's text, by its place in `texts`
+    rows: Vec<i64>,
+}
+
+impl<'py> JsonColumn<'py> {
+    fn new(objects: &Bound<'py, PyList>, attribute: &Bound<'py, PyString>) -> PyResult<Self> {
+        let mut column = JsonColumn {
+            texts: Vec::new(),
+            sizes: Vec::new(),
+            rows: Vec::with_capacity(objects.len()),
+        };
+        let mut before: Option<Bound<'py, PyAny>> = None;
+        for object in objects.iter() {
+            if !before.as_ref().is_some_and(|b| b.is(&object)) {
+                let text = object.getattr(attribute)?.cast_into::<PyBytes>()?;
+                column.sizes.push(text.as_bytes().len());
+                column.texts.push(text);
+                before = Some(object);
+            }
+            column.rows.push(column.texts.len() as i64 - 1);
+        }
+        Ok(column)
+    }
 }
 
 fn array<'py, T: numpy::Element>(
@@ -94,10 +158,11 @@ fn array<'py, T: numpy::Element>(
 fn given_piece<'py>(spec: &Bound<'py, PyTuple>, rows: usize) -> PyResult<GivenPiece<'py>> {
     let kind: String = spec.get_item(0)?.extract()?;
     Ok(match kind.as_str() {
-        "text" => GivenPiece::Text(
-            array(&spec.get_item(1)?, rows)?,
-            Texts::new(&spec.get_item(2)?)?,
-        ),
+        "text" => {
+            let codes = array(&spec.get_item(1)?, rows)?;
+            let texts = Texts::new(&spec.get_item(2)?, codes.as_slice()?)?;
+            GivenPiece::Text(codes, texts)
+        }
         "int" => GivenPiece::Int(array(&spec.get_item(1)?, rows)?),
         "literal" => GivenPiece::Literal(spec.get_item(1)?.extract::<String>()?.into_bytes()),
         other => return Err(PyValueError::new_err(format!("no piece of kind {other:?}"))),
@@ -121,20 +186,30 @@ fn given_field<'py>(
     let key = format!("{}\"{name}\":", if first { "{" } else { "," }).into_bytes();
     let data = spec.get_item(2)?;
     let given = match kind.as_str() {
-        "string" => Given::String(array(&data, rows)?, Texts::new(&spec.get_item(3)?)?),
-        "raw" => Given::Raw(array(&data, rows)?, Texts::new(&spec.get_item(3)?)?),
+        "string" | "raw" => {
+            let codes = array(&data, rows)?;
+            let texts = Texts::new(&spec.get_item(3)?, codes.as_slice()?)?;
+            if kind == "string" {
+                Given::String(codes, texts)
+            } else {
+                Given::Raw(codes, texts)
+            }
+        }
         "int" => Given::Int(array(&data, rows)?),
         "float" => Given::Float(array(&data, rows)?),
         "time" => Given::Time(array(&data, rows)?),
         "json" => {
-            let objects = data.cast::<PyList>()?.clone();
+            let objects = data.cast::<PyList>()?;
             if objects.len() != rows {
                 let given = objects.len();
                 return Err(PyValueError::new_err(format!(
                     "a column has {given} values for {rows} rows"
                 )));
             }
-            Given::Json(objects, spec.get_item(3)?.cast::<PyString>()?.clone())
+            Given::Json(JsonColumn::new(
+                objects,
+                spec.get_item(3)?.cast::<PyString>()?,
+            )?)
         }
         "joined" => {
             let pieces = data.cast::<PyList>()?.iter();
@@ -150,9 +225,9 @@ fn given_field<'py>(
     Ok((key, given))
 }
 
-impl<'py> Given<'py> {
+impl Given<'_> {
     /// Appends the parts that write this column's value to `parts`.
-    fn parts<'a>(&'a mut self, parts: &mut Vec<Part<'a, 'py>>) -> PyResult<()> {
+    fn parts<'a>(&'a self, parts: &mut Vec<Part<'a>>) -> PyResult<()> {
         let quote = || Part::Literal(b"\"".to_vec());
         match self {
             Given::String(codes, texts) => {
@@ -166,12 +241,10 @@ impl<'py> Given<'py> {
             Given::Int(values) => push(parts, Part::Value(Op::Int(values.as_slice()?))),
             Given::Float(values) => push(parts, Part::Value(Op::Float(values.as_slice()?))),
             Given::Time(values) => push(parts, Part::Value(Op::Time(values.as_slice()?))),
-            Given::Json(objects, attribute) => {
-                push(parts, Part::Value(Op::Json(objects, attribute)))
-            }
+            Given::Json(column) => push(parts, Part::Value(Op::Json(JsonTexts::of(column)))),
             Given::Joined(pieces) => {
                 push(parts, quote());
-                for piece in pieces.iter_mut() {
+                for piece in pieces {
                     let part = match piece {
                         GivenPiece::Text(codes, texts) => {
                             Part::Value(Op::Text(codes.as_slice()?, texts))
@@ -196,12 +269,10 @@ fn constant<T: Copy>(values: &[T], same: impl Fn(T, T) -> bool) -> Option<T> {
 
 /// A column whose rows all write the same text (e.g. `null`, one time) as that literal, once;
 /// where the value cannot be written, the column, so that its row says why.
-fn as_literal<'a, 'py>(mut op: Op<'a, 'py>) -> Part<'a, 'py> {
+fn as_literal(op: Op<'_>) -> Part<'_> {
     let mut text = Vec::new();
-    let written = match &mut op {
-        Op::Text(codes, texts) => {
-            constant(codes, |a, b| a == b).and_then(|c| texts.write(c, &mut text).ok())
-        }
+    let written = match &op {
+        Op::Text(codes, texts) => constant(codes, |a, b| a == b).map(|c| texts.write(c, &mut text)),
         Op::Int(values) => constant(values, |a, b| a == b).map(|v| write_int(v, &mut text)),
         Op::Float(values) => constant(values, |a: f64, b: f64| a.to_bits() == b.to_bits())
             .map(|v| write_float(v, &mut text)),
@@ -218,7 +289,7 @@ fn as_literal<'a, 'py>(mut op: Op<'a, 'py>) -> Part<'a, 'py> {
 
 /// Appends `part`, a column of one value as a literal, joined to the literal before it where
 /// both are literals.
-fn push<'a, 'py>(parts: &mut Vec<Part<'a, 'py>>, part: Part<'a, 'py>) {
+fn push<'a>(parts: &mut Vec<Part<'a>>, part: Part<'a>) {
     let part = match part {
         Part::Value(op) => as_literal(op),
         literal => literal,
@@ -230,58 +301,52 @@ fn push<'a, 'py>(parts: &mut Vec<Part<'a, 'py>>, part: Part<'a, 'py>) {
     parts.push(part);
 }
 
-impl<'py> Op<'_, 'py> {
+/// Marks each of `rows` whose value equals the row before's.
+fn mark_equal(values: &[i64], rows: std::ops::Range<usize>, marks: &mut [bool]) {
+    let (now, before) = (&values[rows.clone()], &values[rows.start - 1..rows.end - 1]);
+    for (mark, (a, b)) in marks.iter_mut().zip(now.iter().zip(before)) {
+        *mark = a == b;
+    }
+}
+
+impl Op<'_> {
     /// Whether each of `rows` (from the second on) writes what the row before wrote, one column
     /// at a time: reading many columns row by row would outrun the processor's prefetching.
-    fn mark_repeats(&self, rows: std::ops::Range<usize>, repeats: &mut [bool]) -> PyResult<()> {
+    fn mark_repeats(&self, rows: std::ops::Range<usize>, repeats: &mut [bool]) {
         let rows = rows.start.max(1)..rows.end;
         let skipped = repeats.len() - rows.len(); // the first row has no row before
         let marks = &mut repeats[skipped..];
         match self {
             Op::Text(values, _) | Op::Int(values) | Op::Time(values) => {
-                let (now, before) = (&values[rows.clone()], &values[rows.start - 1..rows.end - 1]);
-                for (mark, (a, b)) in marks.iter_mut().zip(now.iter().zip(before)) {
-                    *mark = a == b;
-                }
+                mark_equal(values, rows, marks)
             }
+            Op::Json(column) => mark_equal(column.rows, rows, marks),
             Op::Float(values) => {
                 let (now, before) = (&values[rows.clone()], &values[rows.start - 1..rows.end - 1]);
                 for (mark, (a, b)) in marks.iter_mut().zip(now.iter().zip(before)) {
                     *mark = a.to_bits() == b.to_bits();
                 }
             }
-            Op::Json(objects, _) => {
-                let mut before = objects.get_item(rows.start - 1)?;
-                for (mark, row) in marks.iter_mut().zip(rows) {
-                    let object = objects.get_item(row)?;
-                    *mark = object.is(&before);
-                    before = object;
-                }
-            }
         }
-        Ok(())
     }
 
     /// Writes row `row`'s value to `out`.
-    fn write(&mut self, row: usize, out: &mut Vec<u8>) -> PyResult<()> {
+    fn write(&self, row: usize, out: &mut Vec<u8>) -> PyResult<()> {
         match self {
-            Op::Text(codes, texts) => texts.write(codes[row], out)?,
+            Op::Text(codes, texts) => texts.write(codes[row], out),
             Op::Int(values) => write_int(values[row], out),
             Op::Float(values) => write_float(values[row], out),
             Op::Time(values) => write_time(values[row], out)?,
-            Op::Json(objects, attribute) => {
-                let json = objects.get_item(row)?.getattr(&**attribute)?;
-                out.extend_from_slice(json.cast_into::<PyBytes>()?.as_bytes());
-            }
+            Op::Json(column) => out.extend_from_slice(column.text(row)),
         }
         Ok(())
     }
 }
 
 /// A value of a row and the literal before it.
-struct Step<'a, 'py> {
+struct Step<'a> {
     before: Vec<u8>,
-    value: Op<'a, 'py>,
+    value: Op<'a>,
 }
 
 /// Where a step's literal and value start and where it ends in the output.
@@ -294,22 +359,29 @@ struct Span {
 
 /// Writes one row after another: a value that repeats the row before's is copied from it with
 /// the literal before it, a run of such steps as one block.
-struct Rows<'a, 'py> {
-    steps: Vec<Step<'a, 'py>>,
+struct Rows<'a> {
+    steps: Vec<Step<'a>>,
     /// the literal after the last value
     tail: Vec<u8>,
     /// where each step's bytes are in `out`, for the row written last
     spans: Vec<Span>,
     /// where the row written last ends in `out`
     row_end: usize,
+    /// whether long JSON values are left out of the rows, those left out so far, and for each
+    /// step of the row written last, its value's place among them where it was left out (then
+    /// its span starts and ends at `value`)
+    placing: bool,
+    places: Vec<Place<'a>>,
+    placed_bytes: usize,
+    left_out: Vec<Option<usize>>,
 }
 
 /// Rows are written in blocks of this many: what repeats is marked for a block, column by
 /// column, then its rows are written.
 const BLOCK: usize = 256;
 
-impl<'a, 'py> Rows<'a, 'py> {
-    fn new(parts: Vec<Part<'a, 'py>>) -> Self {
+impl<'a> Rows<'a> {
+    fn new(parts: Vec<Part<'a>>) -> Self {
         let mut steps = Vec::new();
         let mut before = Vec::new();
         for part in parts {
@@ -323,43 +395,104 @@ impl<'a, 'py> Rows<'a, 'py> {
         }
         let spans = vec![Span::default(); steps.len()];
         Rows {
-            steps,
             tail: before,
             spans,
             row_end: 0,
+            placing: false,
+            places: Vec::new(),
+            placed_bytes: 0,
+            left_out: vec![None; steps.len()],
+            steps,
         }
     }
 
-    fn write_all(&mut self, rows: usize, out: &mut Vec<u8>, ends: &mut Vec<i64>) -> PyResult<()> {
+    /// Writes `rows` into `out` (the first as if it had no row before), and where each ends,
+    /// counting the long values left out before it.
+    fn write_all(
+        &mut self,
+        rows: std::ops::Range<usize>,
+        out: &mut Vec<u8>,
+        ends: &mut Vec<i64>,
+    ) -> PyResult<()> {
         let mut repeats = vec![false; self.steps.len() * BLOCK];
-        for first in (0..rows).step_by(BLOCK) {
-            let block = first..rows.min(first + BLOCK);
+        for first in rows.clone().step_by(BLOCK) {
+            let block = first..rows.end.min(first + BLOCK);
             for (j, step) in self.steps.iter().enumerate() {
                 let marks = &mut repeats[j * BLOCK..j * BLOCK + block.len()];
                 marks.fill(false);
-                step.value.mark_repeats(block.clone(), marks)?;
+                step.value.mark_repeats(block.clone(), marks);
             }
             for row in block {
-                if row == 0 {
-                    self.write_first(out)?;
+                if row == rows.start {
+                    self.write_first(row, out)?;
                 } else {
                     out.push(b'\n');
                     self.write(row, |j| repeats[j * BLOCK + row - first], out)?;
                 }
-                ends.push(out.len() as i64);
+                ends.push((out.len() + self.placed_bytes) as i64);
+            }
+            if first == rows.start && rows.len() > BLOCK {
+                self.placing = self.worth_placing(rows.clone(), out.len());
             }
         }
         Ok(())
     }
 
-    /// Writes the first row, which has no row before to copy from.
-    fn write_first(&mut self, out: &mut Vec<u8>) -> PyResult<()> {
-        for (step, span) in self.steps.iter_mut().zip(&mut self.spans) {
-            span.text = out.len();
-            out.extend_from_slice(&step.before);
-            span.value = out.len();
-            step.value.write(0, out)?;
-            span.end = out.len();
+    /// Whether the long JSON values of the rows after the first block (written whole, as
+    /// `written` bytes) are worth leaving out and copying into place on two threads: where
+    /// they come to more bytes than everything else of all the rows (then copying the rows
+    /// once more, on two threads, costs less than copying them on one) and to enough for a
+    /// second thread.
+    fn worth_placing(&self, rows: std::ops::Range<usize>, written: usize) -> bool {
+        let (mut first_long, mut later_long) = (0, 0);
+        let later = rows.start + BLOCK;
+        for step in &self.steps {
+            if let Op::Json(column) = &step.value {
+                first_long += column.long_bytes(rows.start..later);
+                later_long += column.long_bytes(later..rows.end);
+            }
+        }
+        let others = (written - first_long) * rows.len() / BLOCK;
+        later_long >= TWO_THREADS && later_long > others && placed::two_cores()
+    }
+
+    /// Writes row `row`'s value of step `j` to `out`; or, where it is a long JSON value and
+    /// those are placed later, notes its place.
+    #[inline]
+    fn value(&mut self, j: usize, row: usize, out: &mut Vec<u8>) -> PyResult<()> {
+        if !self.placing {
+            return self.steps[j].value.write(row, out);
+        }
+        self.left_out[j] = None;
+        if let Op::Json(column) = &self.steps[j].value {
+            let text = column.text(row);
+            if text.len() >= LONG {
+                self.place(j, out.len(), text);
+                return Ok(());
+            }
+        }
+        self.steps[j].value.write(row, out)
+    }
+
+    /// Leaves out step `j`'s value `text`, to be placed where the rows have reached `at`.
+    fn place(&mut self, j: usize, at: usize, text: &'a [u8]) {
+        self.left_out[j] = Some(self.places.len());
+        self.places.push(Place { at, text });
+        self.placed_bytes += text.len();
+    }
+
+    /// Writes row `row` as the first, with no row before to copy from.
+    fn write_first(&mut self, row: usize, out: &mut Vec<u8>) -> PyResult<()> {
+        for j in 0..self.steps.len() {
+            let text = out.len();
+            out.extend_from_slice(&self.steps[j].before);
+            let value = out.len();
+            self.value(j, row, out)?;
+            self.spans[j] = Span {
+                text,
+                value,
+                end: out.len(),
+            };
         }
         out.extend_from_slice(&self.tail);
         self.row_end = out.len();
@@ -386,7 +519,7 @@ impl<'a, 'py> Rows<'a, 'py> {
             // the literal before a new value is the row before's too
             self.copy(from..span.value, first..j, out);
             let value = out.len();
-            self.steps[j].value.write(row, out)?;
+            self.value(j, row, out)?;
             let text = value - self.steps[j].before.len();
             self.spans[j] = Span {
                 text,
@@ -403,7 +536,8 @@ impl<'a, 'py> Rows<'a, 'py> {
     }
 
     /// Copies `bytes` of the row before to the end of `out`, and notes where the `steps`
-    /// (wholly in them) now are.
+    /// (wholly in them) now are; a value of theirs left out of the row before is left out
+    /// again, at its new place.
     fn copy(
         &mut self,
         bytes: std::ops::Range<usize>,
@@ -412,14 +546,88 @@ impl<'a, 'py> Rows<'a, 'py> {
     ) {
         let (from, at) = (bytes.start, out.len());
         out.extend_from_within(bytes);
-        for span in &mut self.spans[steps] {
+        for span in &mut self.spans[steps.clone()] {
             *span = Span {
                 text: span.text + at - from,
                 value: span.value + at - from,
                 end: span.end + at - from,
             };
         }
+        if self.placing {
+            for j in steps {
+                if let Some(p) = self.left_out[j] {
+                    self.place(j, self.spans[j].value, self.places[p].text);
+                }
+            }
+        }
     }
+}
+
+/// Batches of at least this many rows are written in two halves, on two threads (where the
+/// process has two cores): the second starts as if it had no row before.
+const TWO_HALVES: usize = 4 * BLOCK;
+
+/// Rows of a batch as written (`write_half`), with where each ends and the long values left
+/// out of them.
+struct Half<'a> {
+    out: Vec<u8>,
+    ends: Vec<i64>,
+    places: Vec<Place<'a>>,
+    placed_bytes: usize,
+}
+
+fn write_half<'a>(
+    parts: &[Part<'a>],
+    rows: std::ops::Range<usize>,
+    mut out: Vec<u8>,
+) -> PyResult<Half<'a>> {
+    let mut steps = Rows::new(parts.to_vec());
+    let mut ends = Vec::with_capacity(rows.len());
+    steps.write_all(rows, &mut out, &mut ends)?;
+    Ok(Half {
+        out,
+        ends,
+        places: steps.places,
+        placed_bytes: steps.placed_bytes,
+    })
+}
+
+/// The rows of a batch, in one half or two (one after the other), in one buffer: the first
+/// half's where nothing was left out (the second's copied after it), else all of them copied
+/// with the values left out in their places (placed.rs).
+fn joined(py: Python<'_>, halves: Vec<Half<'_>>) -> (Vec<u8>, Vec<i64>) {
+    let mut ends = Vec::with_capacity(halves.iter().map(|h| h.ends.len()).sum());
+    let mut at = 0;
+    for half in &halves {
+        ends.extend(half.ends.iter().map(|end| end + at as i64));
+        at += half.out.len() + half.placed_bytes + 1; // and a newline
+    }
+    if halves.iter().all(|h| h.places.is_empty()) {
+        let mut halves = halves.into_iter();
+        let mut out = halves.next().map(|h| h.out).unwrap_or_default();
+        for half in halves {
+            out.push(b'\n');
+            out.extend_from_slice(&half.out);
+            written::give_scratch(half.out);
+        }
+        return (out, ends);
+    }
+    let mut pieces: Vec<&[u8]> = Vec::new();
+    for (k, half) in halves.iter().enumerate() {
+        if k > 0 {
+            pieces.push(b"\n");
+        }
+        placed::pieces(&half.out, &half.places, &mut pieces);
+    }
+    let mut whole = written::take_room(at - 1);
+    placed::gather(py, &pieces, &mut whole);
+    drop(pieces);
+    let mut halves = halves.into_iter();
+    if let Some(first) = halves.next() {
+        written::give_back(first.out);
+    }
+    halves.for_each(|half| written::give_scratch(half.out));
+    (whole, ends)
 }
 
 /// One JSON object per row, of the `fields` in order (see the module's doc for their kinds),
@@ -430,21 +638,36 @@ fn write_objects<'py>(
     fields: &Bound<'py, PyList>,
     rows: usize,
 ) -> PyResult<(Bound<'py, written::Written>, Bound<'py, PyArray1<i64>>)> {
-    let mut given: Vec<(Vec<u8>, Given<'py>)> = fields
+    let given: Vec<(Vec<u8>, Given<'py>)> = fields
         .iter()
         .enumerate()
         .map(|(j, spec)| given_field(&spec, rows, j == 0))
         .collect::<PyResult<_>>()?;
-    let mut parts: Vec<Part<'_, 'py>> = Vec::new();
-    for (key, given) in given.iter_mut() {
+    let mut parts: Vec<Part<'_>> = Vec::new();
+    for (key, given) in &given {
         push(&mut parts, Part::Literal(key.clone()));
         given.parts(&mut parts)?;
     }
     push(&mut parts, Part::Literal(b"}".to_vec()));
-    let mut steps = Rows::new(parts);
-    let mut out = written::take();
-    let mut ends: Vec<i64> = Vec::with_capacity(rows);
-    steps.write_all(rows, &mut out, &mut ends)?;
+    let halves = if rows >= TWO_HALVES && placed::two_cores() {
+        let middle = rows / 2;
+        let (one, two) = (written::take(), written::take_scratch());
+        let (first, second) = py.detach(|| {
+            std::thread::scope(|threads| {
+                let second = threads.spawn(|| write_half(&parts, middle..rows, two));
+                let first = write_half(&parts, 0..middle, one);
+                let second = second.join();
+                (
+                    first,
+                    second.unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                )
+            })
+        });
+        vec![first?, second?]
+    } else {
+        vec![write_half(&parts, 0..rows, written::take())?]
+    };
+    let (out, ends) = joined(py, halves);
     // handed over as they are: not copied
     Ok((
         Bound::new(py, written::Written::new(out))?,

@@ -9,18 +9,63 @@ use std::sync::Mutex;
 use pyo3::ffi;
 use pyo3::prelude::*;
 
-/// Buffers kept for the next batches: two, so a batch can be written while the one before is
-/// still read (what the pool holds is at most twice the largest batch's JSON).
-const KEPT: usize = 2;
+/// Buffers kept for the next batches: three, so a batch can be written (in two buffers where
+/// long values are placed afterwards, placed.rs) while the one before is still read (what the
+/// pool holds is at most three times the largest batch's JSON).
+const KEPT: usize = 3;
 static POOL: Mutex<Vec<Vec<u8>>> = Mutex::new(Vec::new());
 
-/// An empty buffer, with the room of one used before where the pool has one.
+/// An empty buffer, the one with the most room the pool has (a batch's size is not known
+/// before it is written).
 pub fn take() -> Vec<u8> {
-    let mut pool = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    pool.pop().unwrap_or_default()
+    taken(|pool| (0..pool.len()).max_by_key(|&at| pool[at].capacity()))
 }
 
-fn give_back(mut bytes: Vec<u8>) {
+/// An empty buffer with room for `size` bytes where the pool has one (the smallest such), else
+/// the one with the most room.
+pub fn take_room(size: usize) -> Vec<u8> {
+    taken(|pool| {
+        let room = |at: &usize| pool[*at].capacity();
+        let fits = (0..pool.len())
+            .filter(|at| room(at) >= size)
+            .min_by_key(room);
+        fits.or_else(|| (0..pool.len()).max_by_key(room))
+    })
+}
+
+fn taken(pick: impl Fn(&[Vec<u8>]) -> Option<usize>) -> Vec<u8> {
+    let mut pool = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    match pick(&pool) {
+        Some(at) => pool.swap_remove(at),
+        None => Vec::new(),
+    }
+}
+
+/// The buffer a batch's second half is written into before it is copied after the first (or
+/// with the first into a new one), kept for the next batch's second half.
+static SCRATCH: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+/// An empty buffer for a batch's second half, with the room of the one before.
+pub fn take_scratch() -> Vec<u8> {
+    let mut scratch = SCRATCH
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    std::mem::take(&mut *scratch)
+}
+
+/// Keeps `bytes`' room for the next `take_scratch`.
+pub fn give_scratch(mut bytes: Vec<u8>) {
+    let mut scratch = SCRATCH
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if bytes.capacity() > scratch.capacity() {
+        bytes.clear();
+        *scratch = bytes;
+    }
+}
+
+/// Keeps `bytes`' room for a later `take`, where the pool has room.
+pub fn give_back(mut bytes: Vec<u8>) {
     let mut pool = POOL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if pool.len() < KEPT {
         bytes.clear();
