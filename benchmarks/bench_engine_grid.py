@@ -17,7 +17,9 @@ Every instrument is a broad Korean one, so each announcement opens its 6 horizon
 them; announcements are spread evenly over the session and the ticks of all instruments over
 the same session (plus the previous close, which gives every window its base), fed in time
 order in batches of 2,000. Where revisions are few the engine's cost is its windows' upkeep;
-where the policy sends several per tick it is building and encoding them.
+where the policy sends several per tick it is building and encoding them. Each round starts as
+a new process would: a new engine, and no confounders shared from an earlier round. The writer
+uses a second thread for large batches, so "ticks per CPU-second" counts both threads.
 
 The `--published-grid` cells feed each announcement as live does, once the ticks reach its
 publication time: its windows are then filled at once from the price history kept so far, so
@@ -42,6 +44,7 @@ from engine_inputs import SESSION, announcements, calendar, tick_frame
 from spread import spread
 
 from services.engine import ManualClock, ReactionEngine, Revisions
+from services.engine.confounders import forget_shared
 from services.engine.registry import Instrument, InstrumentRegistry
 from services.events import Announcement
 from services.gctune import tune_allocator, tune_collector
@@ -90,6 +93,7 @@ def one_round(
     revisions, the CPU seconds of the announcements alone and of encoding alone. CPU time shows
     the work where other processes share the cores. The announcements come first, or
     `as_published`: each after the first batch that reaches its publication time."""
+    forget_shared()  # a fresh process's engine: nothing computed by an earlier round
     engine = ReactionEngine(reg, clock=ManualClock(datetime(2026, 1, 1, tzinfo=UTC)))
     waiting = sorted(anns, key=lambda a: a.published_at) if as_published else []
     encode = Encoding()

@@ -148,9 +148,20 @@ class _SharedResults:
         self.results[key] = result
         return result
 
+    def forget(self) -> None:
+        """Every state and result forgotten (later states are new numbers, as after `LIMIT`)."""
+        self._states.clear()
+        self.results.clear()
+
 
 _SHARED = _SharedResults()
 _EMPTY = _SHARED.fresh()
+
+
+def forget_shared() -> None:
+    """Forgets the confounders shared between engines of this process, as a new process has
+    none: a benchmark's rounds each pay for them as its first does."""
+    _SHARED.forget()
 
 
 def confounder_caches(store: WindowStore, positions: npt.NDArray[np.intp]) -> list[ConfounderCache]:
