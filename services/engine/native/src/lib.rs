@@ -565,7 +565,7 @@ impl<'a> Rows<'a> {
 
 /// Batches of at least this many rows are written in two halves, on two threads (where the
 /// process has two cores): the second starts as if it had no row before.
-const TWO_HALVES: usize = 4 * BLOCK;
+const TWO_HALVES: usize = 16 * BLOCK;
 
 /// Rows of a batch as written (`write_half`), with where each ends and the long values left
 /// out of them.
@@ -577,11 +577,11 @@ struct Half<'a> {
 }
 
 fn write_half<'a>(
-    parts: &[Part<'a>],
+    parts: Vec<Part<'a>>,
     rows: std::ops::Range<usize>,
     mut out: Vec<u8>,
 ) -> PyResult<Half<'a>> {
-    let mut steps = Rows::new(parts.to_vec());
+    let mut steps = Rows::new(parts);
     let mut ends = Vec::with_capacity(rows.len());
     steps.write_all(rows, &mut out, &mut ends)?;
     Ok(Half {
@@ -652,10 +652,11 @@ fn write_objects<'py>(
     let halves = if rows >= TWO_HALVES && placed::two_cores() {
         let middle = rows / 2;
         let (one, two) = (written::take(), written::take_scratch());
+        let other = parts.clone();
         let (first, second) = py.detach(|| {
             std::thread::scope(|threads| {
-                let second = threads.spawn(|| write_half(&parts, middle..rows, two));
-                let first = write_half(&parts, 0..middle, one);
+                let second = threads.spawn(|| write_half(other, middle..rows, two));
+                let first = write_half(parts, 0..middle, one);
                 let second = second.join();
                 (
                     first,
@@ -665,7 +666,7 @@ fn write_objects<'py>(
         });
         vec![first?, second?]
     } else {
-        vec![write_half(&parts, 0..rows, written::take())?]
+        vec![write_half(parts, 0..rows, written::take())?]
     };
     let (out, ends) = joined(py, halves);
     // handed over as they are: not copied
