@@ -1,5 +1,6 @@
 """Rows of columns written as JSON objects (Rust: services/engine/native/src/lib.rs, which
-documents the fields' kinds); which windows of the engine's store are due or retiring
+documents the fields' kinds); windows' confounders as JSON arrays (src/confounders.rs); which
+windows of the engine's store are due or retiring
 (src/due.rs); a batch of rows folded into the store's windows (src/fold.rs); the numbers of
 the reactions revised (src/reaction.rs)."""
 
@@ -24,6 +25,18 @@ def write_objects(
 ) -> tuple[Written, npt.NDArray[np.int64]]:
     """One JSON object per row, of `fields` (`(kind, key, column, ...)`) in order, one after the
     other with a newline between two, and where each row ends."""
+
+def confounders_json(
+    times: npt.NDArray[np.int64],
+    texts: bytes,
+    text_ends: npt.NDArray[np.int64],
+    starts: npt.NDArray[np.int64],
+    ends: npt.NDArray[np.int64],
+    own: npt.NDArray[np.int64],
+) -> list[bytes]:
+    """For each window `w`, the JSON array of the ids `i` (in their order) anchored at
+    `times[i]` in [`starts[w]`, `ends[w]`], but `own[w]` (-1: none), each id written as its
+    JSON text `texts[text_ends[i - 1]:text_ends[i]]`."""
 
 def due_windows(
     columns: dict[str, npt.NDArray[Any]],

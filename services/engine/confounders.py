@@ -3,18 +3,23 @@ confounders (DESIGN §4: the other announcements anchored inside it).
 
 Nothing is copied into each window when an announcement arrives: a window computes its sorted
 ids (and their JSON) once after its announcement set changed, when it next sends a revision,
-and keeps them until the next change.
+and keeps them until the next change. The JSON of many windows is written in one compiled pass
+(`compiled.confounders_json`) from each id's JSON, made once per set of anchors; a window's ids
+are read back from its JSON only where they are asked for.
 """
 
 from __future__ import annotations
 
 import bisect
 import itertools
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import orjson
+
+from services.engine import compiled
 
 if TYPE_CHECKING:
     from services.engine.windows import WindowStore
@@ -34,8 +39,8 @@ class Anchors:
         self._times_us: list[int] = []
         self._known: set[str] = set()
         self._state = _EMPTY
-        # the lists as arrays, made again after an add
-        self._arrays: tuple[npt.NDArray[np.object_], npt.NDArray[np.int64]] | None = None
+        # the times as an array and the ids' JSON, made again after an add
+        self._encoded: _Encoded | None = None
 
     @property
     def state(self) -> int:
@@ -67,7 +72,7 @@ class Anchors:
         self._ids.insert(at, announcement_id)
         self._times_us.insert(at, anchor_us)
         self._known.add(announcement_id)
-        self._arrays = None
+        self._encoded = None
         self._state = _SHARED.after(self._state, anchor_us, announcement_id)
 
     def inside(self, start_us: int, end_us: int, exclude: str) -> tuple[str, ...]:
@@ -79,26 +84,50 @@ class Anchors:
     ) -> ConfounderCache:
         """`inside` with its JSON, for a window at change count `changes`."""
         found = self.shared(start_us, end_us, exclude)
-        return ConfounderCache(changes, found.ids, found.json)
+        return ConfounderCache(changes, found.ids, json=found.json)
 
     def shared(self, start_us: int, end_us: int, exclude: str) -> ConfounderCache:
         """`inside` with its JSON, as every instrument with these anchors shares it (its
         change count means nothing)."""
-        key = (self._state, start_us, end_us, exclude)
-        found = _SHARED.results.get(key)
-        if found is None:
-            if self._arrays is None:
-                self._arrays = (
-                    np.asarray(self._ids, dtype=np.object_),
-                    np.asarray(self._times_us, dtype=np.int64),
-                )
-            ids, times_us = self._arrays
-            held = (times_us >= start_us) & (times_us <= end_us)
-            own = bisect.bisect_left(self._ids, exclude)
-            if own < len(self._ids) and self._ids[own] == exclude:
-                held[own] = False
-            found = _SHARED.keep(key, ConfounderCache(0, tuple(ids[held].tolist())))
-        return found
+        return self.shared_many([(start_us, end_us, exclude)])[0]
+
+    def shared_many(self, windows: Sequence[tuple[int, int, str]]) -> list[ConfounderCache]:
+        """`shared` of each (start µs, end µs, own id): those not found computed in one pass."""
+        keys = [(self._state, *window) for window in windows]
+        found = list(map(_SHARED.results.get, keys))
+        missing = [k for k, cache in enumerate(found) if cache is None]
+        if not missing:
+            return found  # type: ignore[return-value]  # none is None
+        if self._encoded is None:
+            self._encoded = _Encoded(self._ids, self._times_us)
+        encoded = self._encoded
+        starts, ends, owns = zip(*(windows[k] for k in missing), strict=True)
+        own = [encoded.index.get(exclude, -1) for exclude in owns]
+        arrays = compiled.confounders_json(
+            encoded.times_us,
+            encoded.texts,
+            encoded.text_ends,
+            np.asarray(starts, dtype=np.int64),
+            np.asarray(ends, dtype=np.int64),
+            np.asarray(own, dtype=np.int64),
+        )
+        for k, json in zip(missing, arrays, strict=True):
+            found[k] = _SHARED.keep(keys[k], ConfounderCache(0, json=json))
+        return found  # type: ignore[return-value]  # each filled
+
+
+class _Encoded:
+    """An `Anchors`' times as an array and its ids' JSON texts, end to end, and where each id
+    is among them."""
+
+    __slots__ = ("index", "text_ends", "texts", "times_us")
+
+    def __init__(self, ids: list[str], times_us: list[int]) -> None:
+        texts = [orjson.dumps(i) for i in ids]
+        self.texts = b"".join(texts)
+        self.text_ends = np.cumsum([len(t) for t in texts], dtype=np.int64)
+        self.times_us = np.asarray(times_us, dtype=np.int64)
+        self.index = {i: k for k, i in enumerate(ids)}
 
 
 class ConfounderCache:
@@ -108,12 +137,25 @@ class ConfounderCache:
     (`Anchors.shared`) says 0, and the window store's `confounders_at` column keeps each
     window's count."""
 
-    __slots__ = ("changes", "ids", "json")
+    __slots__ = ("_ids", "changes", "json")
 
-    def __init__(self, changes: int, ids: tuple[str, ...], json: bytes | None = None) -> None:
+    def __init__(
+        self, changes: int, ids: tuple[str, ...] | None = None, *, json: bytes | None = None
+    ) -> None:
+        """From the ids, or from their JSON (then the ids are read from it when asked for)."""
         self.changes = changes
-        self.ids = ids
-        self.json: bytes = orjson.dumps(ids) if json is None else json
+        self._ids = ids
+        if json is None:
+            if ids is None:
+                raise ValueError("a window's confounders need their ids or their JSON")
+            json = orjson.dumps(ids)
+        self.json: bytes = json
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        if self._ids is None:
+            self._ids = tuple(orjson.loads(self.json))
+        return self._ids
 
     def __reduce__(self) -> tuple[type[ConfounderCache], tuple[int, tuple[str, ...]]]:
         return ConfounderCache, (self.changes, self.ids)  # the JSON is made again
@@ -202,12 +244,15 @@ def _shared_by_windows(store: WindowStore, at: npt.NDArray[np.intp]) -> list[Con
     group[order] = np.cumsum(starts) - 1
     ids = store.announcement_ids.texts
     windows = zip(
+        state[first].tolist(),
         *(cols[name][at[first]].tolist() for name in ("inst", "anchor_us", "end_us")),
-        announcement[first].tolist(),
+        map(ids.__getitem__, announcement[first].tolist()),
         strict=True,
     )
-    found = [
-        tables[code].anchors.shared(start_us, end_us, ids[own])
-        for code, start_us, end_us, own in windows
-    ]
+    found: list[ConfounderCache] = []
+    # in order of anchors: those of one state computed together, by any of its instruments
+    for _, alike in itertools.groupby(windows, key=lambda window: window[0]):
+        alike_windows = list(alike)
+        anchors = tables[alike_windows[0][1]].anchors
+        found += anchors.shared_many([window[2:] for window in alike_windows])
     return list(map(found.__getitem__, group.tolist()))

@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import pickle
 
+import numpy as np
 import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from services.engine import compiled
 from services.engine.confounders import Anchors, forget_shared
 
 
@@ -76,3 +81,29 @@ def test_a_snapshot_of_the_time_ordered_form_reads_back_in_id_order() -> None:
     assert old.inside(0, 60, "b") == ("a", "z")
     old.add(40, "c")
     assert old.inside(0, 60, "b") == ("a", "c", "z")
+
+
+@given(
+    st.dictionaries(st.text(min_size=1, max_size=6), st.integers(0, 20), min_size=0, max_size=30),
+    st.lists(st.tuples(st.integers(-1, 21), st.integers(-1, 21), st.text(max_size=6)), max_size=20),
+)
+def test_many_windows_at_once_are_each_window_alone(
+    anchored: dict[str, int], windows: list[tuple[int, int, str]]
+) -> None:
+    """The compiled pass writes each window's JSON as orjson writes its sorted ids (escapes,
+    non-ASCII, empty windows, an own id present or not); the ids read back are those ids."""
+    forget_shared()
+    a = anchors([(t, i) for i, t in anchored.items()])
+    found = a.shared_many(windows)
+    for (start, end, own), cache in zip(windows, found, strict=True):
+        expected = tuple(sorted(i for i, t in anchored.items() if start <= t <= end and i != own))
+        assert cache.json == orjson.dumps(expected)
+        assert cache.ids == expected
+
+
+def test_the_compiled_pass_refuses_ids_and_windows_that_do_not_match() -> None:
+    one = np.asarray([1], dtype=np.int64)
+    with pytest.raises(ValueError, match="do not match"):
+        compiled.confounders_json(one, b'"a"', np.asarray([9], dtype=np.int64), one, one, one)
+    with pytest.raises(ValueError, match="do not match"):
+        compiled.confounders_json(one, b'"a"', np.asarray([3], dtype=np.int64), one, one, one[:0])

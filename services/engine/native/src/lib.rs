@@ -1,7 +1,7 @@
 //! The engine's compiled parts, as `services.engine.compiled`: the revision writer (this
-//! file), and passes over the window store's columns: which windows are due or retire
-//! (due.rs), a batch's rows folded into them (fold.rs), the revised reactions' numbers
-//! (reaction.rs).
+//! file), windows' confounders as JSON (confounders.rs), and passes over the window store's
+//! columns: which windows are due or retire (due.rs), a batch's rows folded into them
+//! (fold.rs), the revised reactions' numbers (reaction.rs).
 //!
 //! Rows of columns written as JSON objects into one buffer, a newline between two (NDJSON), with
 //! where each row ends: the contract JSON of a batch's revisions, made without a Python object
@@ -31,6 +31,7 @@
 //! instrument share most of their values.
 
 mod columns;
+mod confounders;
 mod due;
 mod fold;
 mod placed;
@@ -679,6 +680,7 @@ fn write_objects<'py>(
 #[pymodule]
 fn compiled(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(write_objects, module)?)?;
+    module.add_function(wrap_pyfunction!(confounders::confounders_json, module)?)?;
     module.add_function(wrap_pyfunction!(due::due_windows, module)?)?;
     module.add_function(wrap_pyfunction!(due::retiring_windows, module)?)?;
     module.add_function(wrap_pyfunction!(fold::fold_windows, module)?)?;
