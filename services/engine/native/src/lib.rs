@@ -654,6 +654,8 @@ fn write_objects<'py>(
         let middle = rows / 2;
         let (one, two) = (written::take(), written::take_scratch());
         let other = parts.clone();
+        // without the GIL: the rows read only Rust's copies of the texts and the columns' arrays,
+        // which the engine (waiting for this call) does not change meanwhile
         let (first, second) = py.detach(|| {
             std::thread::scope(|threads| {
                 let second = threads.spawn(|| write_half(other, middle..rows, two));
@@ -670,7 +672,7 @@ fn write_objects<'py>(
         vec![write_half(parts, 0..rows, written::take())?]
     };
     let (out, ends) = joined(py, halves);
-    // handed over as they are: not copied
+    // the buffer and the ends handed over as they are: not copied
     Ok((
         Bound::new(py, written::Written::new(out))?,
         PyArray1::from_vec(py, ends),
