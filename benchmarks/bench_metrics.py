@@ -1,7 +1,7 @@
 """What the live path's metrics cost: engine throughput with and without them (prints figures;
 never asserts on time).
 
-    .venv/bin/python benchmarks/bench_metrics.py [--ticks 500000] [--rounds 3]
+    .venv/bin/python benchmarks/bench_metrics.py [--ticks 500000] [--rounds 15]
 
 The same 2,000-tick batches as bench_engine.py go through the engine; with metrics on, each
 batch is also observed as the live path observes it (`LiveMetrics.published` for its revisions
@@ -83,7 +83,9 @@ def run(prices: pl.DataFrame, *, metrics_on: bool) -> tuple[float, float, int, f
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ticks", type=int, default=500_000)
-    parser.add_argument("--rounds", type=int, default=5)
+    # a round is about half a second: at 5, one run's median of the CPU lost spanned -3% to 7%
+    # on a quiet machine; at 15, 1.8% to 2.4%
+    parser.add_argument("--rounds", type=int, default=15)
     args = parser.parse_args()
     prices = make_prices(args.ticks)
     # the collector as `serve` sets it: at Python's default, collections the metrics' few
