@@ -77,7 +77,7 @@ class Anchors:
 
     def inside(self, start_us: int, end_us: int, exclude: str) -> tuple[str, ...]:
         """Sorted ids anchored in [start_us, end_us], without `exclude` (the window's own)."""
-        return self.confounders(start_us, end_us, exclude, 0).ids
+        return self.shared(start_us, end_us, exclude).ids
 
     def confounders(
         self, start_us: int, end_us: int, exclude: str, changes: int

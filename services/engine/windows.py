@@ -338,12 +338,12 @@ class WindowTable:
         changes = int(cols["confounder_changes"][pos])
         cached: ConfounderCache | None = cols["confounders"][pos]
         if cached is None or cols["confounders_at"][pos] != changes:
-            ids = self.anchors.inside(
+            cached = cols["confounders"][pos] = self.anchors.confounders(
                 int(cols["anchor_us"][pos]),
                 int(cols["end_us"][pos]),
                 self.meta[pos].announcement_id,
+                changes,
             )
-            cached = cols["confounders"][pos] = ConfounderCache(changes, ids)
             cols["confounders_at"][pos] = changes
         return cached
 

@@ -88,7 +88,6 @@ enum Op<'a> {
 #[derive(Clone)]
 struct JsonTexts<'a> {
     rows: &'a [i64],
-    sizes: &'a [usize],
     texts: Vec<&'a [u8]>,
 }
 
@@ -96,7 +95,6 @@ impl<'a> JsonTexts<'a> {
     fn of(column: &'a JsonColumn<'_>) -> Self {
         JsonTexts {
             rows: &column.rows,
-            sizes: &column.sizes,
             texts: column.texts.iter().map(|t| t.as_bytes()).collect(),
         }
     }
@@ -107,7 +105,9 @@ impl<'a> JsonTexts<'a> {
 
     /// The bytes of the `rows`' values that are `LONG` or longer.
     fn long_bytes(&self, rows: std::ops::Range<usize>) -> usize {
-        let sizes = self.rows[rows].iter().map(|&at| self.sizes[at as usize]);
+        let sizes = self.rows[rows]
+            .iter()
+            .map(|&at| self.texts[at as usize].len());
         sizes.filter(|&size| size >= LONG).sum()
     }
 }
@@ -116,7 +116,6 @@ impl<'a> JsonTexts<'a> {
 /// the same object.
 struct JsonColumn<'py> {
     texts: Vec<Bound<'py, PyBytes>>,
-    sizes: Vec<usize>,
     /// each row's text, by its place in `texts`
     rows: Vec<i64>,
 }
@@ -125,14 +124,12 @@ impl<'py> JsonColumn<'py> {
     fn new(objects: &Bound<'py, PyList>, attribute: &Bound<'py, PyString>) -> PyResult<Self> {
         let mut column = JsonColumn {
             texts: Vec::new(),
-            sizes: Vec::new(),
             rows: Vec::with_capacity(objects.len()),
         };
         let mut before: Option<Bound<'py, PyAny>> = None;
         for object in objects.iter() {
             if !before.as_ref().is_some_and(|b| b.is(&object)) {
                 let text = object.getattr(attribute)?.cast_into::<PyBytes>()?;
-                column.sizes.push(text.as_bytes().len());
                 column.texts.push(text);
                 before = Some(object);
             }
